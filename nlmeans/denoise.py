@@ -1,0 +1,136 @@
+"""The front door: arrays in, arrays out; parameter resolution and backend dispatch."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from .layout import check_image, from_channels_first, to_channels_first, to_dtype
+from .params import NLMeansError, Params, estimate_sigma, image_data_range, resolve
+
+#: backend name -> module implementing ``denoise_padded(padded, params)``.
+BACKENDS = {
+    "reference": "nlmeans.reference",
+    "cpu": "nlmeans.cpu",
+}
+
+
+def backend_module(name: str):
+    """Import and return the module of backend ``name`` ("auto" picks the best available)."""
+    if name == "auto":
+        name = "cpu"
+    if name not in BACKENDS:
+        choices = ", ".join(["auto", *BACKENDS])
+        raise NLMeansError(f"backend={name!r} is unknown; expected one of {choices}")
+    return importlib.import_module(BACKENDS[name])
+
+
+def resolve_params(
+    image: np.ndarray,
+    h: float | None = None,
+    sigma: float | None = None,
+    *,
+    f: int | None = None,
+    r: int | None = None,
+    channel_axis: int | None = None,
+    data_range: float | None = None,
+) -> Params:
+    """Resolve the non-local means parameters for ``image``.
+
+    Parameters left as None are resolved from the image: ``sigma`` by
+    :func:`estimate_sigma`, then ``f``, ``r`` and ``h`` from the presets of
+    Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011 (gray or color
+    table by channel count; sigma read on the 8-bit scale via ``data_range``).
+
+    Parameters
+    ----------
+    image : ndarray
+        uint8, uint16, float32 or float64; 2-D gray, or 3-D with ``channel_axis``.
+    h : float, optional
+        Filtering strength in raw intensity units, > 0.
+    sigma : float, optional
+        Noise standard deviation in raw intensity units, >= 0.
+    f : int, optional
+        Patch radius (patch side 2f+1), 0 <= f <= 50.
+    r : int, optional
+        Search radius (window side 2r+1), 0 <= r <= 200.
+    channel_axis : int, optional
+        Axis of the channels; None for a gray image.
+    data_range : float, optional
+        Raw value corresponding to 255 on the 8-bit scale of the presets;
+        default from :func:`nlmeans.params.image_data_range`.
+
+    Returns
+    -------
+    Params
+        The frozen record ``Params(f, r, h, sigma, sigma_estimated)``.
+    """
+    image = check_image(image)
+    planes = to_channels_first(image, channel_axis)
+    return _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range)
+
+
+def _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range) -> Params:
+    if data_range is None:
+        data_range = image_data_range(image)
+    return resolve(
+        planes.shape[0],
+        h=h,
+        sigma=sigma,
+        f=f,
+        r=r,
+        data_range=data_range,
+        estimate=lambda: estimate_sigma(image, channel_axis=channel_axis),
+    )
+
+
+def denoise(
+    image: np.ndarray,
+    h: float | None = None,
+    sigma: float | None = None,
+    *,
+    f: int | None = None,
+    r: int | None = None,
+    channel_axis: int | None = None,
+    data_range: float | None = None,
+    backend: str = "auto",
+    return_params: bool = False,
+):
+    """Denoise ``image`` with pixelwise non-local means.
+
+    Implements the estimate of Buades, Coll & Morel (CVPR 2005; IPOL 2011):
+    ``û(p) = Σ_q w(p,q) u(q) / Σ_q w(p,q)`` over the (2r+1)² search window,
+    ``w(p,q) = exp(-max(d²(p,q) - 2σ², 0) / h²)`` with ``d²`` the mean squared
+    difference of the (2f+1)² patches over all channels. Borders are extended
+    by mirror reflection (``np.pad(mode="reflect")``).
+
+    Parameters
+    ----------
+    image : ndarray
+        uint8, uint16, float32 or float64; 2-D gray, or 3-D with ``channel_axis``.
+    h, sigma, f, r, channel_axis, data_range
+        As in :func:`resolve_params`; unset ones are resolved from the image.
+    backend : {"auto", "cpu", "reference"}
+        "auto" picks the fastest available; "reference" is the slow NumPy oracle.
+    return_params : bool
+        Also return the resolved :class:`Params`.
+
+    Returns
+    -------
+    ndarray, or (ndarray, Params) when ``return_params``
+        The denoised image, same shape and dtype as ``image`` (integers are
+        rounded and clipped).
+    """
+    image = check_image(image)
+    planes = to_channels_first(image, channel_axis)
+    if not np.isfinite(planes).all():
+        count = int(planes.size - np.count_nonzero(np.isfinite(planes)))
+        raise NLMeansError(f"image has {count} non-finite (NaN or Inf) values; expected finite")
+    params = _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range)
+    module = backend_module(backend)
+    pad = params.r + params.f
+    padded = np.pad(planes.astype(np.float32), ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
+    estimate = module.denoise_padded(padded, params)
+    result = from_channels_first(to_dtype(estimate, image.dtype), channel_axis)
+    return (result, params) if return_params else result

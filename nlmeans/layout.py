@@ -1,0 +1,62 @@
+"""Array layout: checking an input image and moving its channels to the front.
+
+Every backend works on a (C, H, W) stack of planes; gray images are C = 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .params import SUPPORTED_DTYPES, NLMeansError
+
+
+def check_image(image) -> np.ndarray:
+    """Return ``image`` as an ndarray of a supported dtype, or raise NLMeansError."""
+    if not isinstance(image, np.ndarray):
+        image = np.asarray(image)
+    if image.dtype not in SUPPORTED_DTYPES:
+        names = ", ".join(np.dtype(d).name for d in SUPPORTED_DTYPES)
+        raise NLMeansError(
+            f"image dtype {image.dtype} is not supported; expected one of {names} "
+            "(convert with image.astype(...) first)"
+        )
+    if image.size == 0:
+        raise NLMeansError(f"image has shape {image.shape} with no pixels")
+    return image
+
+
+def to_channels_first(image: np.ndarray, channel_axis: int | None) -> np.ndarray:
+    """View ``image`` as (C, H, W): a gray 2-D image becomes C = 1."""
+    if channel_axis is None:
+        if image.ndim != 2:
+            raise NLMeansError(
+                f"image has {image.ndim} dimensions (shape {image.shape}) but channel_axis=None "
+                "expects a 2-D gray image; pass channel_axis for a color image"
+            )
+        return image[np.newaxis]
+    if image.ndim != 3:
+        raise NLMeansError(
+            f"image has {image.ndim} dimensions (shape {image.shape}) but channel_axis="
+            f"{channel_axis} expects a 3-D image with one channel axis"
+        )
+    if isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer)):
+        raise NLMeansError(f"channel_axis={channel_axis!r} is not an integer axis")
+    if not -3 <= channel_axis <= 2:
+        raise NLMeansError(f"channel_axis={channel_axis} is out of range; expected -3 <= axis <= 2")
+    return np.moveaxis(image, channel_axis, 0)
+
+
+def from_channels_first(planes: np.ndarray, channel_axis: int | None) -> np.ndarray:
+    """Inverse of :func:`to_channels_first`."""
+    if channel_axis is None:
+        return planes[0]
+    return np.moveaxis(planes, 0, channel_axis)
+
+
+def to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Cast float results to ``dtype``; integers are rounded and clipped to the dtype's range."""
+    dtype = np.dtype(dtype)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
+    return values.astype(dtype, copy=False)

@@ -1,0 +1,200 @@
+"""The parameter record: validation, units, noise estimate and the IPOL presets.
+
+Units (DESIGN.md §2): ``h`` and ``sigma`` are in the raw intensity units of the
+input array. The preset tables of Buades, Coll & Morel (IPOL 2011) are written
+on the 8-bit scale; ``data_range`` says which raw value corresponds to 255 there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: dtypes the public API accepts; the result always has the input's dtype.
+SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+
+#: Practical ceilings: the cost grows as (2r+1)², so larger values are mistakes.
+MAX_PATCH_RADIUS = 50
+MAX_SEARCH_RADIUS = 200
+
+#: Noise below this (8-bit units) is treated as this when the presets compute h,
+#: so that a clean image gets a small positive h and comes back almost unchanged.
+MIN_PRESET_SIGMA_8BIT = 1.0
+
+# IPOL 2011 tables: (upper sigma bound on the 8-bit scale, f, r, h / sigma).
+_GRAY_PRESETS = (
+    (15.0, 1, 10, 0.40),
+    (30.0, 2, 10, 0.40),
+    (45.0, 3, 17, 0.35),
+    (75.0, 4, 17, 0.35),
+    (100.0, 5, 17, 0.30),
+)
+_COLOR_PRESETS = (
+    (25.0, 1, 10, 0.55),
+    (55.0, 2, 17, 0.40),
+    (100.0, 3, 17, 0.35),
+)
+
+
+class NLMeansError(ValueError):
+    """Raised for every invalid input or parameter, with a message naming it."""
+
+
+@dataclass(frozen=True)
+class Params:
+    """Resolved non-local means parameters.
+
+    Attributes
+    ----------
+    f : int
+        Patch radius: patches are (2f+1)×(2f+1) pixels.
+    r : int
+        Search radius: candidates lie in a (2r+1)×(2r+1) window.
+    h : float
+        Filtering strength, raw intensity units.
+    sigma : float
+        Noise standard deviation, raw intensity units.
+    sigma_estimated : bool
+        True when ``sigma`` came from :func:`estimate_sigma` rather than the caller.
+    """
+
+    f: int
+    r: int
+    h: float
+    sigma: float
+    sigma_estimated: bool = False
+
+
+def image_data_range(image: np.ndarray) -> float:
+    """The raw value that the 8-bit scale's 255 maps to, for ``image``.
+
+    Integers: the dtype's maximum (255 for uint8, 65535 for uint16). Floats:
+    1.0 when the image is essentially within [0, 1] -- its 0.5th and 99.5th
+    percentiles lie within [-1, 2], which allows for strong noise overshoot --
+    and 255.0 otherwise. Pass ``data_range`` explicitly to override.
+    """
+    if np.issubdtype(image.dtype, np.integer):
+        return float(np.iinfo(image.dtype).max)
+    flat = image.reshape(-1)
+    step = max(1, flat.size // 1_000_000)  # a strided sample is plenty for percentiles
+    sample = flat[::step]
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return 1.0
+    lo, hi = np.percentile(sample, [0.5, 99.5])
+    return 1.0 if (lo >= -1.0 and hi <= 2.0) else 255.0
+
+
+def check_finite_number(name: str, value, *, minimum: float, strict: bool) -> float:
+    """Return ``value`` as float, or raise NLMeansError naming the allowed range."""
+    relation = ">" if strict else ">="
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise NLMeansError(
+            f"{name}={value!r} is not a number; expected a finite number {relation} {minimum:g}"
+        ) from None
+    if not math.isfinite(number) or number < minimum or (strict and number == minimum):
+        raise NLMeansError(
+            f"{name}={value!r} is out of range; expected a finite number {relation} {minimum:g}"
+        )
+    return number
+
+
+def check_radius(name: str, value, maximum: int) -> int:
+    """Return ``value`` as int in [0, maximum], or raise NLMeansError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
+        raise NLMeansError(f"{name}={value!r} is not an integer; expected 0 <= {name} <= {maximum}")
+    if isinstance(value, (float, np.floating)) and not float(value).is_integer():
+        raise NLMeansError(f"{name}={value!r} is not an integer; expected 0 <= {name} <= {maximum}")
+    number = int(value)
+    if not 0 <= number <= maximum:
+        raise NLMeansError(f"{name}={value!r} is out of range; expected 0 <= {name} <= {maximum}")
+    return number
+
+
+def estimate_sigma(image: np.ndarray, *, channel_axis: int | None = None) -> float:
+    """Estimate the Gaussian noise standard deviation of ``image``.
+
+    Uses scikit-image's wavelet-based robust median estimator (Donoho &
+    Johnstone, 1994) on each channel and averages the channels.
+
+    Parameters
+    ----------
+    image : ndarray
+        2-D gray image, or an image with channels along ``channel_axis``.
+    channel_axis : int or None
+        Axis holding the channels, or None for a gray image.
+
+    Returns
+    -------
+    float
+        Noise standard deviation in the raw intensity units of ``image``.
+    """
+    from .layout import to_channels_first
+
+    planes = to_channels_first(image, channel_axis)
+    from skimage.restoration import estimate_sigma as _wavelet_sigma
+
+    sigmas = [_wavelet_sigma(plane.astype(np.float64)) for plane in planes]
+    return float(np.mean(sigmas))
+
+
+def preset(sigma_8bit: float, n_channels: int) -> tuple[int, int, float]:
+    """IPOL 2011 preset ``(f, r, h / sigma)`` for noise ``sigma_8bit`` (8-bit scale).
+
+    Gray tables for one channel, color tables for more. Above sigma = 100 the
+    last row applies.
+    """
+    table = _GRAY_PRESETS if n_channels == 1 else _COLOR_PRESETS
+    for bound, f, r, ratio in table:
+        if sigma_8bit <= bound:
+            return f, r, ratio
+    _, f, r, ratio = table[-1]
+    return f, r, ratio
+
+
+def resolve(
+    n_channels: int,
+    *,
+    h=None,
+    sigma=None,
+    f=None,
+    r=None,
+    data_range: float,
+    estimate=None,
+) -> Params:
+    """Validate the given parameters and fill in the unset ones.
+
+    ``n_channels`` picks the gray or color table. ``estimate`` is a callable returning
+    the noise sigma in raw units; it is called only when ``sigma`` is None.
+    """
+    data_range = check_finite_number("data_range", data_range, minimum=0.0, strict=True)
+    if h is not None:
+        h = check_finite_number("h", h, minimum=0.0, strict=True)
+    if f is not None:
+        f = check_radius("f", f, MAX_PATCH_RADIUS)
+    if r is not None:
+        r = check_radius("r", r, MAX_SEARCH_RADIUS)
+
+    sigma_estimated = sigma is None
+    if sigma_estimated:
+        sigma = float(estimate())
+        if not math.isfinite(sigma) or sigma < 0:
+            sigma = 0.0
+    else:
+        sigma = check_finite_number("sigma", sigma, minimum=0.0, strict=False)
+
+    scale = 255.0 / data_range
+    preset_f, preset_r, ratio = preset(sigma * scale, n_channels)
+    if h is None:
+        h = ratio * max(sigma * scale, MIN_PRESET_SIGMA_8BIT) / scale
+    return Params(
+        f=preset_f if f is None else f,
+        r=preset_r if r is None else r,
+        h=float(h),
+        sigma=float(sigma),
+        sigma_estimated=sigma_estimated,
+    )
