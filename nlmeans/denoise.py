@@ -9,21 +9,42 @@ import numpy as np
 from .layout import check_image, from_channels_first, to_channels_first, to_dtype
 from .params import NLMeansError, Params, estimate_sigma, image_data_range, resolve
 
-#: backend name -> module implementing ``denoise_padded(padded, params)``.
+#: backend name -> module. Each module provides ``denoise_padded(padded, params)``
+#: (float32 (C, H+2(r+f), W+2(r+f)) in, float32 (C, H, W) out) and may provide
+#: ``availability()`` (None when usable, else the reason), ``warm_up()`` and
+#: ``set_threads(n)``.
 BACKENDS = {
     "reference": "nlmeans.reference",
     "cpu": "nlmeans.cpu",
 }
 
+#: "auto" takes the first usable backend in this order.
+AUTO_ORDER = ("cpu",)
 
-def backend_module(name: str):
-    """Import and return the module of backend ``name`` ("auto" picks the best available)."""
+
+def backend_availability(name: str) -> str | None:
+    """None when backend ``name`` can run here, else the reason it cannot."""
+    module = importlib.import_module(BACKENDS[name])
+    check = getattr(module, "availability", None)
+    return None if check is None else check()
+
+
+def backend_name(name: str) -> str:
+    """Validate ``name`` and resolve "auto" to the best usable backend."""
     if name == "auto":
-        name = "cpu"
+        return next(n for n in AUTO_ORDER if backend_availability(n) is None)
     if name not in BACKENDS:
         choices = ", ".join(["auto", *BACKENDS])
         raise NLMeansError(f"backend={name!r} is unknown; expected one of {choices}")
-    return importlib.import_module(BACKENDS[name])
+    reason = backend_availability(name)
+    if reason is not None:
+        raise NLMeansError(f"backend={name!r} is not available: {reason}")
+    return name
+
+
+def backend_module(name: str):
+    """The module of backend ``name`` ("auto" picks the best usable one)."""
+    return importlib.import_module(BACKENDS[backend_name(name)])
 
 
 def resolve_params(
