@@ -7,6 +7,7 @@ import importlib
 import numpy as np
 
 from .layout import check_image, from_channels_first, to_channels_first, to_dtype
+from .memory import check_denoise_memory
 from .params import NLMeansError, Params, estimate_sigma, image_data_range, resolve
 
 #: backend name -> module. Each module provides ``denoise_padded(padded, params)``
@@ -16,10 +17,28 @@ from .params import NLMeansError, Params, estimate_sigma, image_data_range, reso
 BACKENDS = {
     "reference": "nlmeans.reference",
     "cpu": "nlmeans.cpu",
+    "cuda": "nlmeans.cuda",
 }
 
 #: "auto" takes the first usable backend in this order.
-AUTO_ORDER = ("cpu",)
+AUTO_ORDER = ("cuda", "cpu")
+
+#: (backend, method) -> "module:function" computing that method, with the
+#: signature of ``denoise_padded`` (the padding is ``PADDING[method]``). Every
+#: backend module's ``denoise_padded`` is its pixelwise kernel; other methods
+#: are listed explicitly. Adding a method adds rows here and to PADDING.
+KERNELS = {(name, "pixel"): f"{module}:denoise_padded" for name, module in BACKENDS.items()}
+KERNELS |= {
+    ("reference", "patch"): "nlmeans.reference:denoise_padded_patchwise",
+    ("cpu", "patch"): "nlmeans.cpu_patchwise:denoise_padded",
+}
+
+#: method -> reflect padding its kernels need on each side, from the resolved Params:
+#: pixelwise needs r + f; patchwise r + 2f (patch centres reach f outside the image).
+PADDING = {
+    "pixel": lambda params: params.r + params.f,
+    "patch": lambda params: params.r + 2 * params.f,
+}
 
 
 def backend_availability(name: str) -> str | None:
@@ -29,13 +48,20 @@ def backend_availability(name: str) -> str | None:
     return None if check is None else check()
 
 
-def backend_name(name: str) -> str:
-    """Validate ``name`` and resolve "auto" to the best usable backend."""
+def backend_name(name: str, method: str = "pixel") -> str:
+    """Validate ``name`` and resolve "auto" to the best usable backend for ``method``."""
     if name == "auto":
-        return next(n for n in AUTO_ORDER if backend_availability(n) is None)
+        return next(
+            n for n in AUTO_ORDER if (n, method) in KERNELS and backend_availability(n) is None
+        )
     if name not in BACKENDS:
         choices = ", ".join(["auto", *BACKENDS])
         raise NLMeansError(f"backend={name!r} is unknown; expected one of {choices}")
+    if (name, method) not in KERNELS:
+        having = ", ".join(b for b, m in KERNELS if m == method)
+        raise NLMeansError(
+            f"method={method!r} is not available on backend={name!r}; backends with it: {having}"
+        )
     reason = backend_availability(name)
     if reason is not None:
         raise NLMeansError(f"backend={name!r} is not available: {reason}")
@@ -47,6 +73,16 @@ def backend_module(name: str):
     return importlib.import_module(BACKENDS[backend_name(name)])
 
 
+def kernel(backend: str, method: str = "pixel"):
+    """(module, function) computing ``method`` on ``backend`` ("auto": the best usable).
+
+    The module provides the backend's ``warm_up``/``set_threads`` where it has them.
+    """
+    module_name, _, function = KERNELS[backend_name(backend, method), method].partition(":")
+    module = importlib.import_module(module_name)
+    return module, getattr(module, function)
+
+
 def resolve_params(
     image: np.ndarray,
     h: float | None = None,
@@ -56,6 +92,7 @@ def resolve_params(
     r: int | None = None,
     channel_axis: int | None = None,
     data_range: float | None = None,
+    method: str = "pixel",
 ) -> Params:
     """Resolve the non-local means parameters for ``image``.
 
@@ -81,18 +118,20 @@ def resolve_params(
     data_range : float, optional
         Raw value corresponding to 255 on the 8-bit scale of the presets;
         default from :func:`nlmeans.params.image_data_range`.
+    method : {"pixel", "patch"}
+        Pixelwise NLM (DESIGN.md §1) or patchwise aggregation (IPOL 2011).
 
     Returns
     -------
     Params
-        The frozen record ``Params(f, r, h, sigma, sigma_estimated)``.
+        The frozen record ``Params(f, r, h, sigma, sigma_estimated, method)``.
     """
     image = check_image(image)
     planes = to_channels_first(image, channel_axis)
-    return _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range)
+    return _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range, method)
 
 
-def _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range) -> Params:
+def _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range, method) -> Params:
     if data_range is None:
         data_range = image_data_range(image)
     return resolve(
@@ -103,6 +142,7 @@ def _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range) -> 
         r=r,
         data_range=data_range,
         estimate=lambda: estimate_sigma(image, channel_axis=channel_axis),
+        method=method,
     )
 
 
@@ -117,8 +157,10 @@ def denoise(
     data_range: float | None = None,
     backend: str = "auto",
     return_params: bool = False,
+    method: str | None = None,
+    tune: bool = False,
 ):
-    """Denoise ``image`` with pixelwise non-local means.
+    """Denoise ``image`` with pixelwise (or patchwise) non-local means.
 
     Implements the estimate of Buades, Coll & Morel (CVPR 2005; IPOL 2011):
     ``û(p) = Σ_q w(p,q) u(q) / Σ_q w(p,q)`` over the (2r+1)² search window,
@@ -132,6 +174,13 @@ def denoise(
         uint8, uint16, float32 or float64; 2-D gray, or 3-D with ``channel_axis``.
     h, sigma, f, r, channel_axis, data_range
         As in :func:`resolve_params`; unset ones are resolved from the image.
+    method : {"pixel", "patch"}, optional
+        Pixelwise (the default) or patchwise NLM (Buades, Coll & Morel, IPOL 2011):
+        each patch gets the weighted mean of its candidates and each pixel averages
+        the estimates of the (2f+1)² patches that contain it.
+    tune : bool
+        Choose the unset ``h``, ``f``, ``r`` and ``method`` by minimising SURE
+        (:func:`nlmeans.tune`) instead of taking the presets.
     backend : {"auto", "cpu", "reference"}
         "auto" picks the fastest available; "reference" is the slow NumPy oracle.
     return_params : bool
@@ -145,13 +194,30 @@ def denoise(
     """
     image = check_image(image)
     planes = to_channels_first(image, channel_axis)
-    if not np.isfinite(planes).all():
+    check_denoise_memory(planes)  # before anything allocates a copy of the image
+    if planes.dtype.kind == "f" and not np.isfinite(planes).all():
         count = int(planes.size - np.count_nonzero(np.isfinite(planes)))
         raise NLMeansError(f"image has {count} non-finite (NaN or Inf) values; expected finite")
-    params = _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range)
-    module = backend_module(backend)
-    pad = params.r + params.f
+    if tune:
+        from .tune import tune as tune_params
+
+        params = tune_params(
+            image,
+            sigma,
+            channel_axis=channel_axis,
+            data_range=data_range,
+            h=h,
+            f=f,
+            r=r,
+            method=method,
+        )
+    else:
+        method = "pixel" if method is None else method
+        params = _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range, method)
+    _, compute = kernel(backend, params.method)
+    pad = PADDING[params.method](params)
+    check_denoise_memory(planes, pad)
     padded = np.pad(planes.astype(np.float32), ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
-    estimate = module.denoise_padded(padded, params)
+    estimate = compute(padded, params)
     result = from_channels_first(to_dtype(estimate, image.dtype), channel_axis)
     return (result, params) if return_params else result

@@ -23,6 +23,10 @@ MAX_SEARCH_RADIUS = 200
 #: so that a clean image gets a small positive h and comes back almost unchanged.
 MIN_PRESET_SIGMA_8BIT = 1.0
 
+#: NLM variants: "pixel" is the exact formula of DESIGN.md §1; "patch" aggregates
+#: denoised patches (Buades, Coll & Morel, IPOL 2011, "patchwise").
+METHODS = ("pixel", "patch")
+
 # IPOL 2011 tables: (upper sigma bound on the 8-bit scale, f, r, h / sigma).
 _GRAY_PRESETS = (
     (15.0, 1, 10, 0.40),
@@ -58,6 +62,8 @@ class Params:
         Noise standard deviation, raw intensity units.
     sigma_estimated : bool
         True when ``sigma`` came from :func:`estimate_sigma` rather than the caller.
+    method : {"pixel", "patch"}
+        Pixelwise estimate (DESIGN.md §1) or patchwise aggregation (IPOL 2011).
     """
 
     f: int
@@ -65,6 +71,7 @@ class Params:
     h: float
     sigma: float
     sigma_estimated: bool = False
+    method: str = "pixel"
 
 
 def image_data_range(image: np.ndarray) -> float:
@@ -101,6 +108,13 @@ def check_finite_number(name: str, value, *, minimum: float, strict: bool) -> fl
             f"{name}={value!r} is out of range; expected a finite number {relation} {minimum:g}"
         )
     return number
+
+
+def check_method(value) -> str:
+    """Return ``value`` if it names an NLM method, or raise NLMeansError."""
+    if not isinstance(value, str) or value not in METHODS:
+        raise NLMeansError(f"method={value!r} is unknown; expected one of {', '.join(METHODS)}")
+    return value
 
 
 def check_radius(name: str, value, maximum: int) -> int:
@@ -165,6 +179,7 @@ def resolve(
     r=None,
     data_range: float,
     estimate=None,
+    method: str = "pixel",
 ) -> Params:
     """Validate the given parameters and fill in the unset ones.
 
@@ -172,6 +187,7 @@ def resolve(
     the noise sigma in raw units; it is called only when ``sigma`` is None.
     """
     data_range = check_finite_number("data_range", data_range, minimum=0.0, strict=True)
+    method = check_method(method)
     if h is not None:
         h = check_finite_number("h", h, minimum=0.0, strict=True)
     if f is not None:
@@ -197,4 +213,5 @@ def resolve(
         h=float(h),
         sigma=float(sigma),
         sigma_estimated=sigma_estimated,
+        method=method,
     )

@@ -47,3 +47,62 @@ def denoise_padded(padded: np.ndarray, params: Params) -> np.ndarray:
             denominator += weight
     # w(p, p) = 1, so the denominator is at least 1: no division by zero.
     return (numerator / denominator).astype(np.float32)
+
+
+def denoise_padded_patchwise(padded: np.ndarray, params: Params) -> np.ndarray:
+    """Patchwise NLM of a (C, H + 2(r+2f), W + 2(r+2f)) reflect-padded stack.
+
+    Buades, Coll & Morel, IPOL 2011, "patchwise" variant: every patch B(p, f)
+    gets the weighted mean of the candidate patches,
+
+        B̂_c(p)(j) = Σ_{q ∈ B(p,r)} w(p, q) u_c(q + j) / C(p),  C(p) = Σ_{q ∈ B(p,r)} w(p, q),
+
+    and every pixel averages the estimates of the N = (2f+1)² patches that contain it,
+
+        û_c(x) = 1/N Σ_{j ∈ B(0,f)} B̂_c(x − j)(j).
+
+    Patch centres x − j may lie up to f outside the image (in the mirror
+    extension), hence the padding r + 2f. Returns the (C, H, W) estimate as float32.
+    """
+    f, r = params.f, params.r
+    u = padded.astype(np.float64)
+    n_channels = u.shape[0]
+    pad = r + 2 * f
+    height = u.shape[1] - 2 * pad
+    width = u.shape[2] - 2 * pad
+    # Patch centres p cover the image plus an f margin: index (i, k) is pixel (i − f, k − f).
+    centre_h, centre_w = height + 2 * f, width + 2 * f
+
+    def shifted(dy: int, dx: int) -> np.ndarray:
+        """u(p + (dy, dx)) for every patch centre p, all channels."""
+        top, left = pad - f + dy, pad - f + dx
+        return u[:, top : top + centre_h, left : left + centre_w]
+
+    shifts = [(ty, tx) for ty in range(-r, r + 1) for tx in range(-r, r + 1)]
+    weights = {}
+    for ty, tx in shifts:
+        # d²(p, p + t): mean over channels and patch offsets j of (u_c(p + j) − u_c(p + t + j))².
+        squared = np.zeros((centre_h, centre_w))
+        for jy in range(-f, f + 1):
+            for jx in range(-f, f + 1):
+                diff = shifted(jy, jx) - shifted(ty + jy, tx + jx)
+                squared += (diff**2).sum(axis=0)
+        d2 = squared / (n_channels * (2 * f + 1) ** 2)
+        # w(p, p + t) = exp(-max(d² − 2σ², 0) / h²)
+        weights[ty, tx] = np.exp(-np.maximum(d2 - 2.0 * params.sigma**2, 0.0) / params.h**2)
+    # C(p) = Σ_t w(p, p + t) ≥ w(p, p) = 1: no division by zero.
+    norm = sum(weights.values())
+
+    estimate = np.zeros((n_channels, height, width))
+    for jy in range(-f, f + 1):
+        for jx in range(-f, f + 1):
+            # The patch containing x at offset j is centred at p = x − j: centre index x − j + f.
+            rows = slice(f - jy, f - jy + height)
+            cols = slice(f - jx, f - jx + width)
+            for ty, tx in shifts:
+                # B̂_c(x − j)(j) accumulates w(p, p+t) u_c(p + t + j) / C(p); p + t + j = x + t.
+                share = weights[ty, tx][rows, cols] / norm[rows, cols]
+                source = u[:, pad + ty : pad + ty + height, pad + tx : pad + tx + width]
+                estimate += share * source
+    # û_c(x) = 1/N Σ_j B̂_c(x − j)(j)
+    return (estimate / (2 * f + 1) ** 2).astype(np.float32)

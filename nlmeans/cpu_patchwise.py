@@ -1,0 +1,212 @@
+"""Numba CPU backend for patchwise NLM (Buades, Coll & Morel, IPOL 2011, "patchwise").
+
+Every patch B(p, f) gets the weighted mean of its candidate patches, normalised
+by its own C(p) = Σ_t w(p, p+t), and every pixel x averages the estimates of
+the N = (2f+1)² patches that contain it. Writing V_t(p) = w(p, p+t) / C(p),
+
+    û_c(x) = 1/N Σ_j Σ_t V_t(x − j) u_c(x + t) = 1/N Σ_t u_c(x + t) · (Σ_{j ∈ B(0,f)} V_t(x − j)),
+
+so for each shift t the weights only need a box sum over the patch. C(p) must be
+known before V_t, hence two passes over the shifts:
+
+1. ``C(p)`` for every patch centre p of the image plus an f margin;
+2. for each shift, ``V_t``, its (2f+1)² box sum and the accumulation of û.
+
+Patch distances are box sums of squared differences with running sums (Darbon
+et al. 2008), so the cost is O(pixels × (2r+1)²) whatever f, about twice the
+pixelwise filter. The kernels take a vector of strengths h (K of them) and
+return K estimates: one h for ``denoise``, several at once for SURE tuning
+(the distances are computed once per shift and shared).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .params import Params
+
+#: Output rows per band: one thread's unit of work.
+BAND_ROWS = 32
+
+
+@njit(cache=True, nogil=True)
+def band_patch_sums(padded, top, left, n_rows, n_cols, f, ty, tx, diff, column_sum, out):
+    """Patch sums of squared differences for a band of patch centres and one shift t.
+
+    ``out[i, j] = Σ_c Σ_{a, b ∈ [0, 2f]} (u_c(top + i + a, left + j + b) − u_c(… + t))²``:
+    the un-normalised d²(p, p + t) for the centre p = (top + f + i, left + f + j) of
+    ``padded``, for i < n_rows, j < n_cols. ``diff`` holds at least
+    (n_rows + 2f, n_cols + 2f) values, ``column_sum`` n_cols + 2f.
+    """
+    side = 2 * f + 1
+    n_channels = padded.shape[0]
+    # D_t(y, x) = Σ_c (u_c(y, x) − u_c(y + ty, x + tx))² over the band and its halo.
+    for i in range(n_rows + 2 * f):
+        row = top + i
+        for j in range(n_cols + 2 * f):
+            diff[i, j] = 0.0
+        for c in range(n_channels):
+            for j in range(n_cols + 2 * f):
+                d = padded[c, row, left + j] - padded[c, row + ty, left + j + tx]
+                diff[i, j] += d * d
+    # Vertical running sum over the patch's 2f+1 rows, then horizontal over its columns.
+    for j in range(n_cols + 2 * f):
+        acc = np.float32(0.0)
+        for k in range(side):
+            acc += diff[k, j]
+        column_sum[j] = acc
+    for i in range(n_rows):
+        if i > 0:
+            for j in range(n_cols + 2 * f):
+                column_sum[j] += diff[i + 2 * f, j] - diff[i - 1, j]
+        acc = np.float32(0.0)
+        for k in range(side):
+            acc += column_sum[k]
+        out[i, 0] = acc
+        for j in range(1, n_cols):
+            acc += column_sum[j + 2 * f] - column_sum[j - 1]
+            out[i, j] = acc
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _normalisation_kernel(padded, f, r, scales, offsets, norm):
+    """Pass 1: ``norm[k, i, j] = C_k(p) = Σ_t w_k(p, p + t)`` for the patch centres p.
+
+    Centre (i, j) is padded pixel (r + f + i, r + f + j): the image plus an f
+    margin when ``padded`` carries r + 2f of padding. ``scales[k]`` = 1/(C N h_k²)
+    turns a patch sum into d²/h_k², ``offsets[k]`` = 2σ²/h_k².
+    """
+    n_h, centre_h, centre_w = norm.shape
+    n_bands = (centre_h + BAND_ROWS - 1) // BAND_ROWS
+    for band in prange(n_bands):
+        i0 = band * BAND_ROWS
+        rows = min(BAND_ROWS, centre_h - i0)
+        diff = np.empty((rows + 2 * f, centre_w + 2 * f), dtype=np.float32)
+        column_sum = np.empty(centre_w + 2 * f, dtype=np.float32)
+        sums = np.empty((rows, centre_w), dtype=np.float32)
+        acc = np.zeros((n_h, rows, centre_w), dtype=np.float32)
+        for ty in range(-r, r + 1):
+            for tx in range(-r, r + 1):
+                band_patch_sums(
+                    padded, r + i0, r, rows, centre_w, f, ty, tx, diff, column_sum, sums
+                )
+                # C_k(p) += w_k(p, p + t) = exp(-max(d² − 2σ², 0) / h_k²)
+                for k in range(n_h):
+                    for i in range(rows):
+                        for j in range(centre_w):
+                            acc[k, i, j] += math.exp(
+                                -max(sums[i, j] * scales[k] - offsets[k], np.float32(0.0))
+                            )
+        for k in range(n_h):
+            for i in range(rows):
+                for j in range(centre_w):
+                    norm[k, i0 + i, j] = acc[k, i, j]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _aggregation_kernel(padded, f, r, scales, offsets, norm, out):
+    """Pass 2: ``out[k, c, y, x] = 1/N Σ_t u_c(x + t) Σ_j V_t(x − j)`` with V_t = w_k / C_k.
+
+    ``out`` is (K, C, H, W); image pixel (y, x) is padded pixel (y + r + 2f, x + r + 2f)
+    and its patch centres x − j are centre indices (y + a, x + b), a, b ∈ [0, 2f].
+    """
+    n_h, n_channels, height, width = out.shape
+    pad = r + 2 * f
+    side = 2 * f + 1
+    centre_w = width + 2 * f
+    inv_n = np.float32(1.0 / (side * side))
+    n_bands = (height + BAND_ROWS - 1) // BAND_ROWS
+    for band in prange(n_bands):
+        y0 = band * BAND_ROWS
+        rows = min(BAND_ROWS, height - y0)
+        centre_rows = rows + 2 * f
+        diff = np.empty((centre_rows + 2 * f, centre_w + 2 * f), dtype=np.float32)
+        column_sum = np.empty(centre_w + 2 * f, dtype=np.float32)
+        sums = np.empty((centre_rows, centre_w), dtype=np.float32)
+        share = np.empty((centre_rows, centre_w), dtype=np.float32)
+        share_column = np.empty(centre_w, dtype=np.float32)
+        acc = np.zeros((n_h, n_channels, rows, width), dtype=np.float32)
+        for ty in range(-r, r + 1):
+            for tx in range(-r, r + 1):
+                band_patch_sums(
+                    padded, r + y0, r, centre_rows, centre_w, f, ty, tx, diff, column_sum, sums
+                )
+                for k in range(n_h):
+                    # V_t(p) = w_k(p, p + t) / C_k(p) for the band's patch centres.
+                    for i in range(centre_rows):
+                        for j in range(centre_w):
+                            w = math.exp(-max(sums[i, j] * scales[k] - offsets[k], np.float32(0.0)))
+                            share[i, j] = w / norm[k, y0 + i, j]
+                    # Σ_{j ∈ B(0,f)} V_t(x − j): running box sums, vertical then horizontal.
+                    for j in range(centre_w):
+                        s = np.float32(0.0)
+                        for a in range(side):
+                            s += share[a, j]
+                        share_column[j] = s
+                    for y in range(rows):
+                        if y > 0:
+                            for j in range(centre_w):
+                                share_column[j] += share[y + 2 * f, j] - share[y - 1, j]
+                        box = np.float32(0.0)
+                        for b in range(side):
+                            box += share_column[b]
+                        src = y0 + y + pad + ty
+                        for x in range(width):
+                            if x > 0:
+                                box += share_column[x + 2 * f] - share_column[x - 1]
+                            # û_c(x) accumulates u_c(x + t) · Σ_j V_t(x − j).
+                            for c in range(n_channels):
+                                acc[k, c, y, x] += box * padded[c, src, x + pad + tx]
+        # û_c(x) = 1/N Σ_t (…): the patch estimates are averaged over the N patches.
+        for k in range(n_h):
+            for c in range(n_channels):
+                for y in range(rows):
+                    for x in range(width):
+                        out[k, c, y0 + y, x] = acc[k, c, y, x] * inv_n
+
+
+def strength_constants(
+    hs: np.ndarray, sigma: float, f: int, n_channels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scales, offsets) as float32: d²/h² = patch_sum · scale, offset = 2σ²/h² (DESIGN §1)."""
+    h2 = np.asarray(hs, dtype=np.float64) ** 2
+    scales = 1.0 / (n_channels * (2 * f + 1) ** 2 * h2)
+    offsets = 2.0 * sigma * sigma / h2
+    return scales.astype(np.float32), offsets.astype(np.float32)
+
+
+def patchwise_sweep(padded: np.ndarray, f: int, r: int, sigma: float, hs) -> np.ndarray:
+    """Patchwise NLM for every h in ``hs`` at once.
+
+    ``padded`` is float32 (C, H + 2(r+2f), W + 2(r+2f)), reflect-padded; returns
+    float32 (K, C, H, W), one estimate per h.
+    """
+    padded = np.ascontiguousarray(padded, dtype=np.float32)
+    pad = r + 2 * f
+    n_channels = padded.shape[0]
+    height, width = padded.shape[1] - 2 * pad, padded.shape[2] - 2 * pad
+    scales, offsets = strength_constants(hs, sigma, f, n_channels)
+    norm = np.empty((len(scales), height + 2 * f, width + 2 * f), dtype=np.float32)
+    _normalisation_kernel(padded, f, r, scales, offsets, norm)
+    out = np.empty((len(scales), n_channels, height, width), dtype=np.float32)
+    _aggregation_kernel(padded, f, r, scales, offsets, norm, out)
+    return out
+
+
+def denoise_padded(padded: np.ndarray, params: Params) -> np.ndarray:
+    """Patchwise NLM of a float32 (C, H+2(r+2f), W+2(r+2f)) stack; returns (C, H, W) float32."""
+    return patchwise_sweep(padded, params.f, params.r, params.sigma, [params.h])[0]
+
+
+def warm_up() -> None:
+    """Compile (or load from the cache) the kernels on a tiny image."""
+    denoise_padded(np.zeros((1, 5, 5), dtype=np.float32), Params(f=1, r=0, h=1.0, sigma=0.0))
+
+
+def set_threads(n: int) -> None:
+    """Limit the Numba threads used by the CPU backend."""
+    numba.set_num_threads(n)
