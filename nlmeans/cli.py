@@ -7,6 +7,7 @@ Heavy modules (Numba, scikit-image) are imported inside the commands, so that
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import threading
 import time
@@ -37,9 +38,18 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 @contextlib.contextmanager
 def clean_errors(debug: bool):
-    """Turn NLMeansError and OS errors into one line on stderr and exit code 2."""
+    """Turn NLMeansError and OS errors into one line on stderr and exit code 2.
+
+    Ctrl-C and SIGTERM (``kill``) raise KeyboardInterrupt inside the block, so
+    that pending writes remove their temporary files, then exit with code 130.
+    """
     from .params import NLMeansError
 
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, interrupt) if main_thread else None
     try:
         yield
     except (NLMeansError, OSError) as error:
@@ -50,6 +60,9 @@ def clean_errors(debug: bool):
         if debug:
             raise
         raise fail("interrupted", code=130) from None
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def warm_up_backend(module, quiet: bool) -> None:
@@ -74,13 +87,17 @@ def default_output(input_path: Path) -> Path:
 
 def check_output(input_path: Path, output: Path, overwrite: bool) -> None:
     """Refuse, before any computation, an output that would lose data or cannot be written."""
-    from .io import ImageFileError, check_extension
+    from .io import ImageFileError, check_extension, check_folder_writable
 
     check_extension(output)
-    if output.resolve() == input_path.resolve():
+    same = output.resolve() == input_path.resolve() or (
+        output.exists() and input_path.exists() and output.samefile(input_path)
+    )
+    if same:
         raise ImageFileError(output, "output path is the input file; choose another -o")
-    if not output.parent.is_dir():
-        raise ImageFileError(output, f"output folder {output.parent} does not exist")
+    if output.is_dir():
+        raise ImageFileError(output, "is a directory; give an output file name")
+    check_folder_writable(output)
     if output.exists() and not overwrite:
         raise ImageFileError(output, "already exists; pass --overwrite to replace it")
 
@@ -140,12 +157,14 @@ def denoise(
     """Denoise one image file; the input is never modified."""
     from .denoise import backend_module
     from .denoise import denoise as run_denoise
-    from .io import read_image, write_image
+    from .io import check_format, read_image, require_finite, write_image
 
     with clean_errors(debug):
         output = output if output is not None else default_output(input_path)
         check_output(input_path, output, overwrite)
         picture = read_image(input_path)
+        check_format(output, picture.pixels.dtype, picture.channels)
+        require_finite(input_path, picture.pixels)
         module = backend_module(backend)
         if threads is not None and hasattr(module, "set_threads"):
             module.set_threads(threads)
