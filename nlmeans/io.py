@@ -184,7 +184,7 @@ def read_image(path) -> Picture:
     except OSError as error:
         raise ImageFileError(path, f"cannot be read ({error.strerror})") from None
     kind = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
-    if kind == "PNG" and _png_depth(path) == 16:
+    if kind == "PNG" and _png_checked_depth(path) == 16:
         array = _read_png16(path)
     elif kind == "TIFF":
         array = _read_tiff(path)
@@ -204,20 +204,22 @@ def _check_declared(path, height: int, width: int, channels: int, itemsize: int)
         raise ImageFileError(path, str(error)) from None
 
 
-def _png_depth(path: Path) -> int:
+def _png_checked_depth(path: Path) -> int:
+    """A PNG's bit depth, after checking its declared size (palette counts as RGB)."""
     with open(path, "rb") as handle:
         head = handle.read(33)
     try:
-        return png16.read_header(head)[2]
+        width, height, depth, color, _ = png16.read_header(head)
     except png16.PNGError as error:
         raise ImageFileError(path, str(error)) from None
+    channels = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}.get(color, 4)
+    _check_declared(path, height, width, channels, 2 if depth == 16 else 1)
+    return depth
 
 
 def _read_png16(path: Path) -> np.ndarray:
     data = path.read_bytes()
     try:
-        width, height, _, color, _ = png16.read_header(data)
-        _check_declared(path, height, width, png16.SAMPLES.get(color, 1), 2)
         return png16.decode(data)
     except png16.PNGError as error:
         raise ImageFileError(path, str(error)) from None
@@ -264,7 +266,8 @@ def _read_pillow(path: Path, kind: str | None) -> np.ndarray:
             width, height = image.size
             mode = image.mode
             bands = len(image.getbands())
-            _check_declared(path, height, width, max(bands, 3 if mode == "P" else 1), 4)
+            itemsize = 4 if mode in ("F", "I", "I;32") else 2 if mode.startswith("I;16") else 1
+            _check_declared(path, height, width, max(bands, 3 if mode == "P" else 1), itemsize)
             frames = getattr(image, "n_frames", 1)
             if frames > 1 and image.format != "MPO":  # MPO: camera JPEG + preview, take the first
                 raise ImageFileError(

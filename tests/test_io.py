@@ -1,0 +1,396 @@
+"""nlmeans.io and nlmeans.png16: reading, writing and refusing image files."""
+
+import io
+import os
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from nlmeans import memory, png16
+from nlmeans.io import (
+    ImageFileError,
+    check_format,
+    read_image,
+    require_finite,
+    write_image,
+)
+
+
+def full(picture):
+    return picture.with_pixels(picture.pixels)
+
+
+def random_image(rng, shape, dtype):
+    if np.dtype(dtype).kind == "f":
+        return rng.random(shape).astype(dtype)
+    return rng.integers(0, np.iinfo(dtype).max, shape, endpoint=True).astype(dtype)
+
+
+# ------------------------------------------------------------ lossless round trips
+
+LOSSLESS = [
+    (ext, dtype, channels)
+    for ext, dtypes, counts in (
+        (".png", (np.uint8, np.uint16), (1, 2, 3, 4)),
+        (".tif", (np.uint8, np.uint16, np.float32, np.float64), (1, 2, 3, 4)),
+        (".bmp", (np.uint8,), (1, 3)),
+    )
+    for dtype in dtypes
+    for channels in counts
+]
+
+
+@pytest.mark.parametrize(("ext", "dtype", "channels"), LOSSLESS)
+def test_lossless_round_trip_keeps_dtype_channels_and_values(tmp_path, rng, ext, dtype, channels):
+    shape = (7, 9) if channels == 1 else (7, 9, channels)
+    image = random_image(rng, shape, dtype)
+    target = tmp_path / f"x{ext}"
+    write_image(target, image)
+    picture = read_image(target)
+    assert (picture.alpha is not None) == (channels in (2, 4))
+    back = full(picture)
+    assert back.dtype == image.dtype
+    np.testing.assert_array_equal(back, image)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_jpeg_round_trip_is_close_and_8_bit(tmp_path, channels):
+    y, x = np.mgrid[:32, :40]
+    gray = (3 * x + 2 * y).astype(np.uint8)
+    image = gray if channels == 1 else np.stack([gray, gray[::-1], 255 - gray], -1)
+    write_image(tmp_path / "x.jpg", image)
+    back = read_image(tmp_path / "x.jpg").pixels
+    assert back.shape == image.shape and back.dtype == np.uint8
+    assert np.abs(back.astype(int) - image).mean() < 2  # quality 95
+
+
+# ------------------------------------------------------------------ the 16-bit PNG codec
+
+
+def test_pillow_misreads_16_bit_rgb_png_so_we_decode_it_ourselves(tmp_path, rng):
+    image = random_image(rng, (5, 6, 3), np.uint16)
+    path = tmp_path / "deep.png"
+    path.write_bytes(png16.encode(image))
+    # Pillow, an independent decoder, sees the file as valid 8-bit: the high bytes.
+    np.testing.assert_array_equal(np.asarray(Image.open(path)), (image >> 8).astype(np.uint8))
+    picture = read_image(path)
+    assert picture.pixels.dtype == np.uint16
+    np.testing.assert_array_equal(picture.pixels, image)
+
+
+def test_16_bit_gray_png_agrees_with_pillow(tmp_path, rng):
+    image = random_image(rng, (11, 4), np.uint16)
+    ours = tmp_path / "ours.png"
+    ours.write_bytes(png16.encode(image))
+    np.testing.assert_array_equal(np.asarray(Image.open(ours)), image)
+    pillows = tmp_path / "pillow.png"
+    Image.fromarray(image).save(pillows)
+    np.testing.assert_array_equal(read_image(pillows).pixels, image)
+
+
+def spec_filter(raw_rows, bpp, kinds):
+    """PNG scanline filters written straight from the specification (per byte)."""
+    out = []
+    previous = [0] * len(raw_rows[0])
+    for row, kind in zip(raw_rows, kinds, strict=True):
+        line = [kind]
+        for i, x in enumerate(row):
+            a = row[i - bpp] if i >= bpp else 0
+            b = previous[i]
+            c = previous[i - bpp] if i >= bpp else 0
+            if kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if (pa <= pb and pa <= pc) else (b if pb <= pc else c)
+            else:
+                pred = (0, a, b, (a + b) // 2)[kind]
+            line.append((x - pred) % 256)
+        out.append(bytes(line))
+        previous = row
+    return b"".join(out)
+
+
+def make_png(image, interlace=False):
+    """A 16-bit PNG built by hand, cycling through the five filter types."""
+    height, width = image.shape[:2]
+    samples = 1 if image.ndim == 2 else image.shape[2]
+    color = {1: 0, 2: 4, 3: 2, 4: 6}[samples]
+    bpp = 2 * samples
+    passes = png16.ADAM7 if interlace else ((0, 0, 1, 1),)
+    stream = b""
+    for y0, x0, dy, dx in passes:
+        sub = image[y0::dy, x0::dx]
+        if sub.size == 0:
+            continue
+        rows = [list(r.astype(">u2").tobytes()) for r in sub.reshape(sub.shape[0], -1)]
+        stream += spec_filter(rows, bpp, [k % 5 for k in range(len(rows))])
+
+    def chunk(kind, payload):
+        crc = struct.pack(">I", zlib.crc32(kind + payload))
+        return struct.pack(">I", len(payload)) + kind + payload + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 16, color, 0, 0, int(interlace))
+    return (
+        png16.SIGNATURE
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(stream))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("interlace", [False, True])
+@pytest.mark.parametrize("shape", [(9, 11, 3), (10, 7, 4), (5, 6, 2), (13, 3), (1, 1, 3)])
+def test_decoder_handles_every_filter_and_adam7(shape, interlace, rng):
+    image = random_image(rng, shape, np.uint16)
+    image[: shape[0] // 2] //= 7  # some smooth-ish rows so Paeth/Average take all branches
+    np.testing.assert_array_equal(png16.decode(make_png(image, interlace)), image)
+
+
+def test_16_bit_png_agrees_with_opencv_when_installed(tmp_path, rng):
+    cv2 = pytest.importorskip("cv2")  # an optional cross-check (the bench extra installs it)
+    image = random_image(rng, (17, 23, 4), np.uint16)
+    cv2.imwrite(str(tmp_path / "cv.png"), image[..., [2, 1, 0, 3]])
+    np.testing.assert_array_equal(full(read_image(tmp_path / "cv.png")), image)
+    (tmp_path / "ours.png").write_bytes(png16.encode(image))
+    back = cv2.imread(str(tmp_path / "ours.png"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(back[..., [2, 1, 0, 3]], image)
+
+
+# ----------------------------------------------------------------- unreadable files
+
+
+def test_missing_directory_and_empty_files(tmp_path):
+    with pytest.raises(ImageFileError, match="no such file"):
+        read_image(tmp_path / "nope.png")
+    with pytest.raises(ImageFileError, match="is a directory"):
+        read_image(tmp_path)
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ImageFileError, match=r"empty \(0 bytes\)"):
+        read_image(tmp_path / "empty.png")
+
+
+@pytest.mark.parametrize(
+    "content", [b"hello, this is text\n", bytes(np.random.default_rng(3).integers(0, 256, 999))]
+)
+def test_not_an_image(tmp_path, content):
+    path = tmp_path / "fake.png"
+    path.write_bytes(content)
+    with pytest.raises(ImageFileError, match=r"fake.png: is not an image") as error:
+        read_image(path)
+    assert error.value.path == path
+
+
+def encoded(image, fmt):
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "PNG16"])
+@pytest.mark.parametrize("keep", [0.05, 0.5, 0.95])
+def test_truncated_files_are_refused(tmp_path, rng, fmt, keep):
+    if fmt == "PNG16":
+        data = png16.encode(random_image(rng, (40, 40, 3), np.uint16))
+    else:
+        data = encoded(random_image(rng, (40, 40, 3), np.uint8), fmt)
+    path = tmp_path / "cut.img"
+    path.write_bytes(data[: max(9, int(len(data) * keep))])
+    with pytest.raises(ImageFileError, match=r"cut.img: .*(truncated|corrupt)"):
+        read_image(path)
+
+
+def test_corrupt_png_crc_is_refused(tmp_path, rng):
+    data = bytearray(png16.encode(random_image(rng, (8, 8, 3), np.uint16)))
+    data[40] ^= 0xFF  # inside the IDAT payload
+    (tmp_path / "bad.png").write_bytes(bytes(data))
+    with pytest.raises(ImageFileError, match="CRC mismatch"):
+        read_image(tmp_path / "bad.png")
+
+
+# ---------------------------------------------------------------- modes and frames
+
+
+def test_palette_png_becomes_rgb_and_rgba_with_transparency(tmp_path, rng):
+    rgb = random_image(rng, (12, 10, 3), np.uint8)
+    indexed = Image.fromarray(rgb).quantize(16)
+    indexed.save(tmp_path / "p.png")
+    expected = np.asarray(indexed.convert("RGB"))
+    picture = read_image(tmp_path / "p.png")
+    assert picture.alpha is None
+    np.testing.assert_array_equal(picture.pixels, expected)
+    indexed.save(tmp_path / "pt.png", transparency=0)
+    picture = read_image(tmp_path / "pt.png")
+    np.testing.assert_array_equal(picture.alpha, np.where(np.asarray(indexed) == 0, 0, 255))
+
+
+def test_cmyk_jpeg_becomes_rgb(tmp_path, rng):
+    rgb = np.full((16, 16, 3), (200, 40, 90), np.uint8)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "cmyk.jpg", quality=95)
+    assert Image.open(tmp_path / "cmyk.jpg").mode == "CMYK"
+    picture = read_image(tmp_path / "cmyk.jpg")
+    assert picture.pixels.shape == (16, 16, 3) and picture.alpha is None
+    assert np.abs(picture.pixels.astype(int) - rgb).max() <= 3
+
+
+def test_bilevel_becomes_8_bit_gray(tmp_path):
+    bits = np.arange(48).reshape(6, 8) % 3 == 0
+    Image.fromarray(bits).save(tmp_path / "b.png")
+    picture = read_image(tmp_path / "b.png")
+    np.testing.assert_array_equal(picture.pixels, np.where(bits, 255, 0))
+
+
+def test_animated_gif_and_png_and_multipage_tiff_are_refused(tmp_path, rng):
+    frames = [Image.fromarray(random_image(rng, (8, 8, 3), np.uint8)) for _ in range(3)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "a.png", save_all=True, append_images=frames[1:])
+    tifffile.imwrite(
+        tmp_path / "s.tif", random_image(rng, (3, 8, 8), np.uint16), photometric="minisblack"
+    )
+    with pytest.raises(ImageFileError, match=r"a.gif: is an animated/multi-frame GIF \(3 frames\)"):
+        read_image(tmp_path / "a.gif")
+    with pytest.raises(ImageFileError, match=r"a.png: is an animated/multi-frame PNG \(3 frames\)"):
+        read_image(tmp_path / "a.png")
+    with pytest.raises(ImageFileError, match=r"s.tif: is a multi-page TIFF \(3 pages"):
+        read_image(tmp_path / "s.tif")
+    frames[0].save(tmp_path / "one.gif")  # a single-frame GIF is just a palette image
+    assert read_image(tmp_path / "one.gif").pixels.shape == (8, 8, 3)
+
+
+def test_planar_rgb_tiff_is_read_as_height_width_channels(tmp_path, rng):
+    image = random_image(rng, (6, 5, 3), np.uint16)
+    tifffile.imwrite(
+        tmp_path / "planar.tif",
+        np.moveaxis(image, -1, 0),
+        photometric="rgb",
+        planarconfig="separate",
+    )
+    np.testing.assert_array_equal(read_image(tmp_path / "planar.tif").pixels, image)
+
+
+@pytest.mark.parametrize(("orientation", "turn"), [(1, 0), (3, 2), (6, -1), (8, 1)])
+def test_exif_orientation_is_applied(tmp_path, rng, orientation, turn):
+    image = random_image(rng, (6, 10, 3), np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(image).save(tmp_path / "o.png", exif=exif)
+    np.testing.assert_array_equal(read_image(tmp_path / "o.png").pixels, np.rot90(image, turn))
+    y, x = np.mgrid[:48, :64]
+    smooth = np.stack([x * 3, y * 4, x + y], -1).astype(np.uint8)
+    Image.fromarray(smooth).save(tmp_path / "o.jpg", exif=exif, quality=95)
+    read = read_image(tmp_path / "o.jpg").pixels.astype(int)
+    assert np.abs(read - np.rot90(smooth, turn)).mean() < 2
+
+
+def test_unsupported_pixel_types_are_named(tmp_path):
+    tifffile.imwrite(tmp_path / "i16.tif", np.zeros((4, 4), np.int16))
+    with pytest.raises(ImageFileError, match="unsupported pixel type int16"):
+        read_image(tmp_path / "i16.tif")
+
+
+# ------------------------------------------------------------ size and memory limits
+
+
+def png_header_only(width, height, depth, color):
+    """A tiny PNG declaring a huge size (a decompression bomb's header)."""
+    header = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, 0)
+    ihdr = b"IHDR" + header
+    return (
+        png16.SIGNATURE
+        + struct.pack(">I", 13)
+        + ihdr
+        + struct.pack(">I", zlib.crc32(ihdr))
+        + b"\0" * 64
+    )
+
+
+@pytest.mark.parametrize(("depth", "color"), [(8, 2), (16, 6), (8, 3)])
+def test_huge_declared_png_is_refused_before_decoding(tmp_path, depth, color):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_header_only(100_000, 100_000, depth, color))
+    with pytest.raises(ImageFileError) as error:
+        read_image(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: declares 100000x100000 pixels")
+    assert "GiB of memory but only" in message
+
+
+def test_huge_declared_tiff_is_refused_before_decoding(tmp_path, monkeypatch):
+    path = tmp_path / "big.tif"
+    tifffile.imwrite(path, np.zeros((64, 64, 3), np.uint16), photometric="rgb")
+    monkeypatch.setattr(memory, "available_bytes", lambda: 64 * 64 * 3 * 2)  # decode only
+    with pytest.raises(ImageFileError, match=r"big.tif: declares 64x64 pixels \(3 channels\)"):
+        read_image(path)
+
+
+def test_huge_declared_bmp_hits_pillows_bomb_limit(tmp_path):
+    # BITMAPFILEHEADER + BITMAPINFOHEADER for 30000 x 30000 24-bit, no pixel data.
+    info = struct.pack("<IiiHHIIiiII", 40, 30000, 30000, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    (tmp_path / "bomb.bmp").write_bytes(b"BM" + struct.pack("<IHHI", 54, 0, 0, 54) + info)
+    with pytest.raises(ImageFileError, match=r"bomb.bmp: .*(decompression bomb|GiB of memory)"):
+        read_image(tmp_path / "bomb.bmp")
+
+
+# ------------------------------------------------------------------------- writing
+
+
+def test_check_format_names_what_fits(tmp_path):
+    with pytest.raises(
+        ImageFileError, match=r"PNG stores 8- or 16-bit.*float32 — write it as .tif"
+    ):
+        check_format(tmp_path / "x.png", np.float32, 1)
+    with pytest.raises(ImageFileError, match=r"JPEG .* without alpha; this image is RGBA uint8"):
+        check_format(tmp_path / "x.jpg", np.uint8, 4)
+    with pytest.raises(ImageFileError, match=r"cannot write extension '.gif'"):
+        check_format(tmp_path / "x.gif", np.uint8, 3)
+    check_format(tmp_path / "x.TIFF", np.float64, 4)
+
+
+def test_write_failure_leaves_old_file_and_no_temp(tmp_path, monkeypatch, rng):
+    target = tmp_path / "out.png"
+    target.write_bytes(b"previous result")
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_image(target, random_image(rng, (8, 8), np.uint8))
+    assert target.read_bytes() == b"previous result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+
+
+def test_encoding_failure_creates_no_file(tmp_path, monkeypatch, rng):
+    def broken(array):
+        raise RuntimeError("encoder exploded")
+
+    monkeypatch.setattr(png16, "encode", broken)
+    with pytest.raises(ImageFileError, match="cannot encode"):
+        write_image(tmp_path / "out.png", random_image(rng, (8, 8), np.uint16))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_written_file_permissions(tmp_path, rng):
+    image = random_image(rng, (4, 4), np.uint8)
+    write_image(tmp_path / "new.png", image)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "new.png").stat().st_mode & 0o777 == 0o666 & ~umask
+    (tmp_path / "old.png").write_bytes(b"x")
+    os.chmod(tmp_path / "old.png", 0o640)
+    write_image(tmp_path / "old.png", image)
+    assert (tmp_path / "old.png").stat().st_mode & 0o777 == 0o640
+
+
+def test_require_finite_counts_bad_values():
+    values = np.zeros((4, 5), np.float32)
+    values[0, :3] = np.nan
+    values[1, 1] = -np.inf
+    with pytest.raises(
+        ImageFileError, match=r"x.tif: has 4 non-finite \(NaN or Inf\) values out of 20"
+    ):
+        require_finite("x.tif", values)
+    require_finite("x.png", np.zeros((2, 2), np.uint8))
