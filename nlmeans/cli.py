@@ -7,6 +7,7 @@ Heavy modules (Numba, scikit-image) are imported inside the commands, so that
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -189,6 +190,418 @@ def denoise(
             f"  f={params.f} r={params.r} h={params.h:.4g} sigma={params.sigma:.4g} ({source})\n"
             f"  backend={module.__name__.rsplit('.', 1)[-1]} time={elapsed:.3f}s"
         )
+
+
+def apply_threads(module, threads: int | None) -> None:
+    """Limit the backend's CPU threads (``--threads``) when it has any to limit."""
+    if threads is not None and hasattr(module, "set_threads"):
+        module.set_threads(threads)
+
+
+def print_json(document: dict) -> None:
+    """The one JSON document a ``--json`` command prints on stdout."""
+    import json
+
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print one JSON document on stdout instead of text; notes go to stderr."
+    ),
+]
+
+
+@app.command()
+def batch(
+    input_dir: Annotated[
+        Path, typer.Argument(metavar="INPUT_DIR", help="Folder of images to denoise.")
+    ],
+    output_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OUTPUT_DIR",
+            help="Folder for the results, same relative paths (created if missing).",
+        ),
+    ],
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--pattern",
+            help="Glob on file names, e.g. '*.png'. Default: every file with an image "
+            "extension (.png .jpg .jpeg .tif .tiff .bmp, any case).",
+        ),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-R", help="Also denoise images in sub-folders.")
+    ] = False,
+    h: HOption = None,
+    r: ROption = None,
+    f: FOption = None,
+    sigma: SigmaOption = None,
+    same_params: Annotated[
+        bool,
+        typer.Option(
+            "--same-params",
+            help="Resolve unset parameters once, from the first image, and use them for all. "
+            "Default: each image gets its own.",
+        ),
+    ] = False,
+    backend: BackendOption = "auto",
+    threads: ThreadsOption = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Redo images whose output exists. Default: skip them (resume)."
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    json_output: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Denoise every image of INPUT_DIR into OUTPUT_DIR; resumable, keeps going past bad files.
+
+    Exit code 0 when every file was done or skipped, 1 when some file failed,
+    2 for bad usage.
+    """
+    from .batch import Summary, check_folders, discover, run_batch
+    from .denoise import backend_module
+    from .params import resolve
+    from .reporting import (
+        BarProgress,
+        PlainProgress,
+        item_record,
+        summary_record,
+        summary_text,
+    )
+
+    with clean_errors(debug):
+        check_folders(input_dir, output_dir, recursive)
+        items = discover(input_dir, output_dir, pattern, recursive)
+        if not items:
+            what = f"matching {pattern!r}" if pattern else "with an image extension"
+            where = " (sub-folders included)" if recursive else ""
+            raise fail(f"{input_dir}: no files {what}{where}")
+        # Refuse bad parameter values before touching any file.
+        resolve(1, h=h, sigma=sigma, f=f, r=r, data_range=255.0, estimate=lambda: 0.0)
+        module = backend_module(backend)
+        apply_threads(module, threads)
+        warm_up_backend(module, quiet)
+        output_dir.mkdir(parents=True, exist_ok=True)
+
+        summary, records = Summary(), []
+        options = {"h": h, "sigma": sigma, "f": f, "r": r, "backend": backend}
+        if sys.stderr.isatty() and not quiet:
+            reporter = BarProgress(len(items))
+        else:
+            reporter = PlainProgress(len(items), sys.stderr if json_output else sys.stdout, quiet)
+        start = time.perf_counter()
+        with reporter:
+            reporter.started(str(items[0].relative))
+            results = run_batch(
+                items, options=options, same_params=same_params, overwrite=overwrite
+            )
+            for index, result in enumerate(results):
+                summary.add(result)
+                summary.seconds = time.perf_counter() - start
+                records.append(result)
+                reporter.finished(result)
+                if index + 1 < len(items):
+                    reporter.started(str(items[index + 1].relative))
+
+    if json_output:
+        print_json(
+            {
+                "input_dir": str(input_dir),
+                "output_dir": str(output_dir),
+                "backend": module.__name__.rsplit(".", 1)[-1],
+                "same_params": same_params,
+                "files": [item_record(result) for result in records],
+                "summary": summary_record(summary),
+            }
+        )
+    elif not quiet:
+        typer.echo(summary_text(summary))
+    elif summary.failures:
+        typer.echo(summary_text(summary), err=True)
+    if summary.failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@app.command()
+def compare(
+    clean: Annotated[
+        Path,
+        typer.Argument(
+            metavar="CLEAN",
+            help="Clean reference image, or a folder of them (one row each, then the mean).",
+        ),
+    ],
+    noisy: Annotated[
+        Path | None,
+        typer.Option(
+            "--noisy",
+            help="Noisy version of CLEAN (same size; a folder with the same file names "
+            "when CLEAN is a folder).",
+        ),
+    ] = None,
+    noise_sigma: Annotated[
+        float | None,
+        typer.Option(
+            "--sigma",
+            help="Instead of --noisy: add Gaussian noise of this standard deviation, "
+            "8-bit units (0-255), float and unclipped.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the added noise.")] = 0,
+    known_sigma: Annotated[
+        bool,
+        typer.Option(
+            "--known-sigma",
+            help="Give the denoisers the added noise's sigma. Default: estimated from "
+            "the noisy image, as for a real photo.",
+        ),
+    ] = False,
+    h: HOption = None,
+    r: ROption = None,
+    f: FOption = None,
+    backend: BackendOption = "auto",
+    threads: ThreadsOption = None,
+    repeat: Annotated[
+        int,
+        typer.Option("--repeat", min=1, help="Timed runs per method after the warm-up; best kept."),
+    ] = 1,
+    opencv: Annotated[
+        bool,
+        typer.Option(
+            "--opencv/--no-opencv", help="Include OpenCV when cv2 is importable. Default: on."
+        ),
+    ] = True,
+    montage_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--montage",
+            help="Write noisy | nlmeans | scikit-image | clean side by side, labelled with "
+            "PSNR, to this image file (one per image, <stem>_<image>, for a folder).",
+        ),
+    ] = None,
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the numbers to this CSV file.")
+    ] = None,
+    json_output: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Compare nlmeans with scikit-image (and OpenCV) on PSNR, SSIM and warm time.
+
+    All methods get the same noisy input and equivalent parameters; each is
+    warmed up on a small crop, then timed in this process.
+    """
+    from .denoise import backend_module, resolve_params
+    from .evaluate import (
+        add_noise,
+        mean_rows,
+        methods_for,
+        montage,
+        opencv_available,
+        to_8bit_scale,
+    )
+    from .evaluate import (
+        compare as run_compare,
+    )
+    from .io import check_extension, read_image, write_image
+    from .reporting import (
+        comparison_record,
+        comparison_text,
+        comparisons_csv,
+        rows_table,
+    )
+
+    with clean_errors(debug):
+        if (noisy is None) == (noise_sigma is None):
+            raise fail("give exactly one of --noisy NOISY or --sigma S")
+        if noise_sigma is not None and not (noise_sigma >= 0 and noise_sigma < float("inf")):
+            raise fail(f"--sigma {noise_sigma} is out of range; expected a finite value >= 0")
+        if known_sigma and noise_sigma is None:
+            raise fail("--known-sigma needs --sigma (the noise of a --noisy file is unknown)")
+        pairs = _compare_pairs(clean, noisy)
+        for path in (montage_path,):
+            if path is not None:
+                check_extension(path)
+        module = backend_module(backend)
+        apply_threads(module, threads)
+        use_opencv = opencv and opencv_available()
+        if use_opencv and threads is not None:
+            import cv2
+
+            cv2.setNumThreads(threads)
+        warm_up_backend(module, json_output)
+
+        comparisons = []
+        for clean_path, noisy_path in pairs:
+            clean8 = to_8bit_scale(read_image(clean_path).pixels)
+            if noisy_path is None:
+                noisy8 = add_noise(clean8, noise_sigma, seed)
+                noise = f"Gaussian noise sigma={noise_sigma:g} seed={seed} (float, unclipped)"
+            else:
+                noisy8 = to_8bit_scale(read_image(noisy_path).pixels)
+                noise = f"noisy file {noisy_path}"
+                if noisy8.shape != clean8.shape:
+                    raise fail(
+                        f"{noisy_path}: shape {noisy8.shape} differs from {clean_path}'s "
+                        f"{clean8.shape}"
+                    )
+            params = resolve_params(
+                noisy8,
+                h=h,
+                sigma=noise_sigma if known_sigma else None,
+                f=f,
+                r=r,
+                channel_axis=None if noisy8.ndim == 2 else -1,
+                data_range=255.0,
+            )
+            methods = methods_for(params, backend, opencv=use_opencv)
+            comparison = run_compare(clean_path.name, clean8, noisy8, params, methods, repeat)
+            comparisons.append(comparison)
+            if not json_output:
+                typer.echo(comparison_text(comparison, noise) + "\n")
+            if montage_path is not None:
+                target = montage_path
+                if len(pairs) > 1:
+                    target = montage_path.with_name(
+                        f"{montage_path.stem}_{clean_path.stem}{montage_path.suffix}"
+                    )
+                write_image(target, montage(comparison, clean8))
+                if not json_output:
+                    typer.echo(f"montage: {target}\n")
+        means = mean_rows(comparisons) if len(comparisons) > 1 else None
+        if means is not None and not json_output:
+            typer.echo(f"mean over {len(comparisons)} images\n{rows_table(means)}")
+        if csv_path is not None:
+            _write_text(csv_path, comparisons_csv(comparisons, means))
+
+    if json_output:
+        print_json(
+            {
+                "noise": (
+                    {"sigma": noise_sigma, "seed": seed, "known_sigma": known_sigma}
+                    if noise_sigma is not None
+                    else {"noisy": str(noisy)}
+                ),
+                "backend": module.__name__.rsplit(".", 1)[-1],
+                "images": [comparison_record(c) for c in comparisons],
+                "mean": None if means is None else [vars(row) for row in means],
+            }
+        )
+
+
+def _compare_pairs(clean: Path, noisy: Path | None) -> list[tuple[Path, Path | None]]:
+    """(clean file, noisy file or None) for CLEAN a file or a folder."""
+    from .batch import wanted
+    from .io import ImageFileError
+
+    if not clean.is_dir():
+        return [(clean, noisy)]
+    files = sorted(p for p in clean.iterdir() if p.is_file() and wanted(p.name, None))
+    if not files:
+        raise ImageFileError(clean, "folder has no image files")
+    if noisy is not None and not noisy.is_dir():
+        raise ImageFileError(noisy, "CLEAN is a folder, so --noisy must be a folder too")
+    return [(p, None if noisy is None else noisy / p.name) for p in files]
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write a report file atomically (temporary file in the same folder, then rename)."""
+    import tempfile
+
+    handle, temp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+@app.command()
+def info(json_output: JsonOption = False) -> None:
+    """Versions, CPU threads, kernel cache location and which backends can run here."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+    from .denoise import BACKENDS, backend_availability
+
+    versions = {"nlmeans": __version__, "python": platform.python_version()}
+    for name in ("numpy", "numba", "scikit-image", "opencv-python-headless", "opencv-python"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    import numba
+
+    backends = {}
+    for name in BACKENDS:
+        try:
+            reason = backend_availability(name)
+        except Exception as error:  # a backend that cannot even be imported
+            reason = f"cannot be loaded: {error}"
+        backends[name] = {"available": reason is None, "detail": reason or _backend_detail(name)}
+    document = {
+        "versions": versions,
+        "cpu_threads": numba.get_num_threads(),
+        "cpu_cores": os.cpu_count(),
+        "kernel_cache": _kernel_cache(),
+        "backends": backends,
+    }
+    if json_output:
+        print_json(document)
+        return
+    typer.echo("  ".join(f"{k} {v}" for k, v in versions.items()))
+    typer.echo(
+        f"CPU threads: {document['cpu_threads']} of {document['cpu_cores']} cores "
+        "(--threads N or NUMBA_NUM_THREADS to change)"
+    )
+    typer.echo(f"kernel cache: {document['kernel_cache']}")
+    typer.echo("backends:")
+    for name, state in backends.items():
+        status = "available" if state["available"] else "not available"
+        detail = f": {state['detail']}" if state["detail"] else ""
+        typer.echo(f"  {name:<10} {status}{detail}")
+
+
+def _backend_detail(name: str) -> str | None:
+    """What a usable backend runs on: the GPU's name for cuda."""
+    if name == "reference":
+        return "NumPy oracle, slow; for tests and small images"
+    if name == "cpu":
+        return "Numba, parallel"
+    if name == "cuda":
+        try:
+            from numba import cuda
+
+            device = cuda.get_current_device()
+            device_name = device.name
+            return device_name.decode() if isinstance(device_name, bytes) else str(device_name)
+        except Exception as error:  # noqa: BLE001 - a description, never a failure
+            return f"device name unavailable ({error})"
+    return None
+
+
+def _kernel_cache() -> str:
+    """Where Numba keeps the compiled CPU kernels of this installation."""
+    from . import cpu
+
+    # Numba's dispatcher knows the folder it picked (beside the module, or a
+    # user cache folder when that one is not writable); older versions may not say.
+    cache = getattr(getattr(cpu, "_pixelwise_kernel", None), "_cache", None)
+    if getattr(cache, "_cache_path", None):
+        return str(cache._cache_path)
+    import numba
+
+    return numba.config.CACHE_DIR or str(Path(cpu.__file__).parent / "__pycache__")
 
 
 def main() -> None:

@@ -1,0 +1,231 @@
+"""The batch runner: denoise every image of a folder into a mirrored folder.
+
+Library code behind ``nlmeans batch``: it finds the files, skips outputs that
+exist (so an interrupted batch resumes), keeps going past files that cannot be
+read or written, and reports each file as it finishes. Every image goes
+through the public :func:`nlmeans.denoise` and :mod:`nlmeans.io` (atomic
+writes), with all CPU threads inside each image while a helper thread reads
+the next file.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .io import (
+    IMAGE_EXTENSIONS,
+    ImageFileError,
+    check_format,
+    read_image,
+    require_finite,
+    write_image,
+)
+from .params import NLMeansError, Params
+
+#: Status of one file in a batch.
+DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input file and where its output goes."""
+
+    source: Path
+    relative: Path
+    target: Path
+
+
+@dataclass
+class ItemResult:
+    """What happened to one file: ``status`` is done, skipped or failed."""
+
+    item: Item
+    status: str
+    reason: str | None = None
+    seconds: float | None = None
+    params: Params | None = None
+
+
+@dataclass
+class Summary:
+    """Counts and times of a finished (or interrupted) batch."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    failures: list[ItemResult] = field(default_factory=list)
+
+    def add(self, result: ItemResult) -> None:
+        if result.status == DONE:
+            self.done += 1
+        elif result.status == SKIPPED:
+            self.skipped += 1
+        else:
+            self.failed += 1
+            self.failures.append(result)
+
+    @property
+    def seconds_per_image(self) -> float | None:
+        """Wall time per denoised image (reading, denoising and writing included)."""
+        return self.seconds / self.done if self.done else None
+
+    @property
+    def images_per_second(self) -> float | None:
+        return self.done / self.seconds if self.done and self.seconds > 0 else None
+
+
+def check_folders(input_dir: Path, output_dir: Path, recursive: bool) -> None:
+    """Refuse folder pairs that cannot work or would feed outputs back as inputs.
+
+    Raises NLMeansError when INPUT_DIR is missing or not a folder, when both are
+    the same folder, when OUTPUT_DIR is inside INPUT_DIR with ``recursive`` (the
+    outputs would be found as inputs by the next run), or when OUTPUT_DIR exists
+    and is not a folder.
+    """
+    if not input_dir.exists():
+        raise NLMeansError(f"{input_dir}: no such folder")
+    if not input_dir.is_dir():
+        raise NLMeansError(f"{input_dir}: is a file, expected a folder of images")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise NLMeansError(f"{output_dir}: is a file, expected the output folder")
+    source, target = input_dir.resolve(), output_dir.resolve()
+    if source == target:
+        raise NLMeansError(
+            f"{output_dir}: OUTPUT_DIR is INPUT_DIR; choose another folder for the outputs"
+        )
+    if recursive and source in target.parents:
+        raise NLMeansError(
+            f"{output_dir}: OUTPUT_DIR is inside INPUT_DIR, so with --recursive the outputs "
+            "would be read as inputs; choose a folder outside INPUT_DIR"
+        )
+
+
+def wanted(name: str, pattern: str | None) -> bool:
+    """True for a file name the batch takes: ``pattern`` (a glob on the name) or an image
+    extension nlmeans reads. Hidden files (``.name``, e.g. unfinished temporary
+    outputs) never match."""
+    if name.startswith("."):
+        return False
+    if pattern is not None:
+        return fnmatch.fnmatch(name, pattern)
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def discover(
+    input_dir: Path, output_dir: Path, pattern: str | None = None, recursive: bool = False
+) -> list[Item]:
+    """The files to denoise, sorted by relative path, each with its mirrored target."""
+    items = []
+    for folder, subfolders, names in os.walk(input_dir):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith(".")) if recursive else []
+        for name in names:
+            source = Path(folder) / name
+            if wanted(name, pattern) and source.is_file():
+                relative = source.relative_to(input_dir)
+                items.append(Item(source, relative, output_dir / relative))
+    return sorted(items, key=lambda item: item.relative.as_posix())
+
+
+def reason_of(error: BaseException) -> str:
+    """The one-line reason of a failure, without the path the report already shows."""
+    if isinstance(error, ImageFileError):
+        return error.problem
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    return str(error)
+
+
+def run_batch(
+    items: list[Item],
+    *,
+    options: dict,
+    same_params: bool = False,
+    overwrite: bool = False,
+) -> Iterator[ItemResult]:
+    """Denoise ``items`` one after another, yielding each file's result in order.
+
+    Parameters
+    ----------
+    items : list of Item
+        From :func:`discover`.
+    options : dict
+        Keyword arguments of :func:`nlmeans.denoise` (``h``, ``sigma``, ``f``,
+        ``r``, ``backend``...). Unset parameters are resolved per image.
+    same_params : bool
+        Resolve the unset parameters once, from the first image that can be
+        read, and use those values (raw units of that image) for all.
+    overwrite : bool
+        Redo files whose output exists; otherwise they are skipped, which makes
+        a re-run after an interruption finish the rest.
+
+    Yields
+    ------
+    ItemResult
+        done (with seconds and the parameters used), skipped, or failed (with
+        the reason); a failure never stops the batch.
+    """
+    from .denoise import denoise
+
+    sources = {item.source.resolve() for item in items}
+    resolved_once = False
+    todo = [overwrite or not item.target.exists() for item in items]
+    next_index = _next_todo(todo, 0)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-read") as reader:
+        pending = (
+            reader.submit(read_image, items[next_index].source) if next_index < len(items) else None
+        )
+        for index, item in enumerate(items):
+            if not todo[index]:
+                yield ItemResult(item, SKIPPED, "output exists")
+                continue
+            start = time.perf_counter()
+            current, following = pending, _next_todo(todo, index + 1)
+            # Read the next file while this one is denoised (the kernels release the GIL).
+            pending = (
+                reader.submit(read_image, items[following].source)
+                if following < len(items)
+                else None
+            )
+            try:
+                picture = current.result()
+                if item.target.resolve() in sources:
+                    raise ImageFileError(item.target, "output would replace an input file")
+                # Refuse what the output format cannot store before computing it.
+                check_format(item.target, picture.pixels.dtype, picture.channels)
+                require_finite(item.source, picture.pixels)
+                if same_params and not resolved_once:
+                    options = {**options, **_resolved_options(picture, options)}
+                    resolved_once = True
+                result, params = denoise(
+                    picture.pixels,
+                    channel_axis=picture.channel_axis,
+                    return_params=True,
+                    **options,
+                )
+                item.target.parent.mkdir(parents=True, exist_ok=True)
+                write_image(item.target, picture.with_pixels(result))
+            except (NLMeansError, OSError) as error:
+                yield ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
+                continue
+            yield ItemResult(item, DONE, None, time.perf_counter() - start, params)
+
+
+def _resolved_options(picture, options: dict) -> dict:
+    """h, sigma, f and r resolved once from ``picture``, for ``same_params``."""
+    from .denoise import resolve_params
+
+    given = {name: options.get(name) for name in ("h", "sigma", "f", "r")}
+    params = resolve_params(picture.pixels, channel_axis=picture.channel_axis, **given)
+    return {"h": params.h, "sigma": params.sigma, "f": params.f, "r": params.r}
+
+
+def _next_todo(todo: list[bool], start: int) -> int:
+    """Index of the first item to process at or after ``start`` (len(todo) if none)."""
+    return next((i for i in range(start, len(todo)) if todo[i]), len(todo))

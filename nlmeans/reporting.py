@@ -1,0 +1,203 @@
+"""What the commands print: comparison tables, batch progress and summaries, JSON documents.
+
+Kept apart from the Typer definitions in :mod:`nlmeans.cli` so that the
+commands stay short; nothing here computes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from dataclasses import asdict
+from typing import TextIO
+
+from .batch import DONE, FAILED, ItemResult, Summary
+from .evaluate import Comparison, Row
+from .params import Params
+
+
+def params_record(params: Params) -> dict:
+    """The resolved parameters as a plain dict (JSON-ready)."""
+    return asdict(params)
+
+
+def params_line(params: Params) -> str:
+    source = "estimated" if params.sigma_estimated else "given"
+    return f"f={params.f} r={params.r} h={params.h:.4g} sigma={params.sigma:.4g} ({source})"
+
+
+# ------------------------------------------------------------------ compare
+
+
+def _cell(value: float | None, spec: str, suffix: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def rows_table(rows: list[Row]) -> str:
+    """method | PSNR | SSIM | seconds | speed-up vs scikit-image, aligned."""
+    lines = [f"{'method':<14}{'PSNR dB':>9}{'SSIM':>8}{'seconds':>10}{'vs scikit-image':>17}"]
+    for row in rows:
+        lines.append(
+            f"{row.method:<14}{row.psnr:>9.2f}{row.ssim:>8.4f}"
+            f"{_cell(row.seconds, '.3f'):>10}{_cell(row.speedup, '.1f', '×'):>17}"
+        )
+    return "\n".join(lines)
+
+
+def _shape_words(shape: tuple) -> str:
+    kind = "gray" if len(shape) == 2 else {3: "RGB"}.get(shape[2], f"{shape[2]} channels")
+    return f"{shape[1]}×{shape[0]} {kind}"
+
+
+def comparison_text(comparison: Comparison, noise: str) -> str:
+    """The human report of one image: header, table, each method's parameters."""
+    lines = [
+        f"{comparison.name} ({_shape_words(comparison.shape)}), {noise}",
+        f"parameters: {params_line(comparison.params)}",
+        rows_table(comparison.rows),
+    ]
+    for name, parameters in comparison.method_parameters.items():
+        if name != "nlmeans":
+            words = " ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in parameters.items()
+            )
+            lines.append(f"  {name}: {words}")
+    return "\n".join(lines)
+
+
+def comparison_record(comparison: Comparison) -> dict:
+    return {
+        "image": comparison.name,
+        "shape": list(comparison.shape),
+        "params": params_record(comparison.params),
+        "method_parameters": comparison.method_parameters,
+        "results": [asdict(row) for row in comparison.rows],
+    }
+
+
+def comparisons_csv(comparisons: list[Comparison], means: list[Row] | None) -> str:
+    """One CSV line per (image, method), then the means (image "mean") when given."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["image", "method", "psnr", "ssim", "seconds", "speedup_vs_skimage"])
+    blocks = [(c.name, c.rows) for c in comparisons] + ([("mean", means)] if means else [])
+    for name, rows in blocks:
+        for row in rows:
+            writer.writerow([name, row.method, row.psnr, row.ssim, row.seconds, row.speedup])
+    return buffer.getvalue()
+
+
+# -------------------------------------------------------------------- batch
+
+
+class PlainProgress:
+    """One line per file: done and skipped on ``stream`` (unless quiet), failures on stderr."""
+
+    def __init__(self, total: int, stream: TextIO, quiet: bool):
+        self.total, self.stream, self.quiet = total, stream, quiet
+        self.count = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def started(self, relative: str) -> None:
+        return None
+
+    def finished(self, result: ItemResult) -> None:
+        self.count += 1
+        width = len(str(self.total))
+        head = f"[{self.count:>{width}}/{self.total}] {result.status:<7} {result.item.relative}"
+        if result.status == FAILED:
+            print(f"{head}: {result.reason}", file=sys.stderr, flush=True)
+        elif not self.quiet:
+            tail = f" {result.seconds:.2f}s" if result.status == DONE else f" ({result.reason})"
+            print(head + tail, file=self.stream, flush=True)
+
+
+class BarProgress:
+    """A rich progress bar on stderr: count, current file, elapsed and ETA; failures above it."""
+
+    def __init__(self, total: int):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("denoising"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[current]}"),
+            console=Console(stderr=True),
+        )
+        self.task = self.progress.add_task("batch", total=total, current="")
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def started(self, relative: str) -> None:
+        self.progress.update(self.task, current=relative)
+
+    def finished(self, result: ItemResult) -> None:
+        if result.status == FAILED:
+            self.progress.console.print(
+                f"failed {result.item.relative}: {result.reason}", markup=False, highlight=False
+            )
+        self.progress.advance(self.task)
+
+
+def summary_text(summary: Summary) -> str:
+    """done / skipped / failed, total and per-image time, images/s, and the failures."""
+    line = (
+        f"done {summary.done}, skipped {summary.skipped}, failed {summary.failed} "
+        f"in {summary.seconds:.2f}s"
+    )
+    if summary.done:
+        line += (
+            f" ({summary.seconds_per_image:.2f}s per image, "
+            f"{summary.images_per_second:.2f} images/s)"
+        )
+    lines = [line]
+    if summary.failures:
+        lines.append("failed:")
+        lines += [f"  {r.item.relative}: {r.reason}" for r in summary.failures]
+    return "\n".join(lines)
+
+
+def item_record(result: ItemResult) -> dict:
+    return {
+        "input": str(result.item.source),
+        "output": str(result.item.target),
+        "status": result.status,
+        "reason": result.reason,
+        "seconds": result.seconds,
+        "params": None if result.params is None else params_record(result.params),
+    }
+
+
+def summary_record(summary: Summary) -> dict:
+    return {
+        "done": summary.done,
+        "skipped": summary.skipped,
+        "failed": summary.failed,
+        "seconds": summary.seconds,
+        "seconds_per_image": summary.seconds_per_image,
+        "images_per_second": summary.images_per_second,
+    }
