@@ -134,6 +134,12 @@ ThreadsOption = Annotated[
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print one JSON document on stdout instead of text; notes go to stderr."
+    ),
+]
 
 
 @app.command()
@@ -153,6 +159,7 @@ def denoise(
     threads: ThreadsOption = None,
     overwrite: OverwriteOption = False,
     quiet: QuietOption = False,
+    json_output: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Denoise one image file; the input is never modified."""
@@ -183,7 +190,19 @@ def denoise(
         )
         elapsed = time.perf_counter() - start
         write_image(output, picture.with_pixels(result))
-    if not quiet:
+    if json_output:
+        from dataclasses import asdict
+
+        print_json(
+            {
+                "input": str(input_path),
+                "output": str(output),
+                "params": asdict(params),
+                "backend": module.__name__.rsplit(".", 1)[-1],
+                "seconds": elapsed,
+            }
+        )
+    elif not quiet:
         source = "estimated" if params.sigma_estimated else "given"
         typer.echo(
             f"{input_path} -> {output}\n"
@@ -203,14 +222,6 @@ def print_json(document: dict) -> None:
     import json
 
     typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
-
-
-JsonOption = Annotated[
-    bool,
-    typer.Option(
-        "--json", help="Print one JSON document on stdout instead of text; notes go to stderr."
-    ),
-]
 
 
 @app.command()
