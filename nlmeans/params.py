@@ -8,6 +8,7 @@ on the 8-bit scale; ``data_range`` says which raw value corresponds to 255 there
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,8 +153,13 @@ def estimate_sigma(image: np.ndarray, *, channel_axis: int | None = None) -> flo
     planes = to_channels_first(image, channel_axis)
     from skimage.restoration import estimate_sigma as _wavelet_sigma
 
-    sigmas = [_wavelet_sigma(plane.astype(np.float64)) for plane in planes]
-    return float(np.mean(sigmas))
+    with warnings.catch_warnings():
+        # Each plane is 2-D gray, so skimage's "is this a color image?" guess does not
+        # apply; planes too small for a wavelet detail band give NaN, taken as 0 (no noise).
+        warnings.filterwarnings("ignore", "image is size", UserWarning)
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        sigmas = [_wavelet_sigma(plane.astype(np.float64)) for plane in planes]
+    return float(np.mean(np.nan_to_num(sigmas, nan=0.0, posinf=0.0)))
 
 
 def preset(sigma_8bit: float, n_channels: int) -> tuple[int, int, float]:
