@@ -1,8 +1,29 @@
 #!/usr/bin/env bash
-# The whole test suite: the CPU tests, then the CUDA backend's tests in a
-# separate process with Numba's CUDA simulator (it must be enabled before
-# numba is imported). On a machine with a real GPU, the second run can drop
-# NUMBA_ENABLE_CUDASIM to test the device instead.
-set -euo pipefail
+# The whole test suite: the CPU tests, then the CUDA backend's tests
+# (tests/test_cuda.py) in a separate process with Numba's CUDA simulator, which
+# must be enabled before numba is imported. On a machine with a usable NVIDIA
+# GPU the second run tests the device instead (NUMBA_ENABLE_CUDASIM is dropped);
+# set NUMBA_ENABLE_CUDASIM (1 or 0) to force either. Fails if either run fails.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-python -m pytest -q
+
+env -u NUMBA_ENABLE_CUDASIM python -m pytest -q
+cpu_status=$?
+
+if [[ -n "${NUMBA_ENABLE_CUDASIM:-}" ]]; then
+    echo "CUDA tests with NUMBA_ENABLE_CUDASIM=$NUMBA_ENABLE_CUDASIM"
+    python -m pytest -q tests/test_cuda.py
+elif python -c "import sys; from nlmeans.cuda import availability as a; sys.exit(a() is not None)" \
+    2>/dev/null; then
+    echo "CUDA tests on the GPU"
+    python -m pytest -q tests/test_cuda.py
+else
+    echo "CUDA tests in Numba's CUDA simulator (no usable GPU here)"
+    NUMBA_ENABLE_CUDASIM=1 python -m pytest -q tests/test_cuda.py
+fi
+cuda_status=$?
+
+if ((cpu_status != 0 || cuda_status != 0)); then
+    echo "run_all.sh: failed (CPU run exit $cpu_status, CUDA run exit $cuda_status)" >&2
+    exit 1
+fi

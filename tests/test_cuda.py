@@ -1,0 +1,177 @@
+"""The CUDA backend against the NumPy oracle.
+
+tests/run_all.sh runs this file a second time in its own process with
+NUMBA_ENABLE_CUDASIM=1 (Numba's CUDA simulator, which must be enabled before
+numba is imported), or without it on a machine with an NVIDIA GPU. In the plain
+CPU run the device tests are skipped with the reason, and the tests of what a
+machine without a device sees run instead. The simulator runs each GPU thread
+as a Python thread: keep the images tiny.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nlmeans
+from nlmeans import NLMeansError, Params
+from nlmeans import cuda as nlm_cuda
+from nlmeans.denoise import backend_availability, backend_name
+from nlmeans.layout import to_channels_first
+
+REASON = nlm_cuda.availability()
+device = pytest.mark.skipif(
+    REASON is not None,
+    reason=f"no CUDA device and no simulator ({REASON}); "
+    "tests/run_all.sh runs these with NUMBA_ENABLE_CUDASIM=1",
+)
+no_device = pytest.mark.skipif(
+    REASON is None, reason="a CUDA device (or Numba's CUDA simulator) is available here"
+)
+
+CASES = [
+    # (shape, channel_axis, f, r, h, sigma), values in [0, 1)
+    ((12, 13), None, 1, 2, 0.15, 0.0),
+    ((12, 13), None, 2, 3, 0.3, 0.05),
+    ((12, 13), None, 0, 3, 0.1, 0.02),
+    ((3, 4), None, 2, 3, 0.2, 0.0),  # smaller than the patch and the window
+    ((9, 10, 3), -1, 1, 2, 0.2, 0.05),
+    ((3, 9, 10), 0, 2, 1, 0.25, 0.0),
+    ((6, 7, 5), -1, 1, 1, 0.3, 0.05),  # 5 channels: two channel groups
+]
+
+
+def padded_stack(image, channel_axis, **kwargs):
+    """(float32 reflect-padded (C, H+2(r+f), W+2(r+f)) stack, Params), as the front door makes."""
+    params = nlmeans.resolve_params(image, channel_axis=channel_axis, **kwargs)
+    planes = to_channels_first(image, channel_axis).astype(np.float32)
+    pad = params.r + params.f
+    return np.pad(planes, ((0, 0), (pad, pad), (pad, pad)), mode="reflect"), params
+
+
+@device
+@pytest.mark.parametrize("shape, channel_axis, f, r, h, sigma", CASES)
+def test_cuda_matches_reference(rng, shape, channel_axis, f, r, h, sigma):
+    image = rng.random(shape).astype(np.float32)
+    kwargs = dict(h=h, sigma=sigma, f=f, r=r, channel_axis=channel_axis)
+    expected = nlmeans.denoise(image, backend="reference", **kwargs)
+    got = nlmeans.denoise(image, backend="cuda", **kwargs)
+    assert got.shape == image.shape and got.dtype == image.dtype
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)  # data range is 1
+
+
+@device
+def test_cuda_matches_reference_in_8bit_units(rng):
+    image = (rng.random((9, 10, 3)) * 255).astype(np.float64)
+    kwargs = dict(h=12.0, sigma=10.0, f=1, r=2, channel_axis=-1)
+    expected = nlmeans.denoise(image, backend="reference", **kwargs)
+    got = nlmeans.denoise(image, backend="cuda", **kwargs)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4 * 255)
+
+
+@device
+@pytest.mark.parametrize(
+    "shape, channel_axis, f, r, stage, block",
+    [
+        ((12, 13), None, 2, 2, False, None),  # image read from global memory
+        ((9, 10, 3), -1, 1, 2, False, (8, 8)),
+        ((7, 9), None, 1, 2, True, (4, 4)),  # several blocks, partial border blocks
+        ((9, 10, 3), -1, 2, 1, True, (8, 8)),
+    ],
+)
+def test_kernel_variants_match_reference(rng, shape, channel_axis, f, r, stage, block):
+    image = rng.random(shape).astype(np.float32)
+    padded, params = padded_stack(image, channel_axis, h=0.2, sigma=0.05, f=f, r=r)
+    expected = nlmeans.reference.denoise_padded(padded, params)
+    got = nlm_cuda.denoise_padded(padded, params, stage=stage, block=block)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+
+
+@device
+@pytest.mark.parametrize("stage", [True, False])
+def test_tiled_run_equals_untiled_run(rng, stage):
+    image = rng.random((7, 9)).astype(np.float32)
+    padded, params = padded_stack(image, None, h=0.2, sigma=0.05, f=1, r=1)
+    whole = nlm_cuda.denoise_padded(padded, params, stage=stage, block=(4, 4))
+    # Tiles of 3 × 5 output pixels: partial tiles at the bottom and right edges.
+    tiled = nlm_cuda.denoise_padded(padded, params, stage=stage, block=(4, 4), tile=(3, 5))
+    np.testing.assert_array_equal(tiled, whole)
+    expected = nlmeans.reference.denoise_padded(padded, params)
+    np.testing.assert_allclose(tiled, expected, rtol=0, atol=1e-4)
+
+
+@device
+def test_device_buffers_are_reused_for_the_same_shape(rng):
+    first, second = rng.random((2, 9, 10, 3)).astype(np.float32)
+    padded_a, params = padded_stack(first, -1, h=0.2, sigma=0.0, f=1, r=1)
+    padded_b, _ = padded_stack(second, -1, h=0.2, sigma=0.0, f=1, r=1)
+    nlm_cuda.denoise_padded(padded_a, params, block=(8, 8))
+    buffers = {key: tuple(map(id, pair)) for key, pair in nlm_cuda._buffers.items()}
+    got = nlm_cuda.denoise_padded(padded_b, params, block=(8, 8))
+    assert {key: tuple(map(id, pair)) for key, pair in nlm_cuda._buffers.items()} == buffers
+    # No stale data from the first image.
+    expected = nlmeans.reference.denoise_padded(padded_b, params)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+    nlm_cuda.denoise_padded(padded_b[:1], params, block=(8, 8))  # another shape
+    assert set(nlm_cuda._buffers) == {((1, *padded_b.shape[1:]), (1, 9, 10))}
+
+
+@device
+def test_tiny_h_keeps_pixels_finite(rng):
+    image = rng.random((7, 8)).astype(np.float32)
+    out = nlmeans.denoise(image, h=1e-6, sigma=0.0, f=1, r=1, backend="cuda")
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, image, atol=1e-6)  # only the centre weight survives
+
+
+@device
+@pytest.mark.filterwarnings("ignore:Simulator timings are bogus")
+def test_timings_are_reported(rng):
+    padded, params = padded_stack(rng.random((5, 6)).astype(np.float32), None, h=0.2, f=1, r=1)
+    timings = {}
+    nlm_cuda.denoise_padded(padded, params, block=(4, 4), timings=timings)
+    assert timings["total_s"] > 0 and timings["kernel_s"] >= 0
+
+
+@device
+def test_auto_prefers_cuda_and_warm_up_runs():
+    assert backend_name("auto") == "cuda"
+    nlm_cuda.warm_up()
+
+
+@no_device
+def test_cuda_without_a_device_says_why():
+    assert backend_availability("cuda") == REASON
+    assert REASON.strip() and "\n" not in REASON
+    with pytest.raises(NLMeansError, match="backend='cuda' is not available: ") as info:
+        nlmeans.denoise(np.zeros((5, 5), np.float32), h=1.0, sigma=0.0, backend="cuda")
+    assert REASON in str(info.value)
+    assert backend_name("auto") != "cuda"  # CPU-only machines fall back silently
+
+
+def test_patchwise_method_is_refused():
+    params = Params(f=1, r=1, h=1.0, sigma=0.0, method="patch")
+    with pytest.raises(NLMeansError, match="pixelwise method only"):
+        nlm_cuda.denoise_padded(np.zeros((1, 7, 7), np.float32), params)
+
+
+@pytest.mark.parametrize(
+    "n_channels, f, r, plan",
+    [
+        (3, 3, 10, ((16, 16), True)),  # the benchmark's 4K RGB setting: staged
+        (1, 5, 17, ((16, 16), True)),
+        (3, 5, 17, ((16, 16), True)),
+        (3, 5, 35, ((16, 16), False)),  # halo too large to stage
+        (1, 50, 200, ((4, 4), False)),  # the largest f and r still launch
+    ],
+)
+def test_launch_plan_fits_shared_memory(n_channels, f, r, plan):
+    block, staged, shared = nlm_cuda.launch_plan(n_channels, f, r)
+    assert (block, staged) == plan
+    assert 0 < shared <= nlm_cuda.SHARED_LIMIT
+
+
+def test_importing_nlmeans_does_not_import_numba_cuda():
+    code = "import sys, nlmeans; assert 'numba.cuda' not in sys.modules, 'imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
