@@ -127,7 +127,7 @@ ROption = Annotated[
 FOption = Annotated[
     int | None, typer.Option("--f", help="Patch radius: patch (2f+1)². Default: preset.")
 ]
-BackendOption = Annotated[str, typer.Option("--backend", help="auto, cpu or reference.")]
+BackendOption = Annotated[str, typer.Option("--backend", help="auto, cpu, cuda or reference.")]
 ThreadsOption = Annotated[
     int | None, typer.Option("--threads", min=1, help="CPU threads. Default: all cores.")
 ]
