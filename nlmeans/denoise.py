@@ -218,6 +218,11 @@ def denoise(
     pad = PADDING[params.method](params)
     check_denoise_memory(planes, pad)
     padded = np.pad(planes.astype(np.float32), ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
-    estimate = compute(padded, params)
-    result = from_channels_first(to_dtype(estimate, image.dtype), channel_axis)
+    estimate = to_dtype(compute(padded, params), image.dtype)
+    if estimate.dtype.kind == "f":
+        # Each value is a convex combination of input values (DESIGN.md §1); clip the
+        # float32 rounding so every channel stays within its input [min, max] exactly.
+        low, high = planes.min(axis=(1, 2)), planes.max(axis=(1, 2))
+        np.clip(estimate, low[:, None, None], high[:, None, None], out=estimate)
+    result = from_channels_first(estimate, channel_axis)
     return (result, params) if return_params else result

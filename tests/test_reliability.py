@@ -1,0 +1,422 @@
+"""Issue 7's table, case by case, through the ``nlmeans`` command line (and the API).
+
+Every bad input gets one line ``error: ...`` on stderr and exit code 2, no
+output file and an untouched input; interruptions leave no partial file.
+"""
+
+import importlib
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+from typer.testing import CliRunner
+
+import nlmeans
+from nlmeans import memory, png16
+from nlmeans.cli import app
+from nlmeans.io import write_image
+
+runner = CliRunner()
+
+
+def noisy(rng, shape, dtype=np.uint8):
+    top = 255 if dtype == np.uint8 else 65535 if dtype == np.uint16 else 1.0
+    values = np.clip(rng.normal(top / 2, top / 8, shape), 0, top)
+    return values.astype(dtype) if np.dtype(dtype).kind == "f" else np.rint(values).astype(dtype)
+
+
+def snapshot(folder):
+    """{name: bytes} of every file in ``folder`` (hidden ones included)."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def run(*args):
+    return runner.invoke(app, ["denoise", *map(str, args)])
+
+
+def assert_refused(result, path, words, folder, before):
+    """Exit 2, one ``error: <path>: ...`` line naming the problem, folder unchanged."""
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: "), result.stderr
+    assert words in lines[0]
+    assert "Traceback" not in result.output
+    assert snapshot(folder) == before
+
+
+@pytest.fixture
+def no_compute(monkeypatch):
+    """Fail the test if the CLI reaches the denoiser."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("denoise was called")
+
+    monkeypatch.setattr(importlib.import_module("nlmeans.denoise"), "denoise", forbidden)
+
+
+# ------------------------------------------------------------------- bad input files
+
+
+def bad_inputs(folder, rng):
+    png = folder / "good.png"
+    Image.fromarray(noisy(rng, (40, 40, 3))).save(png)
+    Image.fromarray(noisy(rng, (40, 40, 3))).save(folder / "good.jpg")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "text.png").write_text("not an image at all\n")
+    (folder / "random.png").write_bytes(bytes(rng.integers(0, 256, 500).astype(np.uint8)))
+    (folder / "cut.png").write_bytes(png.read_bytes()[:-200])
+    (folder / "cut.jpg").write_bytes((folder / "good.jpg").read_bytes()[:-300])
+    (folder / "cut16.png").write_bytes(png16.encode(noisy(rng, (30, 30, 3), np.uint16))[:-100])
+    (folder / "sub").mkdir()
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("missing.png", "no such file"),
+        ("sub", "is a directory"),
+        ("empty.png", "file is empty (0 bytes)"),
+        ("text.png", "is not an image"),
+        ("random.png", "is not an image"),
+        ("cut.png", "truncated"),
+        ("cut.jpg", "truncated"),
+        ("cut16.png", "truncated"),
+    ],
+)
+def test_unreadable_input(tmp_path, rng, no_compute, name, words):
+    bad_inputs(tmp_path, rng)
+    before = snapshot(tmp_path)
+    source = tmp_path / name
+    result = run(source, "-o", tmp_path / "out.png")
+    assert_refused(result, source, words, tmp_path, before)
+
+
+# --------------------------------------------------------------------- bad outputs
+
+
+@pytest.fixture
+def source(tmp_path, rng):
+    path = tmp_path / "in.png"
+    Image.fromarray(noisy(rng, (16, 16))).save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("output", "words"),
+    [
+        ("out.gif", "cannot write extension '.gif'"),
+        ("out", "cannot write extension '(none)'"),
+        ("nowhere/out.png", "output folder"),
+        ("in.png", "output path is the input file"),
+        ("sub.png", "is a directory"),
+    ],
+)
+def test_bad_output_refused_before_reading(tmp_path, source, no_compute, output, words):
+    (tmp_path / "sub.png").mkdir()
+    before = snapshot(tmp_path)
+    target = tmp_path / output
+    result = run(source, "-o", target, "--overwrite")
+    assert_refused(result, target, words, tmp_path, before)
+
+
+def test_output_reaching_the_input_through_a_link_is_refused(tmp_path, source, no_compute):
+    (tmp_path / "alias.png").symlink_to(source)
+    os.link(source, tmp_path / "hard.png")
+    before = snapshot(tmp_path)
+    for name in ("alias.png", "hard.png"):
+        result = run(source, "-o", tmp_path / name, "--overwrite")
+        assert_refused(result, tmp_path / name, "is the input file", tmp_path, before)
+
+
+def test_existing_output_needs_overwrite(tmp_path, source, no_compute):
+    (tmp_path / "out.png").write_bytes(b"precious")
+    before = snapshot(tmp_path)
+    result = run(source, "-o", tmp_path / "out.png")
+    assert_refused(
+        result, tmp_path / "out.png", "already exists; pass --overwrite", tmp_path, before
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders")
+def test_unwritable_output_folder(tmp_path, source, no_compute):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        result = run(source, "-o", locked / "out.png")
+        assert result.exit_code == 2
+        assert (
+            f"error: {locked / 'out.png'}: output folder {locked} is not writable" in result.stderr
+        )
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+def test_output_folder_on_a_read_only_filesystem(source, no_compute):
+    # /proc refuses new files even to root, so this runs in any Linux CI.
+    result = run(source, "-o", "/proc/out.png")
+    assert result.exit_code == 2
+    assert "error: /proc/out.png: output folder /proc is not writable" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("array", "output", "words"),
+    [
+        (np.zeros((8, 8), np.float32), "out.png", "PNG stores 8- or 16-bit integers"),
+        (np.zeros((8, 8, 4), np.uint8), "out.jpg", "JPEG stores 8-bit gray or RGB without alpha"),
+        (np.zeros((8, 8, 3), np.uint16), "out.jpg", "write it as .png or .tif instead"),
+    ],
+)
+def test_output_format_that_would_lose_data_is_refused_before_computing(
+    tmp_path, no_compute, array, output, words
+):
+    source = tmp_path / ("in.tif" if array.dtype == np.float32 else "in.png")
+    write_image(source, array)
+    before = snapshot(tmp_path)
+    result = run(source, "-o", tmp_path / output)
+    assert_refused(result, tmp_path / output, words, tmp_path, before)
+
+
+# ------------------------------------------------------------------ tiny images
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (9, 1), (2, 3), (1, 1, 3), (3, 2, 3)])
+def test_images_smaller_than_patch_and_window_match_the_oracle(rng, shape):
+    """Reflection repeats as often as needed, so r and f may exceed the image."""
+    image = noisy(rng, shape, np.float64) * 255
+    axis = -1 if len(shape) == 3 else None
+    options = dict(h=30.0, sigma=5.0, f=3, r=6, channel_axis=axis)
+    fast = nlmeans.denoise(image, backend="cpu", **options)
+    oracle = nlmeans.denoise(image, backend="reference", **options)
+    assert fast.shape == image.shape and np.isfinite(fast).all()
+    np.testing.assert_allclose(fast, oracle, atol=1e-4 * 255)
+    assert fast.min() >= image.min() - 1e-9 and fast.max() <= image.max() + 1e-9
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (1, 1, 3)])
+def test_tiny_files_through_the_cli(tmp_path, rng, shape):
+    image = noisy(rng, shape)
+    write_image(tmp_path / "tiny.png", image)
+    result = run(tmp_path / "tiny.png", "-q", "--r", "5", "--f", "2")
+    assert result.exit_code == 0, result.output
+    out = Image.open(tmp_path / "tiny_denoised.png")
+    assert np.asarray(out).shape == image.shape
+
+
+# ---------------------------------------------------------------- bit depth, alpha
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "dtype"),
+    [
+        ("g16.png", (24, 20), np.uint16),
+        ("rgb16.png", (24, 20, 3), np.uint16),
+        ("rgba16.png", (24, 20, 4), np.uint16),
+        ("la16.png", (24, 20, 2), np.uint16),
+        ("rgb16.tif", (24, 20, 3), np.uint16),
+        ("rgba16.tif", (24, 20, 4), np.uint16),
+        ("f32.tif", (24, 20), np.float32),
+        ("f64rgb.tif", (24, 20, 3), np.float64),
+        ("rgba8.png", (24, 20, 4), np.uint8),
+        ("la8.png", (24, 20, 2), np.uint8),
+    ],
+)
+def test_depth_kept_and_alpha_bit_exact(tmp_path, rng, name, shape, dtype):
+    from nlmeans.io import read_image
+
+    image = noisy(rng, shape, dtype)
+    source = tmp_path / name
+    write_image(source, image)
+    before = source.read_bytes()
+    result = run(source, "-q", "--r", "3", "--f", "1")
+    assert result.exit_code == 0, result.output
+    out = read_image(tmp_path / f"{source.stem}_denoised{source.suffix}")
+    back = out.with_pixels(out.pixels)
+    assert back.dtype == image.dtype and back.shape == image.shape
+    color = image.shape[-1] - 1 if shape[-1] in (2, 4) else None
+    if color is not None:
+        np.testing.assert_array_equal(back[..., color], image[..., color])  # alpha bit-exact
+        image, back = image[..., :color], back[..., :color]
+    assert back.std() < image.std()  # the color was denoised
+    if dtype == np.uint16:
+        assert len(np.unique(back)) > 256  # really 16-bit values, not 8-bit scaled up
+    assert source.read_bytes() == before
+
+
+def test_palette_png_is_written_as_rgb(tmp_path, rng):
+    Image.fromarray(noisy(rng, (20, 20, 3))).quantize(32).save(tmp_path / "p.png")
+    assert runner.invoke(app, ["denoise", str(tmp_path / "p.png"), "-q"]).exit_code == 0
+    assert Image.open(tmp_path / "p_denoised.png").mode == "RGB"
+
+
+def test_cmyk_jpeg_is_written_as_rgb(tmp_path, rng):
+    Image.fromarray(noisy(rng, (20, 20, 3))).convert("CMYK").save(tmp_path / "c.jpg")
+    assert runner.invoke(app, ["denoise", str(tmp_path / "c.jpg"), "-q"]).exit_code == 0
+    assert Image.open(tmp_path / "c_denoised.jpg").mode == "RGB"
+
+
+@pytest.mark.parametrize("name", ["anim.gif", "stack.tif"])
+def test_multi_frame_files_are_refused(tmp_path, rng, no_compute, name):
+    frames = [Image.fromarray(noisy(rng, (10, 10, 3))) for _ in range(2)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    tifffile.imwrite(tmp_path / "stack.tif", noisy(rng, (2, 10, 10), np.uint16))
+    before = snapshot(tmp_path)
+    source = tmp_path / name
+    result = run(source, "-o", tmp_path / "out.tif")
+    assert_refused(result, source, "nlmeans denoises single images", tmp_path, before)
+
+
+def test_exif_rotated_jpeg_comes_out_oriented_like_the_input(tmp_path):
+    y, x = np.mgrid[:30, :50]
+    image = np.stack([x * 5, y * 8, np.full_like(x, 128)], -1).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # viewers rotate it 90° clockwise
+    Image.fromarray(image).save(tmp_path / "cam.jpg", exif=exif, quality=95)
+    assert run(tmp_path / "cam.jpg", "-q", "--r", "2", "--f", "1").exit_code == 0
+    out = Image.open(tmp_path / "cam_denoised.jpg")
+    assert out.getexif().get(0x0112, 1) == 1  # upright pixels, no orientation left to apply
+    shown = np.asarray(out).astype(int)
+    assert shown.shape == (50, 30, 3)
+    assert np.abs(shown - np.rot90(image, -1)).mean() < 3
+
+
+def test_float_tiff_with_nan_is_refused_with_the_count(tmp_path, rng, no_compute):
+    image = noisy(rng, (12, 12), np.float32)
+    image[2, 3] = np.nan
+    image[5, :4] = np.inf
+    tifffile.imwrite(tmp_path / "f.tif", image)
+    before = snapshot(tmp_path)
+    result = run(tmp_path / "f.tif")
+    assert_refused(
+        result, tmp_path / "f.tif", "has 5 non-finite (NaN or Inf) values", tmp_path, before
+    )
+
+
+# --------------------------------------------------------------------- memory
+
+
+def huge_png_header(width, height):
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        png16.SIGNATURE
+        + struct.pack(">I", 13)
+        + b"IHDR"
+        + header
+        + struct.pack(">I", zlib.crc32(b"IHDR" + header))
+    )
+
+
+def test_too_large_image_file_is_refused_stating_the_memory(tmp_path):
+    (tmp_path / "huge.png").write_bytes(huge_png_header(100_000, 100_000))
+    before = snapshot(tmp_path)
+    result = run(tmp_path / "huge.png")
+    assert_refused(result, tmp_path / "huge.png", "GiB of memory but only", tmp_path, before)
+    assert "declares 100000x100000 pixels" in result.stderr
+
+
+def test_too_large_array_is_refused_before_allocating():
+    huge = np.broadcast_to(np.zeros(1, np.uint8), (100_000, 100_000, 3))  # no memory behind it
+    with pytest.raises(nlmeans.NLMeansError, match=r"denoising a 100000x100000 image .* GiB"):
+        nlmeans.denoise(huge, h=10, channel_axis=-1)
+
+
+def test_memory_estimate_includes_the_padding(monkeypatch, rng):
+    image = noisy(rng, (64, 64), np.float32)
+    small = memory.denoise_bytes(64, 64, 1, 4, pad=0)
+    monkeypatch.setattr(memory, "available_bytes", lambda: small + 1)
+    with pytest.raises(nlmeans.NLMeansError, match="of memory but only"):
+        nlmeans.denoise(image, h=0.1, sigma=0.05, r=10, f=3)
+
+
+# ------------------------------------------------------------------ bad parameters
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--h", "0", "h=0.0 is out of range; expected a finite number > 0"),
+        ("--h", "-1", "h=-1.0 is out of range"),
+        ("--h", "nan", "h=nan is out of range"),
+        ("--h", "inf", "h=inf is out of range"),
+        ("--sigma", "-2", "sigma=-2.0 is out of range; expected a finite number >= 0"),
+        ("--sigma", "nan", "sigma=nan is out of range"),
+        ("--f", "-1", "f=-1 is out of range; expected 0 <= f <= 50"),
+        ("--r", "-3", "r=-3 is out of range; expected 0 <= r <="),
+        ("--r", "1000000", "r=1000000 is out of range; expected 0 <= r <="),
+        ("--h", "abc", "'--h'"),
+        ("--r", "2.5", "'--r'"),
+    ],
+)
+def test_bad_parameters_name_themselves(tmp_path, source, option, value, words):
+    before = snapshot(tmp_path)
+    result = run(source, option, value)
+    assert result.exit_code == 2
+    assert words in result.stderr
+    assert "Traceback" not in result.output
+    assert snapshot(tmp_path) == before
+
+
+def test_bad_parameters_through_the_api(rng):
+    image = noisy(rng, (8, 8))
+    for kwargs, words in [
+        ({"h": 0}, "h=0"),
+        ({"sigma": -1}, "sigma=-1"),
+        ({"f": -1}, "f=-1"),
+        ({"r": 10**6}, "r=1000000"),
+        ({"h": float("nan")}, "h=nan"),
+        ({"h": "x"}, "h='x' is not a number"),
+    ]:
+        with pytest.raises(nlmeans.NLMeansError, match=words):
+            nlmeans.denoise(image, **kwargs)
+
+
+# ------------------------------------------------------------------ interruption
+
+
+def test_interrupt_during_denoise_leaves_nothing(tmp_path, source, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib.import_module("nlmeans.denoise"), "denoise", interrupted)
+    before = snapshot(tmp_path)
+    result = run(source, "-o", tmp_path / "out.png")
+    assert result.exit_code == 130 and "error: interrupted" in result.stderr
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_real_signal_during_denoise_leaves_no_output_and_no_temp(tmp_path, rng, signum):
+    source = tmp_path / "big.png"
+    Image.fromarray(noisy(rng, (256, 256, 3))).save(source)
+    before = snapshot(tmp_path)
+    args = [str(source), "-o", str(tmp_path / "out.png"), "--backend", "reference", "--r", "15"]
+    script = (
+        "import sys, nlmeans.cli, nlmeans.denoise, nlmeans.io, nlmeans.reference\n"
+        "print('ready', flush=True)\n"
+        f"sys.argv = ['nlmeans', 'denoise', *{args!r}]\n"
+        "nlmeans.cli.main()\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "ready"
+    time.sleep(1.0)  # reading takes milliseconds; the reference denoiser takes seconds
+    assert process.poll() is None, "finished before the signal; make the image larger"
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    if signum == signal.SIGKILL:
+        assert process.returncode == -signal.SIGKILL
+    else:
+        assert process.returncode == 130, stderr
+        assert stderr.strip() == "error: interrupted"
+    assert snapshot(tmp_path) == before  # no output, no hidden temporary file, input intact
