@@ -334,8 +334,6 @@ def batch(
         )
     elif not quiet:
         typer.echo(summary_text(summary))
-    elif summary.failures:
-        typer.echo(summary_text(summary), err=True)
     if summary.failed:
         raise typer.Exit(EXIT_FAILED)
 
