@@ -21,19 +21,25 @@ return K estimates: one h for ``denoise``, several at once for SURE tuning
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 from numba import njit, prange
 
+from .cpu import EXP_ARG_MAX, _exp_minus
 from .params import Params
+
+_ZERO = np.float32(0.0)
 
 #: Output rows per band: one thread's unit of work.
 BAND_ROWS = 32
 
 
-@njit(cache=True, nogil=True)
+# Inner loops run over contiguous rows with unsigned (uint64) indices, so that
+# Numba drops the negative-index wrap-around and LLVM vectorises them; exp is
+# the CPU backend's vectorisable float32 exp(−x) for x in [0, EXP_ARG_MAX].
+
+
+@njit(cache=True)
 def band_patch_sums(padded, top, left, n_rows, n_cols, f, ty, tx, diff, column_sum, out):
     """Patch sums of squared differences for a band of patch centres and one shift t.
 
@@ -44,43 +50,49 @@ def band_patch_sums(padded, top, left, n_rows, n_cols, f, ty, tx, diff, column_s
     """
     side = 2 * f + 1
     n_channels = padded.shape[0]
+    wide = np.uint64(n_cols + 2 * f)
+    narrow = np.uint64(n_cols)
+    col = np.uint64(left)
+    shifted_col = np.uint64(left + tx)
+    zero = np.uint64(0)
     # D_t(y, x) = Σ_c (u_c(y, x) − u_c(y + ty, x + tx))² over the band and its halo.
-    for i in range(n_rows + 2 * f):
-        row = top + i
-        for j in range(n_cols + 2 * f):
-            diff[i, j] = 0.0
-        for c in range(n_channels):
-            for j in range(n_cols + 2 * f):
-                d = padded[c, row, left + j] - padded[c, row + ty, left + j + tx]
+    for i in range(np.uint64(n_rows + 2 * f)):
+        row = np.uint64(top) + i
+        shifted_row = np.uint64(top + ty) + i
+        for j in range(wide):
+            d = padded[zero, row, col + j] - padded[zero, shifted_row, shifted_col + j]
+            diff[i, j] = d * d
+        for c in range(np.uint64(1), np.uint64(n_channels)):
+            for j in range(wide):
+                d = padded[c, row, col + j] - padded[c, shifted_row, shifted_col + j]
                 diff[i, j] += d * d
-    # Vertical running sum over the patch's 2f+1 rows, then horizontal over its columns.
-    for j in range(n_cols + 2 * f):
-        acc = np.float32(0.0)
-        for k in range(side):
-            acc += diff[k, j]
-        column_sum[j] = acc
-    for i in range(n_rows):
+    # Vertical running sum over the patch's 2f+1 rows, then the horizontal sum
+    # of 2f+1 neighbouring columns.
+    for j in range(wide):
+        column_sum[j] = diff[zero, j]
+    for a in range(np.uint64(1), np.uint64(side)):
+        for j in range(wide):
+            column_sum[j] += diff[a, j]
+    for i in range(np.uint64(n_rows)):
         if i > 0:
-            for j in range(n_cols + 2 * f):
-                column_sum[j] += diff[i + 2 * f, j] - diff[i - 1, j]
-        acc = np.float32(0.0)
-        for k in range(side):
-            acc += column_sum[k]
-        out[i, 0] = acc
-        for j in range(1, n_cols):
-            acc += column_sum[j + 2 * f] - column_sum[j - 1]
-            out[i, j] = acc
+            for j in range(wide):
+                column_sum[j] += diff[i + np.uint64(2 * f), j] - diff[i - np.uint64(1), j]
+        for j in range(narrow):
+            out[i, j] = column_sum[j]
+        for b in range(np.uint64(1), np.uint64(side)):
+            for j in range(narrow):
+                out[i, j] += column_sum[b + j]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _normalisation_kernel(padded, f, r, scales, offsets, norm):
-    """Pass 1: ``norm[k, i, j] = C_k(p) = Σ_t w_k(p, p + t)`` for the patch centres p.
+def _normalisation_kernel(padded, f, r, scales, offsets, inv_norm):
+    """Pass 1: ``inv_norm[k, i, j] = 1 / C_k(p)``, ``C_k(p) = Σ_t w_k(p, p + t)``.
 
     Centre (i, j) is padded pixel (r + f + i, r + f + j): the image plus an f
     margin when ``padded`` carries r + 2f of padding. ``scales[k]`` = 1/(C N h_k²)
     turns a patch sum into d²/h_k², ``offsets[k]`` = 2σ²/h_k².
     """
-    n_h, centre_h, centre_w = norm.shape
+    n_h, centre_h, centre_w = inv_norm.shape
     n_bands = (centre_h + BAND_ROWS - 1) // BAND_ROWS
     for band in prange(n_bands):
         i0 = band * BAND_ROWS
@@ -94,21 +106,22 @@ def _normalisation_kernel(padded, f, r, scales, offsets, norm):
                 band_patch_sums(
                     padded, r + i0, r, rows, centre_w, f, ty, tx, diff, column_sum, sums
                 )
-                # C_k(p) += w_k(p, p + t) = exp(-max(d² − 2σ², 0) / h_k²)
+                # C_k(p) += w_k(p, p + t) = exp(−max(d² − 2σ², 0) / h_k²)
                 for k in range(n_h):
-                    for i in range(rows):
-                        for j in range(centre_w):
-                            acc[k, i, j] += math.exp(
-                                -max(sums[i, j] * scales[k] - offsets[k], np.float32(0.0))
-                            )
+                    scale, offset = scales[k], offsets[k]
+                    for i in range(np.uint64(rows)):
+                        for j in range(np.uint64(centre_w)):
+                            arg = min(max(sums[i, j] * scale - offset, _ZERO), EXP_ARG_MAX)
+                            acc[k, i, j] += _exp_minus(arg)
+        # C_k(p) ≥ w_k(p, p) = 1: the inverse is finite.
         for k in range(n_h):
             for i in range(rows):
                 for j in range(centre_w):
-                    norm[k, i0 + i, j] = acc[k, i, j]
+                    inv_norm[k, i0 + i, j] = np.float32(1.0) / acc[k, i, j]
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _aggregation_kernel(padded, f, r, scales, offsets, norm, out):
+def _aggregation_kernel(padded, f, r, scales, offsets, inv_norm, out):
     """Pass 2: ``out[k, c, y, x] = 1/N Σ_t u_c(x + t) Σ_j V_t(x − j)`` with V_t = w_k / C_k.
 
     ``out`` is (K, C, H, W); image pixel (y, x) is padded pixel (y + r + 2f, x + r + 2f)
@@ -129,38 +142,42 @@ def _aggregation_kernel(padded, f, r, scales, offsets, norm, out):
         sums = np.empty((centre_rows, centre_w), dtype=np.float32)
         share = np.empty((centre_rows, centre_w), dtype=np.float32)
         share_column = np.empty(centre_w, dtype=np.float32)
+        box = np.empty(width, dtype=np.float32)
         acc = np.zeros((n_h, n_channels, rows, width), dtype=np.float32)
         for ty in range(-r, r + 1):
             for tx in range(-r, r + 1):
                 band_patch_sums(
                     padded, r + y0, r, centre_rows, centre_w, f, ty, tx, diff, column_sum, sums
                 )
+                src_col = np.uint64(pad + tx)
                 for k in range(n_h):
+                    scale, offset = scales[k], offsets[k]
                     # V_t(p) = w_k(p, p + t) / C_k(p) for the band's patch centres.
-                    for i in range(centre_rows):
-                        for j in range(centre_w):
-                            w = math.exp(-max(sums[i, j] * scales[k] - offsets[k], np.float32(0.0)))
-                            share[i, j] = w / norm[k, y0 + i, j]
-                    # Σ_{j ∈ B(0,f)} V_t(x − j): running box sums, vertical then horizontal.
-                    for j in range(centre_w):
-                        s = np.float32(0.0)
-                        for a in range(side):
-                            s += share[a, j]
-                        share_column[j] = s
+                    for i in range(np.uint64(centre_rows)):
+                        norm_row = np.uint64(y0) + i
+                        for j in range(np.uint64(centre_w)):
+                            arg = min(max(sums[i, j] * scale - offset, _ZERO), EXP_ARG_MAX)
+                            share[i, j] = _exp_minus(arg) * inv_norm[k, norm_row, j]
+                    # Σ_{j ∈ B(0,f)} V_t(x − j): running vertical sum, then 2f+1 columns.
+                    for j in range(np.uint64(centre_w)):
+                        share_column[j] = share[0, j]
+                    for a in range(1, side):
+                        for j in range(np.uint64(centre_w)):
+                            share_column[j] += share[a, j]
                     for y in range(rows):
                         if y > 0:
-                            for j in range(centre_w):
+                            for j in range(np.uint64(centre_w)):
                                 share_column[j] += share[y + 2 * f, j] - share[y - 1, j]
-                        box = np.float32(0.0)
-                        for b in range(side):
-                            box += share_column[b]
-                        src = y0 + y + pad + ty
-                        for x in range(width):
-                            if x > 0:
-                                box += share_column[x + 2 * f] - share_column[x - 1]
-                            # û_c(x) accumulates u_c(x + t) · Σ_j V_t(x − j).
-                            for c in range(n_channels):
-                                acc[k, c, y, x] += box * padded[c, src, x + pad + tx]
+                        for x in range(np.uint64(width)):
+                            box[x] = share_column[x]
+                        for b in range(np.uint64(1), np.uint64(side)):
+                            for x in range(np.uint64(width)):
+                                box[x] += share_column[b + x]
+                        # û_c(x) accumulates u_c(x + t) · Σ_j V_t(x − j).
+                        src_row = np.uint64(y0 + y + pad + ty)
+                        for c in range(n_channels):
+                            for x in range(np.uint64(width)):
+                                acc[k, c, y, x] += box[x] * padded[c, src_row, src_col + x]
         # û_c(x) = 1/N Σ_t (…): the patch estimates are averaged over the N patches.
         for k in range(n_h):
             for c in range(n_channels):
@@ -190,10 +207,10 @@ def patchwise_sweep(padded: np.ndarray, f: int, r: int, sigma: float, hs) -> np.
     n_channels = padded.shape[0]
     height, width = padded.shape[1] - 2 * pad, padded.shape[2] - 2 * pad
     scales, offsets = strength_constants(hs, sigma, f, n_channels)
-    norm = np.empty((len(scales), height + 2 * f, width + 2 * f), dtype=np.float32)
-    _normalisation_kernel(padded, f, r, scales, offsets, norm)
+    inv_norm = np.empty((len(scales), height + 2 * f, width + 2 * f), dtype=np.float32)
+    _normalisation_kernel(padded, f, r, scales, offsets, inv_norm)
     out = np.empty((len(scales), n_channels, height, width), dtype=np.float32)
-    _aggregation_kernel(padded, f, r, scales, offsets, norm, out)
+    _aggregation_kernel(padded, f, r, scales, offsets, inv_norm, out)
     return out
 
 
