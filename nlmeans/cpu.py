@@ -40,18 +40,23 @@ TILE_COLS = 512
 #: exp(−x) is evaluated for x in [0, EXP_ARG_MAX]; e^−87 ≈ 1.6e-38 is the
 #: smallest normal float32 it reaches, below that a weight is negligible.
 EXP_ARG_MAX = np.float32(87.0)
-_MINUS_LOG2_E = np.float32(-1.4426950408889634)
-# 2^x on [−0.5, 0.5] (degree-5 fit, relative error < 3e-7 in float32).
+#: The same bound for 2^y: y in [EXP2_ARG_MIN, 0].
+EXP2_ARG_MIN = np.float32(-125.0)
+LOG2_E = 1.4426950408889634
+_MINUS_LOG2_E = np.float32(-LOG2_E)
+# 2^g on [−0.5, 0.5] (degree-5 fit, relative error < 3e-7 in float32).
 _P0 = np.float32(1.00000007)
 _P1 = np.float32(0.69314695)
 _P2 = np.float32(0.24022122)
 _P3 = np.float32(0.05550743)
 _P4 = np.float32(0.00967546)
 _P5 = np.float32(0.0013267)
-_HALF = np.float32(0.5)
 _ZERO = np.float32(0.0)
 _EXPONENT_ONE = np.float32(127 * 2**23)  # IEEE-754 bits of 1.0f
 _EXPONENT_STEP = np.float32(2**23)  # one unit of the float32 exponent field
+#: Multiplies and adds may fuse into FMAs (one rounding instead of two) in the
+#: kernels; nothing else is relaxed, so NaN, Inf and rounding stay IEEE.
+_FMA = {"contract"}
 
 
 @intrinsic
@@ -66,16 +71,14 @@ def _float32_from_bits(typingctx, bits):
     return types.float32(types.int32), codegen
 
 
-@njit(cache=True, inline="always")
-def _exp_minus(x):
-    """exp(−x) for float32 x in [0, EXP_ARG_MAX], vectorisable, relative error < 5e-7.
+@njit(cache=True, inline="always", fastmath=_FMA)
+def _exp2(y):
+    """2^y for float32 y in [EXP2_ARG_MIN, 0], vectorisable, relative error < 5e-7.
 
-    exp(−x) = 2^n · 2^g with y = −x·log2(e), n = round(y), g = y − n in
-    [−0.5, 0.5]: 2^g by a polynomial, 2^n by writing n + 127 into the
-    exponent bits of a float32.
+    2^y = 2^n · 2^g with n = rint(y) and g = y − n in [−0.5, 0.5]: 2^g by a
+    polynomial, 2^n by writing n + 127 into the exponent bits of a float32.
     """
-    y = x * _MINUS_LOG2_E
-    n = np.floor(y + _HALF)
+    n = np.rint(y)
     g = y - n
     p = _P5 * g + _P4
     p = p * g + _P3
@@ -85,126 +88,154 @@ def _exp_minus(x):
     return p * _float32_from_bits(np.int32(n * _EXPONENT_STEP + _EXPONENT_ONE))
 
 
-@njit(cache=True)
-def _box_sum(values, side, out, scratch_a, scratch_b):
-    """out[i] = Σ_{k<side} values[i + k] for i < len(out) (the patch's horizontal sum).
+@njit(cache=True, inline="always", fastmath=_FMA)
+def _exp_minus(x):
+    """exp(−x) = 2^(−x·log2 e) for float32 x in [0, EXP_ARG_MAX], relative error < 5e-6."""
+    return _exp2(x * _MINUS_LOG2_E)
 
-    Built from partial sums S_m[i] = Σ_{k<m} values[i + k] for m = 1, 2, 4, …
-    (S_2m[i] = S_m[i] + S_m[i + m]) added at the offsets given by the binary
-    digits of ``side``: about log2(side) vectorised passes instead of a serial
-    running sum or side passes.
+
+# The hot loops below index whole arrays with unsigned (uint64) offsets rather
+# than slicing rows: Numba skips the negative-index wrap-around for unsigned
+# indices, so the loops vectorise, and no slice touches the reference count
+# of the padded image that all threads share.
+
+
+@njit(cache=True, fastmath=_FMA)
+def _box_sum(sums, n_out, side, out):
+    """out[i] = Σ_{k<side} sums[0, i + k] for i < n_out (the patch's horizontal sum).
+
+    Built from the partial sums S_m[i] = Σ_{k<m} sums[0, i + k] for m = 1, 2, 4, …
+    (S_2m[i] = S_m[i] + S_m[i + m], kept in rows 1 and 2 of ``sums``) added at
+    the offsets given by the binary digits of ``side``: about log2(side)
+    vectorised passes instead of a serial running sum or ``side`` passes.
     """
-    n_out = out.shape[0]
-    n_in = values.shape[0]
-    partial = values
+    n_in = n_out + side - 1
+    partial = 0  # row of ``sums`` holding S_m
     m = 1
     offset = 0
     first = True
     while True:
         if side & m:
-            shifted = partial[offset : offset + n_out]
+            src = np.uint64(offset)
             if first:
-                for i in range(n_out):
-                    out[i] = shifted[i]
+                for i in range(np.uint64(n_out)):
+                    out[i] = sums[partial, src + i]
                 first = False
             else:
-                for i in range(n_out):
-                    out[i] += shifted[i]
+                for i in range(np.uint64(n_out)):
+                    out[i] += sums[partial, src + i]
             offset += m
         if 2 * m > side:
             break
-        # S_2m from S_m, valid for i < n_in − 2m + 1.
-        n_next = n_in - 2 * m + 1
-        spare = scratch_a if m & 0x55555555 else scratch_b  # alternate: never read and write one
-        ahead = partial[m : m + n_next]
-        for i in range(n_next):
-            spare[i] = partial[i] + ahead[i]
+        # S_2m from S_m, valid for i < n_in − 2m + 1; rows 1 and 2 alternate.
+        spare = 1 if partial != 1 else 2
+        ahead = np.uint64(m)
+        for i in range(np.uint64(n_in - 2 * m + 1)):
+            sums[spare, i] = sums[partial, i] + sums[partial, ahead + i]
         partial = spare
         m *= 2
 
 
-@njit(cache=True)
-def _squared_differences(padded, row, shifted_row, col, shifted_col, out, tmp):
-    """out[j] = Σ_c (u_c(row, col + j) − u_c(shifted_row, shifted_col + j))², j < len(out).
+@njit(cache=True, fastmath=_FMA)
+def _push_diff_row(padded, row, shifted_row, col, shifted_col, n, ring, slot, sums):
+    """Slide the vertical patch sums one row: sums += D − ring[slot]; ring[slot] = D.
 
-    ``row``, ``col`` index the padded stack; one specialised loop for 1 and 3 channels.
+    D[j] = Σ_c (u_c(row, col + j) − u_c(shifted_row, shifted_col + j))² for j < n
+    (indices of the padded stack) is D_t of the new bottom row of the patch;
+    ring[slot] holds the row that leaves at the top (zeros while filling).
+    One specialised loop for 1 and 3 channels.
     """
-    n = out.shape[0]
     n_channels = padded.shape[0]
+    row = np.uint64(row)
+    shifted_row = np.uint64(shifted_row)
+    col = np.uint64(col)
+    shifted_col = np.uint64(shifted_col)
+    slot = np.uint64(slot)
+    n = np.uint64(n)
+    zero = np.uint64(0)
     if n_channels == 1:
-        a = padded[0, row, col : col + n]
-        b = padded[0, shifted_row, shifted_col : shifted_col + n]
         for j in range(n):
-            d = a[j] - b[j]
-            out[j] = d * d
+            d = padded[zero, row, col + j] - padded[zero, shifted_row, shifted_col + j]
+            new = d * d
+            sums[zero, j] += new - ring[slot, j]
+            ring[slot, j] = new
     elif n_channels == 3:
-        a0 = padded[0, row, col : col + n]
-        b0 = padded[0, shifted_row, shifted_col : shifted_col + n]
-        a1 = padded[1, row, col : col + n]
-        b1 = padded[1, shifted_row, shifted_col : shifted_col + n]
-        a2 = padded[2, row, col : col + n]
-        b2 = padded[2, shifted_row, shifted_col : shifted_col + n]
+        one = np.uint64(1)
+        two = np.uint64(2)
         for j in range(n):
-            d0 = a0[j] - b0[j]
-            d1 = a1[j] - b1[j]
-            d2 = a2[j] - b2[j]
-            out[j] = d0 * d0 + d1 * d1 + d2 * d2
+            d0 = padded[zero, row, col + j] - padded[zero, shifted_row, shifted_col + j]
+            d1 = padded[one, row, col + j] - padded[one, shifted_row, shifted_col + j]
+            d2 = padded[two, row, col + j] - padded[two, shifted_row, shifted_col + j]
+            new = d0 * d0 + d1 * d1 + d2 * d2
+            sums[zero, j] += new - ring[slot, j]
+            ring[slot, j] = new
     else:
+        # Σ_c into the spare row 1 of ``sums`` (free until the box sum), then slide.
+        one = np.uint64(1)
         for j in range(n):
-            out[j] = _ZERO
-        for c in range(n_channels):
-            a = padded[c, row, col : col + n]
-            b = padded[c, shifted_row, shifted_col : shifted_col + n]
+            sums[one, j] = _ZERO
+        for c in range(np.uint64(n_channels)):
             for j in range(n):
-                d = a[j] - b[j]
-                tmp[j] = d * d
-            for j in range(n):
-                out[j] += tmp[j]
+                d = padded[c, row, col + j] - padded[c, shifted_row, shifted_col + j]
+                sums[one, j] += d * d
+        for j in range(n):
+            new = sums[one, j]
+            sums[zero, j] += new - ring[slot, j]
+            ring[slot, j] = new
 
 
-@njit(cache=True)
-def _accumulate(padded, fwd_row, fwd_col, bwd_row, bwd_col, w_fwd, w_bwd, numerator, denominator):
-    """Σ w u(q) and Σ w for one output row: += W_t(p) u(p+t) + W_t(p−t) u(p−t).
+@njit(cache=True, fastmath=_FMA)
+def _accumulate(padded, fwd, bwd, weights, w_fwd, w_bwd, n, numerator, denominator, i):
+    """Σ w u(q) and Σ w of output row i: += W_t(p) u(p+t) + W_t(p−t) u(p−t).
 
-    ``numerator`` is the tile's (C, cols) row, ``fwd_*`` / ``bwd_*`` index
-    u(p+t) / u(p−t) of the row's first pixel in the padded stack.
+    ``fwd`` / ``bwd`` are the (row, column) of u(p+t) / u(p−t) for the row's
+    first pixel in the padded stack; ``w_fwd`` / ``w_bwd`` the (ring row,
+    column) of W_t(p) / W_t(p−t) in ``weights``. One loop for 1 and 3 channels.
     """
-    n = denominator.shape[0]
     n_channels = padded.shape[0]
-    for x in range(n):
-        denominator[x] += w_fwd[x] + w_bwd[x]
+    i = np.uint64(i)
+    n = np.uint64(n)
+    f_row, f_col = np.uint64(fwd[0]), np.uint64(fwd[1])
+    b_row, b_col = np.uint64(bwd[0]), np.uint64(bwd[1])
+    wf_row, wf_col = np.uint64(w_fwd[0]), np.uint64(w_fwd[1])
+    wb_row, wb_col = np.uint64(w_bwd[0]), np.uint64(w_bwd[1])
+    zero = np.uint64(0)
     if n_channels == 1:
-        num = numerator[0]
-        a = padded[0, fwd_row, fwd_col : fwd_col + n]
-        b = padded[0, bwd_row, bwd_col : bwd_col + n]
         for x in range(n):
-            num[x] += w_fwd[x] * a[x] + w_bwd[x] * b[x]
+            wf = weights[wf_row, wf_col + x]
+            wb = weights[wb_row, wb_col + x]
+            denominator[i, x] += wf + wb
+            numerator[zero, i, x] += (
+                wf * padded[zero, f_row, f_col + x] + wb * padded[zero, b_row, b_col + x]
+            )
     elif n_channels == 3:
-        num0 = numerator[0]
-        num1 = numerator[1]
-        num2 = numerator[2]
-        a0 = padded[0, fwd_row, fwd_col : fwd_col + n]
-        b0 = padded[0, bwd_row, bwd_col : bwd_col + n]
-        a1 = padded[1, fwd_row, fwd_col : fwd_col + n]
-        b1 = padded[1, bwd_row, bwd_col : bwd_col + n]
-        a2 = padded[2, fwd_row, fwd_col : fwd_col + n]
-        b2 = padded[2, bwd_row, bwd_col : bwd_col + n]
+        one = np.uint64(1)
+        two = np.uint64(2)
         for x in range(n):
-            wf = w_fwd[x]
-            wb = w_bwd[x]
-            num0[x] += wf * a0[x] + wb * b0[x]
-            num1[x] += wf * a1[x] + wb * b1[x]
-            num2[x] += wf * a2[x] + wb * b2[x]
+            wf = weights[wf_row, wf_col + x]
+            wb = weights[wb_row, wb_col + x]
+            denominator[i, x] += wf + wb
+            numerator[zero, i, x] += (
+                wf * padded[zero, f_row, f_col + x] + wb * padded[zero, b_row, b_col + x]
+            )
+            numerator[one, i, x] += (
+                wf * padded[one, f_row, f_col + x] + wb * padded[one, b_row, b_col + x]
+            )
+            numerator[two, i, x] += (
+                wf * padded[two, f_row, f_col + x] + wb * padded[two, b_row, b_col + x]
+            )
     else:
-        for c in range(n_channels):
-            num = numerator[c]
-            a = padded[c, fwd_row, fwd_col : fwd_col + n]
-            b = padded[c, bwd_row, bwd_col : bwd_col + n]
+        for x in range(n):
+            denominator[i, x] += weights[wf_row, wf_col + x] + weights[wb_row, wb_col + x]
+        for c in range(np.uint64(n_channels)):
             for x in range(n):
-                num[x] += w_fwd[x] * a[x] + w_bwd[x] * b[x]
+                numerator[c, i, x] += (
+                    weights[wf_row, wf_col + x] * padded[c, f_row, f_col + x]
+                    + weights[wb_row, wb_col + x] * padded[c, b_row, b_col + x]
+                )
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FMA)
 def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
     """Pixelwise NLM of output rows [y0, y1) × columns [x0, x1) into ``out``.
 
@@ -217,28 +248,24 @@ def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
     rows = y1 - y0
     cols = x1 - x0
     span = cols + 2 * r  # a weight row covers columns [x0 − r, x1 + r)
-    numerator = np.empty((rows, n_channels, cols), dtype=np.float32)
+    numerator = np.empty((n_channels, rows, cols), dtype=np.float32)
     denominator = np.empty((rows, cols), dtype=np.float32)
     # The t = 0 term: w(p, p) = exp(0) = 1.
     for i in range(rows):
+        row = np.uint64(pad + y0 + i)
+        col = np.uint64(pad + x0)
         for c in range(n_channels):
-            centre = padded[c, pad + y0 + i, pad + x0 : pad + x1]
-            num = numerator[i, c]
-            for x in range(cols):
-                num[x] = centre[x]
-        den = denominator[i]
-        for x in range(cols):
-            den[x] = 1.0
-    # D_t rows of the patch (a ring of 2f+1 rows), their vertical sums, the
-    # box sums and the last r+1 rows of weights W_t (a ring indexed by row).
+            for x in range(np.uint64(cols)):
+                numerator[c, i, x] = padded[c, row, col + x]
+        for x in range(np.uint64(cols)):
+            denominator[i, x] = 1.0
+    # D_t rows of the patch (a ring of 2f+1 rows); their vertical sums (row 0
+    # of ``sums``, rows 1-2 are scratch); the patch sums; and the last r+1
+    # rows of weights W_t (a ring indexed by image row).
     diff_ring = np.empty((side, span + 2 * f), dtype=np.float32)
-    diff_new = np.empty(span + 2 * f, dtype=np.float32)
-    diff_tmp = np.empty(span + 2 * f, dtype=np.float32)
-    column_sum = np.empty(span + 2 * f, dtype=np.float32)
-    scratch_a = np.empty(span + 2 * f, dtype=np.float32)
-    scratch_b = np.empty(span + 2 * f, dtype=np.float32)
-    box = np.empty(span, dtype=np.float32)
-    weight_ring = np.empty((r + 1, span), dtype=np.float32)
+    sums = np.empty((3, span + 2 * f), dtype=np.float32)
+    patch = np.empty(span, dtype=np.float32)
+    weights = np.empty((r + 1, span), dtype=np.float32)
     top = y0 - r - f  # ring rows are numbered from here so that indices stay >= 0
     for ty in range(r + 1):
         for tx in range(-r, r + 1):
@@ -250,72 +277,77 @@ def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
             hi = cols + max(0, -tx)
             n_diff = hi - lo + 2 * f
             diff_col = pad + x0 + lo - f  # padded column of D_t's first entry
-            sums = column_sum[:n_diff]
+            # Vertical sums of the first weight row's patch, rows y0 − ty ± f.
+            diff_ring[:, :n_diff] = _ZERO
+            sums[0, :n_diff] = _ZERO
+            for a in range(y0 - ty - f, y0 - ty + f):
+                slot = (a - top) % side
+                _push_diff_row(
+                    padded,
+                    pad + a,
+                    pad + a + ty,
+                    diff_col,
+                    diff_col + tx,
+                    n_diff,
+                    diff_ring,
+                    slot,
+                    sums,
+                )
             for yy in range(y0 - ty, y1):
-                if yy == y0 - ty:
-                    # Vertical sum over the patch rows yy − f … yy + f, from scratch.
-                    for j in range(n_diff):
-                        sums[j] = _ZERO
-                    for k in range(side):
-                        a = yy - f + k
-                        ring = diff_ring[(a - top) % side, :n_diff]
-                        _squared_differences(
-                            padded, pad + a, pad + a + ty, diff_col, diff_col + tx, ring, diff_tmp
-                        )
-                        for j in range(n_diff):
-                            sums[j] += ring[j]
-                else:
-                    # Running vertical sum: add row yy + f, drop row yy − f − 1
-                    # (they share a ring slot).
-                    a = yy + f
-                    ring = diff_ring[(a - top) % side, :n_diff]
-                    new = diff_new[:n_diff]
-                    _squared_differences(
-                        padded, pad + a, pad + a + ty, diff_col, diff_col + tx, new, diff_tmp
-                    )
-                    for j in range(n_diff):
-                        d = new[j]
-                        sums[j] += d - ring[j]
-                        ring[j] = d
+                # Running vertical sum: add row yy + f, drop row yy − f − 1
+                # (they share a ring slot).
+                a = yy + f
+                slot = (a - top) % side
+                _push_diff_row(
+                    padded,
+                    pad + a,
+                    pad + a + ty,
+                    diff_col,
+                    diff_col + tx,
+                    n_diff,
+                    diff_ring,
+                    slot,
+                    sums,
+                )
                 # Patch sum Σ_j D_t(p + j) = C (2f+1)² d²(p, p + t), columns [lo, hi).
-                patch = box[: hi - lo]
-                _box_sum(sums, side, patch, scratch_a, scratch_b)
+                _box_sum(sums, hi - lo, side, patch)
                 # W_t(p) = exp(−max(d² − 2σ², 0) / h²), stored at column r + x.
-                weights = weight_ring[(yy - top) % (r + 1), r + lo : r + hi]
-                for j in range(hi - lo):
-                    arg = min(max(patch[j] * scale - offset, _ZERO), EXP_ARG_MAX)
-                    weights[j] = _exp_minus(arg)
+                # With the log2(e) factor folded into scale and offset:
+                # W = 2^y, y = −max(sum·scale − offset, 0) ≥ EXP2_ARG_MIN.
+                w_row = np.uint64((yy - top) % (r + 1))
+                w_col = np.uint64(r + lo)
+                for j in range(np.uint64(hi - lo)):
+                    y = max(min(offset - patch[j] * scale, _ZERO), EXP2_ARG_MIN)
+                    weights[w_row, w_col + j] = _exp2(y)
                 if yy >= y0:
-                    w_fwd = weight_ring[(yy - top) % (r + 1), r : r + cols]
-                    w_bwd = weight_ring[(yy - ty - top) % (r + 1), r - tx : r - tx + cols]
                     _accumulate(
                         padded,
-                        pad + yy + ty,
-                        pad + x0 + tx,
-                        pad + yy - ty,
-                        pad + x0 - tx,
-                        w_fwd,
-                        w_bwd,
-                        numerator[yy - y0],
-                        denominator[yy - y0],
+                        (pad + yy + ty, pad + x0 + tx),
+                        (pad + yy - ty, pad + x0 - tx),
+                        weights,
+                        ((yy - top) % (r + 1), r),
+                        ((yy - ty - top) % (r + 1), r - tx),
+                        cols,
+                        numerator,
+                        denominator,
+                        yy - y0,
                     )
     # û_c(p) = Σ w u_c / Σ w; the denominator is at least the centre weight 1.
-    for i in range(rows):
-        den = denominator[i]
-        for c in range(n_channels):
-            num = numerator[i, c]
-            dest = out[c, y0 + i, x0:x1]
-            for x in range(cols):
-                dest[x] = num[x] / den[x]
+    for c in range(n_channels):
+        for i in range(rows):
+            row = np.uint64(y0 + i)
+            col = np.uint64(x0)
+            for x in range(np.uint64(cols)):
+                out[c, row, col + x] = numerator[c, i, x] / denominator[i, x]
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FMA)
 def _pixelwise_kernel(padded, f, r, scale, offset, tile_rows, tile_cols, out):
     """Pixelwise NLM of ``padded`` (C, H+2(r+f), W+2(r+f)) into ``out`` (C, H, W).
 
-    ``scale`` = 1 / (C (2f+1)² h²) turns a patch sum of squared differences into
-    d²/h², and ``offset`` = 2σ²/h², so w = exp(-max(sum·scale − offset, 0)).
-    Tiles of ``tile_rows`` × ``tile_cols`` output pixels run in parallel.
+    ``scale`` = log2(e) / (C (2f+1)² h²) and ``offset`` = log2(e) 2σ²/h², so
+    w = exp(−max(d² − 2σ², 0) / h²) = 2^(−max(sum·scale − offset, 0)). Tiles of
+    ``tile_rows`` × ``tile_cols`` output pixels run in parallel.
     """
     _, height, width = out.shape
     n_tile_rows = (height + tile_rows - 1) // tile_rows
@@ -354,6 +386,8 @@ def denoise_padded(
         (n_channels, padded.shape[1] - 2 * pad, padded.shape[2] - 2 * pad), dtype=np.float32
     )
     scale, offset = kernel_constants(params, n_channels)
+    # The kernel computes W = 2^y, so it takes scale and offset times log2(e).
+    scale, offset = np.float32(scale * LOG2_E), np.float32(offset * LOG2_E)
     _pixelwise_kernel(padded, params.f, params.r, scale, offset, tile_rows, tile_cols, out)
     return out
 
