@@ -58,10 +58,10 @@ def _tile_estimate(src, origin, plane, row, n_channels, c0, ng, f, r, scale, off
     d_width = bw + 2 * f
     d_size = (bh + 2 * f) * d_width
     v_size = bh * d_width
-    # D rows/columns that feed a pixel inside the image (the rest of a border
-    # tile is never read, and reading it could leave the padded array).
-    d_rows = min(bh + 2 * f, height - cuda.blockIdx.y * bh + 2 * f)
-    d_cols = min(d_width, width - cuda.blockIdx.x * bw + 2 * f)
+    # D rows/columns below these feed a pixel inside the image (the rest of a
+    # border tile is never read, and reading it could leave the padded array).
+    d_rows = height - cuda.blockIdx.y * bh + 2 * f
+    d_cols = width - cuda.blockIdx.x * bw + 2 * f
     inside = y < height and x < width
     zero = float32(0.0)
     den = zero
@@ -104,8 +104,12 @@ def _tile_estimate(src, origin, plane, row, n_channels, c0, ng, f, r, scale, off
                 s = zero
                 for m in range(side):
                     s += buf[d_size + ly * d_width + lx + m]
-                # w(p, p+t) = exp(−max(d² − 2σ², 0) / h²)
-                w = math.exp(-max(s * scale - offset, zero))
+                # w(p, p+t) = exp(−max(d² − 2σ², 0) / h²). (No min/max builtins
+                # in the kernels: not every numba.cuda version compiles them.)
+                e = s * scale - offset
+                if e < zero:
+                    e = zero
+                w = math.exp(-e)
                 den += w
                 # Σ_q w(p, q) u_c(q) for this launch's channels.
                 q = origin + (pad + ly + dy) * row + (pad + lx + dx) + c0 * plane

@@ -8,8 +8,10 @@ machine without a device sees run instead. The simulator runs each GPU thread
 as a Python thread: keep the images tiny.
 """
 
+import os
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -175,3 +177,39 @@ def test_launch_plan_fits_shared_memory(n_channels, f, r, plan):
 def test_importing_nlmeans_does_not_import_numba_cuda():
     code = "import sys, nlmeans; assert 'numba.cuda' not in sys.modules, 'imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def nvvm_reason() -> str | None:
+    """None when numba.cuda can compile PTX here (NVVM found, simulator off), else why not."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM"):
+        return "the simulator compiles nothing"
+    try:
+        from numba.cuda.cudadrv import nvvm
+
+        return None if nvvm.is_available() else "no NVVM (CUDA toolkit) found"
+    except Exception as exc:  # numba.cuda missing or unusable
+        return f"numba.cuda cannot compile here: {exc}"
+
+
+@pytest.mark.skipif(nvvm_reason() is not None, reason=f"{nvvm_reason()}")
+@pytest.mark.parametrize("name", ["staged_kernel", "global_kernel"])
+def test_kernels_compile_to_float32_ptx(monkeypatch, name):
+    """What the simulator cannot check: the kernels type and compile for a real GPU (sm_90)."""
+    import numba.cuda.dispatcher
+    from numba import cuda
+    from numba import types as nb
+
+    from nlmeans import cuda_kernels
+
+    # Compiling the device function asks for the current device's compute
+    # capability; a machine without a GPU answers for an H100.
+    monkeypatch.setattr(
+        numba.cuda.dispatcher,
+        "get_current_device",
+        lambda: types.SimpleNamespace(compute_capability=(9, 0)),
+        raising=False,
+    )
+    signature = (nb.float32[::1], *[nb.int64] * 7, nb.float32, nb.float32, nb.float32[:, :, ::1])
+    ptx, _ = cuda.compile_ptx(getattr(cuda_kernels, name).py_func, signature, cc=(9, 0))
+    assert ".f64" not in ptx  # float32 arithmetic only
+    assert "bar.sync" in ptx and "ld.shared.f32" in ptx
