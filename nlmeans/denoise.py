@@ -6,7 +6,7 @@ import importlib
 
 import numpy as np
 
-from .layout import check_image, from_channels_first, to_channels_first, to_dtype
+from .layout import check_image, float_bounds, from_channels_first, to_channels_first, to_dtype
 from .memory import check_denoise_memory
 from .params import NLMeansError, Params, estimate_sigma, image_data_range, resolve
 
@@ -195,9 +195,7 @@ def denoise(
     image = check_image(image)
     planes = to_channels_first(image, channel_axis)
     check_denoise_memory(planes)  # before anything allocates a copy of the image
-    if planes.dtype.kind == "f" and not np.isfinite(planes).all():
-        count = int(planes.size - np.count_nonzero(np.isfinite(planes)))
-        raise NLMeansError(f"image has {count} non-finite (NaN or Inf) values; expected finite")
+    bounds = float_bounds(planes) if planes.dtype.kind == "f" else None
     if tune:
         from .tune import tune as tune_params
 
@@ -219,10 +217,9 @@ def denoise(
     check_denoise_memory(planes, pad)
     padded = np.pad(planes.astype(np.float32), ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
     estimate = to_dtype(compute(padded, params), image.dtype)
-    if estimate.dtype.kind == "f":
+    if bounds is not None:
         # Each value is a convex combination of input values (DESIGN.md §1); clip the
         # float32 rounding so every channel stays within its input [min, max] exactly.
-        low, high = planes.min(axis=(1, 2)), planes.max(axis=(1, 2))
-        np.clip(estimate, low[:, None, None], high[:, None, None], out=estimate)
+        np.clip(estimate, bounds[0][:, None, None], bounds[1][:, None, None], out=estimate)
     result = from_channels_first(estimate, channel_axis)
     return (result, params) if return_params else result

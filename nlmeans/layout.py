@@ -25,6 +25,30 @@ def check_image(image) -> np.ndarray:
     return image
 
 
+#: Largest magnitude accepted in float images: the kernels square patch differences in
+#: float32, whose sums must stay far below its limit of 3.4e38.
+MAX_FLOAT_MAGNITUDE = 1e15
+
+
+def float_bounds(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (min, max) of float (C, H, W) ``planes``, or NLMeansError.
+
+    Refuses NaN and Inf (with their count) and magnitudes above
+    :data:`MAX_FLOAT_MAGNITUDE`, which float32 arithmetic cannot square safely.
+    """
+    low, high = planes.min(axis=(1, 2)), planes.max(axis=(1, 2))  # NaN propagates
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        count = int(planes.size - np.count_nonzero(np.isfinite(planes)))
+        raise NLMeansError(f"image has {count} non-finite (NaN or Inf) values; expected finite")
+    peak = float(max(-low.min(), high.max()))
+    if peak > MAX_FLOAT_MAGNITUDE:
+        raise NLMeansError(
+            f"image values reach {peak:.3g}; expected magnitudes up to {MAX_FLOAT_MAGNITUDE:.0e} "
+            "(computed in float32) — divide the image, h and sigma by a common factor first"
+        )
+    return low, high
+
+
 def to_channels_first(image: np.ndarray, channel_axis: int | None) -> np.ndarray:
     """View ``image`` as (C, H, W): a gray 2-D image becomes C = 1."""
     if channel_axis is None:
