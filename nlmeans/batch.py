@@ -39,6 +39,8 @@ class Item:
     source: Path
     relative: Path
     target: Path
+    #: Why this file is not processed (a symbolic link out of INPUT_DIR), else None.
+    skip_reason: str | None = None
 
 
 @dataclass
@@ -119,18 +121,40 @@ def wanted(name: str, pattern: str | None) -> bool:
 
 
 def discover(
-    input_dir: Path, output_dir: Path, pattern: str | None = None, recursive: bool = False
+    input_dir: Path,
+    output_dir: Path,
+    pattern: str | None = None,
+    recursive: bool = False,
+    follow_links: bool = False,
 ) -> list[Item]:
-    """The files to denoise, sorted by relative path, each with its mirrored target."""
+    """The files to denoise, sorted by relative path, each with its mirrored target.
+
+    Symbolic links to folders are never descended. A symbolic link to a file
+    outside INPUT_DIR is listed with a ``skip_reason`` unless ``follow_links``.
+    """
     items = []
+    root = input_dir.resolve()
     for folder, subfolders, names in os.walk(input_dir):
         subfolders[:] = sorted(d for d in subfolders if not d.startswith(".")) if recursive else []
         for name in names:
             source = Path(folder) / name
             if wanted(name, pattern) and source.is_file():
                 relative = source.relative_to(input_dir)
-                items.append(Item(source, relative, output_dir / relative))
+                outside = not follow_links and root not in source.resolve().parents
+                reason = "symbolic link out of INPUT_DIR, not followed" if outside else None
+                items.append(Item(source, relative, output_dir / relative, reason))
     return sorted(items, key=lambda item: item.relative.as_posix())
+
+
+def check_inside(item: Item) -> None:
+    """Raise ImageFileError when ``item``'s output folder resolves outside OUTPUT_DIR
+    (a symbolic link inside OUTPUT_DIR leading elsewhere). Call before creating it."""
+    root = item.target.parents[len(item.relative.parts) - 1].resolve()  # OUTPUT_DIR
+    folder = item.target.parent.resolve()  # follows links in the parts that exist
+    if folder != root and root not in folder.parents:
+        raise ImageFileError(
+            item.target, f"output folder leads outside OUTPUT_DIR (to {folder}); not written"
+        )
 
 
 def reason_of(error: BaseException) -> str:
@@ -175,7 +199,7 @@ def run_batch(
 
     sources = {item.source.resolve() for item in items}
     resolved_once = False
-    todo = [overwrite or not item.target.exists() for item in items]
+    todo = [item.skip_reason is None and (overwrite or not item.target.exists()) for item in items]
     next_index = _next_todo(todo, 0)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-read") as reader:
         pending = (
@@ -183,7 +207,7 @@ def run_batch(
         )
         for index, item in enumerate(items):
             if not todo[index]:
-                yield ItemResult(item, SKIPPED, "output exists")
+                yield ItemResult(item, SKIPPED, item.skip_reason or "output exists")
                 continue
             start = time.perf_counter()
             current, following = pending, _next_todo(todo, index + 1)
@@ -209,6 +233,7 @@ def run_batch(
                     return_params=True,
                     **options,
                 )
+                check_inside(item)
                 item.target.parent.mkdir(parents=True, exist_ok=True)
                 write_image(item.target, picture.with_pixels(result))
             except (NLMeansError, OSError) as error:

@@ -420,3 +420,116 @@ def test_real_signal_during_denoise_leaves_no_output_and_no_temp(tmp_path, rng, 
         assert process.returncode == 130, stderr
         assert stderr.strip() == "error: interrupted"
     assert snapshot(tmp_path) == before  # no output, no hidden temporary file, input intact
+
+
+# ------------------------------------------------------------------------- batch
+
+
+def batch(*args):
+    return runner.invoke(app, ["batch", *map(str, args)])
+
+
+def test_batch_reports_each_bad_file_with_exit_1_and_finishes_the_rest(tmp_path, rng):
+    source, target = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    bad_inputs(source, rng)
+    result = batch(source, target, "--r", "2", "--f", "1")
+    assert result.exit_code == 1
+    made = sorted(p.name for p in target.iterdir())
+    assert made == ["good.jpg", "good.png"]  # nothing for the bad ones, no temp files
+    for name, words in [
+        ("empty.png", "file is empty"),
+        ("text.png", "is not an image"),
+        ("random.png", "is not an image"),
+        ("cut.png", "truncated"),
+        ("cut.jpg", "truncated"),
+        ("cut16.png", "truncated"),
+    ]:
+        assert f"{name}: " in result.stderr and words in result.stderr
+
+
+def test_batch_odd_names_stay_inside_output_dir(tmp_path, rng):
+    source, target = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    names = ["a b.png", "ünï cødé.png", "-dash.png", "new\nline.png", "x.PNG"]
+    for name in names:
+        Image.fromarray(noisy(rng, (8, 8))).save(source / name, format="PNG")
+    (source / "..hidden.png").write_bytes(b"never read")
+    assert batch(source, target, "-q", "--r", "1", "--f", "1").exit_code == 0
+    assert sorted(p.name for p in target.iterdir()) == sorted(names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]
+
+
+def test_batch_never_writes_through_a_symlinked_output_folder(tmp_path, rng):
+    source, target, elsewhere = tmp_path / "in", tmp_path / "out", tmp_path / "elsewhere"
+    for folder in (source / "sub", target, elsewhere):
+        folder.mkdir(parents=True)
+    Image.fromarray(noisy(rng, (8, 8))).save(source / "sub" / "a.png")
+    Image.fromarray(noisy(rng, (8, 8))).save(source / "b.png")
+    (target / "sub").symlink_to(elsewhere)
+    result = batch(source, target, "-R", "--r", "1", "--f", "1")
+    assert result.exit_code == 1
+    assert "leads outside OUTPUT_DIR" in result.stderr
+    assert list(elsewhere.iterdir()) == []
+    assert (target / "b.png").is_file()
+
+
+def test_batch_replaces_a_symlinked_output_file_instead_of_writing_through_it(tmp_path, rng):
+    source, target = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    target.mkdir()
+    Image.fromarray(noisy(rng, (8, 8))).save(source / "a.png")
+    precious = tmp_path / "precious.png"
+    precious.write_bytes(b"do not touch")
+    (target / "a.png").symlink_to(precious)
+    assert batch(source, target, "-q", "--overwrite", "--r", "1", "--f", "1").exit_code == 0
+    assert precious.read_bytes() == b"do not touch"
+    assert not (target / "a.png").is_symlink() and (target / "a.png").stat().st_size > 0
+
+
+def test_batch_does_not_follow_symlinks_out_of_input_dir(tmp_path, rng):
+    source, target, elsewhere = tmp_path / "in", tmp_path / "out", tmp_path / "elsewhere"
+    for folder in (source, elsewhere / "deep"):
+        folder.mkdir(parents=True)
+    Image.fromarray(noisy(rng, (8, 8))).save(elsewhere / "secret.png")
+    Image.fromarray(noisy(rng, (8, 8))).save(elsewhere / "deep" / "d.png")
+    Image.fromarray(noisy(rng, (8, 8))).save(source / "mine.png")
+    (source / "link_out.png").symlink_to(elsewhere / "secret.png")
+    (source / "link_in.png").symlink_to(source / "mine.png")
+    (source / "folder_link").symlink_to(elsewhere / "deep", target_is_directory=True)
+    result = batch(source, target, "-R", "--r", "1", "--f", "1")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in target.rglob("*")) == ["link_in.png", "mine.png"]
+    assert "link_out.png" in result.output and "not followed" in result.output
+
+
+def test_real_sigint_during_batch_keeps_finished_files_and_a_rerun_resumes(tmp_path, rng):
+    source, target = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    for index in range(4):
+        Image.fromarray(noisy(rng, (96, 96, 3))).save(source / f"img{index}.png")
+    args = [str(source), str(target), "--backend", "reference", "--r", "12", "-q"]
+    script = (
+        "import sys, nlmeans.cli, nlmeans.batch, nlmeans.denoise, nlmeans.io, nlmeans.reference\n"
+        f"sys.argv = ['nlmeans', 'batch', *{args!r}]\n"
+        "nlmeans.cli.main()\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while not (target / "img0.png").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    finished = sorted(p.name for p in target.iterdir())
+    assert finished and len(finished) < 4 and all(not n.startswith(".") for n in finished)
+    stamps = {name: (target / name).read_bytes() for name in finished}
+    for name in finished:  # every file present is complete
+        assert np.asarray(Image.open(target / name)).shape == (96, 96, 3)
+    result = batch(source, target, "--backend", "reference", "--r", "12")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in target.iterdir()) == [f"img{i}.png" for i in range(4)]
+    assert all((target / name).read_bytes() == data for name, data in stamps.items())
+    assert result.output.count("skipped") >= len(finished)
