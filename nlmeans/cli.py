@@ -426,7 +426,7 @@ def compare(
     from .evaluate import (
         compare as run_compare,
     )
-    from .io import check_extension, read_image, write_image
+    from .io import check_extension, check_folder_writable, read_image, write_image
     from .reporting import (
         comparison_record,
         comparison_text,
@@ -442,9 +442,12 @@ def compare(
         if known_sigma and noise_sigma is None:
             raise fail("--known-sigma needs --sigma (the noise of a --noisy file is unknown)")
         pairs = _compare_pairs(clean, noisy)
-        for path in (montage_path,):
-            if path is not None:
-                check_extension(path)
+        # Refuse report files that cannot be written before computing anything.
+        if montage_path is not None:
+            check_extension(montage_path)
+        for report in (montage_path, csv_path):
+            if report is not None:
+                check_folder_writable(report)
         module = backend_module(backend)
         apply_threads(module, threads)
         use_opencv = opencv and opencv_available()

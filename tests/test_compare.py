@@ -193,3 +193,13 @@ def test_skimage_gets_equivalent_units(channels, params):
     # With h off by a factor of 2 the model is far away: the check is sensitive to units.
     wrong = skimage_fast_mode_model(noisy, Params(params.f, params.r, params.h / 2, params.sigma))
     assert np.abs(ours - wrong).max() > 2
+
+
+def test_unwritable_report_folder_is_refused_before_computing(small_clean, tmp_path):
+    missing = tmp_path / "no" / "such"
+    for option in ("--montage", "--csv"):
+        result = runner.invoke(
+            app, ["compare", str(small_clean), "--sigma", "5", option, str(missing / "r.png")]
+        )
+        assert result.exit_code == 2 and "does not exist" in result.stderr
+        assert result.stdout == ""  # no table: nothing was computed
