@@ -22,6 +22,7 @@ import contextlib
 import io
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -262,7 +263,11 @@ def _read_pillow(path: Path, kind: str | None) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:  # reads the header only
+        with warnings.catch_warnings():
+            # Sizes between Pillow's warning and error limits are checked against memory below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)  # reads the header only
+        with image:
             width, height = image.size
             mode = image.mode
             bands = len(image.getbands())

@@ -3,6 +3,7 @@
 import io
 import os
 import struct
+import warnings
 import zlib
 
 import numpy as np
@@ -394,3 +395,14 @@ def test_require_finite_counts_bad_values():
     ):
         require_finite("x.tif", values)
     require_finite("x.png", np.zeros((2, 2), np.uint8))
+
+
+def test_size_between_pillows_warning_and_error_limits_is_checked_without_warning(tmp_path):
+    # 10000 x 9000 = 90 M pixels: over Pillow's warning limit (89.5 M), under its error limit.
+    info = struct.pack("<IiiHHIIiiII", 40, 10000, 9000, 1, 24, 0, 0, 2835, 2835, 0, 0)
+    (tmp_path / "big.bmp").write_bytes(b"BM" + struct.pack("<IHHI", 54, 0, 0, 54) + info)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ImageFileError, match=r"big.bmp: is truncated") as error:
+            read_image(tmp_path / "big.bmp")
+    assert "bomb" not in str(error.value)  # decoding was attempted: the size fits in memory

@@ -1,9 +1,11 @@
 """Property-based invariants of ``nlmeans.denoise`` (hypothesis).
 
 Derandomised with a modest number of small examples, so that CI is fast and
-deterministic; each property holds for every backend the dispatch offers on
-the CPU and for both methods.
+deterministic; the properties are drawn over every (backend, method) pair the
+dispatch table offers here (CUDA too where a GPU is usable).
 """
+
+import importlib
 
 import numpy as np
 import pytest
@@ -48,15 +50,25 @@ def images(draw, constant=False, wild=False):
     return draw(hnp.arrays(dtype, shape, elements=elements)), axis
 
 
-valid_params = st.fixed_dictionaries(
-    {
-        "h": st.none() | st.floats(1e-3, 1e4),
-        "sigma": st.none() | st.floats(0, 1e3),
-        "f": st.none() | st.integers(0, 3),
-        "r": st.none() | st.integers(0, 4),
-        "method": st.sampled_from(["pixel", "patch"]),
-        "backend": st.sampled_from(["cpu", "reference"]),
-    }
+DISPATCH = importlib.import_module("nlmeans.denoise")
+#: Every (backend, method) pair usable here: the GPU joins where one is present.
+KERNELS = sorted(
+    (backend, method)
+    for backend, method in DISPATCH.KERNELS
+    if DISPATCH.backend_availability(backend) is None
+)
+
+valid_params = st.builds(
+    lambda numbers, kernel: {**numbers, "backend": kernel[0], "method": kernel[1]},
+    st.fixed_dictionaries(
+        {
+            "h": st.none() | st.floats(1e-3, 1e4),
+            "sigma": st.none() | st.floats(0, 1e3),
+            "f": st.none() | st.integers(0, 3),
+            "r": st.none() | st.integers(0, 4),
+        }
+    ),
+    st.sampled_from(KERNELS),
 )
 
 any_value = (
