@@ -32,7 +32,8 @@ SHARED_LIMIT = 48 * 1024
 MEMORY_FRACTION = 0.5
 
 _probe_result: list[str | None] = []
-_lock = threading.Lock()
+_probe_lock = threading.Lock()
+_device_lock = threading.Lock()
 _buffers: dict[tuple, tuple] = {}
 _buffers_key: list[tuple] = []
 
@@ -40,10 +41,12 @@ _buffers_key: list[tuple] = []
 def availability() -> str | None:
     """None when a usable CUDA device (or Numba's CUDA simulator) is present, else why not.
 
-    The probe imports numba.cuda and initialises the driver once; the answer
-    is cached for the life of the process.
+    The probe imports numba.cuda, initialises the driver and, when a device
+    is found, compiles (or loads from Numba's cache) and runs both kernels on a
+    tiny image, so that a toolkit or driver too old for the kernels counts as
+    unusable. It runs once; the answer is cached for the life of the process.
     """
-    with _lock:
+    with _probe_lock:
         if not _probe_result:
             _probe_result.append(_probe())
         return _probe_result[0]
@@ -57,11 +60,15 @@ def _probe() -> str | None:
     if cuda.is_available():
         # Under NUMBA_ENABLE_CUDASIM=1 the simulator is the device.
         try:
-            if len(cuda.gpus) > 0:
-                return None
+            if len(cuda.gpus) == 0:
+                return "no CUDA device found (the driver reports none)"
         except Exception as exc:  # the driver loaded but listing devices failed
             return f"no usable CUDA device: {_first_line(exc)}"
-        return "no CUDA device found (the driver reports none)"
+        try:
+            _run_tiny()
+        except Exception as exc:  # compiler, toolkit or driver errors of any kind
+            return f"the CUDA kernels cannot be compiled or run here: {_first_line(exc)}"
+        return None
     try:
         from numba.cuda.cudadrv import nvvm
         from numba.cuda.cudadrv.driver import driver
@@ -192,6 +199,11 @@ def denoise_padded(
     reason = availability()
     if reason is not None:
         raise NLMeansError(f"backend='cuda' is not available: {reason}")
+    return _launch(padded, params, tile, stage, block, timings)
+
+
+def _launch(padded, params, tile, stage, block, timings) -> np.ndarray:
+    """Upload, run the kernels over every tile, download: :func:`denoise_padded`'s work."""
     from numba import cuda
 
     from . import cuda_kernels
@@ -206,7 +218,7 @@ def denoise_padded(
     kernel = cuda_kernels.staged_kernel if staged else cuda_kernels.global_kernel
     out = np.empty((n_channels, height, width), dtype=np.float32)
     kernel_s = 0.0
-    with _lock:
+    with _device_lock:
         rows, cols = tile if tile is not None else _auto_tile(n_channels, height, width, pad)
         image_key = (padded.shape, rows, cols)
         if _buffers_key != [image_key]:
@@ -243,8 +255,15 @@ def denoise_padded(
     return out
 
 
-def warm_up() -> None:
-    """Compile (or load from Numba's cache) both CUDA kernels on a tiny image."""
+def _run_tiny() -> None:
+    """Compile (or load from Numba's cache) and run both kernels on a 1×1 image."""
     tiny = np.zeros((1, 3, 3), dtype=np.float32)
     for staged in (True, False):
-        denoise_padded(tiny, Params(f=1, r=0, h=1.0, sigma=0.0), stage=staged)
+        _launch(tiny, Params(f=1, r=0, h=1.0, sigma=0.0), None, staged, (4, 4), None)
+
+
+def warm_up() -> None:
+    """Make sure the CUDA kernels are compiled and loaded (the probe does it once)."""
+    reason = availability()
+    if reason is not None:
+        raise NLMeansError(f"backend='cuda' is not available: {reason}")
