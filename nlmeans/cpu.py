@@ -136,6 +136,69 @@ def _box_sum(sums, n_out, side, out):
         m *= 2
 
 
+@njit(cache=True, inline="always", fastmath=_FMA)
+def _weight(patch_sum, scale, offset):
+    """W = exp(−max(d² − 2σ², 0) / h²) = 2^y, y = −max(patch_sum·scale − offset, 0).
+
+    ``scale`` and ``offset`` carry the factor log2(e); y is kept >= EXP2_ARG_MIN.
+    """
+    return _exp2(max(min(offset - patch_sum * scale, _ZERO), EXP2_ARG_MIN))
+
+
+@njit(cache=True, fastmath=_FMA)
+def _weight_row(sums, f, n, scale, offset, weights, w_row, w_col, patch):
+    """weights[w_row, w_col + i] = W of the patch sum Σ_{k≤2f} sums[0, i + k], i < n.
+
+    Row 0 of ``sums`` holds the vertical patch sums. The horizontal sum is
+    written out term by term for f ≤ 2; for 3 ≤ f ≤ 5 it adds f pair sums
+    S2[i] = sums[0, i] + sums[0, i + 1] (one pass into row 1) and one single;
+    larger patches go through :func:`_box_sum` and ``patch``. Each branch is
+    one vectorised loop that also evaluates the weight.
+    """
+    v = np.uint64(0)  # row of the vertical sums
+    p2 = np.uint64(1)  # row of the pair sums S2
+    k1, k2, k3, k4 = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)
+    k6, k8, k10 = np.uint64(6), np.uint64(8), np.uint64(10)
+    w_row = np.uint64(w_row)
+    w_col = np.uint64(w_col)
+    if 3 <= f <= 5:
+        for i in range(np.uint64(n + 2 * f - 1)):
+            sums[p2, i] = sums[v, i] + sums[v, i + k1]
+    if f == 0:
+        for i in range(np.uint64(n)):
+            weights[w_row, w_col + i] = _weight(sums[v, i], scale, offset)
+    elif f == 1:
+        for i in range(np.uint64(n)):
+            total = sums[v, i] + sums[v, i + k1] + sums[v, i + k2]
+            weights[w_row, w_col + i] = _weight(total, scale, offset)
+    elif f == 2:
+        for i in range(np.uint64(n)):
+            total = (
+                sums[v, i] + sums[v, i + k1] + sums[v, i + k2] + sums[v, i + k3] + sums[v, i + k4]
+            )
+            weights[w_row, w_col + i] = _weight(total, scale, offset)
+    elif f == 3:
+        for i in range(np.uint64(n)):
+            total = sums[p2, i] + sums[p2, i + k2] + sums[p2, i + k4] + sums[v, i + k6]
+            weights[w_row, w_col + i] = _weight(total, scale, offset)
+    elif f == 4:
+        for i in range(np.uint64(n)):
+            total = (sums[p2, i] + sums[p2, i + k2] + sums[p2, i + k4] + sums[p2, i + k6]) + sums[
+                v, i + k8
+            ]
+            weights[w_row, w_col + i] = _weight(total, scale, offset)
+    elif f == 5:
+        for i in range(np.uint64(n)):
+            total = (sums[p2, i] + sums[p2, i + k2] + sums[p2, i + k4] + sums[p2, i + k6]) + (
+                sums[p2, i + k8] + sums[v, i + k10]
+            )
+            weights[w_row, w_col + i] = _weight(total, scale, offset)
+    else:
+        _box_sum(sums, n, 2 * f + 1, patch)
+        for i in range(np.uint64(n)):
+            weights[w_row, w_col + i] = _weight(patch[i], scale, offset)
+
+
 @njit(cache=True, fastmath=_FMA)
 def _push_diff_row(padded, row, shifted_row, col, shifted_col, n, ring, slot, sums):
     """Slide the vertical patch sums one row: sums += D − ring[slot]; ring[slot] = D.
@@ -266,7 +329,6 @@ def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
     sums = np.empty((3, span + 2 * f), dtype=np.float32)
     patch = np.empty(span, dtype=np.float32)
     weights = np.empty((r + 1, span), dtype=np.float32)
-    top = y0 - r - f  # ring rows are numbered from here so that indices stay >= 0
     for ty in range(r + 1):
         for tx in range(-r, r + 1):
             if ty == 0 and tx <= 0:
@@ -277,61 +339,47 @@ def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
             hi = cols + max(0, -tx)
             n_diff = hi - lo + 2 * f
             diff_col = pad + x0 + lo - f  # padded column of D_t's first entry
-            # Vertical sums of the first weight row's patch, rows y0 − ty ± f.
+            # Vertical sums of the first weight row's patch, rows y0 − ty ± f:
+            # push 2f rows here and the last one in the row loop. The ring
+            # slots advance one row at a time (no division in the loop).
             diff_ring[:, :n_diff] = _ZERO
             sums[0, :n_diff] = _ZERO
+            slot = 0
             for a in range(y0 - ty - f, y0 - ty + f):
-                slot = (a - top) % side
                 _push_diff_row(
-                    padded,
-                    pad + a,
-                    pad + a + ty,
-                    diff_col,
-                    diff_col + tx,
-                    n_diff,
-                    diff_ring,
-                    slot,
-                    sums,
-                )
+                    padded, pad + a, pad + a + ty, diff_col, diff_col + tx, n_diff, diff_ring,
+                    slot, sums,
+                )  # fmt: skip
+                slot += 1
+            w_slot = 0  # ring row of W_t on image row yy
             for yy in range(y0 - ty, y1):
                 # Running vertical sum: add row yy + f, drop row yy − f − 1
                 # (they share a ring slot).
                 a = yy + f
-                slot = (a - top) % side
                 _push_diff_row(
-                    padded,
-                    pad + a,
-                    pad + a + ty,
-                    diff_col,
-                    diff_col + tx,
-                    n_diff,
-                    diff_ring,
-                    slot,
-                    sums,
-                )
-                # Patch sum Σ_j D_t(p + j) = C (2f+1)² d²(p, p + t), columns [lo, hi).
-                _box_sum(sums, hi - lo, side, patch)
-                # W_t(p) = exp(−max(d² − 2σ², 0) / h²), stored at column r + x.
-                # With the log2(e) factor folded into scale and offset:
-                # W = 2^y, y = −max(sum·scale − offset, 0) ≥ EXP2_ARG_MIN.
-                w_row = np.uint64((yy - top) % (r + 1))
-                w_col = np.uint64(r + lo)
-                for j in range(np.uint64(hi - lo)):
-                    y = max(min(offset - patch[j] * scale, _ZERO), EXP2_ARG_MIN)
-                    weights[w_row, w_col + j] = _exp2(y)
+                    padded, pad + a, pad + a + ty, diff_col, diff_col + tx, n_diff, diff_ring,
+                    slot, sums,
+                )  # fmt: skip
+                slot = slot + 1 if slot + 1 < side else 0
+                # W_t(p) = exp(−max(d² − 2σ², 0) / h²) from the patch sum
+                # Σ_j D_t(p + j) = C (2f+1)² d²(p, p + t), columns [lo, hi),
+                # stored at column r + x of its ring row.
+                _weight_row(sums, f, hi - lo, scale, offset, weights, w_slot, r + lo, patch)
                 if yy >= y0:
+                    back_slot = w_slot - ty if w_slot >= ty else w_slot - ty + r + 1
                     _accumulate(
                         padded,
                         (pad + yy + ty, pad + x0 + tx),
                         (pad + yy - ty, pad + x0 - tx),
                         weights,
-                        ((yy - top) % (r + 1), r),
-                        ((yy - ty - top) % (r + 1), r - tx),
+                        (w_slot, r),
+                        (back_slot, r - tx),
                         cols,
                         numerator,
                         denominator,
                         yy - y0,
                     )
+                w_slot = w_slot + 1 if w_slot < r else 0
     # û_c(p) = Σ w u_c / Σ w; the denominator is at least the centre weight 1.
     for c in range(n_channels):
         for i in range(rows):
