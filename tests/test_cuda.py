@@ -154,6 +154,29 @@ def test_cuda_without_a_device_says_why():
     assert backend_name("auto") != "cuda"  # CPU-only machines fall back silently
 
 
+@device
+def test_kernels_that_fail_on_the_device_make_it_unavailable(monkeypatch):
+    def broken():
+        raise RuntimeError("CUDA_ERROR_UNSUPPORTED_PTX_VERSION\nthe driver is too old")
+
+    monkeypatch.setattr(nlm_cuda, "_run_tiny", broken)
+    monkeypatch.setattr(nlm_cuda, "_probe_result", [])  # probe again, restored afterwards
+    assert nlm_cuda.availability() == (
+        "the CUDA kernels cannot be compiled or run here: CUDA_ERROR_UNSUPPORTED_PTX_VERSION"
+    )
+    with pytest.raises(NLMeansError, match="UNSUPPORTED_PTX_VERSION"):
+        nlmeans.denoise(np.zeros((4, 4), np.float32), h=1.0, backend="cuda")
+    assert backend_name("auto") != "cuda"
+
+
+def test_driver_errors_are_reduced_to_one_line():
+    message = (
+        "Error at driver init: \n\nCUDA driver library cannot be found.\n"
+        "If you are sure that a CUDA driver is installed,\n:"
+    )
+    assert nlm_cuda._first_line(Exception(message)) == "CUDA driver library cannot be found."
+
+
 def test_patchwise_method_is_refused():
     params = Params(f=1, r=1, h=1.0, sigma=0.0, method="patch")
     with pytest.raises(NLMeansError, match="pixelwise method only"):
