@@ -186,6 +186,6 @@ def encode(image: np.ndarray) -> bytes:
     return (
         SIGNATURE
         + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
+        + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 4))
         + _chunk(b"IEND", b"")
     )
