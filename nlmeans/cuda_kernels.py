@@ -51,13 +51,11 @@ def _tile_estimate(src, origin, plane, row, n_channels, c0, ng, f, r, scale, off
     ly = cuda.threadIdx.y
     y = cuda.blockIdx.y * bh + ly
     x = cuda.blockIdx.x * bw + lx
-    tid = ly * bw + lx
-    n_threads = bw * bh
     side = 2 * f + 1
     pad = r + f
+    d_height = bh + 2 * f
     d_width = bw + 2 * f
-    d_size = (bh + 2 * f) * d_width
-    v_size = bh * d_width
+    d_size = d_height * d_width
     # D rows/columns below these feed a pixel inside the image (the rest of a
     # border tile is never read, and reading it could leave the padded array).
     d_rows = height - cuda.blockIdx.y * bh + 2 * f
@@ -71,31 +69,31 @@ def _tile_estimate(src, origin, plane, row, n_channels, c0, ng, f, r, scale, off
     n3 = zero
     for dy in range(-r, r + 1):
         for dx in range(-r, r + 1):
-            # D_t(p) = Σ_c (u_c(p) − u_c(p + t))² over the tile plus its f-halo.
-            k = tid
-            while k < d_size:
-                i = k // d_width
-                j = k - i * d_width
-                acc = zero
-                if i < d_rows and j < d_cols:
-                    a = origin + (r + i) * row + (r + j)
-                    b = a + dy * row + dx
-                    for c in range(n_channels):
-                        d = src[a + c * plane] - src[b + c * plane]
-                        acc += d * d
-                buf[k] = acc
-                k += n_threads
+            # D_t(p) = Σ_c (u_c(p) − u_c(p + t))² over the tile plus its f-halo;
+            # thread (lx, ly) fills D(i, j) for i ≡ ly (mod bh), j ≡ lx (mod bw).
+            i = ly
+            while i < d_height:
+                j = lx
+                while j < d_width:
+                    acc = zero
+                    if i < d_rows and j < d_cols:
+                        a = origin + (r + i) * row + (r + j)
+                        b = a + dy * row + dx
+                        for c in range(n_channels):
+                            d = src[a + c * plane] - src[b + c * plane]
+                            acc += d * d
+                    buf[i * d_width + j] = acc
+                    j += bw
+                i += bh
             cuda.syncthreads()
-            # V(i, j) = Σ_{m=0}^{2f} D(i + m, j): the patch's vertical sums.
-            k = tid
-            while k < v_size:
-                i = k // d_width
-                j = k - i * d_width
+            # V(ly, j) = Σ_{m=0}^{2f} D(ly + m, j): the patch's vertical sums.
+            j = lx
+            while j < d_width:
                 acc = zero
                 for m in range(side):
-                    acc += buf[(i + m) * d_width + j]
-                buf[d_size + k] = acc
-                k += n_threads
+                    acc += buf[(ly + m) * d_width + j]
+                buf[d_size + ly * d_width + j] = acc
+                j += bw
             cuda.syncthreads()
             # The next shift writes only D, which no thread reads past the
             # barrier above, so V needs no further barrier before it is read.
@@ -148,19 +146,19 @@ def staged_kernel(padded, p_height, p_width, n_channels, c0, ng, f, r, scale, of
     base = (bh + 2 * f) * (bw + 2 * f) + bh * (bw + 2 * f)
     y0 = cuda.blockIdx.y * bh
     x0 = cuda.blockIdx.x * bw
-    tid = cuda.threadIdx.y * bw + cuda.threadIdx.x
     # Cooperative copy of u over the tile and its halo; what lies past the
     # padded array (border tiles) is zero and never feeds an inside pixel.
-    k = tid
-    while k < n_channels * s_plane:
-        c = k // s_plane
-        i = (k - c * s_plane) // s_width
-        j = k - c * s_plane - i * s_width
-        value = float32(0.0)
-        if y0 + i < p_height and x0 + j < p_width:
-            value = padded[(c * p_height + y0 + i) * p_width + x0 + j]
-        buf[base + k] = value
-        k += bw * bh
+    for c in range(n_channels):
+        i = cuda.threadIdx.y
+        while i < s_height:
+            j = cuda.threadIdx.x
+            while j < s_width:
+                value = float32(0.0)
+                if y0 + i < p_height and x0 + j < p_width:
+                    value = padded[(c * p_height + y0 + i) * p_width + x0 + j]
+                buf[base + c * s_plane + i * s_width + j] = value
+                j += bw
+            i += bh
     cuda.syncthreads()
     _tile_estimate(buf, base, s_plane, s_width, n_channels, c0, ng, f, r, scale, offset, buf, out)
 
