@@ -30,7 +30,7 @@ from .params import Params
 
 _ZERO = np.float32(0.0)
 
-#: Output rows per band: one thread's unit of work.
+#: Most output rows per band (one thread's unit of work); see :func:`band_rows`.
 BAND_ROWS = 32
 
 
@@ -85,18 +85,19 @@ def band_patch_sums(padded, top, left, n_rows, n_cols, f, ty, tx, diff, column_s
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _normalisation_kernel(padded, f, r, scales, offsets, inv_norm):
+def _normalisation_kernel(padded, f, r, scales, offsets, band, inv_norm):
     """Pass 1: ``inv_norm[k, i, j] = 1 / C_k(p)``, ``C_k(p) = Σ_t w_k(p, p + t)``.
 
     Centre (i, j) is padded pixel (r + f + i, r + f + j): the image plus an f
     margin when ``padded`` carries r + 2f of padding. ``scales[k]`` = 1/(C N h_k²)
-    turns a patch sum into d²/h_k², ``offsets[k]`` = 2σ²/h_k².
+    turns a patch sum into d²/h_k², ``offsets[k]`` = 2σ²/h_k². Threads take bands
+    of ``band`` rows.
     """
     n_h, centre_h, centre_w = inv_norm.shape
-    n_bands = (centre_h + BAND_ROWS - 1) // BAND_ROWS
-    for band in prange(n_bands):
-        i0 = band * BAND_ROWS
-        rows = min(BAND_ROWS, centre_h - i0)
+    n_bands = (centre_h + band - 1) // band
+    for band_index in prange(n_bands):
+        i0 = band_index * band
+        rows = min(band, centre_h - i0)
         diff = np.empty((rows + 2 * f, centre_w + 2 * f), dtype=np.float32)
         column_sum = np.empty(centre_w + 2 * f, dtype=np.float32)
         sums = np.empty((rows, centre_w), dtype=np.float32)
@@ -121,7 +122,7 @@ def _normalisation_kernel(padded, f, r, scales, offsets, inv_norm):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _aggregation_kernel(padded, f, r, scales, offsets, inv_norm, out):
+def _aggregation_kernel(padded, f, r, scales, offsets, inv_norm, band, out):
     """Pass 2: ``out[k, c, y, x] = 1/N Σ_t u_c(x + t) Σ_j V_t(x − j)`` with V_t = w_k / C_k.
 
     ``out`` is (K, C, H, W); image pixel (y, x) is padded pixel (y + r + 2f, x + r + 2f)
@@ -132,10 +133,10 @@ def _aggregation_kernel(padded, f, r, scales, offsets, inv_norm, out):
     side = 2 * f + 1
     centre_w = width + 2 * f
     inv_n = np.float32(1.0 / (side * side))
-    n_bands = (height + BAND_ROWS - 1) // BAND_ROWS
-    for band in prange(n_bands):
-        y0 = band * BAND_ROWS
-        rows = min(BAND_ROWS, height - y0)
+    n_bands = (height + band - 1) // band
+    for band_index in prange(n_bands):
+        y0 = band_index * band
+        rows = min(band, height - y0)
         centre_rows = rows + 2 * f
         diff = np.empty((centre_rows + 2 * f, centre_w + 2 * f), dtype=np.float32)
         column_sum = np.empty(centre_w + 2 * f, dtype=np.float32)
@@ -186,6 +187,13 @@ def _aggregation_kernel(padded, f, r, scales, offsets, inv_norm, out):
                         out[k, c, y0 + y, x] = acc[k, c, y, x] * inv_n
 
 
+def band_rows(height: int) -> int:
+    """Rows per band: at most BAND_ROWS, and a band count that is a multiple of the threads."""
+    threads = numba.get_num_threads()
+    n_bands = threads * -(-height // (threads * BAND_ROWS))
+    return max(1, -(-height // n_bands))
+
+
 def strength_constants(
     hs: np.ndarray, sigma: float, f: int, n_channels: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -208,9 +216,9 @@ def patchwise_sweep(padded: np.ndarray, f: int, r: int, sigma: float, hs) -> np.
     height, width = padded.shape[1] - 2 * pad, padded.shape[2] - 2 * pad
     scales, offsets = strength_constants(hs, sigma, f, n_channels)
     inv_norm = np.empty((len(scales), height + 2 * f, width + 2 * f), dtype=np.float32)
-    _normalisation_kernel(padded, f, r, scales, offsets, inv_norm)
+    _normalisation_kernel(padded, f, r, scales, offsets, band_rows(height + 2 * f), inv_norm)
     out = np.empty((len(scales), n_channels, height, width), dtype=np.float32)
-    _aggregation_kernel(padded, f, r, scales, offsets, inv_norm, out)
+    _aggregation_kernel(padded, f, r, scales, offsets, inv_norm, band_rows(height), out)
     return out
 
 

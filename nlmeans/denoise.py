@@ -197,7 +197,7 @@ def denoise(
     check_denoise_memory(planes)  # before anything allocates a copy of the image
     bounds = float_bounds(planes) if planes.dtype.kind == "f" else None
     if tune:
-        from .tune import tune as tune_params
+        from .sure import tune as tune_params
 
         params = tune_params(
             image,

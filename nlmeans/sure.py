@@ -1,0 +1,241 @@
+"""Parameters chosen by SURE, Stein's unbiased risk estimate, without a clean image.
+
+For Gaussian noise of standard deviation σ, u = u₀ + n, and a denoiser D,
+
+    SURE(D) = ‖D(u) − u‖² / n − σ² + 2σ² div D(u) / n
+
+is an unbiased estimate of the mean squared error ‖D(u) − u₀‖² / n (Stein
+1981; applied to non-local means by Van De Ville & Kocher, "SURE-based
+non-local means", IEEE SPL 2009). The divergence is estimated by the
+Monte-Carlo formula of Ramani, Blu & Unser (IEEE TIP 2008): with b a standard
+normal vector and a small ε,
+
+    div D(u) ≈ bᵀ (D(u + εb) − D(u)) / ε,
+
+which needs one more run of the denoiser and works for both methods. To keep
+the cost of tuning to a few denoising runs:
+
+- every candidate h of one (method, f, r) is computed in the same pass over
+  the shifts (:mod:`nlmeans.sweep`), the patch distances being shared;
+- SURE is evaluated on evenly spread tiles covering a fraction of the image
+  (each tile denoised with its true surroundings, so its pixels get exactly
+  the values the full image would), which is unbiased for the tiles' MSE.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .layout import check_image, to_channels_first
+from .params import (
+    METHODS,
+    MIN_PRESET_SIGMA_8BIT,
+    NLMeansError,
+    Params,
+    check_finite_number,
+    estimate_sigma,
+    image_data_range,
+    resolve,
+)
+
+#: Candidate h / σ ratios (σ on the 8-bit scale floored at MIN_PRESET_SIGMA_8BIT).
+H_RATIOS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.95)
+
+#: Candidate patch radii, as offsets from the preset f.
+F_OFFSETS = (0,)
+
+#: Side of the square tiles SURE is evaluated on.
+TILE = 64
+
+#: Fraction of the image covered by the tiles, and the least number of pixels
+#: they cover; below twice that the whole image is used.
+SAMPLE_FRACTION = 0.25
+MIN_SAMPLE_PIXELS = 128 * 128
+
+#: Monte-Carlo divergence step ε, relative to σ.
+EPSILON_RATIO = 0.01
+
+#: Mixed into the probe's seed, so that the probe b is never the very stream a
+#: caller drew the noise from with ``default_rng(seed)`` (b = n/σ would bias SURE).
+PROBE_KEY = 0x5E4E
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate parameter set and its SURE estimate of the MSE (raw units squared)."""
+
+    method: str
+    f: int
+    r: int
+    h: float
+    sure: float
+
+
+def sample_tiles(height: int, width: int, fraction: float = SAMPLE_FRACTION):
+    """Evenly spread ``(y, x, rows, cols)`` tiles covering about ``fraction`` of the image.
+
+    The whole image is one tile when the tiles would cover at least half of it.
+    """
+    target = max(fraction * height * width, MIN_SAMPLE_PIXELS)
+    if target * 2 >= height * width or height < 2 * TILE or width < 2 * TILE:
+        return [(0, 0, height, width)]
+    count = math.ceil(target / (TILE * TILE))
+    n_y = max(1, min(height // TILE, round(math.sqrt(count * height / width))))
+    n_x = max(1, min(width // TILE, math.ceil(count / n_y)))
+    ys = np.linspace(0, height - TILE, n_y).round().astype(int)
+    xs = np.linspace(0, width - TILE, n_x).round().astype(int)
+    return [(int(y), int(x), TILE, TILE) for y in ys for x in xs]
+
+
+def sure_scores(
+    planes: np.ndarray,
+    sigma: float,
+    candidates,
+    *,
+    fraction: float = SAMPLE_FRACTION,
+    seed: int = 0,
+) -> list[Candidate]:
+    """SURE of every candidate on the (C, H, W) stack ``planes`` with noise ``sigma``.
+
+    ``candidates`` is an iterable of ``(method, f, r, hs)``; each yields one
+    :class:`Candidate` per h, computed in a single sweep (plus one on the
+    perturbed image for the Monte-Carlo divergence). ``seed`` fixes the probe b.
+    """
+    from .sweep import SWEEPS
+
+    candidates = [(m, int(f), int(r), [float(h) for h in hs]) for m, f, r, hs in candidates]
+    planes = np.asarray(planes, dtype=np.float32)
+    _, height, width = planes.shape
+    tiles = sample_tiles(height, width, fraction)
+    probe = np.random.default_rng((PROBE_KEY, seed)).standard_normal(planes.shape)
+    probe = probe.astype(np.float32)
+    epsilon = EPSILON_RATIO * sigma if sigma > 0 else 1e-3 * float(np.std(planes) or 1.0)
+    perturbed = planes + np.float32(epsilon) * probe
+    outer = max(SWEEPS[m][1](f, r) for m, f, r, _ in candidates)
+    padding = ((0, 0), (outer, outer), (outer, outer))
+    padded = np.pad(planes, padding, mode="reflect")
+    padded_perturbed = np.pad(perturbed, padding, mode="reflect")
+
+    results = []
+    for method, f, r, hs in candidates:
+        sweep, pad_of = SWEEPS[method]
+        pad = pad_of(f, r)
+        residual = np.zeros(len(hs))
+        divergence = np.zeros(len(hs))
+        count = 0
+        for y, x, rows, cols in tiles:
+            # The tile with its candidate's padding, cut from the padded image.
+            window = np.s_[
+                :,
+                outer + y - pad : outer + y + rows + pad,
+                outer + x - pad : outer + x + cols + pad,
+            ]
+            tile_u = planes[:, y : y + rows, x : x + cols].astype(np.float64)
+            tile_b = probe[:, y : y + rows, x : x + cols].astype(np.float64)
+            base = sweep(padded[window], f, r, sigma, hs).astype(np.float64)
+            moved = sweep(padded_perturbed[window], f, r, sigma, hs).astype(np.float64)
+            # ‖D(u) − u‖² and bᵀ(D(u + εb) − D(u)) / ε, per h.
+            residual += ((base - tile_u) ** 2).sum(axis=(1, 2, 3))
+            divergence += (tile_b * (moved - base)).sum(axis=(1, 2, 3)) / epsilon
+            count += tile_u.size
+        # SURE = ‖D(u) − u‖²/n − σ² + 2σ² div D(u)/n
+        sure = residual / count - sigma**2 + 2.0 * sigma**2 * divergence / count
+        results.extend(Candidate(method, f, r, h, float(s)) for h, s in zip(hs, sure, strict=True))
+    return results
+
+
+def tune(
+    image: np.ndarray,
+    sigma: float | None = None,
+    *,
+    channel_axis: int | None = None,
+    data_range: float | None = None,
+    h: float | None = None,
+    f: int | None = None,
+    r: int | None = None,
+    method: str | None = None,
+    h_ratios=H_RATIOS,
+    f_offsets=F_OFFSETS,
+    fraction: float = SAMPLE_FRACTION,
+    seed: int = 0,
+    return_scores: bool = False,
+):
+    """Choose NLM parameters minimising SURE, from the noisy image alone.
+
+    Stein's unbiased estimate of the MSE (Van De Ville & Kocher, "SURE-based
+    non-local means", IEEE SPL 2009) with the Monte-Carlo divergence of
+    Ramani, Blu & Unser (IEEE TIP 2008), over a small candidate set: h = ratio·σ
+    for each ratio in ``h_ratios``, f = preset + each of ``f_offsets``, r the
+    preset, and both methods ("pixel", "patch"). Parameters passed explicitly
+    are kept and not searched. SURE is evaluated on tiles covering ``fraction``
+    of the image.
+
+    Parameters
+    ----------
+    image : ndarray
+        uint8, uint16, float32 or float64; 2-D gray, or 3-D with ``channel_axis``.
+    sigma : float, optional
+        Noise standard deviation in raw units; estimated when None.
+    channel_axis, data_range
+        As in :func:`nlmeans.denoise`.
+    h, f, r, method : optional
+        Fix a parameter instead of searching it.
+    h_ratios : sequence of float
+        Candidate h / σ (σ on the 8-bit scale floored at 1, like the presets).
+    f_offsets : sequence of int
+        Candidate patch radii relative to the preset.
+    fraction : float
+        Share of the image the SURE tiles cover, in (0, 1].
+    seed : int
+        Seed of the Monte-Carlo probe; the result is deterministic.
+    return_scores : bool
+        Also return the list of :class:`Candidate` with their SURE.
+
+    Returns
+    -------
+    Params, or (Params, list of Candidate) when ``return_scores``
+        The candidate with the least SURE.
+    """
+    image = check_image(image)
+    planes = to_channels_first(image, channel_axis)
+    if not np.isfinite(planes).all():
+        raise NLMeansError("image has non-finite (NaN or Inf) values; expected finite")
+    fraction = check_finite_number("fraction", fraction, minimum=0.0, strict=True)
+    if fraction > 1:
+        raise NLMeansError(f"fraction={fraction!r} is out of range; expected 0 < fraction <= 1")
+    if data_range is None:
+        data_range = image_data_range(image)
+    base = resolve(
+        planes.shape[0],
+        h=h,
+        sigma=sigma,
+        f=f,
+        r=r,
+        data_range=data_range,
+        estimate=lambda: estimate_sigma(image, channel_axis=channel_axis),
+        method="pixel" if method is None else method,
+    )
+    scale = 255.0 / float(data_range)
+    floor = max(base.sigma * scale, MIN_PRESET_SIGMA_8BIT) / scale
+    hs = [base.h] if h is not None else [ratio * floor for ratio in h_ratios]
+    fs = [base.f] if f is not None else sorted({max(0, base.f + d) for d in f_offsets})
+    methods = [base.method] if method is not None else list(METHODS)
+    if not hs or not fs:
+        raise NLMeansError("tune needs at least one h ratio and one patch radius offset")
+    candidates = [(m, pf, base.r, hs) for m in methods for pf in fs]
+    scores = sure_scores(
+        planes.astype(np.float32), base.sigma, candidates, fraction=fraction, seed=seed
+    )
+    best = min(scores, key=lambda c: c.sure)
+    params = Params(
+        f=best.f,
+        r=best.r,
+        h=best.h,
+        sigma=base.sigma,
+        sigma_estimated=base.sigma_estimated,
+        method=best.method,
+    )
+    return (params, scores) if return_scores else params

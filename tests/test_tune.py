@@ -1,0 +1,136 @@
+"""SURE tuning (nlmeans.tune): the risk estimate, the choice it makes, and its plumbing."""
+
+import numpy as np
+import pytest
+
+import nlmeans
+from nlmeans import NLMeansError, denoise, tune
+from nlmeans.reference import denoise_padded
+from nlmeans.sure import TILE, sample_tiles, sure_scores
+from nlmeans.sweep import SWEEPS
+
+SIGMA = 20.0
+
+
+def synthetic(seed: int = 3, size: int = 128):
+    """A piecewise-smooth image (ramp, disc, stripes) and a noisy copy, σ = SIGMA."""
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64)
+    clean = (
+        60
+        + 0.8 * x
+        + 80 * (((x - 40) ** 2 + (y - 50) ** 2) < 25**2)
+        + 50 * ((np.sin(y / 3) > 0) & (x > 90))
+    )
+    noise = np.random.default_rng(seed).normal(0.0, SIGMA, clean.shape)
+    return clean, clean + noise, noise
+
+
+@pytest.mark.parametrize("method", ["pixel", "patch"])
+def test_sure_tracks_the_true_mse_across_h(method):
+    # SURE is unbiased: averaged over noise realisations it matches the true MSE.
+    # One realisation also carries the noise energy's deviation (‖n‖²/n − σ²) and
+    # the fluctuation of the divergence term, a few % of the MSE on 256² pixels.
+    hs = [8.0, 10.0, 14.0, 20.0, 28.0]  # h / σ from 0.4 to 1.4
+    sures, mses = [], []
+    for seed in (3, 4, 5):
+        clean, noisy, _ = synthetic(seed, size=256)
+        scores = sure_scores(noisy[None], SIGMA, [(method, 2, 5, hs)], fraction=1.0)
+        sures.append([score.sure for score in scores])
+        mses.append(
+            [
+                np.mean((denoise(noisy, h=h, sigma=SIGMA, f=2, r=5, method=method) - clean) ** 2)
+                for h in hs
+            ]
+        )
+    sures, mses = np.array(sures), np.array(mses)
+    np.testing.assert_array_less(np.abs(sures - mses), 0.12 * mses)
+    np.testing.assert_array_less(np.abs(sures.mean(0) - mses.mean(0)), 0.05 * mses.mean(0))
+    # The curve keeps its shape: SURE is least where the true MSE is.
+    assert np.argmin(sures.mean(0)) == np.argmin(mses.mean(0))
+
+
+def test_tune_picks_an_h_near_the_true_minimum():
+    clean, noisy, _ = synthetic(seed=4)
+    params, scores = tune(noisy, SIGMA, f=2, r=5, return_scores=True)
+    assert {s.method for s in scores} == {"pixel", "patch"}
+    mses = {
+        (s.method, s.h): np.mean(
+            (denoise(noisy, h=s.h, sigma=SIGMA, f=2, r=5, method=s.method) - clean) ** 2
+        )
+        for s in scores
+    }
+    chosen = mses[params.method, params.h]
+    assert chosen <= 1.03 * min(mses.values())
+    assert chosen < 0.8 * max(mses.values())  # the candidates do differ
+
+
+def test_tune_estimates_sigma_and_keeps_fixed_parameters():
+    _, noisy, _ = synthetic()
+    params = tune(noisy)
+    assert params.sigma_estimated and 15 < params.sigma < 25
+    assert params.method in ("pixel", "patch") and params.h > 0
+    fixed = tune(noisy, SIGMA, h=9.0, f=1, r=4, method="pixel")
+    assert (fixed.h, fixed.f, fixed.r, fixed.method, fixed.sigma) == (9.0, 1, 4, "pixel", SIGMA)
+    assert not fixed.sigma_estimated
+
+
+def test_tune_is_deterministic_and_works_on_color():
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal(0.5, 0.1, (40, 36, 3)), 0, 1).astype(np.float32)
+    first = tune(image, channel_axis=-1)
+    assert first == tune(image, channel_axis=-1)
+    assert first.f >= 1  # the color preset
+
+
+def test_denoise_with_tune_uses_the_tuned_parameters():
+    _, noisy, _ = synthetic()
+    out, params = denoise(noisy, sigma=SIGMA, tune=True, return_params=True)
+    assert params == tune(noisy, SIGMA)
+    expected = denoise(noisy, h=params.h, sigma=SIGMA, f=params.f, r=params.r, method=params.method)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_sweeps_match_the_oracle_for_every_h(rng):
+    from nlmeans.params import Params
+    from nlmeans.reference import denoise_padded_patchwise
+
+    image = rng.random((2, 15, 17)).astype(np.float32)
+    f, r, sigma, hs = 1, 3, 0.05, [0.1, 0.25, 0.6]
+    for method, oracle in (("pixel", denoise_padded), ("patch", denoise_padded_patchwise)):
+        sweep, pad_of = SWEEPS[method]
+        pad = pad_of(f, r)
+        padded = np.pad(image, ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
+        out = sweep(padded, f, r, sigma, hs)
+        for k, h in enumerate(hs):
+            expected = oracle(padded, Params(f=f, r=r, h=h, sigma=sigma))
+            np.testing.assert_allclose(out[k], expected, atol=1e-5)
+
+
+def test_sample_tiles_cover_the_requested_share():
+    assert sample_tiles(100, 120) == [(0, 0, 100, 120)]  # small: the whole image
+    tiles = sample_tiles(512, 768, 0.25)
+    covered = sum(rows * cols for _, _, rows, cols in tiles)
+    assert 0.2 * 512 * 768 <= covered <= 0.4 * 512 * 768
+    assert all(0 <= y <= 512 - TILE and 0 <= x <= 768 - TILE for y, x, _, _ in tiles)
+    assert len({(y, x) for y, x, _, _ in tiles}) == len(tiles)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(fraction=0.0), "fraction"),
+        (dict(fraction=2.0), "fraction"),
+        (dict(method="blockwise"), "method"),
+        (dict(h=-1.0), "h="),
+        (dict(h_ratios=()), "at least one"),
+    ],
+)
+def test_tune_rejects_bad_input(kwargs, message):
+    _, noisy, _ = synthetic(size=32)
+    with pytest.raises(NLMeansError, match=message):
+        tune(noisy, SIGMA, **kwargs)
+
+
+def test_tune_is_exported():
+    assert nlmeans.tune is tune
+    assert "tune" in nlmeans.__all__
