@@ -4,8 +4,8 @@ Library code behind ``nlmeans batch``: it finds the files, skips outputs that
 exist (so an interrupted batch resumes), keeps going past files that cannot be
 read or written, and reports each file as it finishes. Every image goes
 through the public :func:`nlmeans.denoise` and :mod:`nlmeans.io` (atomic
-writes), with all CPU threads inside each image while a helper thread reads
-the next file.
+writes), with all CPU threads inside each image while one helper thread reads
+the next file and another encodes and writes the previous output.
 """
 
 from __future__ import annotations
@@ -201,12 +201,17 @@ def run_batch(
     resolved_once = False
     todo = [item.skip_reason is None and (overwrite or not item.target.exists()) for item in items]
     next_index = _next_todo(todo, 0)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-read") as reader:
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-read")
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-write")
+    with reader, writer:
         pending = (
             reader.submit(read_image, items[next_index].source) if next_index < len(items) else None
         )
+        writing = None  # the output being written: (item, future, start, params)
         for index, item in enumerate(items):
             if not todo[index]:
+                yield from _written(writing)
+                writing = None
                 yield ItemResult(item, SKIPPED, item.skip_reason or "output exists")
                 continue
             start = time.perf_counter()
@@ -235,11 +240,29 @@ def run_batch(
                 )
                 check_inside(item)
                 item.target.parent.mkdir(parents=True, exist_ok=True)
-                write_image(item.target, picture.with_pixels(result))
             except (NLMeansError, OSError) as error:
+                yield from _written(writing)
+                writing = None
                 yield ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
                 continue
-            yield ItemResult(item, DONE, None, time.perf_counter() - start, params)
+            # Encode and write this output (atomically) while the next image is denoised.
+            yield from _written(writing)
+            future = writer.submit(write_image, item.target, picture.with_pixels(result))
+            writing = (item, future, start, params)
+        yield from _written(writing)
+
+
+def _written(writing) -> Iterator[ItemResult]:
+    """Wait for the output being written, then yield its result (nothing if None)."""
+    if writing is None:
+        return
+    item, future, start, params = writing
+    try:
+        future.result()
+    except (NLMeansError, OSError) as error:
+        yield ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
+        return
+    yield ItemResult(item, DONE, None, time.perf_counter() - start, params)
 
 
 def _resolved_options(picture, options: dict) -> dict:
