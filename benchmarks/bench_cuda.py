@@ -8,6 +8,8 @@ For each case, after a warm-up run of both backends, the runs are interleaved
 (GPU, CPU, GPU, CPU, …) and the median is reported:
 
 - kernel: device time of the CUDA kernels (CUDA events around the launches),
+  as the backend runs them (image staged in shared memory when it fits),
+- global: the same with the image read from global memory instead,
 - gpu e2e: ``nlmeans.denoise(..., backend="cuda")`` wall time, including the
   float conversion, padding, upload and download,
 - cpu e2e: the same call with ``backend="cpu"``,
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"nlmeans {nlmeans.__version__}, f={args.f}, r={args.r}, sigma={SIGMA}, seed={SEED}")
     print(f"command: python benchmarks/{os.path.basename(__file__)} {' '.join(sys.argv[1:])}")
     header = (
-        f"{'case':>22} {'kernel ms':>10} {'gpu e2e ms':>11} {'gpu MP/s':>9} "
+        f"{'case':>22} {'kernel ms':>10} {'global ms':>10} {'gpu e2e ms':>11} {'gpu MP/s':>9} "
         f"{'kernel MP/s':>11} {'cpu e2e ms':>11} {'cpu MP/s':>9} {'cpu/gpu':>8} "
         f"{'max|gpu-cpu|':>12}"
     )
@@ -131,19 +133,21 @@ def main(argv: list[str] | None = None) -> int:
         def cpu_e2e(image=image, options=options):
             return timed(lambda: nlmeans.denoise(image, backend="cpu", **options))
 
-        def kernel(padded=padded, params=params):
+        def kernel(padded=padded, params=params, stage=None):
             timings = {}
-            nlm_cuda.denoise_padded(padded, params, timings=timings)
+            nlm_cuda.denoise_padded(padded, params, stage=stage, timings=timings)
             return timings["kernel_s"]
 
         # Warm-up: compile / load the kernels, allocate the device buffers.
         kernel()
+        kernel(stage=False)
         if args.cpu_repeat:
             nlmeans.denoise(image[:16, :16], backend="cpu", **options)
-        kernel_s, gpu_s, cpu_s = [], [], []
+        kernel_s, global_s, gpu_s, cpu_s = [], [], [], []
         for i in range(max(args.repeat, args.cpu_repeat)):
             if i < args.repeat:
                 kernel_s.append(kernel())
+                global_s.append(kernel(stage=False))
                 seconds, gpu_result = gpu_e2e()
                 gpu_s.append(seconds)
             if i < args.cpu_repeat:
@@ -152,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         k = statistics.median(kernel_s)
         g = statistics.median(gpu_s)
         row = f"{label + f' ({height}x{width})':>22} "
-        row += f"{k * 1e3:10.2f} {g * 1e3:11.2f} {megapixels / g:9.2f} "
+        row += f"{k * 1e3:10.2f} {statistics.median(global_s) * 1e3:10.2f} "
+        row += f"{g * 1e3:11.2f} {megapixels / g:9.2f} "
         row += f"{megapixels / k:11.2f} " if k > 0 else f"{'n/a':>11} "
         if cpu_s:
             c = statistics.median(cpu_s)
