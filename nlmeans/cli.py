@@ -135,6 +135,22 @@ ROption = Annotated[
 FOption = Annotated[
     int | None, typer.Option("--f", help="Patch radius: patch (2f+1)². Default: preset.")
 ]
+MethodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--method",
+        help="pixel (the exact pixelwise formula) or patch (patchwise aggregation, IPOL 2011). "
+        "Default: pixel, or chosen by --tune.",
+    ),
+]
+TuneOption = Annotated[
+    bool,
+    typer.Option(
+        "--tune",
+        help="Choose the unset h, f and method by minimising SURE on the noisy image "
+        "(a few times the cost of one denoise).",
+    ),
+]
 BackendOption = Annotated[str, typer.Option("--backend", help="auto, cpu, cuda or reference.")]
 ThreadsOption = Annotated[
     int | None, typer.Option("--threads", min=1, help="CPU threads. Default: all cores.")
@@ -163,6 +179,8 @@ def denoise(
     r: ROption = None,
     f: FOption = None,
     sigma: SigmaOption = None,
+    method: MethodOption = None,
+    tune: TuneOption = False,
     backend: BackendOption = "auto",
     threads: ThreadsOption = None,
     overwrite: OverwriteOption = False,
@@ -171,7 +189,7 @@ def denoise(
     debug: DebugOption = False,
 ) -> None:
     """Denoise one image file; the input is never modified."""
-    from .denoise import backend_module
+    from .denoise import backend_module, kernel
     from .denoise import denoise as run_denoise
     from .io import check_format, read_image, require_finite, write_image
 
@@ -185,6 +203,12 @@ def denoise(
         if threads is not None and hasattr(module, "set_threads"):
             module.set_threads(threads)
         warm_up_backend(module, quiet)
+        if method == "patch" or tune:
+            warm_up_backend(kernel(backend, "patch")[0], quiet)
+        if tune:
+            from . import sure
+
+            warm_up_backend(sure, quiet)
         start = time.perf_counter()
         result, params = run_denoise(
             picture.pixels,
@@ -195,6 +219,8 @@ def denoise(
             channel_axis=picture.channel_axis,
             backend=backend,
             return_params=True,
+            method=method,
+            tune=tune,
         )
         elapsed = time.perf_counter() - start
         write_image(output, picture.with_pixels(result))
@@ -214,7 +240,8 @@ def denoise(
         source = "estimated" if params.sigma_estimated else "given"
         typer.echo(
             f"{input_path} -> {output}\n"
-            f"  f={params.f} r={params.r} h={params.h:.4g} sigma={params.sigma:.4g} ({source})\n"
+            f"  f={params.f} r={params.r} h={params.h:.4g} sigma={params.sigma:.4g} ({source})"
+            f" method={params.method}{' (tuned by SURE)' if tune else ''}\n"
             f"  backend={module.__name__.rsplit('.', 1)[-1]} time={elapsed:.3f}s"
         )
 
@@ -391,9 +418,7 @@ def compare(
     ] = 1,
     opencv: Annotated[
         bool,
-        typer.Option(
-            "--opencv/--no-opencv", help="Include OpenCV when cv2 is importable. Default: on."
-        ),
+        typer.Option("--opencv/--no-opencv", help="Include OpenCV when cv2 is importable."),
     ] = True,
     montage_path: Annotated[
         Path | None,
