@@ -144,6 +144,12 @@ def test_auto_prefers_cuda_and_warm_up_runs():
     nlm_cuda.warm_up()
 
 
+@pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") != "1", reason="simulator off")
+def test_simulator_run_really_runs_the_kernels():
+    """The simulator run fails, rather than skipping every device test, if it cannot start."""
+    assert REASON is None, f"NUMBA_ENABLE_CUDASIM=1 but the CUDA backend is unavailable: {REASON}"
+
+
 @no_device
 def test_cuda_without_a_device_says_why():
     assert backend_availability("cuda") == REASON
