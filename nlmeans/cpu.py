@@ -183,15 +183,13 @@ def _weight_row(sums, f, n, scale, offset, weights, w_row, w_col, patch):
             weights[w_row, w_col + i] = _weight(total, scale, offset)
     elif f == 4:
         for i in range(np.uint64(n)):
-            total = (sums[p2, i] + sums[p2, i + k2] + sums[p2, i + k4] + sums[p2, i + k6]) + sums[
-                v, i + k8
-            ]
+            pairs = sums[p2, i] + sums[p2, i + k2] + sums[p2, i + k4] + sums[p2, i + k6]
+            total = pairs + sums[v, i + k8]
             weights[w_row, w_col + i] = _weight(total, scale, offset)
     elif f == 5:
         for i in range(np.uint64(n)):
-            total = (sums[p2, i] + sums[p2, i + k2] + sums[p2, i + k4] + sums[p2, i + k6]) + (
-                sums[p2, i + k8] + sums[v, i + k10]
-            )
+            pairs = sums[p2, i] + sums[p2, i + k2] + sums[p2, i + k4] + sums[p2, i + k6]
+            total = pairs + (sums[p2, i + k8] + sums[v, i + k10])
             weights[w_row, w_col + i] = _weight(total, scale, offset)
     else:
         _box_sum(sums, n, 2 * f + 1, patch)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nlmeans import denoise
+from nlmeans import Params, cpu, denoise, reference
 
 CASES = [
     # (shape, channel_axis, f, r, h, sigma), values in [0, 1]
@@ -16,6 +16,13 @@ CASES = [
     ((3, 11, 9), 0, 2, 2, 0.25, 0.0),
     ((9, 4, 7), 1, 1, 2, 0.2, 0.1),  # 4 channels on the middle axis
     ((40, 70), None, 3, 2, 0.2, 0.05),  # more than one band of rows
+    # One case per branch of the horizontal patch sum (f = 0 … 5, and > 5).
+    ((13, 15), None, 4, 2, 0.3, 0.02),
+    ((13, 15, 3), -1, 5, 2, 0.3, 0.0),
+    ((13, 15), None, 6, 1, 0.3, 0.05),
+    ((9, 12), None, 9, 1, 0.3, 0.0),
+    ((6, 5, 2), -1, 3, 2, 0.2, 0.02),  # 2 channels: the generic channel loops
+    ((10, 13), None, 1, 0, 0.2, 0.0),  # r = 0: no shifts, the image comes back
 ]
 
 
@@ -42,3 +49,51 @@ def test_tiny_h_keeps_pixels_finite(rng):
     out = denoise(image, h=1e-6, sigma=0.0, f=1, r=2, backend="cpu")
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out, image, atol=1e-6)  # only the centre weight survives
+
+
+def padded_stack(rng, shape, f, r):
+    """A random (C, H, W) stack in [0, 1], reflect-padded by r + f as the front door does."""
+    planes = rng.random(shape).astype(np.float32)
+    pad = r + f
+    return np.pad(planes, ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
+
+
+@pytest.mark.parametrize("n_channels", [1, 3, 4])
+@pytest.mark.parametrize("tile_rows, tile_cols", [(1, 1), (3, 5), (4, 64), (64, 4)])
+def test_tile_borders_match_reference(rng, n_channels, tile_rows, tile_cols):
+    # Small tiles put tile borders everywhere: each tile computes its weights
+    # W_t on the ty rows above it and |tx| columns beside it, and uses them for
+    # the symmetric term W_t(p − t) u(p − t).
+    params = Params(f=2, r=3, h=0.25, sigma=0.03)
+    padded = padded_stack(rng, (n_channels, 11, 14), params.f, params.r)
+    expected = reference.denoise_padded(padded, params)
+    got = cpu.denoise_padded(padded, params, tile_rows=tile_rows, tile_cols=tile_cols)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+
+
+def test_wide_image_several_column_tiles(rng):
+    # Wider than one default tile (TILE_COLS) and taller than TILE_ROWS.
+    params = Params(f=1, r=2, h=0.3, sigma=0.0)
+    shape = (1, cpu.TILE_ROWS + 3, cpu.TILE_COLS + 9)
+    padded = padded_stack(rng, shape, params.f, params.r)
+    expected = reference.denoise_padded(padded, params)
+    np.testing.assert_allclose(cpu.denoise_padded(padded, params), expected, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("f", [0, 1, 2, 3, 4, 5, 7])
+def test_symmetric_weights_in_16bit_units(rng, f):
+    # Raw uint16-scale values: large squared differences in the float32 running
+    # sums, and weights spanning many orders of magnitude down to underflow.
+    image = rng.random((12, 17)) * 65535.0
+    kwargs = dict(h=0.15 * 65535, sigma=0.05 * 65535, f=f, r=3)
+    expected = denoise(image, backend="reference", **kwargs)
+    got = denoise(image, backend="cpu", **kwargs)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4 * 65535)
+
+
+def test_fast_exp_is_accurate():
+    # The kernels' 2^y (polynomial and exponent bits) against float64 exp.
+    y = np.linspace(float(cpu.EXP2_ARG_MIN), 0.0, 20001).astype(np.float32)
+    got = np.array([cpu._exp2(v) for v in y[::97]], dtype=np.float64)
+    exact = np.exp2(y[::97].astype(np.float64))
+    assert np.max(np.abs(got / exact - 1.0)) < 5e-7
