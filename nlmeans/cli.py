@@ -624,13 +624,16 @@ def _backend_detail(name: str) -> str | None:
     if name == "cpu":
         return "Numba, parallel"
     if name == "cuda":
+        import numba
+
+        if numba.config.ENABLE_CUDASIM:
+            return "Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1), no GPU"
         try:
             from numba import cuda
 
-            device = cuda.get_current_device()
-            device_name = device.name
+            device_name = cuda.get_current_device().name
             return device_name.decode() if isinstance(device_name, bytes) else str(device_name)
-        except Exception as error:  # noqa: BLE001 - a description, never a failure
+        except Exception as error:  # a description, never a failure
             return f"device name unavailable ({error})"
     return None
 
