@@ -239,3 +239,9 @@ def tune(
         method=best.method,
     )
     return (params, scores) if return_scores else params
+
+
+def warm_up() -> None:
+    """Compile (or load from the cache) the sweep kernels on a tiny image."""
+    tiny = np.linspace(0.0, 1.0, 64, dtype=np.float32).reshape(8, 8)
+    tune(tiny, 0.1, r=1, data_range=1.0)

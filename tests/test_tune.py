@@ -134,3 +134,34 @@ def test_tune_rejects_bad_input(kwargs, message):
 def test_tune_is_exported():
     assert nlmeans.tune is tune
     assert "tune" in nlmeans.__all__
+
+
+def test_cli_tune_and_method(tmp_path):
+    import imageio.v3 as iio
+    from typer.testing import CliRunner
+
+    from nlmeans.cli import app
+
+    _, noisy, _ = synthetic(size=64)
+    source = tmp_path / "noisy.png"
+    iio.imwrite(source, np.clip(np.rint(noisy), 0, 255).astype(np.uint8))
+    runner = CliRunner()
+    tuned = runner.invoke(app, ["denoise", str(source), "-o", str(tmp_path / "t.png"), "--tune"])
+    assert tuned.exit_code == 0, tuned.output
+    assert "tuned by SURE" in tuned.output
+    expected = tune(iio.imread(source))
+    assert f"method={expected.method}" in tuned.output and f"h={expected.h:.4g}" in tuned.output
+    target = tmp_path / "p.png"
+    fixed = runner.invoke(
+        app, ["denoise", str(source), "-o", str(target), "--method", "patch", "--h", "12"]
+    )
+    assert fixed.exit_code == 0, fixed.output
+    assert "method=patch" in fixed.output
+    pixels = iio.imread(source)
+    want = denoise(pixels, h=12.0, method="patch")
+    np.testing.assert_array_equal(iio.imread(target), want)
+    bad = runner.invoke(
+        app, ["denoise", str(source), "-o", str(tmp_path / "b.png"), "--method", "x"]
+    )
+    assert bad.exit_code == 2 and "error: method='x'" in bad.output
+    assert not (tmp_path / "b.png").exists()
