@@ -181,10 +181,11 @@ def run_batch(
         From :func:`discover`.
     options : dict
         Keyword arguments of :func:`nlmeans.denoise` (``h``, ``sigma``, ``f``,
-        ``r``, ``backend``...). Unset parameters are resolved per image.
+        ``r``, ``method``, ``tune``, ``backend``). Unset parameters are resolved
+        (or tuned) per image.
     same_params : bool
-        Resolve the unset parameters once, from the first image that can be
-        read, and use those values (raw units of that image) for all.
+        Use the parameters resolved (or tuned) for the first image denoised
+        (raw units of that image) for all the others.
     overwrite : bool
         Redo files whose output exists; otherwise they are skipped, which makes
         a re-run after an interruption finish the rest.
@@ -229,15 +230,17 @@ def run_batch(
                 # Refuse what the output format cannot store before computing it.
                 check_format(item.target, picture.pixels.dtype, picture.channels)
                 require_finite(item.source, picture.pixels)
-                if same_params and not resolved_once:
-                    options = {**options, **_resolved_options(picture, options)}
-                    resolved_once = True
                 result, params = denoise(
                     picture.pixels,
                     channel_axis=picture.channel_axis,
                     return_params=True,
                     **options,
                 )
+                if same_params and not resolved_once:
+                    # The first image's resolved (or tuned) values, fixed for the rest.
+                    fixed = {"h": params.h, "sigma": params.sigma, "f": params.f, "r": params.r}
+                    options = {**options, **fixed, "method": params.method, "tune": False}
+                    resolved_once = True
                 check_inside(item)
                 item.target.parent.mkdir(parents=True, exist_ok=True)
             except (NLMeansError, OSError) as error:
@@ -263,15 +266,6 @@ def _written(writing) -> Iterator[ItemResult]:
         yield ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
         return
     yield ItemResult(item, DONE, None, time.perf_counter() - start, params)
-
-
-def _resolved_options(picture, options: dict) -> dict:
-    """h, sigma, f and r resolved once from ``picture``, for ``same_params``."""
-    from .denoise import resolve_params
-
-    given = {name: options.get(name) for name in ("h", "sigma", "f", "r")}
-    params = resolve_params(picture.pixels, channel_axis=picture.channel_axis, **given)
-    return {"h": params.h, "sigma": params.sigma, "f": params.f, "r": params.r}
 
 
 def _next_todo(todo: list[bool], start: int) -> int:

@@ -286,12 +286,14 @@ def batch(
     r: ROption = None,
     f: FOption = None,
     sigma: SigmaOption = None,
+    method: MethodOption = None,
+    tune: TuneOption = False,
     same_params: Annotated[
         bool,
         typer.Option(
             "--same-params",
-            help="Resolve unset parameters once, from the first image, and use them for all. "
-            "Default: each image gets its own.",
+            help="Resolve (or --tune) unset parameters once, on the first image, and use "
+            "them for all. Default: each image gets its own.",
         ),
     ] = False,
     backend: BackendOption = "auto",
@@ -312,7 +314,7 @@ def batch(
     2 for bad usage.
     """
     from .batch import Summary, check_folders, discover, run_batch
-    from .denoise import backend_module
+    from .denoise import backend_module, kernel
     from .params import resolve
     from .reporting import (
         BarProgress,
@@ -330,14 +332,30 @@ def batch(
             where = " (sub-folders included)" if recursive else ""
             raise fail(f"{input_dir}: no files {what}{where}")
         # Refuse bad parameter values before touching any file.
-        resolve(1, h=h, sigma=sigma, f=f, r=r, data_range=255.0, estimate=lambda: 0.0)
+        resolve(
+            1,
+            h=h,
+            sigma=sigma,
+            f=f,
+            r=r,
+            data_range=255.0,
+            estimate=lambda: 0.0,
+            method=method or "pixel",
+        )
         module = backend_module(backend)
         apply_threads(module, threads)
         warm_up_backend(module, quiet)
+        if method == "patch" or tune:
+            warm_up_backend(kernel(backend, "patch")[0], quiet)
+        if tune:
+            from . import sure
+
+            warm_up_backend(sure, quiet)
         output_dir.mkdir(parents=True, exist_ok=True)
 
         summary, records = Summary(), []
         options = {"h": h, "sigma": sigma, "f": f, "r": r, "backend": backend}
+        options.update(method=method, tune=tune)
         if sys.stderr.isatty() and not quiet:
             reporter = BarProgress(len(items))
         else:

@@ -187,7 +187,9 @@ def test_json_is_one_document_and_same_params_resolves_once(tmp_path):
     document = json.loads(result.stdout)
     params = [f["params"] for f in document["files"]]
     assert [f["status"] for f in document["files"]] == ["done", "done"]
-    assert params[0] == params[1]
+    for name in ("f", "r", "h", "sigma", "method"):
+        assert params[0][name] == params[1][name]
+    assert params[0]["sigma_estimated"] and not params[1]["sigma_estimated"]
     assert document["summary"]["done"] == 2 and document["summary"]["images_per_second"] > 0
 
     per_image = runner.invoke(
@@ -205,3 +207,15 @@ def test_quiet_prints_only_errors(tmp_path):
     assert result.stdout == ""
     assert "fake.jpg" in result.stderr and "broken.png" in result.stderr
     assert "done" not in result.stderr
+
+
+def test_method_option_reaches_denoise(tmp_path):
+    source, target = tmp_path / "in", tmp_path / "out"
+    make_tree(source)
+    result = runner.invoke(app, ["batch", str(source), str(target), "--method", "patch", *FIXED])
+    assert result.exit_code == 1  # fake.jpg
+    noisy = iio.imread(source / "a.png")
+    expected = nlmeans.denoise(noisy, h=25, r=2, f=1, channel_axis=-1, method="patch")
+    np.testing.assert_array_equal(iio.imread(target / "a.png"), expected)
+    bad = runner.invoke(app, ["batch", str(source), str(tmp_path / "x"), "--method", "foo"])
+    assert bad.exit_code == 2 and "method='foo'" in bad.stderr
