@@ -11,7 +11,7 @@ then each thread's row sum), so a patch distance costs O(f) loads instead of
 O(f²). The weight and the sums Σ w and Σ w u_c(q) stay in registers; the output
 is written once. All arithmetic is float32.
 
-Shared memory is one dynamic float32 buffer, carved by the launcher's offsets:
+Shared memory is one dynamic float32 buffer (its size set by the launcher), carved as:
 
 - ``D``   (BH + 2f) × (BW + 2f): squared channel differences for the current shift,
 - ``V``   BH × (BW + 2f): their column sums over the patch's 2f + 1 rows,
