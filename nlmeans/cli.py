@@ -428,6 +428,8 @@ def compare(
     h: HOption = None,
     r: ROption = None,
     f: FOption = None,
+    method: MethodOption = None,
+    tune: TuneOption = False,
     backend: BackendOption = "auto",
     threads: ThreadsOption = None,
     repeat: Annotated[
@@ -457,7 +459,7 @@ def compare(
     All methods get the same noisy input and equivalent parameters; each is
     warmed up on a small crop, then timed in this process.
     """
-    from .denoise import backend_module, resolve_params
+    from .denoise import backend_module, kernel, resolve_params
     from .evaluate import (
         add_noise,
         mean_rows,
@@ -499,6 +501,13 @@ def compare(
 
             cv2.setNumThreads(threads)
         warm_up_backend(module, json_output)
+        if method == "patch" or tune:
+            warm_up_backend(kernel(backend, "patch")[0], json_output)
+        if tune:
+            from . import sure
+            from .sure import tune as nlmeans_tune
+
+            warm_up_backend(sure, json_output)
 
         comparisons = []
         for clean_path, noisy_path in pairs:
@@ -514,17 +523,24 @@ def compare(
                         f"{noisy_path}: shape {noisy8.shape} differs from {clean_path}'s "
                         f"{clean8.shape}"
                     )
-            params = resolve_params(
-                noisy8,
-                h=h,
-                sigma=noise_sigma if known_sigma else None,
-                f=f,
-                r=r,
-                channel_axis=None if noisy8.ndim == 2 else -1,
-                data_range=255.0,
-            )
+            given = {
+                "h": h,
+                "sigma": noise_sigma if known_sigma else None,
+                "f": f,
+                "r": r,
+                "channel_axis": None if noisy8.ndim == 2 else -1,
+                "data_range": 255.0,
+            }
+            tuning_seconds = None
+            if tune:
+                start = time.perf_counter()
+                params = nlmeans_tune(noisy8, method=method, **given)
+                tuning_seconds = time.perf_counter() - start
+            else:
+                params = resolve_params(noisy8, method=method or "pixel", **given)
             methods = methods_for(params, backend, opencv=use_opencv)
             comparison = run_compare(clean_path.name, clean8, noisy8, params, methods, repeat)
+            comparison.tuning_seconds = tuning_seconds
             comparisons.append(comparison)
             if not json_output:
                 typer.echo(comparison_text(comparison, noise) + "\n")

@@ -105,7 +105,7 @@ def opencv_parameters(params: Params) -> dict:
 
 
 def run_nlmeans(noisy: np.ndarray, params: Params, backend: str) -> np.ndarray:
-    """nlmeans on the float 8-bit-scale image with the given parameters."""
+    """nlmeans on the float 8-bit-scale image with the given parameters (and method)."""
     from .denoise import denoise
 
     channel_axis = None if noisy.ndim == 2 else -1
@@ -118,6 +118,7 @@ def run_nlmeans(noisy: np.ndarray, params: Params, backend: str) -> np.ndarray:
         channel_axis=channel_axis,
         data_range=255.0,
         backend=backend,
+        method=params.method,
     ).astype(np.float64)
 
 
@@ -168,7 +169,13 @@ def methods_for(params: Params, backend: str, opencv: bool | None = None) -> lis
         Method(
             "nlmeans",
             lambda noisy, p: run_nlmeans(noisy, p, backend),
-            {"f": params.f, "r": params.r, "h": params.h, "sigma": params.sigma},
+            {
+                "f": params.f,
+                "r": params.r,
+                "h": params.h,
+                "sigma": params.sigma,
+                "method": params.method,
+            },
         ),
         Method("scikit-image", run_skimage, skimage_parameters(params)),
     ]
@@ -198,6 +205,8 @@ class Comparison:
     rows: list[Row]
     method_parameters: dict
     estimates: dict = field(repr=False, default_factory=dict)
+    #: Seconds spent choosing the parameters by SURE (not in nlmeans' time), if tuned.
+    tuning_seconds: float | None = None
 
 
 def timed_run(method: Method, noisy: np.ndarray, params: Params, repeat: int):
@@ -230,7 +239,7 @@ def compare(
     params : Params
         The resolved nlmeans parameters (raw units = 8-bit scale here); the other
         methods get their equivalents (:func:`skimage_parameters`,
-        :func:`opencv_parameters`).
+        :func:`opencv_parameters`), pixelwise whatever ``params.method``.
     methods : list of Method
         From :func:`methods_for`.
     repeat : int

@@ -24,7 +24,10 @@ def params_record(params: Params) -> dict:
 
 def params_line(params: Params) -> str:
     source = "estimated" if params.sigma_estimated else "given"
-    return f"f={params.f} r={params.r} h={params.h:.4g} sigma={params.sigma:.4g} ({source})"
+    return (
+        f"f={params.f} r={params.r} h={params.h:.4g} sigma={params.sigma:.4g} ({source}) "
+        f"method={params.method}"
+    )
 
 
 # ------------------------------------------------------------------ compare
@@ -54,7 +57,12 @@ def comparison_text(comparison: Comparison, noise: str) -> str:
     """The human report of one image: header, table, each method's parameters."""
     lines = [
         f"{comparison.name} ({_shape_words(comparison.shape)}), {noise}",
-        f"parameters: {params_line(comparison.params)}",
+        f"parameters: {params_line(comparison.params)}"
+        + (
+            ""
+            if comparison.tuning_seconds is None
+            else f", tuned by SURE in {comparison.tuning_seconds:.3f}s (not in the time below)"
+        ),
         rows_table(comparison.rows),
     ]
     for name, parameters in comparison.method_parameters.items():
@@ -72,6 +80,7 @@ def comparison_record(comparison: Comparison) -> dict:
         "image": comparison.name,
         "shape": list(comparison.shape),
         "params": params_record(comparison.params),
+        "tuning_seconds": comparison.tuning_seconds,
         "method_parameters": comparison.method_parameters,
         "results": [asdict(row) for row in comparison.rows],
     }

@@ -203,3 +203,18 @@ def test_unwritable_report_folder_is_refused_before_computing(small_clean, tmp_p
         )
         assert result.exit_code == 2 and "does not exist" in result.stderr
         assert result.stdout == ""  # no table: nothing was computed
+
+
+def test_compare_method_patch_reaches_nlmeans_only(small_clean):
+    result = runner.invoke(
+        app,
+        ["compare", str(small_clean), "--sigma", "20", "--method", "patch", "--json"]
+        + ["--no-opencv"],
+    )
+    assert result.exit_code == 0, result.output
+    (image,) = json.loads(result.stdout)["images"]
+    assert image["params"]["method"] == "patch"
+    assert image["method_parameters"]["nlmeans"]["method"] == "patch"
+    assert image["method_parameters"]["scikit-image"]["fast_mode"] is True
+    psnr = {row["method"]: row["psnr"] for row in image["results"]}
+    assert psnr["nlmeans"] > psnr["noisy"] + 3
