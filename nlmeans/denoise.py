@@ -6,7 +6,14 @@ import importlib
 
 import numpy as np
 
-from .layout import check_image, float_bounds, from_channels_first, to_channels_first, to_dtype
+from .layout import (
+    check_image,
+    float_bounds,
+    from_channels_first,
+    pad_reflect,
+    to_channels_first,
+    to_dtype,
+)
 from .memory import check_denoise_memory
 from .params import NLMeansError, Params, estimate_sigma, image_data_range, resolve
 
@@ -215,8 +222,10 @@ def denoise(
     _, compute = kernel(backend, params.method)
     pad = PADDING[params.method](params)
     check_denoise_memory(planes, pad)
-    padded = np.pad(planes.astype(np.float32), ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
-    estimate = to_dtype(compute(padded, params), image.dtype)
+    padded = pad_reflect(planes, pad)
+    estimate = compute(padded, params)
+    del padded  # free the padded planes before the conversion allocates the result
+    estimate = to_dtype(estimate, image.dtype, overwrite=True)
     if bounds is not None:
         # Each value is a convex combination of input values (DESIGN.md §1); clip the
         # float32 rounding so every channel stays within its input [min, max] exactly.

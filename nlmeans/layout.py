@@ -77,10 +77,41 @@ def from_channels_first(planes: np.ndarray, channel_axis: int | None) -> np.ndar
     return np.moveaxis(planes, 0, channel_axis)
 
 
-def to_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Cast float results to ``dtype``; integers are rounded and clipped to the dtype's range."""
+def to_dtype(values: np.ndarray, dtype: np.dtype, *, overwrite: bool = False) -> np.ndarray:
+    """Cast float results to ``dtype``; integers are rounded and clipped to the dtype's range.
+
+    ``overwrite=True`` rounds and clips ``values`` in place instead of in two
+    temporary copies (for a result array nobody else holds).
+    """
     dtype = np.dtype(dtype)
     if np.issubdtype(dtype, np.integer):
         info = np.iinfo(dtype)
-        return np.clip(np.rint(values), info.min, info.max).astype(dtype)
+        out = values if overwrite else None
+        rounded = np.rint(values, out=out)
+        return np.clip(rounded, info.min, info.max, out=rounded).astype(dtype)
     return values.astype(dtype, copy=False)
+
+
+def pad_reflect(planes: np.ndarray, pad: int) -> np.ndarray:
+    """float32 (C, H + 2 pad, W + 2 pad) mirror extension of (C, H, W) ``planes``.
+
+    The values of ``np.pad(planes.astype(np.float32), ((0, 0), (pad, pad),
+    (pad, pad)), mode="reflect")`` (DESIGN.md §1 borders, reflection repeated
+    for images smaller than the margin), written straight into one float32
+    buffer: the image is converted once, into the middle, and the margins are
+    copied from it, so no intermediate copy of the image is made.
+    """
+    channels, height, width = planes.shape
+    padded = np.empty((channels, height + 2 * pad, width + 2 * pad), dtype=np.float32)
+    padded[:, pad : pad + height, pad : pad + width] = planes
+    if pad == 0:
+        return padded
+    # Source row / column (in the padded array) of every margin row / column.
+    rows = pad + np.pad(np.arange(height), pad, mode="reflect")
+    cols = pad + np.pad(np.arange(width), pad, mode="reflect")
+    middle = padded[:, pad : pad + height]
+    middle[:, :, :pad] = middle[:, :, cols[:pad]]
+    middle[:, :, pad + width :] = middle[:, :, cols[pad + width :]]
+    padded[:, :pad] = padded[:, rows[:pad]]
+    padded[:, pad + height :] = padded[:, rows[pad + height :]]
+    return padded

@@ -97,3 +97,20 @@ def test_fast_exp_is_accurate():
     got = np.array([cpu._exp2(v) for v in y[::97]], dtype=np.float64)
     exact = np.exp2(y[::97].astype(np.float64))
     assert np.max(np.abs(got / exact - 1.0)) < 5e-7
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (1, 2, 3), (3, 5, 4), (2, 17, 23)])
+@pytest.mark.parametrize("pad", [0, 1, 3, 11])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
+def test_pad_reflect_is_np_pad_in_float32(rng, shape, pad, dtype):
+    # The front door pads straight into one float32 buffer (no float32 copy of
+    # the input first); it must give np.pad's reflection, repeated for images
+    # smaller than the margin, from a strided channels-last view too.
+    from nlmeans.layout import pad_reflect
+
+    image = (rng.random(shape[1:] + shape[:1]) * 250).astype(dtype)
+    planes = np.moveaxis(image, -1, 0)
+    expected = np.pad(planes.astype(np.float32), ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
+    got = pad_reflect(planes, pad)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected)
