@@ -593,10 +593,13 @@ def _write_text(path: Path, text: str) -> None:
     """Write a report file atomically (temporary file in the same folder, then rename)."""
     import tempfile
 
-    handle, temp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes it private; a report is not
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
