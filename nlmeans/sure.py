@@ -41,8 +41,8 @@ from .params import (
     resolve,
 )
 
-#: Candidate h / σ ratios (σ on the 8-bit scale floored at MIN_PRESET_SIGMA_8BIT).
-H_RATIOS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.95)
+#: Candidate h / σ: the centre ratio of :func:`centre_ratio` times these steps.
+H_STEPS = (0.72, 0.85, 1.0, 1.17, 1.38)
 
 #: Candidate patch radii, as offsets from the preset f.
 F_OFFSETS = (0,)
@@ -52,7 +52,7 @@ TILE = 64
 
 #: Fraction of the image covered by the tiles, and the least number of pixels
 #: they cover; below twice that the whole image is used.
-SAMPLE_FRACTION = 0.25
+SAMPLE_FRACTION = 0.2
 MIN_SAMPLE_PIXELS = 128 * 128
 
 #: Monte-Carlo divergence step ε, relative to σ.
@@ -72,6 +72,18 @@ class Candidate:
     r: int
     h: float
     sure: float
+
+
+def centre_ratio(sigma_8bit: float) -> float:
+    """Centre of the candidate h / σ grid for noise ``sigma_8bit`` (8-bit scale).
+
+    SURE's best h / σ falls as σ grows (larger presets patches average more):
+    about 0.85 at σ = 5, 0.65 at σ = 20, 0.45 at σ = 50 on the evaluation set
+    (DESIGN.md §5). The line 0.88 − 0.12·log2(σ/5), clipped to [0.35, 1], follows
+    it, and the ±40% grid around it leaves SURE the choice.
+    """
+    ratio = 0.88 - 0.12 * math.log2(max(sigma_8bit, 1.0) / 5.0)
+    return min(max(ratio, 0.35), 1.0)
 
 
 def sample_tiles(height: int, width: int, fraction: float = SAMPLE_FRACTION):
@@ -157,7 +169,7 @@ def tune(
     f: int | None = None,
     r: int | None = None,
     method: str | None = None,
-    h_ratios=H_RATIOS,
+    h_ratios=None,
     f_offsets=F_OFFSETS,
     fraction: float = SAMPLE_FRACTION,
     seed: int = 0,
@@ -168,7 +180,8 @@ def tune(
     Stein's unbiased estimate of the MSE (Van De Ville & Kocher, "SURE-based
     non-local means", IEEE SPL 2009) with the Monte-Carlo divergence of
     Ramani, Blu & Unser (IEEE TIP 2008), over a small candidate set: h = ratio·σ
-    for each ratio in ``h_ratios``, f = preset + each of ``f_offsets``, r the
+    for each ratio in ``h_ratios`` (by default :func:`centre_ratio` times
+    ``H_STEPS``), f = preset + each of ``f_offsets``, r the
     preset, and both methods ("pixel", "patch"). Parameters passed explicitly
     are kept and not searched. SURE is evaluated on tiles covering ``fraction``
     of the image.
@@ -183,7 +196,7 @@ def tune(
         As in :func:`nlmeans.denoise`.
     h, f, r, method : optional
         Fix a parameter instead of searching it.
-    h_ratios : sequence of float
+    h_ratios : sequence of float, optional
         Candidate h / σ (σ on the 8-bit scale floored at 1, like the presets).
     f_offsets : sequence of int
         Candidate patch radii relative to the preset.
@@ -220,6 +233,8 @@ def tune(
     )
     scale = 255.0 / float(data_range)
     floor = max(base.sigma * scale, MIN_PRESET_SIGMA_8BIT) / scale
+    if h_ratios is None:
+        h_ratios = [centre_ratio(floor * scale) * step for step in H_STEPS]
     hs = [base.h] if h is not None else [ratio * floor for ratio in h_ratios]
     fs = [base.f] if f is not None else sorted({max(0, base.f + d) for d in f_offsets})
     methods = [base.method] if method is not None else list(METHODS)

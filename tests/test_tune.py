@@ -50,7 +50,7 @@ def test_sure_tracks_the_true_mse_across_h(method):
 
 
 def test_tune_picks_an_h_near_the_true_minimum():
-    clean, noisy, _ = synthetic(seed=4)
+    clean, noisy, _ = synthetic(seed=4, size=256)
     params, scores = tune(noisy, SIGMA, f=2, r=5, return_scores=True)
     assert {s.method for s in scores} == {"pixel", "patch"}
     mses = {
