@@ -85,3 +85,18 @@ def test_method_is_resolved_and_validated(rng):
     assert params.method == "patch"
     with pytest.raises(NLMeansError, match="method='blockwise'"):
         denoise(image, method="blockwise")
+
+
+def test_backends_without_the_method_refuse_it_and_auto_skips_them(rng, monkeypatch):
+    import importlib
+
+    front = importlib.import_module("nlmeans.denoise")  # the module, not the function
+
+    image = rng.random((12, 12))
+    monkeypatch.setitem(front.BACKENDS, "gpu", "nlmeans.reference")  # pixelwise only
+    monkeypatch.setitem(front.KERNELS, ("gpu", "pixel"), "nlmeans.reference:denoise_padded")
+    monkeypatch.setattr(front, "AUTO_ORDER", ("gpu", "cpu"))
+    with pytest.raises(NLMeansError, match="method='patch' is not available on backend='gpu'"):
+        denoise(image, sigma=0.1, method="patch", backend="gpu")
+    assert front.backend_name("auto", "patch") == "cpu"
+    assert front.backend_name("auto", "pixel") == "gpu"
