@@ -29,7 +29,7 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from .params import Params
+from .params import NLMeansError, Params
 
 #: Output rows and columns per tile (one thread's unit of work). A tile keeps
 #: its numerator and denominator, (C+1) × rows × cols float32, in the L2 cache
@@ -445,5 +445,11 @@ def warm_up() -> None:
 
 
 def set_threads(n: int) -> None:
-    """Limit the Numba threads used by the CPU backend."""
-    numba.set_num_threads(n)
+    """Use ``n`` Numba threads for the CPU backend (1 … NUMBA_NUM_THREADS), else NLMeansError."""
+    most = numba.config.NUMBA_NUM_THREADS
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= most:
+        raise NLMeansError(
+            f"threads={n!r} is out of range; expected an integer 1 <= threads <= {most} "
+            "(the CPU threads Numba may use here; the NUMBA_NUM_THREADS variable sets the limit)"
+        )
+    numba.set_num_threads(int(n))

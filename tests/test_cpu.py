@@ -114,3 +114,23 @@ def test_pad_reflect_is_np_pad_in_float32(rng, shape, pad, dtype):
     got = pad_reflect(planes, pad)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, expected)
+
+
+def test_threads_give_the_same_result_and_bad_counts_are_refused(rng):
+    import numba
+
+    from nlmeans import NLMeansError
+
+    image = rng.random((70, 40)).astype(np.float32)  # two tiles of rows
+    kwargs = dict(h=0.2, sigma=0.0, f=1, r=3, backend="cpu")
+    most = numba.config.NUMBA_NUM_THREADS
+    try:
+        cpu.set_threads(1)
+        one = denoise(image, **kwargs)
+        cpu.set_threads(most)
+        np.testing.assert_array_equal(denoise(image, **kwargs), one)
+        for bad in (0, most + 1, 1.5, True):
+            with pytest.raises(NLMeansError, match="threads="):
+                cpu.set_threads(bad)
+    finally:
+        cpu.set_threads(most)
