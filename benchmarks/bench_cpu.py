@@ -2,6 +2,8 @@
 
     python benchmarks/bench_cpu.py            # the full table (about two minutes)
     python benchmarks/bench_cpu.py --quick    # 3 runs, no 2048² case: a smoke test
+    python benchmarks/bench_cpu.py --memory   # peak memory, 4000×3000 RGB uint8
+    python benchmarks/bench_cpu.py --startup  # wall time of `nlmeans --help` and `denoise`
 
 Every peer denoises the same noisy uint8 image with the same weights
 w = exp(−d²/h²) (DESIGN.md §1 with σ = 0, which is OpenCV's formula):
@@ -28,7 +30,10 @@ import argparse
 import platform
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -128,11 +133,77 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+#: Run in a fresh interpreter by --memory: the peak resident memory (VmHWM,
+#: reset through /proc/self/clear_refs once the input exists) of one
+#: denoise call on a 4000×3000 RGB uint8 image, against the issue's budget.
+MEMORY_PROBE = """
+import sys, numpy as np, nlmeans
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+
+image = np.random.default_rng(0).integers(0, 256, (3000, 4000, 3), dtype=np.uint8)
+explicit = dict(h=10.0, sigma=5.0, f=1, r=10) if sys.argv[1] == "given" else {}
+nlmeans.denoise(image[:64, :64], channel_axis=-1, **explicit)  # compile / load kernels
+base = status("VmRSS:")
+open("/proc/self/clear_refs", "w").write("5")
+nlmeans.denoise(image, channel_axis=-1, **explicit)
+extra = status("VmHWM:") - base
+budget = 2 * image.nbytes + 2 * image.size * 4 + 64 * 2**20 - image.nbytes
+print(f"{sys.argv[1]:>9} parameters: peak - baseline = {extra / 1e6:.0f} MB "
+      f"(budget: output + input and output in float32 + 64 MiB = {budget / 1e6:.0f} MB)")
+"""
+
+
+def memory() -> None:
+    """Peak memory of denoising a 4000×3000 RGB uint8 image (Linux /proc)."""
+    for mode in ("given", "estimated"):
+        subprocess.run([sys.executable, "-c", MEMORY_PROBE, mode], check=True)
+
+
+def startup(runs: int) -> None:
+    """Median wall time of `nlmeans --help` and of denoising the bundled sample."""
+    root = Path(__file__).resolve().parent.parent
+    sample = root / "samples" / "astronaut_noisy.png"
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "out.png"
+        commands = {
+            "nlmeans --help": ["--help"],
+            f"nlmeans denoise {sample.relative_to(root)}": [
+                "denoise",
+                str(sample),
+                "-o",
+                str(output),
+                "--overwrite",
+                "--quiet",
+            ],
+        }
+        base = [sys.executable, "-m", "nlmeans"]
+        subprocess.run(base + commands[next(reversed(commands))], check=True)  # warm the cache
+        for label, arguments in commands.items():
+            times = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                subprocess.run(base + arguments, check=True, capture_output=True)
+                times.append(time.perf_counter() - start)
+            print(f"{label}: median {statistics.median(times):.2f} s wall of {runs} runs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=7, help="timed rounds per case (median)")
     parser.add_argument("--quick", action="store_true", help="3 runs, no 2048² case")
+    parser.add_argument("--memory", action="store_true", help="peak memory, 4000×3000 RGB")
+    parser.add_argument("--startup", action="store_true", help="command-line start-up times")
     args = parser.parse_args()
+    if args.memory or args.startup:
+        if args.memory:
+            memory()
+        if args.startup:
+            startup(args.runs)
+        return
     runs = 3 if args.quick else args.runs
     all_threads = numba.config.NUMBA_NUM_THREADS
 
