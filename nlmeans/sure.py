@@ -53,7 +53,7 @@ TILE = 64
 #: Fraction of the image covered by the tiles, and the least number of pixels
 #: they cover; below twice that the whole image is used.
 SAMPLE_FRACTION = 0.2
-MIN_SAMPLE_PIXELS = 128 * 128
+MIN_SAMPLE_PIXELS = 48 * 1024
 
 #: Monte-Carlo divergence step ε, relative to σ.
 EPSILON_RATIO = 0.01
