@@ -237,9 +237,11 @@ def main() -> None:
             report(label, time_case(clean, noisy, axis, 3, r, runs))
 
     clean, noisy, axis = images["camera"]
-    for f in (1, 5):
-        label = f"camera 512² gray f={f} r=10"
-        report(label, time_case(clean, noisy, axis, f, 10, runs, with_skimage=False))
+    for name, (clean_f, noisy_f, axis_f) in images.items():
+        kind = "gray" if axis_f is None else "RGB"
+        for f in (1, 5):
+            label = f"{name} 512² {kind} f={f} r=10"
+            report(label, time_case(clean_f, noisy_f, axis_f, f, 10, runs, with_skimage=False))
     for n_threads in (1, all_threads) if all_threads > 1 else (1,):
         label = f"camera 512² gray f=3 r=10, {n_threads} thread(s)"
         rows = time_case(clean, noisy, axis, 3, 10, runs, n_threads, with_skimage=False)
@@ -260,9 +262,11 @@ def main() -> None:
                 parts.append(f"nlmeans/OpenCV = {ours / rows['OpenCV'][1]:.2f} (≤ 1.0)")
             parts.append(f"nlmeans/scikit-image = {ours / rows['scikit-image'][1]:.3f} (≤ 0.2)")
             print("  " + " ".join(parts))
-    f1 = summary["camera 512² gray f=1 r=10"]["nlmeans"][1]
-    f5 = summary["camera 512² gray f=5 r=10"]["nlmeans"][1]
-    print(f"  f=5 / f=1 at r=10 = {f5 / f1:.2f} (within 20%: 0.83 … 1.20)")
+    for name, (_, _, axis_f) in images.items():
+        kind = "gray" if axis_f is None else "RGB"
+        f1 = summary[f"{name} 512² {kind} f=1 r=10"]["nlmeans"][1]
+        f5 = summary[f"{name} 512² {kind} f=5 r=10"]["nlmeans"][1]
+        print(f"  {name}: f=5 / f=1 at r=10 = {f5 / f1:.2f} (within 20%: 0.83 … 1.20)")
     if all_threads > 1:
         one = summary["camera 512² gray f=3 r=10, 1 thread(s)"]["nlmeans"][1]
         both = summary[f"camera 512² gray f=3 r=10, {all_threads} thread(s)"]["nlmeans"][1]
