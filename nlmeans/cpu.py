@@ -2,10 +2,12 @@
 
 For each shift t of the search window the squared differences
 D_t(p) = Σ_c (u_c(p) − u_c(p + t))² are box-summed over the (2f+1)² patch
-(Darbon, Cunha, Chan, Osher & Jensen, 2008), so the cost is O(pixels × (2r+1)²)
-whatever the patch size: vertically with a running sum, horizontally with
-power-of-two partial sums, so that every inner loop is a branch-free float32
-loop over a contiguous row that LLVM vectorises.
+(Darbon, Cunha, Chan, Osher & Jensen, 2008): vertically with a running sum
+(independent of f), horizontally with shifted loads fused into the loop that
+evaluates the weight (2f + 1 of them for f ≤ 2; f + 1 after a pass of pair
+sums for 3 ≤ f ≤ 5; power-of-two partial sums beyond). Every inner loop is a
+branch-free float32 loop over a contiguous row that LLVM vectorises; the
+weight's exp is a polynomial (see _exp2).
 
 The patch distance is symmetric, d²(p, p+t) = d²(p+t, p), so only half of the
 shifts are computed: the weight W_t(p) = w(p, p+t) serves p (candidate p+t)
@@ -16,9 +18,9 @@ and p+t (candidate p), as in the pixelwise estimate of Buades, Coll & Morel
              / [1 + Σ_{t>0} W_t(p) + W_t(p−t)]
 
 with t > 0 the shifts after 0 in raster order. Threads take rectangular tiles
-of the output; a tile computes W_t on its own rows and the ty rows above it,
-so tiles never write to each other and the working memory is the output plus
-O(tile) per thread.
+of the output; a tile computes W_t on its own rows and the ty rows above it
+(and |tx| columns beside), so tiles never write to each other and the working
+memory is the output plus O(tile) per thread.
 """
 
 from __future__ import annotations
