@@ -436,7 +436,9 @@ def denoise_padded(
     scale, offset = kernel_constants(params, n_channels)
     # The kernel computes W = 2^y, so it takes scale and offset times log2(e).
     scale, offset = np.float32(scale * LOG2_E), np.float32(offset * LOG2_E)
-    _pixelwise_kernel(padded, params.f, params.r, scale, offset, tile_rows, tile_cols, out)
+    # Plain ints and float32 scalars: one compiled specialisation for every call.
+    sizes = int(params.f), int(params.r), int(tile_rows), int(tile_cols)
+    _pixelwise_kernel(padded, sizes[0], sizes[1], scale, offset, sizes[2], sizes[3], out)
     return out
 
 
