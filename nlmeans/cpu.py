@@ -298,6 +298,16 @@ def _accumulate(padded, fwd, bwd, weights, w_fwd, w_bwd, n, numerator, denominat
                 )
 
 
+@njit(cache=True)
+def _fold(total, partial):
+    """total += partial, then partial = 0 (C-contiguous arrays of one shape)."""
+    total = total.reshape(-1)
+    partial = partial.reshape(-1)
+    for k in range(np.uint64(total.size)):
+        total[k] += partial[k]
+        partial[k] = _ZERO
+
+
 @njit(cache=True, fastmath=_FMA)
 def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
     """Pixelwise NLM of output rows [y0, y1) × columns [x0, x1) into ``out``.
@@ -322,6 +332,11 @@ def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
                 numerator[c, i, x] = padded[c, row, col + x]
         for x in range(np.uint64(cols)):
             denominator[i, x] = 1.0
+    # Two-level sums: the terms of one row of shifts (one ty, up to 4r + 2 per
+    # pixel) go into ``part_*`` and are then added to the totals, so float32
+    # rounding grows with about 4r + (r + 1) terms, not (2r + 1)².
+    part_numerator = np.zeros((n_channels, rows, cols), dtype=np.float32)
+    part_denominator = np.zeros((rows, cols), dtype=np.float32)
     # D_t rows of the patch (a ring of 2f+1 rows); their vertical sums (row 0
     # of ``sums``, rows 1-2 are scratch); the patch sums; and the last r+1
     # rows of weights W_t (a ring indexed by image row).
@@ -375,11 +390,13 @@ def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
                         (w_slot, r),
                         (back_slot, r - tx),
                         cols,
-                        numerator,
-                        denominator,
+                        part_numerator,
+                        part_denominator,
                         yy - y0,
                     )
                 w_slot = w_slot + 1 if w_slot < r else 0
+        _fold(numerator, part_numerator)
+        _fold(denominator, part_denominator)
     # û_c(p) = Σ w u_c / Σ w; the denominator is at least the centre weight 1.
     for c in range(n_channels):
         for i in range(rows):

@@ -134,3 +134,13 @@ def test_threads_give_the_same_result_and_bad_counts_are_refused(rng):
                 cpu.set_threads(bad)
     finally:
         cpu.set_threads(most)
+
+
+def test_largest_window_keeps_float32_sums_accurate(rng):
+    # r = 200 (the largest allowed) with h far above the data range: every one
+    # of the 401² weights is close to 1, so one float32 sum per pixel would lose
+    # about 3e-4; the kernel sums each row of shifts apart first (two levels).
+    params = Params(f=0, r=200, h=10.0, sigma=0.0)
+    padded = padded_stack(rng, (1, 6, 6), params.f, params.r)
+    expected = reference.denoise_padded(padded, params)
+    np.testing.assert_allclose(cpu.denoise_padded(padded, params), expected, rtol=0, atol=1e-5)
