@@ -34,8 +34,8 @@ from numba.extending import intrinsic
 from .params import NLMeansError, Params
 
 #: Output rows and columns per tile (one thread's unit of work). A tile keeps
-#: its numerator and denominator, (C+1) × rows × cols float32, in the L2 cache
-#: while it runs through all the shifts.
+#: the sums of one row of shifts, (C+1) × rows × cols float32, in the L2 cache
+#: while it runs through those shifts (and as much again for the totals).
 TILE_ROWS = 64
 TILE_COLS = 512
 
