@@ -5,7 +5,9 @@ The evaluation set of DESIGN.md §5: ``skimage.data`` camera, astronaut, coins �
 added in float without clipping; PSNR (data_range 255) and SSIM on the 8-bit
 scale. Columns:
 
-- nlmeans presets, pixel and patch: IPOL 2011 tables with σ known.
+- nlmeans presets, pixel and patch: IPOL 2011 tables with σ estimated, i.e.
+  what ``nlmeans.denoise(noisy)`` (and ``nlmeans denoise noisy.png``) does with
+  no parameters, and the same with ``method="patch"``.
 - SURE σ known / SURE σ̂: ``nlmeans.tune`` (no clean image) with the true σ,
   and with σ from ``nlmeans.estimate_sigma``; then one ``denoise``.
 - SURE oracle: the best PSNR over the same candidate set (uses the clean image).
@@ -40,6 +42,7 @@ SIGMAS = (5, 10, 20, 30, 50)
 SKIMAGE_H = (0.5, 0.7, 0.9, 1.1)
 SKIMAGE_PATCH = (3, 5, 7)
 OPENCV_H = (0.6, 0.8, 1.0, 1.2, 1.5)
+TIMING_RUNS = 3
 
 COLUMNS = (
     ("presets pixel", "presets_pixel"),
@@ -88,24 +91,25 @@ def nlmeans_columns(clean, noisy, sigma, axis, oracle: bool) -> dict:
 
     row = {}
     for method in ("pixel", "patch"):
-        params = nlmeans.resolve_params(
-            noisy, sigma=sigma, channel_axis=axis, data_range=255.0, method=method
-        )
+        params = nlmeans.resolve_params(noisy, channel_axis=axis, data_range=255.0, method=method)
         row[f"presets_{method}"] = {**score(clean, run(params)), "choice": params_label(params)}
     for key, given in (("sure_known", sigma), ("sure_estimated", None)):
-        start = time.perf_counter()
-        params, scores = nlmeans.tune(
-            noisy, given, channel_axis=axis, data_range=255.0, return_scores=True
-        )
-        tuning = time.perf_counter() - start
-        start = time.perf_counter()
-        estimate = run(params)
-        denoising = time.perf_counter() - start
+        # The cost ratio: best of TIMING_RUNS, tune and denoise interleaved (shared machine).
+        tuning, denoising = [], []
+        for _ in range(TIMING_RUNS):
+            start = time.perf_counter()
+            params, scores = nlmeans.tune(
+                noisy, given, channel_axis=axis, data_range=255.0, return_scores=True
+            )
+            tuning.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            estimate = run(params)
+            denoising.append(time.perf_counter() - start)
         row[key] = {
             **score(clean, estimate),
             "choice": params_label(params),
             "sigma": params.sigma,
-            "tune_over_denoise": tuning / denoising,
+            "tune_over_denoise": min(tuning) / min(denoising),
         }
         if oracle and key == "sure_known":
             candidates = [

@@ -31,21 +31,29 @@ import numpy as np
 
 from .layout import check_image, to_channels_first
 from .params import (
+    MAX_SEARCH_RADIUS,
     METHODS,
     MIN_PRESET_SIGMA_8BIT,
     NLMeansError,
     Params,
     check_finite_number,
+    check_radius,
     estimate_sigma,
     image_data_range,
     resolve,
 )
 
 #: Candidate h / σ: the centre ratio of :func:`centre_ratio` times these steps.
-H_STEPS = (0.72, 0.85, 1.0, 1.17, 1.38)
+H_STEPS = (0.8, 0.92, 1.06, 1.22, 1.4)
 
 #: Candidate patch radii, as offsets from the preset f.
 F_OFFSETS = (0,)
+
+#: Candidate search radii. A 17×17 window was within 0.03 dB of the best of
+#: r ∈ {4, 6, 8, preset} on every image and σ of the evaluation set, and up to
+#: 0.3 dB above the presets' r = 17 at high σ (a larger window finds more
+#: dissimilar candidates); it is also 1.5 to 4 times cheaper.
+SEARCH_RADII = (8,)
 
 #: Side of the square tiles SURE is evaluated on.
 TILE = 64
@@ -171,6 +179,7 @@ def tune(
     method: str | None = None,
     h_ratios=None,
     f_offsets=F_OFFSETS,
+    radii=SEARCH_RADII,
     fraction: float = SAMPLE_FRACTION,
     seed: int = 0,
     return_scores: bool = False,
@@ -181,8 +190,8 @@ def tune(
     non-local means", IEEE SPL 2009) with the Monte-Carlo divergence of
     Ramani, Blu & Unser (IEEE TIP 2008), over a small candidate set: h = ratio·σ
     for each ratio in ``h_ratios`` (by default :func:`centre_ratio` times
-    ``H_STEPS``), f = preset + each of ``f_offsets``, r the
-    preset, and both methods ("pixel", "patch"). Parameters passed explicitly
+    ``H_STEPS``), f = preset + each of ``f_offsets``, r in ``radii``, and
+    both methods ("pixel", "patch"). Parameters passed explicitly
     are kept and not searched. SURE is evaluated on tiles covering ``fraction``
     of the image.
 
@@ -200,6 +209,8 @@ def tune(
         Candidate h / σ (σ on the 8-bit scale floored at 1, like the presets).
     f_offsets : sequence of int
         Candidate patch radii relative to the preset.
+    radii : sequence of int
+        Candidate search radii.
     fraction : float
         Share of the image the SURE tiles cover, in (0, 1].
     seed : int
@@ -238,9 +249,10 @@ def tune(
     hs = [base.h] if h is not None else [ratio * floor for ratio in h_ratios]
     fs = [base.f] if f is not None else sorted({max(0, base.f + d) for d in f_offsets})
     methods = [base.method] if method is not None else list(METHODS)
-    if not hs or not fs:
-        raise NLMeansError("tune needs at least one h ratio and one patch radius offset")
-    candidates = [(m, pf, base.r, hs) for m in methods for pf in fs]
+    rs = [base.r] if r is not None else [check_radius("r", x, MAX_SEARCH_RADIUS) for x in radii]
+    if not hs or not fs or not rs:
+        raise NLMeansError("tune needs at least one h ratio, patch radius offset and radius")
+    candidates = [(m, pf, pr, hs) for m in methods for pf in fs for pr in rs]
     scores = sure_scores(
         planes.astype(np.float32), base.sigma, candidates, fraction=fraction, seed=seed
     )

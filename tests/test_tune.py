@@ -123,6 +123,7 @@ def test_sample_tiles_cover_the_requested_share():
         (dict(method="blockwise"), "method"),
         (dict(h=-1.0), "h="),
         (dict(h_ratios=()), "at least one"),
+        (dict(radii=(-1,)), "r=-1"),
     ],
 )
 def test_tune_rejects_bad_input(kwargs, message):
