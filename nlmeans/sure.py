@@ -85,10 +85,11 @@ class Candidate:
 def centre_ratio(sigma_8bit: float) -> float:
     """Centre of the candidate h / σ grid for noise ``sigma_8bit`` (8-bit scale).
 
-    SURE's best h / σ falls as σ grows (larger presets patches average more):
-    about 0.85 at σ = 5, 0.65 at σ = 20, 0.45 at σ = 50 on the evaluation set
-    (DESIGN.md §5). The line 0.88 − 0.12·log2(σ/5), clipped to [0.35, 1], follows
-    it, and the ±40% grid around it leaves SURE the choice.
+    SURE's best h / σ falls as σ grows (the presets' patches grow with σ): with
+    the presets' windows it was about 0.85 at σ = 5, 0.65 at σ = 20 and 0.45 at
+    σ = 50 on the evaluation set (DESIGN.md §5), and about 6% more with r = 8.
+    The line 0.88 − 0.12·log2(σ/5), clipped to [0.35, 1], follows it; the grid
+    ``H_STEPS`` (0.8× to 1.4× of it) leaves SURE the choice.
     """
     ratio = 0.88 - 0.12 * math.log2(max(sigma_8bit, 1.0) / 5.0)
     return min(max(ratio, 0.35), 1.0)
