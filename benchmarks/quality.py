@@ -21,7 +21,7 @@ scale. Columns:
   rounded and clipped to [0, 255] (this clipping alone changes the input).
 - BM3D (``bm3d`` package, ``bench`` extra), the ceiling of classical denoisers.
 
-Run ``python benchmarks/quality.py`` for the whole table (about ten minutes
+Run ``python benchmarks/quality.py`` for the whole table (about five minutes
 on two cores, mostly BM3D), or a subset, e.g.
 ``python benchmarks/quality.py --images camera --sigmas 20 --no-bm3d``.
 """
