@@ -85,7 +85,8 @@ def warm_up_backend(module, quiet: bool) -> None:
     try:
         if hasattr(module, "warm_up"):
             module.warm_up()
-        estimate_sigma(np.zeros((8, 8), dtype=np.float32))
+        # Large enough for nlmeans' own estimator, so skimage's fallback is not imported.
+        estimate_sigma(np.random.default_rng(0).random((96, 96), dtype=np.float32))
     finally:
         notice.cancel()
 

@@ -91,7 +91,7 @@ def _exp2(y):
 
 
 @njit(cache=True, inline="always", fastmath=_FMA)
-def _exp_minus(x):
+def exp_minus(x):
     """exp(−x) = 2^(−x·log2 e) for float32 x in [0, EXP_ARG_MAX], relative error < 5e-6."""
     return _exp2(x * _MINUS_LOG2_E)
 

@@ -25,7 +25,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .cpu import EXP_ARG_MAX, _exp_minus
+from .cpu import EXP_ARG_MAX, exp_minus
 from .params import Params
 
 _ZERO = np.float32(0.0)
@@ -113,7 +113,7 @@ def _normalisation_kernel(padded, f, r, scales, offsets, band, inv_norm):
                     for i in range(np.uint64(rows)):
                         for j in range(np.uint64(centre_w)):
                             arg = min(max(sums[i, j] * scale - offset, _ZERO), EXP_ARG_MAX)
-                            acc[k, i, j] += _exp_minus(arg)
+                            acc[k, i, j] += exp_minus(arg)
         # C_k(p) ≥ w_k(p, p) = 1: the inverse is finite.
         for k in range(n_h):
             for i in range(rows):
@@ -158,7 +158,7 @@ def _aggregation_kernel(padded, f, r, scales, offsets, inv_norm, band, out):
                         norm_row = np.uint64(y0) + i
                         for j in range(np.uint64(centre_w)):
                             arg = min(max(sums[i, j] * scale - offset, _ZERO), EXP_ARG_MAX)
-                            share[i, j] = _exp_minus(arg) * inv_norm[k, norm_row, j]
+                            share[i, j] = exp_minus(arg) * inv_norm[k, norm_row, j]
                     # Σ_{j ∈ B(0,f)} V_t(x − j): running vertical sum, then 2f+1 columns.
                     for j in range(np.uint64(centre_w)):
                         share_column[j] = share[0, j]
@@ -230,8 +230,3 @@ def denoise_padded(padded: np.ndarray, params: Params) -> np.ndarray:
 def warm_up() -> None:
     """Compile (or load from the cache) the kernels on a tiny image."""
     denoise_padded(np.zeros((1, 5, 5), dtype=np.float32), Params(f=1, r=0, h=1.0, sigma=0.0))
-
-
-def set_threads(n: int) -> None:
-    """Limit the Numba threads used by the CPU backend."""
-    numba.set_num_threads(n)

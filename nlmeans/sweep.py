@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .cpu import EXP_ARG_MAX, _exp_minus
+from .cpu import EXP_ARG_MAX, exp_minus
 from .cpu_patchwise import band_patch_sums, band_rows, patchwise_sweep, strength_constants
 
 _ZERO = np.float32(0.0)
@@ -47,7 +47,7 @@ def _pixelwise_sweep_kernel(padded, f, r, scales, offsets, band, out):
                         # w_k(p, p + t) = exp(−max(d² − 2σ², 0) / h_k²); Σ_t w_k and Σ_t w_k u(p+t).
                         for x in range(np.uint64(width)):
                             arg = min(max(sums[i, x] * scale - offset, _ZERO), EXP_ARG_MAX)
-                            weight[x] = _exp_minus(arg)
+                            weight[x] = exp_minus(arg)
                             denominator[k, i, x] += weight[x]
                         src_row = np.uint64(y0 + pad + ty) + i
                         for c in range(n_channels):
