@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 import nlmeans
-from nlmeans.evaluate import add_noise, psnr, ssim
+from nlmeans.evaluate import add_noise, psnr, run_nlmeans, ssim
 
 IMAGES = ("camera", "astronaut", "coins")
 SIGMAS = (5, 10, 20, 30, 50)
@@ -78,16 +78,7 @@ def best(clean: np.ndarray, runs) -> dict:
 
 def nlmeans_columns(clean, noisy, sigma, axis, oracle: bool) -> dict:
     def run(params):
-        return nlmeans.denoise(
-            noisy,
-            h=params.h,
-            sigma=params.sigma,
-            f=params.f,
-            r=params.r,
-            method=params.method,
-            channel_axis=axis,
-            data_range=255.0,
-        )
+        return run_nlmeans(noisy, params, "auto")
 
     row = {}
     for method in ("pixel", "patch"):

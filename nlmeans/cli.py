@@ -67,28 +67,42 @@ def clean_errors(debug: bool):
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
-def warm_up_backend(module, quiet: bool) -> None:
-    """Compile or load the backend's kernels, announcing it if that takes a while.
+def prepare_backend(backend: str, threads: int | None, method, tune: bool, quiet: bool):
+    """The backend's module, with ``--threads`` applied and every kernel the run
+    needs (the method's, and SURE's for ``--tune``) compiled or loaded.
 
-    Also makes the noise estimator's first call (it loads PyWavelets, about
-    1 s), so that the times the commands report are those of the work itself.
+    Announces a compile if warming up takes a while. Also makes the noise
+    estimator's first call, so that the times the commands report are those of
+    the work itself.
     """
     import numpy as np
 
+    from .denoise import backend_module, kernel
     from .params import estimate_sigma
 
+    module = backend_module(backend)
+    apply_threads(module, threads)
+    to_warm = [module]
+    if method == "patch" or tune:
+        to_warm.append(kernel(backend, "patch")[0])
+    if tune:
+        from . import sure
+
+        to_warm.append(sure)
     notice = threading.Timer(
         COMPILE_NOTICE_AFTER_S,
         lambda: quiet or typer.echo("compiling kernels, first run only…", err=True),
     )
     notice.start()
     try:
-        if hasattr(module, "warm_up"):
-            module.warm_up()
+        for warm in to_warm:
+            if hasattr(warm, "warm_up"):
+                warm.warm_up()
         # Large enough for nlmeans' own estimator, so skimage's fallback is not imported.
         estimate_sigma(np.random.default_rng(0).random((96, 96), dtype=np.float32))
     finally:
         notice.cancel()
+    return module
 
 
 def default_output(input_path: Path) -> Path:
@@ -190,7 +204,6 @@ def denoise(
     debug: DebugOption = False,
 ) -> None:
     """Denoise one image file; the input is never modified."""
-    from .denoise import backend_module, kernel
     from .denoise import denoise as run_denoise
     from .io import check_format, read_image, require_finite, write_image
 
@@ -200,16 +213,7 @@ def denoise(
         picture = read_image(input_path)
         check_format(output, picture.pixels.dtype, picture.channels)
         require_finite(input_path, picture.pixels)
-        module = backend_module(backend)
-        if threads is not None and hasattr(module, "set_threads"):
-            module.set_threads(threads)
-        warm_up_backend(module, quiet)
-        if method == "patch" or tune:
-            warm_up_backend(kernel(backend, "patch")[0], quiet)
-        if tune:
-            from . import sure
-
-            warm_up_backend(sure, quiet)
+        module = prepare_backend(backend, threads, method, tune, quiet)
         start = time.perf_counter()
         result, params = run_denoise(
             picture.pixels,
@@ -315,7 +319,6 @@ def batch(
     2 for bad usage.
     """
     from .batch import Summary, check_folders, discover, run_batch
-    from .denoise import backend_module, kernel
     from .params import resolve
     from .reporting import (
         BarProgress,
@@ -343,15 +346,7 @@ def batch(
             estimate=lambda: 0.0,
             method=method or "pixel",
         )
-        module = backend_module(backend)
-        apply_threads(module, threads)
-        warm_up_backend(module, quiet)
-        if method == "patch" or tune:
-            warm_up_backend(kernel(backend, "patch")[0], quiet)
-        if tune:
-            from . import sure
-
-            warm_up_backend(sure, quiet)
+        module = prepare_backend(backend, threads, method, tune, quiet)
         output_dir.mkdir(parents=True, exist_ok=True)
 
         summary, records = Summary(), []
@@ -460,7 +455,7 @@ def compare(
     All methods get the same noisy input and equivalent parameters; each is
     warmed up on a small crop, then timed in this process.
     """
-    from .denoise import backend_module, kernel, resolve_params
+    from .denoise import resolve_params
     from .evaluate import (
         add_noise,
         mean_rows,
@@ -479,6 +474,7 @@ def compare(
         comparisons_csv,
         rows_table,
     )
+    from .sure import tune as tune_params
 
     with clean_errors(debug):
         if (noisy is None) == (noise_sigma is None):
@@ -494,21 +490,12 @@ def compare(
         for report in (montage_path, csv_path):
             if report is not None:
                 check_folder_writable(report)
-        module = backend_module(backend)
-        apply_threads(module, threads)
+        module = prepare_backend(backend, threads, method, tune, json_output)
         use_opencv = opencv and opencv_available()
         if use_opencv and threads is not None:
             import cv2
 
             cv2.setNumThreads(threads)
-        warm_up_backend(module, json_output)
-        if method == "patch" or tune:
-            warm_up_backend(kernel(backend, "patch")[0], json_output)
-        if tune:
-            from . import sure
-            from .sure import tune as nlmeans_tune
-
-            warm_up_backend(sure, json_output)
 
         comparisons = []
         for clean_path, noisy_path in pairs:
@@ -535,7 +522,7 @@ def compare(
             tuning_seconds = None
             if tune:
                 start = time.perf_counter()
-                params = nlmeans_tune(noisy8, method=method, **given)
+                params = tune_params(noisy8, method=method, **given)
                 tuning_seconds = time.perf_counter() - start
             else:
                 params = resolve_params(noisy8, method=method or "pixel", **given)

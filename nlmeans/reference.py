@@ -12,6 +12,27 @@ import numpy as np
 from .params import Params
 
 
+def _weight(u: np.ndarray, top: int, left: int, rows: int, cols: int, t, params: Params):
+    """w(p, p + t) for the patch centres p of the rows × cols block at (top, left) of u."""
+    f = params.f
+    ty, tx = t
+
+    def at(dy: int, dx: int) -> np.ndarray:
+        """u(p + (dy, dx)) for every centre p of the block, all channels."""
+        return u[:, top + dy : top + dy + rows, left + dx : left + dx + cols]
+
+    # d²(p, q) with q = p + t: mean over channels c and patch offsets j
+    # of (u_c(p + j) - u_c(q + j))².
+    squared = np.zeros((rows, cols))
+    for jy in range(-f, f + 1):
+        for jx in range(-f, f + 1):
+            diff = at(jy, jx) - at(ty + jy, tx + jx)
+            squared += (diff**2).sum(axis=0)
+    d2 = squared / (u.shape[0] * (2 * f + 1) ** 2)
+    # w(p, q) = exp(-max(d² - 2σ², 0) / h²)
+    return np.exp(-np.maximum(d2 - 2.0 * params.sigma**2, 0.0) / params.h**2)
+
+
 def denoise_padded(padded: np.ndarray, params: Params) -> np.ndarray:
     """Pixelwise NLM of a (C, H + 2(r+f), W + 2(r+f)) reflect-padded stack.
 
@@ -24,26 +45,13 @@ def denoise_padded(padded: np.ndarray, params: Params) -> np.ndarray:
     height = u.shape[1] - 2 * pad
     width = u.shape[2] - 2 * pad
 
-    def window(dy: int, dx: int) -> np.ndarray:
-        """u(p + (dy, dx)) for every output pixel p, all channels."""
-        return u[:, pad + dy : pad + dy + height, pad + dx : pad + dx + width]
-
     numerator = np.zeros((n_channels, height, width))
     denominator = np.zeros((height, width))
     for ty in range(-r, r + 1):
         for tx in range(-r, r + 1):
-            # d²(p, q) with q = p + t: mean over channels c and patch offsets j
-            # of (u_c(p + j) - u_c(q + j))².
-            squared = np.zeros((height, width))
-            for jy in range(-f, f + 1):
-                for jx in range(-f, f + 1):
-                    diff = window(jy, jx) - window(ty + jy, tx + jx)
-                    squared += (diff**2).sum(axis=0)
-            d2 = squared / (n_channels * (2 * f + 1) ** 2)
-            # w(p, q) = exp(-max(d² - 2σ², 0) / h²)
-            weight = np.exp(-np.maximum(d2 - 2.0 * params.sigma**2, 0.0) / params.h**2)
+            weight = _weight(u, pad, pad, height, width, (ty, tx), params)
             # û_c(p) = Σ_q w(p, q) u_c(q) / Σ_q w(p, q)
-            numerator += weight * window(ty, tx)
+            numerator += weight * u[:, pad + ty : pad + ty + height, pad + tx : pad + tx + width]
             denominator += weight
     # w(p, p) = 1, so the denominator is at least 1: no division by zero.
     return (numerator / denominator).astype(np.float32)
@@ -73,23 +81,9 @@ def denoise_padded_patchwise(padded: np.ndarray, params: Params) -> np.ndarray:
     # Patch centres p cover the image plus an f margin: index (i, k) is pixel (i − f, k − f).
     centre_h, centre_w = height + 2 * f, width + 2 * f
 
-    def shifted(dy: int, dx: int) -> np.ndarray:
-        """u(p + (dy, dx)) for every patch centre p, all channels."""
-        top, left = pad - f + dy, pad - f + dx
-        return u[:, top : top + centre_h, left : left + centre_w]
-
     shifts = [(ty, tx) for ty in range(-r, r + 1) for tx in range(-r, r + 1)]
-    weights = {}
-    for ty, tx in shifts:
-        # d²(p, p + t): mean over channels and patch offsets j of (u_c(p + j) − u_c(p + t + j))².
-        squared = np.zeros((centre_h, centre_w))
-        for jy in range(-f, f + 1):
-            for jx in range(-f, f + 1):
-                diff = shifted(jy, jx) - shifted(ty + jy, tx + jx)
-                squared += (diff**2).sum(axis=0)
-        d2 = squared / (n_channels * (2 * f + 1) ** 2)
-        # w(p, p + t) = exp(-max(d² − 2σ², 0) / h²)
-        weights[ty, tx] = np.exp(-np.maximum(d2 - 2.0 * params.sigma**2, 0.0) / params.h**2)
+    # w(p, p + t) for every patch centre p (the block starts f before the image).
+    weights = {t: _weight(u, pad - f, pad - f, centre_h, centre_w, t, params) for t in shifts}
     # C(p) = Σ_t w(p, p + t) ≥ w(p, p) = 1: no division by zero.
     norm = sum(weights.values())
 
