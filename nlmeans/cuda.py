@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -30,6 +31,8 @@ BLOCK_SHAPES = ((16, 16), (8, 8), (4, 4))
 SHARED_LIMIT = 48 * 1024
 #: Fraction of the device's free memory one tile's buffers may take.
 MEMORY_FRACTION = 0.5
+#: numba.cuda's warning for grids under 128 blocks (small images, the probe's 1×1 run).
+LOW_OCCUPANCY_WARNING = r"Grid size \d+ will likely result in GPU under-utilization"
 
 _probe_result: list[str | None] = []
 _probe_lock = threading.Lock()
@@ -235,9 +238,10 @@ def _launch(padded, params, tile, stage, block, timings) -> np.ndarray:
                 if timings is not None:
                     begin, end = cuda.event(), cuda.event()
                     begin.record()
+                launch = configure(kernel, grid, (bw, bh), shared)
                 for c0 in range(0, n_channels, cuda_kernels.GROUP):
                     ng = min(cuda_kernels.GROUP, n_channels - c0)
-                    kernel[grid, (bw, bh), 0, shared](
+                    launch(
                         d_in, piece.shape[1], piece.shape[2], n_channels, c0, ng, f, r,
                         scale, offset, d_out,
                     )  # fmt: skip
@@ -253,6 +257,18 @@ def _launch(padded, params, tile, stage, block, timings) -> np.ndarray:
         timings["kernel_s"] = kernel_s
         timings["total_s"] = time.perf_counter() - start
     return out
+
+
+def configure(kernel, grid: tuple[int, int], block: tuple[int, int], shared: int):
+    """``kernel[grid, block, 0, shared]`` without numba.cuda's low-occupancy warning.
+
+    A small image needs few blocks, and the warning would reach every CLI user
+    whose image is under about 180×180 pixels (and every process, from the
+    probe's 1×1 run); the grid already has one thread per output pixel.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=LOW_OCCUPANCY_WARNING)
+        return kernel[grid, block, 0, shared]
 
 
 def _run_tiny() -> None:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -203,6 +204,20 @@ def test_launch_plan_fits_shared_memory(n_channels, f, r, plan):
     block, staged, shared = nlm_cuda.launch_plan(n_channels, f, r)
     assert (block, staged) == plan
     assert 0 < shared <= nlm_cuda.SHARED_LIMIT
+
+
+@pytest.mark.skipif(
+    os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", reason="the simulator never warns about grids"
+)
+def test_small_grids_launch_without_numba_performance_warning():
+    """On a GPU numba.cuda warns for grids under 128 blocks: the probe and every small image."""
+    cuda_kernels = pytest.importorskip("nlmeans.cuda_kernels", reason="numba.cuda is missing")
+    kernel = cuda_kernels.staged_kernel
+    with pytest.warns(Warning, match=nlm_cuda.LOW_OCCUPANCY_WARNING):
+        kernel[(1, 1), (4, 4), 0, 64]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nlm_cuda.configure(kernel, (1, 1), (4, 4), 64)
 
 
 def test_importing_nlmeans_does_not_import_numba_cuda():
