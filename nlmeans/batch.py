@@ -166,6 +166,14 @@ def reason_of(error: BaseException) -> str:
     return str(error)
 
 
+def _options_for(picture, options: dict) -> dict:
+    """``options`` for this picture: only 3-channel ones have chrominance (h_chroma)."""
+    rgb = picture.pixels.ndim == 3 and picture.pixels.shape[-1] == 3
+    if rgb or options.get("h_chroma") is None:
+        return options
+    return {**options, "h_chroma": None}
+
+
 def run_batch(
     items: list[Item],
     *,
@@ -181,8 +189,9 @@ def run_batch(
         From :func:`discover`.
     options : dict
         Keyword arguments of :func:`nlmeans.denoise` (``h``, ``sigma``, ``f``,
-        ``r``, ``method``, ``tune``, ``backend``). Unset parameters are resolved
-        (or tuned) per image.
+        ``r``, ``method``, ``tune``, ``backend``, ``h_chroma``, the last one
+        applied to 3-channel images only). Unset parameters are resolved (or
+        tuned) per image.
     same_params : bool
         Use the parameters resolved (or tuned) for the first image denoised
         (raw units of that image) for all the others.
@@ -234,12 +243,13 @@ def run_batch(
                     picture.pixels,
                     channel_axis=picture.channel_axis,
                     return_params=True,
-                    **options,
+                    **_options_for(picture, options),
                 )
                 if same_params and not resolved_once:
                     # The first image's resolved (or tuned) values, fixed for the rest.
                     fixed = {"h": params.h, "sigma": params.sigma, "f": params.f, "r": params.r}
-                    options = {**options, **fixed, "method": params.method, "tune": False}
+                    fixed.update(h_chroma=params.h_chroma, method=params.method, tune=False)
+                    options = {**options, **fixed}
                     resolved_once = True
                 check_inside(item)
                 item.target.parent.mkdir(parents=True, exist_ok=True)

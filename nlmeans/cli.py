@@ -162,8 +162,16 @@ TuneOption = Annotated[
     bool,
     typer.Option(
         "--tune",
-        help="Choose the unset h, f and method by minimising SURE on the noisy image "
-        "(a few times the cost of one denoise).",
+        help="Choose the unset h, f and method (and, for color, h-chroma) by minimising SURE "
+        "on the noisy image (a few times the cost of one denoise).",
+    ),
+]
+HChromaOption = Annotated[
+    float | None,
+    typer.Option(
+        "--h-chroma",
+        help="Color images: filter in luminance-chrominance planes, luminance with h and "
+        "chrominance with this h, raw intensity units. Default: one h for RGB, or --tune's.",
     ),
 ]
 BackendOption = Annotated[str, typer.Option("--backend", help="auto, cpu, cuda or reference.")]
@@ -196,6 +204,7 @@ def denoise(
     sigma: SigmaOption = None,
     method: MethodOption = None,
     tune: TuneOption = False,
+    h_chroma: HChromaOption = None,
     backend: BackendOption = "auto",
     threads: ThreadsOption = None,
     overwrite: OverwriteOption = False,
@@ -226,27 +235,26 @@ def denoise(
             return_params=True,
             method=method,
             tune=tune,
+            h_chroma=h_chroma,
         )
         elapsed = time.perf_counter() - start
         write_image(output, picture.with_pixels(result))
-    if json_output:
-        from dataclasses import asdict
+    from .reporting import params_line, params_record
 
+    if json_output:
         print_json(
             {
                 "input": str(input_path),
                 "output": str(output),
-                "params": asdict(params),
+                "params": params_record(params),
                 "backend": module.__name__.rsplit(".", 1)[-1],
                 "seconds": elapsed,
             }
         )
     elif not quiet:
-        source = "estimated" if params.sigma_estimated else "given"
         typer.echo(
             f"{input_path} -> {output}\n"
-            f"  f={params.f} r={params.r} h={params.h:.4g} sigma={params.sigma:.4g} ({source})"
-            f" method={params.method}{' (tuned by SURE)' if tune else ''}\n"
+            f"  {params_line(params)}{' (tuned by SURE)' if tune else ''}\n"
             f"  backend={module.__name__.rsplit('.', 1)[-1]} time={elapsed:.3f}s"
         )
 
@@ -293,6 +301,7 @@ def batch(
     sigma: SigmaOption = None,
     method: MethodOption = None,
     tune: TuneOption = False,
+    h_chroma: HChromaOption = None,
     same_params: Annotated[
         bool,
         typer.Option(
@@ -335,9 +344,10 @@ def batch(
             what = f"matching {pattern!r}" if pattern else "with an image extension"
             where = " (sub-folders included)" if recursive else ""
             raise fail(f"{input_dir}: no files {what}{where}")
-        # Refuse bad parameter values before touching any file.
+        # Refuse bad parameter values before touching any file (as for an RGB image:
+        # gray images of the folder ignore --h-chroma).
         resolve(
-            1,
+            3,
             h=h,
             sigma=sigma,
             f=f,
@@ -345,13 +355,14 @@ def batch(
             data_range=255.0,
             estimate=lambda: 0.0,
             method=method or "pixel",
+            h_chroma=h_chroma,
         )
         module = prepare_backend(backend, threads, method, tune, quiet)
         output_dir.mkdir(parents=True, exist_ok=True)
 
         summary, records = Summary(), []
         options = {"h": h, "sigma": sigma, "f": f, "r": r, "backend": backend}
-        options.update(method=method, tune=tune)
+        options.update(method=method, tune=tune, h_chroma=h_chroma)
         if sys.stderr.isatty() and not quiet:
             reporter = BarProgress(len(items))
         else:
@@ -426,6 +437,7 @@ def compare(
     f: FOption = None,
     method: MethodOption = None,
     tune: TuneOption = False,
+    h_chroma: HChromaOption = None,
     backend: BackendOption = "auto",
     threads: ThreadsOption = None,
     repeat: Annotated[
@@ -518,6 +530,7 @@ def compare(
                 "r": r,
                 "channel_axis": None if noisy8.ndim == 2 else -1,
                 "data_range": 255.0,
+                "h_chroma": h_chroma,
             }
             tuning_seconds = None
             if tune:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 
 import numpy as np
 
+from .color import from_opponent, to_opponent
 from .layout import (
     check_image,
     float_bounds,
@@ -100,6 +102,7 @@ def resolve_params(
     channel_axis: int | None = None,
     data_range: float | None = None,
     method: str = "pixel",
+    h_chroma: float | None = None,
 ) -> Params:
     """Resolve the non-local means parameters for ``image``.
 
@@ -127,18 +130,26 @@ def resolve_params(
         default from :func:`nlmeans.params.image_data_range`.
     method : {"pixel", "patch"}
         Pixelwise NLM (DESIGN.md §1) or patchwise aggregation (IPOL 2011).
+    h_chroma : float, optional
+        3-channel images: filter the luminance–chrominance planes
+        (:mod:`nlmeans.color`), luminance with ``h`` and chrominance with
+        ``h_chroma`` (raw intensity units, > 0). Default: RGB, ``h`` throughout.
 
     Returns
     -------
     Params
-        The frozen record ``Params(f, r, h, sigma, sigma_estimated, method)``.
+        The frozen record ``Params(f, r, h, sigma, sigma_estimated, method, h_chroma)``.
     """
     image = check_image(image)
     planes = to_channels_first(image, channel_axis)
-    return _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range, method)
+    return _resolve_planes(
+        image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma
+    )
 
 
-def _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range, method) -> Params:
+def _resolve_planes(
+    image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma
+) -> Params:
     if data_range is None:
         data_range = image_data_range(image)
     return resolve(
@@ -150,7 +161,26 @@ def _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range, met
         data_range=data_range,
         estimate=lambda: estimate_sigma(image, channel_axis=channel_axis),
         method=method,
+        h_chroma=h_chroma,
     )
+
+
+def estimate_planes(compute, planes: np.ndarray, params: Params, pad: int) -> np.ndarray:
+    """float32 (C, H, W) NLM estimate of ``planes`` by the kernel ``compute``.
+
+    With ``params.h_chroma`` the 3 planes are filtered in the opponent space,
+    luminance with h and chrominance with h_chroma (one kernel run per distinct
+    strength, the patch distances being those of RGB), then turned back to RGB.
+    """
+    if params.h_chroma is None:
+        return compute(pad_reflect(planes, pad), params)
+    padded = pad_reflect(to_opponent(planes), pad)
+    estimate = compute(padded, replace(params, h_chroma=None))
+    if params.h_chroma != params.h:
+        chroma = compute(padded, replace(params, h=params.h_chroma, h_chroma=None))
+        estimate[1:] = chroma[1:]
+    del padded
+    return from_opponent(estimate)
 
 
 def denoise(
@@ -166,6 +196,7 @@ def denoise(
     return_params: bool = False,
     method: str | None = None,
     tune: bool = False,
+    h_chroma: float | None = None,
 ):
     """Denoise ``image`` with pixelwise (or patchwise) non-local means.
 
@@ -186,9 +217,13 @@ def denoise(
         each patch gets the weighted mean of its candidates and each pixel averages
         the estimates of the (2f+1)² patches that contain it.
     tune : bool
-        Choose the unset ``h``, ``f``, ``r`` and ``method`` by minimising SURE
-        (:func:`nlmeans.tune`) instead of taking the presets.
-    backend : {"auto", "cpu", "reference"}
+        Choose the unset ``h``, ``f``, ``r`` and ``method`` (and, for a
+        3-channel image, ``h_chroma``) by minimising SURE (:func:`nlmeans.tune`)
+        instead of taking the presets.
+    h_chroma : float, optional
+        As in :func:`resolve_params`: a chrominance filtering strength for a
+        3-channel image, which is then filtered in luminance–chrominance planes.
+    backend : {"auto", "cpu", "cuda", "reference"}
         "auto" picks the fastest available; "reference" is the slow NumPy oracle.
     return_params : bool
         Also return the resolved :class:`Params`.
@@ -215,20 +250,22 @@ def denoise(
             f=f,
             r=r,
             method=method,
+            h_chroma=h_chroma,
         )
     else:
         method = "pixel" if method is None else method
-        params = _resolve_planes(image, planes, h, sigma, f, r, channel_axis, data_range, method)
+        params = _resolve_planes(
+            image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma
+        )
     _, compute = kernel(backend, params.method)
     pad = PADDING[params.method](params)
     check_denoise_memory(planes, pad)
-    padded = pad_reflect(planes, pad)
-    estimate = compute(padded, params)
-    del padded  # free the padded planes before the conversion allocates the result
+    estimate = estimate_planes(compute, planes, params, pad)
     estimate = to_dtype(estimate, image.dtype, overwrite=True)
     if bounds is not None:
-        # Each value is a convex combination of input values (DESIGN.md §1); clip the
-        # float32 rounding so every channel stays within its input [min, max] exactly.
+        # Each value is a convex combination of input values (DESIGN.md §1; with
+        # h_chroma, of opponent planes): clip the float32 rounding (and the chroma
+        # overshoot) so every channel stays within its input [min, max] exactly.
         np.clip(estimate, bounds[0][:, None, None], bounds[1][:, None, None], out=estimate)
     result = from_channels_first(estimate, channel_axis)
     return (result, params) if return_params else result

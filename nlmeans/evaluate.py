@@ -119,6 +119,7 @@ def run_nlmeans(noisy: np.ndarray, params: Params, backend: str) -> np.ndarray:
         data_range=255.0,
         backend=backend,
         method=params.method,
+        h_chroma=params.h_chroma,
     ).astype(np.float64)
 
 
@@ -175,8 +176,10 @@ def methods_for(params: Params, backend: str, opencv: bool | None = None) -> lis
                 "h": params.h,
                 "sigma": params.sigma,
                 "method": params.method,
+                **({} if params.h_chroma is None else {"h_chroma": params.h_chroma}),
             },
         ),
+        # The peers have no chrominance h: they get h throughout.
         Method("scikit-image", run_skimage, skimage_parameters(params)),
     ]
     if opencv if opencv is not None else opencv_available():

@@ -65,6 +65,11 @@ class Params:
         True when ``sigma`` came from :func:`estimate_sigma` rather than the caller.
     method : {"pixel", "patch"}
         Pixelwise estimate (DESIGN.md §1) or patchwise aggregation (IPOL 2011).
+    h_chroma : float or None
+        3-channel images only: the filtering strength, raw intensity units, of
+        the two chrominance channels of the orthonormal opponent transform
+        (:mod:`nlmeans.color`), whose luminance channel uses ``h``. None (the
+        default): every RGB channel uses ``h``, the formula of DESIGN.md §1.
     """
 
     f: int
@@ -73,6 +78,7 @@ class Params:
     sigma: float
     sigma_estimated: bool = False
     method: str = "pixel"
+    h_chroma: float | None = None
 
 
 def image_data_range(image: np.ndarray) -> float:
@@ -109,6 +115,16 @@ def check_finite_number(name: str, value, *, minimum: float, strict: bool) -> fl
             f"{name}={value!r} is out of range; expected a finite number {relation} {minimum:g}"
         )
     return number
+
+
+def check_h_chroma(value, n_channels: int) -> float:
+    """Return ``value`` as a valid chrominance h for an image of ``n_channels``, or raise."""
+    if n_channels != 3:
+        raise NLMeansError(
+            f"h_chroma={value!r} needs a 3-channel (RGB) image; this one has "
+            f"{n_channels} channel{'s' if n_channels > 1 else ''}"
+        )
+    return check_finite_number("h_chroma", value, minimum=0.0, strict=True)
 
 
 def check_method(value) -> str:
@@ -189,16 +205,20 @@ def resolve(
     data_range: float,
     estimate=None,
     method: str = "pixel",
+    h_chroma=None,
 ) -> Params:
     """Validate the given parameters and fill in the unset ones.
 
     ``n_channels`` picks the gray or color table. ``estimate`` is a callable returning
     the noise sigma in raw units; it is called only when ``sigma`` is None.
+    ``h_chroma`` is never filled in: only :func:`nlmeans.tune` chooses it.
     """
     data_range = check_finite_number("data_range", data_range, minimum=0.0, strict=True)
     method = check_method(method)
     if h is not None:
         h = check_finite_number("h", h, minimum=0.0, strict=True)
+    if h_chroma is not None:
+        h_chroma = check_h_chroma(h_chroma, n_channels)
     if f is not None:
         f = check_radius("f", f, MAX_PATCH_RADIUS)
     if r is not None:
@@ -223,4 +243,5 @@ def resolve(
         sigma=float(sigma),
         sigma_estimated=sigma_estimated,
         method=method,
+        h_chroma=h_chroma,
     )

@@ -23,10 +23,12 @@ def params_record(params: Params) -> dict:
 
 
 def params_line(params: Params) -> str:
+    """The resolved parameters on one line, as every command prints them."""
     source = "estimated" if params.sigma_estimated else "given"
+    chroma = "" if params.h_chroma is None else f" h_chroma={params.h_chroma:.4g}"
     return (
-        f"f={params.f} r={params.r} h={params.h:.4g} sigma={params.sigma:.4g} ({source}) "
-        f"method={params.method}"
+        f"f={params.f} r={params.r} h={params.h:.4g}{chroma} sigma={params.sigma:.4g} "
+        f"({source}) method={params.method}"
     )
 
 

@@ -65,6 +65,15 @@ def test_cuda_matches_reference(rng, shape, channel_axis, f, r, h, sigma):
 
 
 @device
+def test_cuda_luminance_chrominance_matches_reference(rng):
+    image = rng.random((9, 10, 3)).astype(np.float32)
+    kwargs = dict(h=0.1, h_chroma=0.35, sigma=0.02, f=1, r=2, channel_axis=-1)
+    expected = nlmeans.denoise(image, backend="reference", **kwargs)
+    got = nlmeans.denoise(image, backend="cuda", **kwargs)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+
+
+@device
 def test_cuda_matches_reference_in_8bit_units(rng):
     image = (rng.random((9, 10, 3)) * 255).astype(np.float64)
     kwargs = dict(h=12.0, sigma=10.0, f=1, r=2, channel_axis=-1)
