@@ -237,7 +237,10 @@ def denoise(
     image = check_image(image)
     planes = to_channels_first(image, channel_axis)
     check_denoise_memory(planes)  # before anything allocates a copy of the image
-    bounds = float_bounds(planes) if planes.dtype.kind == "f" else None
+    if planes.dtype.kind == "f":
+        bounds = float_bounds(planes)  # also refuses NaN, Inf and magnitudes float32 cannot square
+    else:
+        bounds = planes.min(axis=(1, 2)), planes.max(axis=(1, 2))
     if tune:
         from .sure import tune as tune_params
 
@@ -262,10 +265,9 @@ def denoise(
     check_denoise_memory(planes, pad)
     estimate = estimate_planes(compute, planes, params, pad)
     estimate = to_dtype(estimate, image.dtype, overwrite=True)
-    if bounds is not None:
-        # Each value is a convex combination of input values (DESIGN.md §1; with
-        # h_chroma, of opponent planes): clip the float32 rounding (and the chroma
-        # overshoot) so every channel stays within its input [min, max] exactly.
-        np.clip(estimate, bounds[0][:, None, None], bounds[1][:, None, None], out=estimate)
+    # Each value is a convex combination of input values (DESIGN.md §1; with
+    # h_chroma, of opponent planes): clip the float32 rounding (and the chroma
+    # overshoot) so every channel stays within its input [min, max] exactly.
+    np.clip(estimate, bounds[0][:, None, None], bounds[1][:, None, None], out=estimate)
     result = from_channels_first(estimate, channel_axis)
     return (result, params) if return_params else result

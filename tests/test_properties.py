@@ -27,14 +27,15 @@ DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
 
 @st.composite
-def images(draw, constant=False, wild=False):
+def images(draw, constant=False, wild=False, rgb=False):
     """(image, channel_axis): 1..9 px sides, gray or 1..4 channels on axis 0 or -1.
 
-    ``wild`` float images take any value, NaN, Inf and 1e300 included.
+    ``wild`` float images take any value, NaN, Inf and 1e300 included; ``rgb``
+    images have 3 channels.
     """
     dtype = np.dtype(draw(st.sampled_from(DTYPES)))
     height, width = draw(st.integers(1, 9)), draw(st.integers(1, 9))
-    channels = draw(st.sampled_from([None, 1, 2, 3, 4]))
+    channels = 3 if rgb else draw(st.sampled_from([None, 1, 2, 3, 4]))
     axis = None if channels is None else draw(st.sampled_from([0, -1]))
     shape = (height, width) if channels is None else (height, width, channels)
     if axis == 0:
@@ -86,6 +87,7 @@ any_params = st.fixed_dictionaries(
         "r": any_value,
         "method": st.sampled_from(["pixel", "patch", "nope", None]),
         "backend": st.sampled_from(["cpu", "reference"]),
+        "h_chroma": st.none() | any_value,
     }
 )
 
@@ -141,6 +143,28 @@ def test_input_array_is_never_modified(case, params):
     image.flags.writeable = False  # any in-place write would raise
     nlmeans.denoise(image, channel_axis=axis, **params)
     np.testing.assert_array_equal(image, before)
+
+
+@PROFILE
+@given(images(rgb=True), valid_params, st.floats(1e-3, 1e4))
+def test_luminance_chrominance_output_is_finite_and_within_each_channels_range(
+    case, params, h_chroma
+):
+    image, axis = case
+    result = nlmeans.denoise(image, channel_axis=axis, h_chroma=h_chroma, **params)
+    assert result.shape == image.shape and result.dtype == image.dtype
+    assert np.isfinite(result).all()
+    low, high, _ = channel_ranges(image, axis)
+    out_low, out_high, _ = channel_ranges(result, axis)
+    assert (out_low >= low).all() and (out_high <= high).all()
+
+
+@PROFILE
+@given(images(rgb=True, constant=True), valid_params, st.floats(1e-3, 1e4))
+def test_constant_rgb_image_comes_back_unchanged_with_h_chroma(case, params, h_chroma):
+    image, axis = case
+    result = nlmeans.denoise(image, channel_axis=axis, h_chroma=h_chroma, **params)
+    np.testing.assert_array_equal(result, image)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
