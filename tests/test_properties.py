@@ -97,6 +97,15 @@ def channel_ranges(image, axis):
     return planes.min(axis=(1, 2)), planes.max(axis=(1, 2)), planes
 
 
+def check_shape_dtype_finite_and_ranges(image, axis, result):
+    """The result keeps the image's shape and dtype, is finite, and each channel its range."""
+    assert result.shape == image.shape and result.dtype == image.dtype
+    assert np.isfinite(result).all()
+    low, high, _ = channel_ranges(image, axis)
+    out_low, out_high, _ = channel_ranges(result, axis)
+    assert (out_low >= low).all() and (out_high <= high).all()
+
+
 NO_PARAMS = {"h": None, "sigma": None, "f": None, "r": None, "method": None, "backend": "cpu"}
 
 
@@ -121,11 +130,7 @@ def test_denoise_returns_or_raises_nlmeans_error(case, params):
 def test_output_shape_dtype_finite_and_within_each_channels_range(case, params):
     image, axis = case
     result = nlmeans.denoise(image, channel_axis=axis, **params)
-    assert result.shape == image.shape and result.dtype == image.dtype
-    assert np.isfinite(result).all()
-    low, high, _ = channel_ranges(image, axis)
-    out_low, out_high, _ = channel_ranges(result, axis)
-    assert (out_low >= low).all() and (out_high <= high).all()
+    check_shape_dtype_finite_and_ranges(image, axis, result)
 
 
 @PROFILE
@@ -152,11 +157,7 @@ def test_luminance_chrominance_output_is_finite_and_within_each_channels_range(
 ):
     image, axis = case
     result = nlmeans.denoise(image, channel_axis=axis, h_chroma=h_chroma, **params)
-    assert result.shape == image.shape and result.dtype == image.dtype
-    assert np.isfinite(result).all()
-    low, high, _ = channel_ranges(image, axis)
-    out_low, out_high, _ = channel_ranges(result, axis)
-    assert (out_low >= low).all() and (out_high <= high).all()
+    check_shape_dtype_finite_and_ranges(image, axis, result)
 
 
 @PROFILE
