@@ -1,5 +1,8 @@
 """Luminance–chrominance filtering (h_chroma) and its SURE tuning, on small synthetic images."""
 
+import json
+from pathlib import Path
+
 import imageio.v3 as iio
 import numpy as np
 import pytest
@@ -172,3 +175,21 @@ def test_batch_applies_h_chroma_to_colour_files_only(tmp_path):
     expected_gray = nlmeans.denoise(colour[..., 1], **common)
     assert np.abs(iio.imread(outputs / "colour.png").astype(int) - expected_colour).max() <= 1
     assert np.abs(iio.imread(outputs / "gray.png").astype(int) - expected_gray).max() <= 1
+
+
+def test_batch_same_params_from_a_colour_image_still_denoises_gray_ones(tmp_path):
+    # The first file (colour.png) is tuned with h_chroma; gray.png must not fail on it.
+    inputs, outputs = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    _, noisy = colour_scene(size=40)
+    colour = np.clip(noisy, 0, 255).astype(np.uint8)
+    iio.imwrite(inputs / "colour.png", colour)
+    iio.imwrite(inputs / "gray.png", colour[..., 1])
+    args = ["batch", str(inputs), str(outputs), "--tune", "--same-params", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    params = {Path(item["input"]).name: item["params"] for item in document["files"]}
+    assert params["colour.png"]["h_chroma"] is not None
+    assert params["gray.png"]["h_chroma"] is None
+    assert params["gray.png"]["h"] == params["colour.png"]["h"]
