@@ -310,7 +310,7 @@ def tune(
     if not hs or not fs or not rs:
         raise NLMeansError("tune needs at least one h ratio, patch radius offset and radius")
     candidates = [(m, pf, pr, hs) for m in methods for pf in fs for pr in rs]
-    tuned = to_opponent(planes) if opponent else planes.astype(np.float32)
+    tuned = to_opponent(planes) if opponent else planes  # sure_scores makes it float32
     scores = sure_scores(tuned, base.sigma, candidates, fraction=fraction, seed=seed)
     if opponent:
         choice = best_per_group(scores, luminance_hs, chroma_hs)

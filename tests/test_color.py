@@ -160,13 +160,19 @@ def test_cli_h_chroma_on_a_gray_file_is_a_clean_error(tmp_path):
     assert not (tmp_path / "gray_denoised.png").exists()
 
 
-def test_batch_applies_h_chroma_to_colour_files_only(tmp_path):
+def colour_and_gray_folder(tmp_path, size):
+    """(inputs, outputs, the uint8 colour image): colour.png and its green plane as gray.png."""
     inputs, outputs = tmp_path / "in", tmp_path / "out"
     inputs.mkdir()
-    _, noisy = colour_scene(size=32)
+    _, noisy = colour_scene(size=size)
     colour = np.clip(noisy, 0, 255).astype(np.uint8)
     iio.imwrite(inputs / "colour.png", colour)
     iio.imwrite(inputs / "gray.png", colour[..., 1])
+    return inputs, outputs, colour
+
+
+def test_batch_applies_h_chroma_to_colour_files_only(tmp_path):
+    inputs, outputs, colour = colour_and_gray_folder(tmp_path, size=32)
     args = ["batch", str(inputs), str(outputs), "--h", "10", "--h-chroma", "25", "--r", "2"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -179,12 +185,7 @@ def test_batch_applies_h_chroma_to_colour_files_only(tmp_path):
 
 def test_batch_same_params_from_a_colour_image_still_denoises_gray_ones(tmp_path):
     # The first file (colour.png) is tuned with h_chroma; gray.png must not fail on it.
-    inputs, outputs = tmp_path / "in", tmp_path / "out"
-    inputs.mkdir()
-    _, noisy = colour_scene(size=40)
-    colour = np.clip(noisy, 0, 255).astype(np.uint8)
-    iio.imwrite(inputs / "colour.png", colour)
-    iio.imwrite(inputs / "gray.png", colour[..., 1])
+    inputs, outputs, colour = colour_and_gray_folder(tmp_path, size=40)
     args = ["batch", str(inputs), str(outputs), "--tune", "--same-params", "--json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
