@@ -1,7 +1,9 @@
 """nlmeans: fast, exact non-local means denoising (Buades, Coll & Morel)."""
 
-from .denoise import denoise, resolve_params
-from .params import NLMeansError, Params, estimate_sigma
+from .errors import NLMeansError
+from .frontdoor import denoise, resolve_params
+from .noise import estimate_sigma
+from .params import Params
 from .sure import tune
 
 __version__ = "0.1.0"

@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import NLMeansError
+from .frontdoor import denoise
 from .io import (
     IMAGE_EXTENSIONS,
     ImageFileError,
@@ -26,7 +28,7 @@ from .io import (
     require_finite,
     write_image,
 )
-from .params import NLMeansError, Params
+from .params import Params
 
 #: Status of one file in a batch.
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
@@ -205,8 +207,6 @@ def run_batch(
         done (with seconds and the parameters used), skipped, or failed (with
         the reason); a failure never stops the batch.
     """
-    from .denoise import denoise
-
     sources = {item.source.resolve() for item in items}
     resolved_once = False
     todo = [item.skip_reason is None and (overwrite or not item.target.exists()) for item in items]

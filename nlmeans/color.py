@@ -2,7 +2,7 @@
 
 Used when a 3-channel image gets its own filtering strength for chrominance
 (``Params.h_chroma``). The rows of :data:`OPPONENT` are orthonormal, so the
-transform preserves the patch distance d² of DESIGN.md §1 (a sum of squares
+transform preserves the patch distance d² of the formula (a sum of squares
 over the channels), white Gaussian noise of standard deviation σ stays white
 with the same σ in every new channel, and the inverse is the transpose. NLM
 weights are therefore unchanged by it, and the weighted means commute with it:

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from . import png16
+from .errors import NLMeansError
 from .memory import check_memory, denoise_bytes
-from .params import NLMeansError
 
 #: Extensions nlmeans writes (lower case, with the dot).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")

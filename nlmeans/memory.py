@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from .params import NLMeansError
+from .errors import NLMeansError
 
 GIB = 1024**3
 

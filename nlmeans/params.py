@@ -1,6 +1,6 @@
-"""The parameter record: validation, units, noise estimate and the IPOL presets.
+"""The parameter record: validation, units and the IPOL presets.
 
-Units (DESIGN.md §2): ``h`` and ``sigma`` are in the raw intensity units of the
+Units: ``h`` and ``sigma`` are in the raw intensity units of the
 input array. The preset tables of Buades, Coll & Morel (IPOL 2011) are written
 on the 8-bit scale; ``data_range`` says which raw value corresponds to 255 there.
 """
@@ -8,13 +8,11 @@ on the 8-bit scale; ``data_range`` says which raw value corresponds to 255 there
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-#: dtypes the public API accepts; the result always has the input's dtype.
-SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+from .errors import NLMeansError
 
 #: Practical ceilings: the cost grows as (2r+1)², so larger values are mistakes.
 MAX_PATCH_RADIUS = 50
@@ -24,8 +22,8 @@ MAX_SEARCH_RADIUS = 200
 #: so that a clean image gets a small positive h and comes back almost unchanged.
 MIN_PRESET_SIGMA_8BIT = 1.0
 
-#: NLM variants: "pixel" is the exact formula of DESIGN.md §1; "patch" aggregates
-#: denoised patches (Buades, Coll & Morel, IPOL 2011, "patchwise").
+#: NLM variants: "pixel" is the exact pixelwise formula (README, "The algorithm");
+#: "patch" aggregates denoised patches (Buades, Coll & Morel, IPOL 2011, "patchwise").
 METHODS = ("pixel", "patch")
 
 # IPOL 2011 tables: (upper sigma bound on the 8-bit scale, f, r, h / sigma).
@@ -41,10 +39,6 @@ _COLOR_PRESETS = (
     (55.0, 2, 17, 0.40),
     (100.0, 3, 17, 0.35),
 )
-
-
-class NLMeansError(ValueError):
-    """Raised for every invalid input or parameter, with a message naming it."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +58,12 @@ class Params:
     sigma_estimated : bool
         True when ``sigma`` came from :func:`estimate_sigma` rather than the caller.
     method : {"pixel", "patch"}
-        Pixelwise estimate (DESIGN.md §1) or patchwise aggregation (IPOL 2011).
+        Pixelwise estimate (the exact formula) or patchwise aggregation (IPOL 2011).
     h_chroma : float or None
         3-channel images only: the filtering strength, raw intensity units, of
         the two chrominance channels of the orthonormal opponent transform
         (:mod:`nlmeans.color`), whose luminance channel uses ``h``. None (the
-        default): every RGB channel uses ``h``, the formula of DESIGN.md §1.
+        default): every RGB channel uses ``h``, the exact formula.
     """
 
     f: int
@@ -146,41 +140,6 @@ def check_radius(name: str, value, maximum: int) -> int:
     return number
 
 
-def estimate_sigma(image: np.ndarray, *, channel_axis: int | None = None) -> float:
-    """Estimate the Gaussian noise standard deviation of ``image``.
-
-    On each channel, the finest diagonal wavelet band's flattest blocks
-    (:func:`nlmeans.noise.plane_sigma`, after the weak-texture idea of Liu,
-    Tanaka & Okutomi, 2013; less biased by texture at low noise than the robust
-    median of Donoho & Johnstone, 1994, which remains the fallback for small
-    images); the channels are averaged.
-
-    Parameters
-    ----------
-    image : ndarray
-        2-D gray image, or an image with channels along ``channel_axis``.
-    channel_axis : int or None
-        Axis holding the channels, or None for a gray image.
-
-    Returns
-    -------
-    float
-        Noise standard deviation in the raw intensity units of ``image``.
-    """
-    from .layout import to_channels_first
-
-    planes = to_channels_first(image, channel_axis)
-    from .noise import plane_sigma
-
-    with warnings.catch_warnings():
-        # Each plane is 2-D gray, so skimage's "is this a color image?" guess does not
-        # apply; planes too small for a wavelet detail band give NaN, taken as 0 (no noise).
-        warnings.filterwarnings("ignore", "image is size", UserWarning)
-        warnings.filterwarnings("ignore", category=RuntimeWarning)
-        sigmas = [plane_sigma(plane) for plane in planes]
-    return float(np.mean(np.nan_to_num(sigmas, nan=0.0, posinf=0.0)))
-
-
 def preset(sigma_8bit: float, n_channels: int) -> tuple[int, int, float]:
     """IPOL 2011 preset ``(f, r, h / sigma)`` for noise ``sigma_8bit`` (8-bit scale).
 
@@ -193,6 +152,30 @@ def preset(sigma_8bit: float, n_channels: int) -> tuple[int, int, float]:
             return f, r, ratio
     _, f, r, ratio = table[-1]
     return f, r, ratio
+
+
+def validate(*, h=None, sigma=None, f=None, r=None, method="pixel", h_chroma=None) -> dict:
+    """Check the given parameters without an image; return them normalised.
+
+    Each value that is not None must be in its documented range (``h``,
+    ``h_chroma`` > 0, ``sigma`` >= 0, finite; ``f``, ``r`` integers within
+    :data:`MAX_PATCH_RADIUS` and :data:`MAX_SEARCH_RADIUS`; ``method`` one of
+    :data:`METHODS`), else NLMeansError names the parameter, the value and the
+    range. Used to refuse bad command-line values before any file is touched;
+    ``h_chroma``'s need for three channels is checked by :func:`resolve`.
+    """
+    return {
+        "h": None if h is None else check_finite_number("h", h, minimum=0.0, strict=True),
+        "sigma": None
+        if sigma is None
+        else check_finite_number("sigma", sigma, minimum=0.0, strict=False),
+        "f": None if f is None else check_radius("f", f, MAX_PATCH_RADIUS),
+        "r": None if r is None else check_radius("r", r, MAX_SEARCH_RADIUS),
+        "method": check_method(method),
+        "h_chroma": None
+        if h_chroma is None
+        else check_finite_number("h_chroma", h_chroma, minimum=0.0, strict=True),
+    }
 
 
 def resolve(
@@ -214,34 +197,28 @@ def resolve(
     ``h_chroma`` is never filled in: only :func:`nlmeans.tune` chooses it.
     """
     data_range = check_finite_number("data_range", data_range, minimum=0.0, strict=True)
-    method = check_method(method)
-    if h is not None:
-        h = check_finite_number("h", h, minimum=0.0, strict=True)
+    given = validate(h=h, sigma=sigma, f=f, r=r, method=method, h_chroma=h_chroma)
     if h_chroma is not None:
-        h_chroma = check_h_chroma(h_chroma, n_channels)
-    if f is not None:
-        f = check_radius("f", f, MAX_PATCH_RADIUS)
-    if r is not None:
-        r = check_radius("r", r, MAX_SEARCH_RADIUS)
-
-    sigma_estimated = sigma is None
+        check_h_chroma(h_chroma, n_channels)
+    sigma_estimated = given["sigma"] is None
     if sigma_estimated:
         sigma = float(estimate())
         if not math.isfinite(sigma) or sigma < 0:
             sigma = 0.0
     else:
-        sigma = check_finite_number("sigma", sigma, minimum=0.0, strict=False)
+        sigma = given["sigma"]
 
     scale = 255.0 / data_range
     preset_f, preset_r, ratio = preset(sigma * scale, n_channels)
+    h = given["h"]
     if h is None:
         h = ratio * max(sigma * scale, MIN_PRESET_SIGMA_8BIT) / scale
     return Params(
-        f=preset_f if f is None else f,
-        r=preset_r if r is None else r,
+        f=preset_f if given["f"] is None else given["f"],
+        r=preset_r if given["r"] is None else given["r"],
         h=float(h),
         sigma=float(sigma),
         sigma_estimated=sigma_estimated,
-        method=method,
-        h_chroma=h_chroma,
+        method=given["method"],
+        h_chroma=given["h_chroma"],
     )

@@ -16,7 +16,8 @@ which needs one more run of the denoiser and works for both methods. To keep
 the cost of tuning to a few denoising runs:
 
 - every candidate h of one (method, f, r) is computed in the same pass over
-  the shifts (:mod:`nlmeans.sweep`), the patch distances being shared;
+  the shifts (a backend method takes several h at once), the patch distances
+  being shared;
 - SURE is evaluated on evenly spread tiles covering a fraction of the image
   (each tile denoised with its true surroundings, so its pixels get exactly
   the values the full image would), which is unbiased for the tiles' MSE.
@@ -31,22 +32,24 @@ least SURE, ``Params.h`` and ``Params.h_chroma``.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import check_image, to_channels_first
+from .backends import Backend, padding, select
 from .color import to_opponent
-from .layout import check_image, to_channels_first
+from .errors import NLMeansError
+from .noise import estimate_sigma
 from .params import (
     MAX_SEARCH_RADIUS,
     METHODS,
     MIN_PRESET_SIGMA_8BIT,
-    NLMeansError,
     Params,
     check_finite_number,
     check_h_chroma,
     check_radius,
-    estimate_sigma,
     image_data_range,
     resolve,
 )
@@ -127,7 +130,7 @@ def centre_ratio(sigma_8bit: float) -> float:
 
     SURE's best h / σ falls as σ grows (the presets' patches grow with σ): with
     the presets' windows it was about 0.85 at σ = 5, 0.65 at σ = 20 and 0.45 at
-    σ = 50 on the evaluation set (DESIGN.md §5), and about 6% more with r = 8.
+    σ = 50 on the evaluation set (benchmarks/quality.py), and about 6% more with r = 8.
     The line 0.88 − 0.12·log2(σ/5), clipped to [0.35, 1], follows it; the grid
     ``H_STEPS`` (0.8× to 1.4× of it) leaves SURE the choice.
     """
@@ -158,16 +161,17 @@ def sure_scores(
     *,
     fraction: float = SAMPLE_FRACTION,
     seed: int = 0,
+    backend: Backend | None = None,
 ) -> list[Candidate]:
     """SURE of every candidate on the (C, H, W) stack ``planes`` with noise ``sigma``.
 
     ``candidates`` is an iterable of ``(method, f, r, hs)``; each yields one
     :class:`Candidate` per h (SURE of the channel mean and of each channel),
     computed in a single sweep (plus one on the perturbed image for the
-    Monte-Carlo divergence). ``seed`` fixes the probe b.
+    Monte-Carlo divergence) on ``backend`` (default: the best available one).
+    ``seed`` fixes the probe b.
     """
-    from .sweep import SWEEPS
-
+    backend = select("auto") if backend is None else backend
     candidates = [(m, int(f), int(r), [float(h) for h in hs]) for m, f, r, hs in candidates]
     planes = np.asarray(planes, dtype=np.float32)
     _, height, width = planes.shape
@@ -176,15 +180,15 @@ def sure_scores(
     probe = probe.astype(np.float32)
     epsilon = EPSILON_RATIO * sigma if sigma > 0 else 1e-3 * float(np.std(planes) or 1.0)
     perturbed = planes + np.float32(epsilon) * probe
-    outer = max(SWEEPS[m][1](f, r) for m, f, r, _ in candidates)
-    padding = ((0, 0), (outer, outer), (outer, outer))
-    padded = np.pad(planes, padding, mode="reflect")
-    padded_perturbed = np.pad(perturbed, padding, mode="reflect")
+    outer = max(padding(m, (f,), (r,))[0] for m, f, r, _ in candidates)
+    margins = ((0, 0), (outer, outer), (outer, outer))
+    padded = np.pad(planes, margins, mode="reflect")
+    padded_perturbed = np.pad(perturbed, margins, mode="reflect")
 
     results = []
     for method, f, r, hs in candidates:
-        sweep, pad_of = SWEEPS[method]
-        pad = pad_of(f, r)
+        sweep = backend.methods[method]
+        pad = padding(method, (f,), (r,))[0]
         # Per h and channel.
         residual = np.zeros((len(hs), planes.shape[0]))
         divergence = np.zeros((len(hs), planes.shape[0]))
@@ -198,8 +202,9 @@ def sure_scores(
             ]
             tile_u = planes[:, y : y + rows, x : x + cols].astype(np.float64)
             tile_b = probe[:, y : y + rows, x : x + cols].astype(np.float64)
-            base = sweep(padded[window], f, r, sigma, hs).astype(np.float64)
-            moved = sweep(padded_perturbed[window], f, r, sigma, hs).astype(np.float64)
+            radii = (f, f), (r, r)
+            base = sweep(padded[window], *radii, sigma, hs).astype(np.float64)
+            moved = sweep(padded_perturbed[window], *radii, sigma, hs).astype(np.float64)
             # ‖D(u) − u‖² and bᵀ(D(u + εb) − D(u)) / ε, per h.
             residual += ((base - tile_u) ** 2).sum(axis=(2, 3))
             divergence += (tile_b * (moved - base)).sum(axis=(2, 3)) / epsilon
@@ -230,6 +235,7 @@ def tune(
     fraction: float = SAMPLE_FRACTION,
     seed: int = 0,
     return_scores: bool = False,
+    backend: str = "auto",
 ):
     """Choose NLM parameters minimising SURE, from the noisy image alone.
 
@@ -267,6 +273,10 @@ def tune(
         Seed of the Monte-Carlo probe; the result is deterministic.
     return_scores : bool
         Also return the list of :class:`Candidate` with their SURE.
+    backend : str
+        Where the candidates are computed ("auto", "cpu", "cuda", "reference").
+        Only the methods that backend computes are searched (a UserWarning
+        names any left out).
 
     Returns
     -------
@@ -305,13 +315,27 @@ def tune(
     chroma_hs = [h_chroma] if h_chroma is not None else grid
     hs = sorted(set(luminance_hs + chroma_hs)) if opponent else luminance_hs
     fs = [base.f] if f is not None else sorted({max(0, base.f + d) for d in f_offsets})
-    methods = [base.method] if method is not None else list(METHODS)
+    chosen = select(backend, method, planes.ndim - 1)
+    if method is not None:
+        methods = [base.method]
+    else:
+        methods = [m for m in METHODS if m in chosen.methods]
+        missing = [m for m in METHODS if m not in chosen.methods]
+        if missing:
+            warnings.warn(
+                f"tune: backend={chosen.name!r} does not compute method "
+                f"{', '.join(map(repr, missing))}; searching {', '.join(map(repr, methods))} only",
+                UserWarning,
+                stacklevel=2,
+            )
     rs = [base.r] if r is not None else [check_radius("r", x, MAX_SEARCH_RADIUS) for x in radii]
     if not hs or not fs or not rs:
         raise NLMeansError("tune needs at least one h ratio, patch radius offset and radius")
     candidates = [(m, pf, pr, hs) for m in methods for pf in fs for pr in rs]
     tuned = to_opponent(planes) if opponent else planes  # sure_scores makes it float32
-    scores = sure_scores(tuned, base.sigma, candidates, fraction=fraction, seed=seed)
+    scores = sure_scores(
+        tuned, base.sigma, candidates, fraction=fraction, seed=seed, backend=chosen
+    )
     if opponent:
         choice = best_per_group(scores, luminance_hs, chroma_hs)
     else:
@@ -328,9 +352,3 @@ def tune(
         h_chroma=best_h_chroma,
     )
     return (params, scores) if return_scores else params
-
-
-def warm_up() -> None:
-    """Compile (or load from the cache) the sweep kernels on a tiny image."""
-    tiny = np.linspace(0.0, 1.0, 64, dtype=np.float32).reshape(8, 8)
-    tune(tiny, 0.1, r=1, data_range=1.0)

@@ -1,8 +1,7 @@
-"""CUDA backend: pixelwise NLM on an NVIDIA GPU through numba.cuda.
-
-The host-side launcher for the kernels in :mod:`nlmeans.cuda_kernels`. It takes
+"""The host side of the CUDA backend's pixelwise kernels (:mod:`.kernels`).
+ It takes
 the float32 reflect-padded (C, H+2(r+f), W+2(r+f)) stack from the front door
-(nlmeans.denoise does parameter resolution, padding and dtypes), uploads it
+(:func:`nlmeans.denoise` does parameter resolution, padding and dtypes), uploads it
 once, runs every shift of the search window on the device, and downloads the
 (C, H, W) estimate once. Images too large for the device's free memory are cut
 into tiles with an r+f halo; every output pixel depends only on its own padded
@@ -23,7 +22,8 @@ import warnings
 
 import numpy as np
 
-from .params import NLMeansError, Params
+from ...errors import NLMeansError
+from ..contract import weight_constants
 
 #: Threads per block, (x, y), tried in this order: one thread per output pixel.
 BLOCK_SHAPES = ((16, 16), (8, 8), (4, 4))
@@ -93,13 +93,6 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def kernel_constants(params: Params, n_channels: int) -> tuple[np.float32, np.float32]:
-    """(scale, offset): d²/h² = patch_sum · scale and offset = 2σ²/h² (DESIGN.md §1)."""
-    h2 = params.h * params.h
-    scale = 1.0 / (n_channels * (2 * params.f + 1) ** 2 * h2)
-    return np.float32(scale), np.float32(2.0 * params.sigma * params.sigma / h2)
-
-
 def launch_plan(
     n_channels: int,
     f: int,
@@ -156,26 +149,31 @@ def _device_buffers(shape: tuple[int, int, int], out_shape: tuple[int, int, int]
     return _buffers[key]
 
 
-def denoise_padded(
+def pixelwise(
     padded: np.ndarray,
-    params: Params,
+    f: int,
+    r: int,
+    sigma: float,
+    h: float,
     *,
     tile: tuple[int, int] | None = None,
     stage: bool | None = None,
     block: tuple[int, int] | None = None,
     timings: dict | None = None,
 ) -> np.ndarray:
-    """Pixelwise NLM of a float32 (C, H+2(r+f), W+2(r+f)) stack on the GPU.
+    """Pixelwise NLM of a float32 (C, H+2(r+f), W+2(r+f)) stack on the GPU, one strength ``h``.
 
-    Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011; the same
-    estimate as :func:`nlmeans.reference.denoise_padded` (DESIGN.md §1).
+    The estimate of :func:`nlmeans.backends.reference.pixelwise` (Buades,
+    Coll & Morel, "Non-Local Means Denoising", IPOL 2011).
 
     Parameters
     ----------
     padded : ndarray
         float32 (C, H + 2(r+f), W + 2(r+f)), reflect-padded.
-    params : Params
-        Resolved parameters; only the pixelwise method is supported.
+    f, r : int
+        Patch and search radius (the same on both axes).
+    sigma, h : float
+        Noise standard deviation and filtering strength, raw units.
     tile : (int, int), optional
         Output rows and columns processed per upload; default: the whole image
         when it fits in half the free device memory, else smaller tiles.
@@ -193,32 +191,26 @@ def denoise_padded(
     ndarray
         float32 (C, H, W).
     """
-    method = getattr(params, "method", "pixel")
-    if method != "pixel":
-        raise NLMeansError(
-            f"method={method!r} is not supported by the CUDA backend; it supports the "
-            "pixelwise method only (use backend='cpu')"
-        )
     reason = availability()
     if reason is not None:
         raise NLMeansError(f"backend='cuda' is not available: {reason}")
-    return _launch(padded, params, tile, stage, block, timings)
+    return _launch(padded, f, r, sigma, h, tile, stage, block, timings)
 
 
-def _launch(padded, params, tile, stage, block, timings) -> np.ndarray:
-    """Upload, run the kernels over every tile, download: :func:`denoise_padded`'s work."""
+def _launch(padded, f, r, sigma, h, tile, stage, block, timings) -> np.ndarray:
+    """Upload, run the kernels over every tile, download: :func:`pixelwise`'s work."""
     from numba import cuda
 
-    from . import cuda_kernels
+    from . import kernels
 
     start = time.perf_counter()
     n_channels, p_height, p_width = padded.shape
-    f, r = params.f, params.r
     pad = r + f
     height, width = p_height - 2 * pad, p_width - 2 * pad
-    scale, offset = kernel_constants(params, n_channels)
+    scales, offsets = weight_constants([h], sigma, (f, f), n_channels)
+    scale, offset = scales[0], offsets[0]
     (bw, bh), staged, shared = launch_plan(n_channels, f, r, stage, block)
-    kernel = cuda_kernels.staged_kernel if staged else cuda_kernels.global_kernel
+    kernel = kernels.staged_kernel if staged else kernels.global_kernel
     out = np.empty((n_channels, height, width), dtype=np.float32)
     kernel_s = 0.0
     with _device_lock:
@@ -239,8 +231,8 @@ def _launch(padded, params, tile, stage, block, timings) -> np.ndarray:
                     begin, end = cuda.event(), cuda.event()
                     begin.record()
                 launch = configure(kernel, grid, (bw, bh), shared)
-                for c0 in range(0, n_channels, cuda_kernels.GROUP):
-                    ng = min(cuda_kernels.GROUP, n_channels - c0)
+                for c0 in range(0, n_channels, kernels.GROUP):
+                    ng = min(kernels.GROUP, n_channels - c0)
                     launch(
                         d_in, piece.shape[1], piece.shape[2], n_channels, c0, ng, f, r,
                         scale, offset, d_out,
@@ -275,11 +267,4 @@ def _run_tiny() -> None:
     """Compile (or load from Numba's cache) and run both kernels on a 1×1 image."""
     tiny = np.zeros((1, 3, 3), dtype=np.float32)
     for staged in (True, False):
-        _launch(tiny, Params(f=1, r=0, h=1.0, sigma=0.0), None, staged, (4, 4), None)
-
-
-def warm_up() -> None:
-    """Make sure the CUDA kernels are compiled and loaded (the probe does it once)."""
-    reason = availability()
-    if reason is not None:
-        raise NLMeansError(f"backend='cuda' is not available: {reason}")
+        _launch(tiny, 1, 0, 0.0, 1.0, None, staged, (4, 4), None)

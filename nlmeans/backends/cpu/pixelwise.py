@@ -7,7 +7,7 @@ D_t(p) = Σ_c (u_c(p) − u_c(p + t))² are box-summed over the (2f+1)² patch
 evaluates the weight (2f + 1 of them for f ≤ 2; f + 1 after a pass of pair
 sums for 3 ≤ f ≤ 5; power-of-two partial sums beyond). Every inner loop is a
 branch-free float32 loop over a contiguous row that LLVM vectorises; the
-weight's exp is a polynomial (see _exp2).
+weight's exp is a polynomial (:mod:`.fastexp`).
 
 The patch distance is symmetric, d²(p, p+t) = d²(p+t, p), so only half of the
 shifts are computed: the weight W_t(p) = w(p, p+t) serves p (candidate p+t)
@@ -25,13 +25,13 @@ memory is the output plus O(tile) per thread.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
-from .params import NLMeansError, Params
+from ..contract import weight_constants
+from .fastexp import EXP2_ARG_MIN, FMA, LOG2_E, exp2
+
+_ZERO = np.float32(0.0)
 
 #: Output rows and columns per tile (one thread's unit of work). A tile keeps
 #: the sums of one row of shifts, (C+1) × rows × cols float32, in the L2 cache
@@ -39,70 +39,13 @@ from .params import NLMeansError, Params
 TILE_ROWS = 64
 TILE_COLS = 512
 
-#: exp(−x) is evaluated for x in [0, EXP_ARG_MAX]; e^−87 ≈ 1.6e-38 is the
-#: smallest normal float32 it reaches, below that a weight is negligible.
-EXP_ARG_MAX = np.float32(87.0)
-#: The same bound for 2^y: y in [EXP2_ARG_MIN, 0].
-EXP2_ARG_MIN = np.float32(-125.0)
-LOG2_E = 1.4426950408889634
-_MINUS_LOG2_E = np.float32(-LOG2_E)
-# 2^g on [−0.5, 0.5] (degree-5 fit, relative error < 3e-7 in float32).
-_P0 = np.float32(1.00000007)
-_P1 = np.float32(0.69314695)
-_P2 = np.float32(0.24022122)
-_P3 = np.float32(0.05550743)
-_P4 = np.float32(0.00967546)
-_P5 = np.float32(0.0013267)
-_ZERO = np.float32(0.0)
-_EXPONENT_ONE = np.float32(127 * 2**23)  # IEEE-754 bits of 1.0f
-_EXPONENT_STEP = np.float32(2**23)  # one unit of the float32 exponent field
-#: Multiplies and adds may fuse into FMAs (one rounding instead of two) in the
-#: kernels; nothing else is relaxed, so NaN, Inf and rounding stay IEEE.
-_FMA = {"contract"}
-
-
-@intrinsic
-def _float32_from_bits(typingctx, bits):
-    """Reinterpret the bits of an int32 as a float32 (no numeric conversion)."""
-    if bits != types.int32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return types.float32(types.int32), codegen
-
-
-@njit(cache=True, inline="always", fastmath=_FMA)
-def _exp2(y):
-    """2^y for float32 y in [EXP2_ARG_MIN, 0], vectorisable, relative error < 5e-7.
-
-    2^y = 2^n · 2^g with n = rint(y) and g = y − n in [−0.5, 0.5]: 2^g by a
-    polynomial, 2^n by writing n + 127 into the exponent bits of a float32.
-    """
-    n = np.rint(y)
-    g = y - n
-    p = _P5 * g + _P4
-    p = p * g + _P3
-    p = p * g + _P2
-    p = p * g + _P1
-    p = p * g + _P0
-    return p * _float32_from_bits(np.int32(n * _EXPONENT_STEP + _EXPONENT_ONE))
-
-
-@njit(cache=True, inline="always", fastmath=_FMA)
-def exp_minus(x):
-    """exp(−x) = 2^(−x·log2 e) for float32 x in [0, EXP_ARG_MAX], relative error < 5e-6."""
-    return _exp2(x * _MINUS_LOG2_E)
-
-
 # The hot loops below index whole arrays with unsigned (uint64) offsets rather
 # than slicing rows: Numba skips the negative-index wrap-around for unsigned
 # indices, so the loops vectorise, and no slice touches the reference count
 # of the padded image that all threads share.
 
 
-@njit(cache=True, fastmath=_FMA)
+@njit(cache=True, fastmath=FMA)
 def _box_sum(sums, n_out, side, out):
     """out[i] = Σ_{k<side} sums[0, i + k] for i < n_out (the patch's horizontal sum).
 
@@ -138,16 +81,16 @@ def _box_sum(sums, n_out, side, out):
         m *= 2
 
 
-@njit(cache=True, inline="always", fastmath=_FMA)
+@njit(cache=True, inline="always", fastmath=FMA)
 def _weight(patch_sum, scale, offset):
     """W = exp(−max(d² − 2σ², 0) / h²) = 2^y, y = −max(patch_sum·scale − offset, 0).
 
     ``scale`` and ``offset`` carry the factor log2(e); y is kept >= EXP2_ARG_MIN.
     """
-    return _exp2(max(min(offset - patch_sum * scale, _ZERO), EXP2_ARG_MIN))
+    return exp2(max(min(offset - patch_sum * scale, _ZERO), EXP2_ARG_MIN))
 
 
-@njit(cache=True, fastmath=_FMA)
+@njit(cache=True, fastmath=FMA)
 def _weight_row(sums, f, n, scale, offset, weights, w_row, w_col, patch):
     """weights[w_row, w_col + i] = W of the patch sum Σ_{k≤2f} sums[0, i + k], i < n.
 
@@ -199,7 +142,7 @@ def _weight_row(sums, f, n, scale, offset, weights, w_row, w_col, patch):
             weights[w_row, w_col + i] = _weight(patch[i], scale, offset)
 
 
-@njit(cache=True, fastmath=_FMA)
+@njit(cache=True, fastmath=FMA)
 def _push_diff_row(padded, row, shifted_row, col, shifted_col, n, ring, slot, sums):
     """Slide the vertical patch sums one row: sums += D − ring[slot]; ring[slot] = D.
 
@@ -247,7 +190,7 @@ def _push_diff_row(padded, row, shifted_row, col, shifted_col, n, ring, slot, su
             ring[slot, j] = new
 
 
-@njit(cache=True, fastmath=_FMA)
+@njit(cache=True, fastmath=FMA)
 def _accumulate(padded, fwd, bwd, weights, w_fwd, w_bwd, n, numerator, denominator, i):
     """Σ w u(q) and Σ w of output row i: += W_t(p) u(p+t) + W_t(p−t) u(p−t).
 
@@ -308,7 +251,7 @@ def _fold(total, partial):
         partial[k] = _ZERO
 
 
-@njit(cache=True, fastmath=_FMA)
+@njit(cache=True, fastmath=FMA)
 def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
     """Pixelwise NLM of output rows [y0, y1) × columns [x0, x1) into ``out``.
 
@@ -406,7 +349,7 @@ def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
                 out[c, row, col + x] = numerator[c, i, x] / denominator[i, x]
 
 
-@njit(parallel=True, cache=True, nogil=True, fastmath=_FMA)
+@njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
 def _pixelwise_kernel(padded, f, r, scale, offset, tile_rows, tile_cols, out):
     """Pixelwise NLM of ``padded`` (C, H+2(r+f), W+2(r+f)) into ``out`` (C, H, W).
 
@@ -425,52 +368,30 @@ def _pixelwise_kernel(padded, f, r, scale, offset, tile_rows, tile_cols, out):
         _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out)
 
 
-def kernel_constants(params: Params, n_channels: int) -> tuple[np.float32, np.float32]:
-    """(scale, offset) with d²/h² = patch_sum · scale and offset = 2σ²/h² (DESIGN.md §1)."""
-    h2 = params.h * params.h
-    scale = 1.0 / (n_channels * (2 * params.f + 1) ** 2 * h2)
-    offset = 2.0 * params.sigma * params.sigma / h2
-    return np.float32(scale), np.float32(offset)
-
-
-def denoise_padded(
+def pixelwise(
     padded: np.ndarray,
-    params: Params,
+    f: int,
+    r: int,
+    sigma: float,
+    h: float,
     tile_rows: int = TILE_ROWS,
     tile_cols: int = TILE_COLS,
 ) -> np.ndarray:
     """Pixelwise NLM of a float32 (C, H+2(r+f), W+2(r+f)) stack; returns (C, H, W) float32.
 
-    ``tile_rows`` × ``tile_cols`` is the work unit of one thread (tests use
-    small tiles to cover the tile borders).
+    One strength ``h``, square radii; ``tile_rows`` × ``tile_cols`` is the
+    work unit of one thread (tests use small tiles to cover the tile borders).
     """
-    pad = params.r + params.f
+    pad = r + f
     padded = np.ascontiguousarray(padded, dtype=np.float32)
     n_channels = padded.shape[0]
     out = np.empty(
         (n_channels, padded.shape[1] - 2 * pad, padded.shape[2] - 2 * pad), dtype=np.float32
     )
-    scale, offset = kernel_constants(params, n_channels)
+    scales, offsets = weight_constants([h], sigma, (f, f), n_channels)
     # The kernel computes W = 2^y, so it takes scale and offset times log2(e).
-    scale, offset = np.float32(scale * LOG2_E), np.float32(offset * LOG2_E)
+    scale, offset = np.float32(scales[0] * LOG2_E), np.float32(offsets[0] * LOG2_E)
     # Plain ints and float32 scalars: one compiled specialisation for every call.
-    sizes = int(params.f), int(params.r), int(tile_rows), int(tile_cols)
+    sizes = int(f), int(r), int(tile_rows), int(tile_cols)
     _pixelwise_kernel(padded, sizes[0], sizes[1], scale, offset, sizes[2], sizes[3], out)
     return out
-
-
-def warm_up() -> None:
-    """Compile (or load from the cache) the kernel on a tiny image."""
-    tiny = np.zeros((1, 3, 3), dtype=np.float32)
-    denoise_padded(tiny, Params(f=1, r=0, h=1.0, sigma=0.0))
-
-
-def set_threads(n: int) -> None:
-    """Use ``n`` Numba threads for the CPU backend (1 … NUMBA_NUM_THREADS), else NLMeansError."""
-    most = numba.config.NUMBA_NUM_THREADS
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= most:
-        raise NLMeansError(
-            f"threads={n!r} is out of range; expected an integer 1 <= threads <= {most} "
-            "(the CPU threads Numba may use here; the NUMBA_NUM_THREADS variable sets the limit)"
-        )
-    numba.set_num_threads(int(n))

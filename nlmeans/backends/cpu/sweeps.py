@@ -2,8 +2,8 @@
 
 The patch distances d²(p, p+t) do not depend on h, so a sweep computes them
 once per shift and turns them into K weights w_k = exp(−max(d² − 2σ², 0) / h_k²),
-one per h. Pixelwise: Buades, Coll & Morel (CVPR 2005; IPOL 2011), DESIGN.md §1.
-Patchwise: :func:`nlmeans.cpu_patchwise.patchwise_sweep`.
+one per h: the pixelwise estimate of Buades, Coll & Morel (CVPR 2005; IPOL 2011).
+The patchwise kernels (:mod:`.patchwise`) take several h the same way.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .cpu import EXP_ARG_MAX, exp_minus
-from .cpu_patchwise import band_patch_sums, band_rows, patchwise_sweep, strength_constants
+from ..contract import weight_constants
+from .fastexp import EXP_ARG_MAX, exp_minus
+from .patchwise import band_patch_sums, band_rows
 
 _ZERO = np.float32(0.0)
 
@@ -71,14 +72,7 @@ def pixelwise_sweep(padded: np.ndarray, f: int, r: int, sigma: float, hs) -> np.
     pad = r + f
     n_channels = padded.shape[0]
     height, width = padded.shape[1] - 2 * pad, padded.shape[2] - 2 * pad
-    scales, offsets = strength_constants(hs, sigma, f, n_channels)
+    scales, offsets = weight_constants(hs, sigma, (f, f), n_channels)
     out = np.empty((len(scales), n_channels, height, width), dtype=np.float32)
     _pixelwise_sweep_kernel(padded, f, r, scales, offsets, band_rows(height), out)
     return out
-
-
-#: method -> (sweep function, padding from (f, r)).
-SWEEPS = {
-    "pixel": (pixelwise_sweep, lambda f, r: r + f),
-    "patch": (patchwise_sweep, lambda f, r: r + 2 * f),
-}

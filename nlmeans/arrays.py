@@ -1,4 +1,4 @@
-"""Array layout: checking an input image and moving its channels to the front.
+"""Arrays: checking an input image, moving its channels to the front, padding, dtypes.
 
 Every backend works on a (C, H, W) stack of planes; gray images are C = 1.
 """
@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import SUPPORTED_DTYPES, NLMeansError
+from .errors import NLMeansError
+
+#: dtypes the public API accepts; the result always has the input's dtype.
+SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
 
 def check_image(image) -> np.ndarray:
@@ -96,7 +99,7 @@ def pad_reflect(planes: np.ndarray, pad: int) -> np.ndarray:
     """float32 (C, H + 2 pad, W + 2 pad) mirror extension of (C, H, W) ``planes``.
 
     The values of ``np.pad(planes.astype(np.float32), ((0, 0), (pad, pad),
-    (pad, pad)), mode="reflect")`` (DESIGN.md §1 borders, reflection repeated
+    (pad, pad)), mode="reflect")`` (the algorithm's borders, reflection repeated
     for images smaller than the margin), written straight into one float32
     buffer: the image is converted once, into the middle, and the margins are
     copied from it, so no intermediate copy of the image is made.

@@ -1,4 +1,4 @@
-"""The NumPy oracle: a literal, slow transcription of DESIGN.md §1.
+"""The NumPy oracle: a literal, slow transcription of the formulas (README, "The algorithm").
 
 Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011, eqs. for the
 pixelwise estimate. Every fast backend is tested against this on small images.
@@ -7,12 +7,14 @@ Computed in float64; the loops follow the formulas term by term.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
-from .params import Params
+from .contract import Backend, square_radii
 
 
-def _weight(u: np.ndarray, top: int, left: int, rows: int, cols: int, t, params: Params):
+def _weight(u: np.ndarray, top: int, left: int, rows: int, cols: int, t, params):
     """w(p, p + t) for the patch centres p of the rows × cols block at (top, left) of u."""
     f = params.f
     ty, tx = t
@@ -33,7 +35,7 @@ def _weight(u: np.ndarray, top: int, left: int, rows: int, cols: int, t, params:
     return np.exp(-np.maximum(d2 - 2.0 * params.sigma**2, 0.0) / params.h**2)
 
 
-def denoise_padded(padded: np.ndarray, params: Params) -> np.ndarray:
+def denoise_padded(padded: np.ndarray, params) -> np.ndarray:
     """Pixelwise NLM of a (C, H + 2(r+f), W + 2(r+f)) reflect-padded stack.
 
     Returns the (C, H, W) estimate as float32.
@@ -57,7 +59,7 @@ def denoise_padded(padded: np.ndarray, params: Params) -> np.ndarray:
     return (numerator / denominator).astype(np.float32)
 
 
-def denoise_padded_patchwise(padded: np.ndarray, params: Params) -> np.ndarray:
+def denoise_padded_patchwise(padded: np.ndarray, params) -> np.ndarray:
     """Patchwise NLM of a (C, H + 2(r+2f), W + 2(r+2f)) reflect-padded stack.
 
     Buades, Coll & Morel, IPOL 2011, "patchwise" variant: every patch B(p, f)
@@ -100,3 +102,29 @@ def denoise_padded_patchwise(padded: np.ndarray, params: Params) -> np.ndarray:
                 estimate += share * source
     # û_c(x) = 1/N Σ_j B̂_c(x − j)(j)
     return (estimate / (2 * f + 1) ** 2).astype(np.float32)
+
+
+def _per_strength(transcription, padded, f, r, sigma, hs) -> np.ndarray:
+    """(K, C, H, W): ``transcription`` run once per h (square 2-D radii)."""
+    f1, r1 = square_radii(f, r)
+    return np.stack(
+        [transcription(padded, SimpleNamespace(f=f1, r=r1, h=h, sigma=sigma)) for h in hs]
+    )
+
+
+def pixelwise(padded, f, r, sigma, hs) -> np.ndarray:
+    """Pixelwise NLM of a reflect-padded (C, H + 2(r+f), W + 2(r+f)) stack for each h in ``hs``."""
+    return _per_strength(denoise_padded, padded, f, r, sigma, hs)
+
+
+def patchwise(padded, f, r, sigma, hs) -> np.ndarray:
+    """Patchwise NLM of a reflect-padded (C, H + 2(r+2f), W + 2(r+2f)) stack for each h."""
+    return _per_strength(denoise_padded_patchwise, padded, f, r, sigma, hs)
+
+
+BACKEND = Backend(
+    name="reference",
+    summary="NumPy oracle, slow; for tests and small images",
+    methods={"pixel": pixelwise, "patch": patchwise},
+    max_dims=2,
+)

@@ -1,14 +1,14 @@
-"""The front door: arrays in, arrays out; parameter resolution and backend dispatch."""
+"""The front door: arrays in, arrays out.
+
+check → resolve (or tune) → pad → dispatch to a backend → cast. The command
+line, batch, evaluation and the tuner all denoise through :func:`denoise`.
+"""
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import replace
-
 import numpy as np
 
-from .color import from_opponent, to_opponent
-from .layout import (
+from .arrays import (
     check_image,
     float_bounds,
     from_channels_first,
@@ -16,80 +16,12 @@ from .layout import (
     to_channels_first,
     to_dtype,
 )
+from .backends import padding, select
+from .color import from_opponent, to_opponent
 from .memory import check_denoise_memory
-from .params import NLMeansError, Params, estimate_sigma, image_data_range, resolve
-
-#: backend name -> module. Each module provides ``denoise_padded(padded, params)``
-#: (float32 (C, H+2(r+f), W+2(r+f)) in, float32 (C, H, W) out) and may provide
-#: ``availability()`` (None when usable, else the reason), ``warm_up()`` and
-#: ``set_threads(n)``.
-BACKENDS = {
-    "reference": "nlmeans.reference",
-    "cpu": "nlmeans.cpu",
-    "cuda": "nlmeans.cuda",
-}
-
-#: "auto" takes the first usable backend in this order.
-AUTO_ORDER = ("cuda", "cpu")
-
-#: (backend, method) -> "module:function" computing that method, with the
-#: signature of ``denoise_padded`` (the padding is ``PADDING[method]``). Every
-#: backend module's ``denoise_padded`` is its pixelwise kernel; other methods
-#: are listed explicitly. Adding a method adds rows here and to PADDING.
-KERNELS = {(name, "pixel"): f"{module}:denoise_padded" for name, module in BACKENDS.items()}
-KERNELS |= {
-    ("reference", "patch"): "nlmeans.reference:denoise_padded_patchwise",
-    ("cpu", "patch"): "nlmeans.cpu_patchwise:denoise_padded",
-}
-
-#: method -> reflect padding its kernels need on each side, from the resolved Params:
-#: pixelwise needs r + f; patchwise r + 2f (patch centres reach f outside the image).
-PADDING = {
-    "pixel": lambda params: params.r + params.f,
-    "patch": lambda params: params.r + 2 * params.f,
-}
-
-
-def backend_availability(name: str) -> str | None:
-    """None when backend ``name`` can run here, else the reason it cannot."""
-    module = importlib.import_module(BACKENDS[name])
-    check = getattr(module, "availability", None)
-    return None if check is None else check()
-
-
-def backend_name(name: str, method: str = "pixel") -> str:
-    """Validate ``name`` and resolve "auto" to the best usable backend for ``method``."""
-    if name == "auto":
-        return next(
-            n for n in AUTO_ORDER if (n, method) in KERNELS and backend_availability(n) is None
-        )
-    if name not in BACKENDS:
-        choices = ", ".join(["auto", *BACKENDS])
-        raise NLMeansError(f"backend={name!r} is unknown; expected one of {choices}")
-    if (name, method) not in KERNELS:
-        having = ", ".join(b for b, m in KERNELS if m == method)
-        raise NLMeansError(
-            f"method={method!r} is not available on backend={name!r}; backends with it: {having}"
-        )
-    reason = backend_availability(name)
-    if reason is not None:
-        raise NLMeansError(f"backend={name!r} is not available: {reason}")
-    return name
-
-
-def backend_module(name: str):
-    """The module of backend ``name`` ("auto" picks the best usable one)."""
-    return importlib.import_module(BACKENDS[backend_name(name)])
-
-
-def kernel(backend: str, method: str = "pixel"):
-    """(module, function) computing ``method`` on ``backend`` ("auto": the best usable).
-
-    The module provides the backend's ``warm_up``/``set_threads`` where it has them.
-    """
-    module_name, _, function = KERNELS[backend_name(backend, method), method].partition(":")
-    module = importlib.import_module(module_name)
-    return module, getattr(module, function)
+from .noise import estimate_sigma
+from .params import Params, image_data_range, resolve
+from .sure import tune as tune_params
 
 
 def resolve_params(
@@ -129,7 +61,7 @@ def resolve_params(
         Raw value corresponding to 255 on the 8-bit scale of the presets;
         default from :func:`nlmeans.params.image_data_range`.
     method : {"pixel", "patch"}
-        Pixelwise NLM (DESIGN.md §1) or patchwise aggregation (IPOL 2011).
+        Pixelwise NLM (the exact formula) or patchwise aggregation (IPOL 2011).
     h_chroma : float, optional
         3-channel images: filter the luminance–chrominance planes
         (:mod:`nlmeans.color`), luminance with ``h`` and chrominance with
@@ -165,22 +97,26 @@ def _resolve_planes(
     )
 
 
-def estimate_planes(compute, planes: np.ndarray, params: Params, pad: int) -> np.ndarray:
-    """float32 (C, H, W) NLM estimate of ``planes`` by the kernel ``compute``.
+def estimate_planes(backend, planes: np.ndarray, params: Params) -> np.ndarray:
+    """float32 (C, H, W) NLM estimate of ``planes`` on ``backend`` with ``params``.
 
     With ``params.h_chroma`` the 3 planes are filtered in the opponent space,
-    luminance with h and chrominance with h_chroma (one kernel run per distinct
-    strength, the patch distances being those of RGB), then turned back to RGB.
+    luminance with h and chrominance with h_chroma (one kernel run with both
+    strengths, the patch distances being those of RGB), then turned back to RGB.
     """
+    f = (params.f,) * (planes.ndim - 1)
+    r = (params.r,) * (planes.ndim - 1)
+    pad = padding(params.method, f, r)[0]
+    compute = backend.methods[params.method]
     if params.h_chroma is None:
-        return compute(pad_reflect(planes, pad), params)
+        return compute(pad_reflect(planes, pad), f, r, params.sigma, [params.h])[0]
     padded = pad_reflect(to_opponent(planes), pad)
-    estimate = compute(padded, replace(params, h_chroma=None))
-    if params.h_chroma != params.h:
-        chroma = compute(padded, replace(params, h=params.h_chroma, h_chroma=None))
-        estimate[1:] = chroma[1:]
+    strengths = [params.h] if params.h_chroma == params.h else [params.h, params.h_chroma]
+    estimates = compute(padded, f, r, params.sigma, strengths)
     del padded
-    return from_opponent(estimate)
+    luminance, chroma = estimates[0], estimates[-1]
+    luminance[1:] = chroma[1:]
+    return from_opponent(luminance)
 
 
 def denoise(
@@ -242,8 +178,6 @@ def denoise(
     else:
         bounds = planes.min(axis=(1, 2)), planes.max(axis=(1, 2))
     if tune:
-        from .sure import tune as tune_params
-
         params = tune_params(
             image,
             sigma,
@@ -254,18 +188,18 @@ def denoise(
             r=r,
             method=method,
             h_chroma=h_chroma,
+            backend=backend,
         )
     else:
         method = "pixel" if method is None else method
         params = _resolve_planes(
             image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma
         )
-    _, compute = kernel(backend, params.method)
-    pad = PADDING[params.method](params)
-    check_denoise_memory(planes, pad)
-    estimate = estimate_planes(compute, planes, params, pad)
+    chosen = select(backend, params.method, planes.ndim - 1)
+    check_denoise_memory(planes, padding(params.method, (params.f,), (params.r,))[0])
+    estimate = estimate_planes(chosen, planes, params)
     estimate = to_dtype(estimate, image.dtype, overwrite=True)
-    # Each value is a convex combination of input values (DESIGN.md §1; with
+    # Each value is a convex combination of input values (with
     # h_chroma, of opponent planes): clip the float32 rounding (and the chroma
     # overshoot) so every channel stays within its input [min, max] exactly.
     np.clip(estimate, bounds[0][:, None, None], bounds[1][:, None, None], out=estimate)

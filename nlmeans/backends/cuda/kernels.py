@@ -1,6 +1,6 @@
-"""numba.cuda kernels for pixelwise NLM (DESIGN.md §1); imported only by nlmeans.cuda.
+"""numba.cuda kernels for pixelwise NLM; imported only by :mod:`.launcher`.
 
-Importing this module imports ``numba.cuda``, so nlmeans.cuda imports it only
+Importing this module imports ``numba.cuda``, so the launcher imports it only
 once the CUDA backend has been asked for and found usable.
 
 One thread computes one output pixel p of a block tile. For each shift t of the

@@ -25,8 +25,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .cpu import EXP_ARG_MAX, exp_minus
-from .params import Params
+from ..contract import weight_constants
+from .fastexp import EXP_ARG_MAX, exp_minus
 
 _ZERO = np.float32(0.0)
 
@@ -194,16 +194,6 @@ def band_rows(height: int) -> int:
     return max(1, -(-height // n_bands))
 
 
-def strength_constants(
-    hs: np.ndarray, sigma: float, f: int, n_channels: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(scales, offsets) as float32: d²/h² = patch_sum · scale, offset = 2σ²/h² (DESIGN §1)."""
-    h2 = np.asarray(hs, dtype=np.float64) ** 2
-    scales = 1.0 / (n_channels * (2 * f + 1) ** 2 * h2)
-    offsets = 2.0 * sigma * sigma / h2
-    return scales.astype(np.float32), offsets.astype(np.float32)
-
-
 def patchwise_sweep(padded: np.ndarray, f: int, r: int, sigma: float, hs) -> np.ndarray:
     """Patchwise NLM for every h in ``hs`` at once.
 
@@ -214,19 +204,9 @@ def patchwise_sweep(padded: np.ndarray, f: int, r: int, sigma: float, hs) -> np.
     pad = r + 2 * f
     n_channels = padded.shape[0]
     height, width = padded.shape[1] - 2 * pad, padded.shape[2] - 2 * pad
-    scales, offsets = strength_constants(hs, sigma, f, n_channels)
+    scales, offsets = weight_constants(hs, sigma, (f, f), n_channels)
     inv_norm = np.empty((len(scales), height + 2 * f, width + 2 * f), dtype=np.float32)
     _normalisation_kernel(padded, f, r, scales, offsets, band_rows(height + 2 * f), inv_norm)
     out = np.empty((len(scales), n_channels, height, width), dtype=np.float32)
     _aggregation_kernel(padded, f, r, scales, offsets, inv_norm, band_rows(height), out)
     return out
-
-
-def denoise_padded(padded: np.ndarray, params: Params) -> np.ndarray:
-    """Patchwise NLM of a float32 (C, H+2(r+2f), W+2(r+2f)) stack; returns (C, H, W) float32."""
-    return patchwise_sweep(padded, params.f, params.r, params.sigma, [params.h])[0]
-
-
-def warm_up() -> None:
-    """Compile (or load from the cache) the kernels on a tiny image."""
-    denoise_padded(np.zeros((1, 5, 5), dtype=np.float32), Params(f=1, r=0, h=1.0, sigma=0.0))

@@ -1,0 +1,76 @@
+"""The backend registry: every backend declared as data, and the one place that picks one.
+
+Each backend is a :class:`~nlmeans.backends.contract.Backend` record (its
+methods, the spatial axes it takes, whether it can run here and why not,
+whether it has CPU threads to limit). Adding a backend adds a module or
+package here and one line to :data:`REGISTRY`; adding a method adds it to the
+backends that compute it and its padding rule to :mod:`.contract`.
+"""
+
+from __future__ import annotations
+
+from ..errors import NLMeansError
+from .contract import Backend, padding, weight_constants
+from .cpu import BACKEND as CPU
+from .cuda import BACKEND as CUDA
+from .reference import BACKEND as REFERENCE
+
+#: name -> backend, in the order ``nlmeans info`` lists them.
+REGISTRY: dict[str, Backend] = {b.name: b for b in (REFERENCE, CPU, CUDA)}
+
+#: ``backend="auto"`` takes the first usable backend of this order that has the method.
+AUTO_ORDER = ("cuda", "cpu")
+
+__all__ = [
+    "AUTO_ORDER",
+    "REGISTRY",
+    "Backend",
+    "availability",
+    "padding",
+    "select",
+    "weight_constants",
+]
+
+
+def availability(name: str) -> str | None:
+    """None when backend ``name`` can run here, else the reason it cannot."""
+    return _named(name).availability()
+
+
+def _named(name) -> Backend:
+    if not isinstance(name, str) or name not in REGISTRY:
+        choices = ", ".join(["auto", *REGISTRY])
+        raise NLMeansError(f"backend={name!r} is unknown; expected one of {choices}")
+    return REGISTRY[name]
+
+
+def select(name="auto", method: str | None = None, ndim: int = 2) -> Backend:
+    """The backend called ``name`` ("auto": the best usable one), checked for the work.
+
+    ``method`` (when given) must be one it computes and ``ndim`` spatial axes
+    within what it takes; else NLMeansError says which backends would do.
+    """
+    if name == "auto":
+        for candidate in AUTO_ORDER:
+            backend = REGISTRY[candidate]
+            if _fits(backend, method, ndim) and backend.availability() is None:
+                return backend
+        raise NLMeansError(f"no available backend computes method={method!r} in {ndim}-D")
+    backend = _named(name)
+    if method is not None and method not in backend.methods:
+        having = ", ".join(b.name for b in REGISTRY.values() if method in b.methods)
+        raise NLMeansError(
+            f"method={method!r} is not available on backend={name!r}; backends with it: {having}"
+        )
+    if ndim > backend.max_dims:
+        raise NLMeansError(
+            f"backend={name!r} takes images with up to {backend.max_dims} spatial axes, not {ndim}"
+        )
+    reason = backend.availability()
+    if reason is not None:
+        raise NLMeansError(f"backend={name!r} is not available: {reason}")
+    return backend
+
+
+def _fits(backend: Backend, method: str | None, ndim: int) -> bool:
+    return (method is None or method in backend.methods) and ndim <= backend.max_dims

@@ -1,0 +1,112 @@
+"""What every backend provides, and the pieces of the formulas they all share.
+
+A backend is a :class:`Backend` record: its methods, as functions of one
+signature, and what it can do here. The padding each method needs and the
+weight constants are defined once, here.
+
+The method signature, for every backend and method::
+
+    fn(padded, f, r, sigma, hs) -> float32 ndarray (K, C, *S)
+
+- ``padded``: float32 (C, S_1 + 2 p_1, …, S_D + 2 p_D), the image's C planes
+  mirror-extended by :func:`padding` (``np.pad(mode="reflect")``);
+- ``f``, ``r``: the patch and search radii, one int per spatial axis;
+- ``sigma``: the noise standard deviation, raw units;
+- ``hs``: K filtering strengths. One for a denoise; several for SURE's sweeps,
+  where a backend computes each patch distance once and turns it into K weights.
+
+The result holds the K estimates, each the non-local means of the planes with
+that h (see :mod:`nlmeans.backends.reference` for the formulas).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: fn(padded, f, r, sigma, hs) -> (K, C, *S) float32; see the module docstring.
+MethodFunction = Callable[[np.ndarray, tuple, tuple, float, Sequence[float]], np.ndarray]
+
+#: method -> reflect padding on axis k from (f_k, r_k): pixelwise needs r + f; patchwise
+#: r + 2f (the patch centres that cover a border pixel lie up to f outside the image).
+PADDING_RULES: Mapping[str, Callable[[int, int], int]] = {
+    "pixel": lambda f, r: r + f,
+    "patch": lambda f, r: r + 2 * f,
+}
+
+
+def padding(method: str, f: Sequence[int], r: Sequence[int]) -> tuple[int, ...]:
+    """Reflect padding per spatial axis that ``method`` needs with radii ``f`` and ``r``."""
+    rule = PADDING_RULES[method]
+    return tuple(rule(fk, rk) for fk, rk in zip(f, r, strict=True))
+
+
+def weight_constants(
+    hs: Sequence[float], sigma: float, f: Sequence[int], n_channels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """float32 (scales, offsets): ``d²/h_k² = patch_sum · scales[k]``, ``offsets[k] = 2σ²/h_k²``.
+
+    ``patch_sum`` is Σ_c Σ_j (u_c(p+j) − u_c(q+j))² over the C channels and the
+    Π(2f_k+1) offsets of the patch, so that the weight is
+    ``w = exp(−max(patch_sum · scale − offset, 0))`` = exp(−max(d² − 2σ², 0) / h²).
+    """
+    h2 = np.asarray(hs, dtype=np.float64) ** 2
+    patch_size = math.prod(2 * fk + 1 for fk in f)
+    scales = 1.0 / (n_channels * patch_size * h2)
+    offsets = 2.0 * sigma * sigma / h2
+    return scales.astype(np.float32), offsets.astype(np.float32)
+
+
+def square_radii(f: Sequence[int], r: Sequence[int]) -> tuple[int, int]:
+    """(f, r) as single ints for the 2-D kernels, which take equal radii on both axes."""
+    if len(f) != 2 or len(set(f)) != 1 or len(set(r)) != 1:
+        raise ValueError(f"the 2-D kernels take equal radii on both axes, not f={f}, r={r}")
+    return int(f[0]), int(r[0])
+
+
+def always_available() -> str | None:
+    """The availability of a backend that needs nothing beyond nlmeans' dependencies."""
+    return None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A backend, declared as data.
+
+    Attributes
+    ----------
+    name : str
+        What ``backend=`` and ``--backend`` call it.
+    summary : str
+        One line on what it computes with, for ``nlmeans info``.
+    methods : mapping of str to MethodFunction
+        The NLM methods it computes ("pixel", "patch"), each taking K strengths
+        at once (SURE's sweeps use K > 1).
+    max_dims : int
+        The most spatial axes its methods take.
+    availability : callable
+        ``None`` when it can run here, else the reason it cannot.
+    set_threads : callable or None
+        Limits the CPU threads it computes with; None when it computes without
+        CPU threads of its own (a GPU, or NumPy on one thread).
+    device : callable or None
+        The device it runs on, for ``nlmeans info`` (e.g. the GPU's name).
+    """
+
+    name: str
+    summary: str
+    methods: Mapping[str, MethodFunction]
+    max_dims: int = 2
+    availability: Callable[[], str | None] = always_available
+    set_threads: Callable[[int], None] | None = None
+    device: Callable[[], str] | None = field(default=None, compare=False)
+
+    def warm_up(self, method: str, strengths: int = 1) -> None:
+        """Compile (or load from the cache) ``method``'s kernels for ``strengths`` h at once."""
+        f = r = (1, 1)
+        pad = padding(method, f, r)
+        tiny = np.zeros((1, 3 + 2 * pad[0], 3 + 2 * pad[1]), dtype=np.float32)
+        self.methods[method](tiny, f, r, 0.0, [1.0 + k for k in range(strengths)])

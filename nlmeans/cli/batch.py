@@ -1,0 +1,146 @@
+"""``nlmeans batch``: a folder of images into a mirrored folder; resumable."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import (
+    EXIT_FAILED,
+    BackendOption,
+    DebugOption,
+    FOption,
+    HChromaOption,
+    HOption,
+    JsonOption,
+    MethodOption,
+    ROption,
+    SigmaOption,
+    ThreadsOption,
+    TuneOption,
+    app,
+    clean_errors,
+    fail,
+    prepare_backend,
+    print_json,
+)
+
+
+@app.command()
+def batch(
+    input_dir: Annotated[
+        Path, typer.Argument(metavar="INPUT_DIR", help="Folder of images to denoise.")
+    ],
+    output_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OUTPUT_DIR",
+            help="Folder for the results, same relative paths (created if missing).",
+        ),
+    ],
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--pattern",
+            help="Glob on file names, e.g. '*.png'. Default: every file with an image "
+            "extension (.png .jpg .jpeg .tif .tiff .bmp, any case).",
+        ),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-R", help="Also denoise images in sub-folders.")
+    ] = False,
+    h: HOption = None,
+    r: ROption = None,
+    f: FOption = None,
+    sigma: SigmaOption = None,
+    method: MethodOption = None,
+    tune: TuneOption = False,
+    h_chroma: HChromaOption = None,
+    same_params: Annotated[
+        bool,
+        typer.Option(
+            "--same-params",
+            help="Resolve (or --tune) unset parameters once, on the first image, and use "
+            "them for all. Default: each image gets its own.",
+        ),
+    ] = False,
+    backend: BackendOption = "auto",
+    threads: ThreadsOption = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Redo images whose output exists. Default: skip them (resume)."
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    json_output: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Denoise every image of INPUT_DIR into OUTPUT_DIR; resumable, keeps going past bad files.
+
+    Exit code 0 when every file was done or skipped, 1 when some file failed,
+    2 for bad usage.
+    """
+    from ..batch import Summary, check_folders, discover, run_batch
+    from ..params import validate
+    from ..reporting import (
+        BarProgress,
+        PlainProgress,
+        item_record,
+        summary_record,
+        summary_text,
+    )
+
+    with clean_errors(debug):
+        check_folders(input_dir, output_dir, recursive)
+        items = discover(input_dir, output_dir, pattern, recursive)
+        if not items:
+            what = f"matching {pattern!r}" if pattern else "with an image extension"
+            where = " (sub-folders included)" if recursive else ""
+            raise fail(f"{input_dir}: no files {what}{where}")
+        # Refuse bad parameter values before touching any file (gray images of the
+        # folder ignore --h-chroma).
+        validate(h=h, sigma=sigma, f=f, r=r, method=method or "pixel", h_chroma=h_chroma)
+        chosen = prepare_backend(backend, threads, method, tune, quiet)
+        output_dir.mkdir(parents=True, exist_ok=True)
+
+        summary, records = Summary(), []
+        options = {"h": h, "sigma": sigma, "f": f, "r": r, "backend": chosen.name}
+        options.update(method=method, tune=tune, h_chroma=h_chroma)
+        if sys.stderr.isatty() and not quiet:
+            reporter = BarProgress(len(items))
+        else:
+            reporter = PlainProgress(len(items), sys.stderr if json_output else sys.stdout, quiet)
+        start = time.perf_counter()
+        with reporter:
+            reporter.started(str(items[0].relative))
+            results = run_batch(
+                items, options=options, same_params=same_params, overwrite=overwrite
+            )
+            for index, result in enumerate(results):
+                summary.add(result)
+                summary.seconds = time.perf_counter() - start
+                records.append(result)
+                reporter.finished(result)
+                if index + 1 < len(items):
+                    reporter.started(str(items[index + 1].relative))
+
+    if json_output:
+        print_json(
+            {
+                "input_dir": str(input_dir),
+                "output_dir": str(output_dir),
+                "backend": chosen.name,
+                "same_params": same_params,
+                "files": [item_record(result) for result in records],
+                "summary": summary_record(summary),
+            }
+        )
+    elif not quiet:
+        typer.echo(summary_text(summary))
+    if summary.failed:
+        raise typer.Exit(EXIT_FAILED)

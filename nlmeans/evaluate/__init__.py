@@ -1,0 +1,42 @@
+"""Evaluation: noise synthesis, PSNR/SSIM, and nlmeans against its peers, from Python.
+
+``nlmeans compare`` is a thin command over :func:`compare_image`.
+"""
+
+from .comparison import Comparison, Row, compare, compare_image, mean_rows, timed_run
+from .metrics import add_noise, psnr, ssim, to_8bit_scale
+from .montage import MONTAGE_PANELS, montage, montage_label_height
+from .peers import (
+    Method,
+    methods_for,
+    opencv_available,
+    opencv_parameters,
+    run_nlmeans,
+    run_opencv,
+    run_skimage,
+    skimage_parameters,
+)
+
+__all__ = [
+    "MONTAGE_PANELS",
+    "Comparison",
+    "Method",
+    "Row",
+    "add_noise",
+    "compare",
+    "compare_image",
+    "mean_rows",
+    "methods_for",
+    "montage",
+    "montage_label_height",
+    "opencv_available",
+    "opencv_parameters",
+    "psnr",
+    "run_nlmeans",
+    "run_opencv",
+    "run_skimage",
+    "skimage_parameters",
+    "ssim",
+    "timed_run",
+    "to_8bit_scale",
+]
