@@ -1,19 +1,43 @@
-"""nlmeans: fast, exact non-local means denoising (Buades, Coll & Morel)."""
+"""nlmeans: fast, exact non-local means denoising (Buades, Coll & Morel).
 
-from .errors import NLMeansError
-from .frontdoor import denoise, resolve_params
-from .noise import estimate_sigma
-from .params import Params
-from .sure import tune
+The public API. Names are loaded on first use, so ``import nlmeans`` (and the
+command line's start-up) does not import NumPy, Numba or scikit-image.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "NLMeansError",
-    "Params",
-    "__version__",
-    "denoise",
-    "estimate_sigma",
-    "resolve_params",
-    "tune",
-]
+#: public name -> the module that defines it
+_HOMES = {
+    "NLMeansError": "errors",
+    "Params": "params",
+    "denoise": "frontdoor",
+    "estimate_sigma": "noise",
+    "resolve_params": "frontdoor",
+    "tune": "sure",
+}
+
+__all__ = ["__version__", *sorted(_HOMES)]
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads them
+    from .errors import NLMeansError
+    from .frontdoor import denoise, resolve_params
+    from .noise import estimate_sigma
+    from .params import Params
+    from .sure import tune
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'nlmeans' has no attribute {name!r}")
+    value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

@@ -18,6 +18,10 @@ from .errors import NLMeansError
 MAX_PATCH_RADIUS = 50
 MAX_SEARCH_RADIUS = 200
 
+#: Largest h and sigma accepted, raw units: the kernels square them in float32,
+#: and image values are bounded by the same magnitude.
+MAX_STRENGTH = 1e15
+
 #: Noise below this (8-bit units) is treated as this when the presets compute h,
 #: so that a clean image gets a small positive h and comes back almost unchanged.
 MIN_PRESET_SIGMA_8BIT = 1.0
@@ -95,20 +99,30 @@ def image_data_range(image: np.ndarray) -> float:
     return 1.0 if (lo >= -1.0 and hi <= 2.0) else 255.0
 
 
-def check_finite_number(name: str, value, *, minimum: float, strict: bool) -> float:
+def check_finite_number(
+    name: str, value, *, minimum: float, strict: bool, maximum: float = math.inf
+) -> float:
     """Return ``value`` as float, or raise NLMeansError naming the allowed range."""
     relation = ">" if strict else ">="
+    limit = "" if maximum == math.inf else f" and <= {maximum:g}"
+    expected = f"expected a finite number {relation} {minimum:g}{limit}"
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise NLMeansError(
-            f"{name}={value!r} is not a number; expected a finite number {relation} {minimum:g}"
-        ) from None
-    if not math.isfinite(number) or number < minimum or (strict and number == minimum):
-        raise NLMeansError(
-            f"{name}={value!r} is out of range; expected a finite number {relation} {minimum:g}"
-        )
+    except (TypeError, ValueError, OverflowError):
+        raise NLMeansError(f"{name}={value!r} is not a number; {expected}") from None
+    if (
+        not math.isfinite(number)
+        or number < minimum
+        or (strict and number == minimum)
+        or number > maximum
+    ):
+        raise NLMeansError(f"{name}={value!r} is out of range; {expected}")
     return number
+
+
+def check_strength(name: str, value, *, strict: bool = True) -> float:
+    """``value`` as a valid h (``strict``: > 0) or sigma (>= 0), raw units, or NLMeansError."""
+    return check_finite_number(name, value, minimum=0.0, strict=strict, maximum=MAX_STRENGTH)
 
 
 def check_h_chroma(value, n_channels: int) -> float:
@@ -118,7 +132,7 @@ def check_h_chroma(value, n_channels: int) -> float:
             f"h_chroma={value!r} needs a 3-channel (RGB) image; this one has "
             f"{n_channels} channel{'s' if n_channels > 1 else ''}"
         )
-    return check_finite_number("h_chroma", value, minimum=0.0, strict=True)
+    return check_strength("h_chroma", value)
 
 
 def check_method(value) -> str:
@@ -158,23 +172,19 @@ def validate(*, h=None, sigma=None, f=None, r=None, method="pixel", h_chroma=Non
     """Check the given parameters without an image; return them normalised.
 
     Each value that is not None must be in its documented range (``h``,
-    ``h_chroma`` > 0, ``sigma`` >= 0, finite; ``f``, ``r`` integers within
+    ``h_chroma`` > 0, ``sigma`` >= 0, at most :data:`MAX_STRENGTH`; ``f``, ``r`` integers within
     :data:`MAX_PATCH_RADIUS` and :data:`MAX_SEARCH_RADIUS`; ``method`` one of
     :data:`METHODS`), else NLMeansError names the parameter, the value and the
     range. Used to refuse bad command-line values before any file is touched;
     ``h_chroma``'s need for three channels is checked by :func:`resolve`.
     """
     return {
-        "h": None if h is None else check_finite_number("h", h, minimum=0.0, strict=True),
-        "sigma": None
-        if sigma is None
-        else check_finite_number("sigma", sigma, minimum=0.0, strict=False),
+        "h": None if h is None else check_strength("h", h),
+        "sigma": None if sigma is None else check_strength("sigma", sigma, strict=False),
         "f": None if f is None else check_radius("f", f, MAX_PATCH_RADIUS),
         "r": None if r is None else check_radius("r", r, MAX_SEARCH_RADIUS),
         "method": check_method(method),
-        "h_chroma": None
-        if h_chroma is None
-        else check_finite_number("h_chroma", h_chroma, minimum=0.0, strict=True),
+        "h_chroma": None if h_chroma is None else check_strength("h_chroma", h_chroma),
     }
 
 

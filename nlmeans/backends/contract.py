@@ -44,6 +44,11 @@ def padding(method: str, f: Sequence[int], r: Sequence[int]) -> tuple[int, ...]:
     return tuple(rule(fk, rk) for fk, rk in zip(f, r, strict=True))
 
 
+#: Largest weight-constant scale handed to float32 kernels: far below float32's
+#: 3.4e38, so that scale · log2(e) and offsets stay finite too.
+MAX_SCALE = 1e37
+
+
 def weight_constants(
     hs: Sequence[float], sigma: float, f: Sequence[int], n_channels: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -52,11 +57,22 @@ def weight_constants(
     ``patch_sum`` is Σ_c Σ_j (u_c(p+j) − u_c(q+j))² over the C channels and the
     Π(2f_k+1) offsets of the patch, so that the weight is
     ``w = exp(−max(patch_sum · scale − offset, 0))`` = exp(−max(d² − 2σ², 0) / h²).
+
+    For an h so small that 1/h² would overflow float32, the scale is capped
+    at :data:`MAX_SCALE` (and below, so that the offset stays finite) with the
+    offset kept at the same ratio, ``offset / scale = 2σ² · C · Π(2f_k+1)``:
+    the weights are then the h → 0 limit of the formula, 1 for the candidates
+    with d² ≤ 2σ² (the centre always) and 0 for the others, never NaN.
     """
     h2 = np.asarray(hs, dtype=np.float64) ** 2
-    patch_size = math.prod(2 * fk + 1 for fk in f)
-    scales = 1.0 / (n_channels * patch_size * h2)
-    offsets = 2.0 * sigma * sigma / h2
+    patch_count = n_channels * math.prod(2 * fk + 1 for fk in f)
+    # 2σ² in patch-sum units: the patch sums whose weight is 1.
+    threshold = 2.0 * sigma * sigma * patch_count
+    with np.errstate(divide="ignore", over="ignore"):
+        scales = 1.0 / (patch_count * h2)  # inf where h² underflows to 0
+    cap = MAX_SCALE if threshold == 0 else min(MAX_SCALE, MAX_SCALE / threshold)
+    scales = np.minimum(scales, cap)
+    offsets = threshold * scales
     return scales.astype(np.float32), offsets.astype(np.float32)
 
 

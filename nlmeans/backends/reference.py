@@ -31,8 +31,11 @@ def _weight(u: np.ndarray, top: int, left: int, rows: int, cols: int, t, params)
             diff = at(jy, jx) - at(ty + jy, tx + jx)
             squared += (diff**2).sum(axis=0)
     d2 = squared / (u.shape[0] * (2 * f + 1) ** 2)
-    # w(p, q) = exp(-max(d² - 2σ², 0) / h²)
-    return np.exp(-np.maximum(d2 - 2.0 * params.sigma**2, 0.0) / params.h**2)
+    # w(p, q) = exp(-max(d² - 2σ², 0) / h²); where the max is 0 that is 1 for
+    # every h > 0, also when h² underflows (its h → 0 limit elsewhere is 0).
+    excess = np.maximum(d2 - 2.0 * params.sigma * params.sigma, 0.0)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        return np.where(excess == 0.0, 1.0, np.exp(-excess / (params.h * params.h)))
 
 
 def denoise_padded(padded: np.ndarray, params) -> np.ndarray:

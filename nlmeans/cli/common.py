@@ -9,22 +9,102 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import tempfile
 import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
+
+#: Exit codes, documented in the README.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _click_error(name: str) -> type:
+    """Click's exception class ``name`` (Typer bundles its own Click; found through its public
+    BadParameter rather than a private import path)."""
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_CLICK_ERROR = _click_error("ClickException")
+
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """The command group, with every way out of a command turned into an exit code.
+
+    Usage errors (an unknown option, ``--h abc``) print one ``error:`` line
+    instead of Click's usage box; Ctrl-C and SIGTERM (``kill``) anywhere,
+    start-up included, exit with 130 and no traceback; an exception that
+    escapes a command prints one ``error: internal error`` line (the
+    traceback with ``--debug``) and exits with :data:`EXIT_INTERNAL`.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from ..errors import NLMeansError
+
+        arguments = list(sys.argv[1:] if args is None else args)
+        interrupt_on_sigterm()
+        try:
+            check_thread_variable()
+            code = super().main(
+                arguments, prog_name, complete_var, standalone_mode=False, **extra
+            )
+        except NLMeansError as error:
+            typer.echo(f"error: {error}", err=True)
+            code = EXIT_USAGE
+        except _CLICK_ERROR as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # bare `nlmeans`: the help
+                typer.echo(error.format_message())
+                code = EXIT_OK
+            else:
+                ctx = getattr(error, "ctx", None)
+                where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                message = " ".join(error.format_message().split())
+                typer.echo(f"error: {message}{where}", err=True)
+                code = error.exit_code
+        except (KeyboardInterrupt, typer.Abort):
+            typer.echo("error: interrupted", err=True)
+            code = EXIT_INTERRUPTED
+        except Exception as error:
+            if "--debug" in arguments:
+                raise
+            typer.echo(f"error: {internal_error(error)}", err=True)
+            code = EXIT_INTERNAL
+        code = code if isinstance(code, int) else EXIT_OK
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
 
 app = typer.Typer(
+    cls=_OneLineErrors,
     add_completion=False,
     no_args_is_help=True,
     help="Non-local means image denoising: fast, exact, on the CPU (Numba) or an NVIDIA GPU.",
     pretty_exceptions_enable=False,
 )
 
-#: Exit codes, documented in the README.
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+def internal_error(error: BaseException) -> str:
+    """The one line for an exception nlmeans did not anticipate."""
+    detail = " ".join(str(error).split()) or "no message"
+    return (
+        f"internal error: {type(error).__name__}: {detail} — run with --debug for the traceback"
+    )
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM (``kill``) and Ctrl-C raise KeyboardInterrupt (main thread only), so
+    that pending writes remove their temporary files before the exit code 130."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 #: Show the compile notice when warming the kernels takes longer than this
 #: (loading them from Numba's cache takes about 0.5 s, compiling them 10 s).
@@ -53,14 +133,13 @@ def clean_errors(debug: bool):
 
     Ctrl-C and SIGTERM (``kill``) raise KeyboardInterrupt inside the block, so
     that pending writes remove their temporary files, then exit with code 130.
+    Any other exception is an internal error: one line, exit code 3.
     """
     from ..errors import NLMeansError
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, interrupt) if main_thread else None
+    previous = signal.getsignal(signal.SIGTERM) if main_thread else None
+    interrupt_on_sigterm()
     try:
         yield
     except (NLMeansError, OSError) as error:
@@ -70,10 +149,31 @@ def clean_errors(debug: bool):
     except KeyboardInterrupt:
         if debug:
             raise
-        raise fail("interrupted", code=130) from None
+        raise fail("interrupted", code=EXIT_INTERRUPTED) from None
+    except Exception as error:
+        if debug:
+            raise
+        raise fail(internal_error(error), code=EXIT_INTERNAL) from None
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def check_thread_variable() -> None:
+    """Refuse a NUMBA_NUM_THREADS that Numba would fail on, before Numba is imported."""
+    from ..errors import NLMeansError
+
+    value = os.environ.get("NUMBA_NUM_THREADS")
+    if value is None or value == "":
+        return
+    try:
+        valid = int(value) >= 1
+    except ValueError:
+        valid = False
+    if not valid:
+        raise NLMeansError(
+            f"NUMBA_NUM_THREADS={value!r} is invalid; expected an integer >= 1 (or leave it unset)"
+        )
 
 
 def prepare_backend(name: str, threads: int | None, method, tune: bool, quiet: bool):
@@ -88,8 +188,9 @@ def prepare_backend(name: str, threads: int | None, method, tune: bool, quiet: b
 
     from ..backends import REGISTRY, select
     from ..noise import estimate_sigma
+    from ..params import check_method
 
-    backend = select(name, None if tune else (method or "pixel"))
+    backend = select(name, None if tune else check_method(method or "pixel"))
     if threads is not None:
         # Numba's thread pool is what --threads limits; the range is checked for every backend.
         REGISTRY["cpu"].set_threads(threads)
