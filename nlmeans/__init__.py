@@ -21,7 +21,15 @@ _HOMES = {
     "tune": "sure",
 }
 
-__all__ = ["__version__", *sorted(_HOMES)]
+__all__ = [
+    "NLMeansError",
+    "Params",
+    "__version__",
+    "denoise",
+    "estimate_sigma",
+    "resolve_params",
+    "tune",
+]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads them
     from .errors import NLMeansError

@@ -48,9 +48,7 @@ class _OneLineErrors(typer.core.TyperGroup):
         interrupt_on_sigterm()
         try:
             check_thread_variable()
-            code = super().main(
-                arguments, prog_name, complete_var, standalone_mode=False, **extra
-            )
+            code = super().main(arguments, prog_name, complete_var, standalone_mode=False, **extra)
         except NLMeansError as error:
             typer.echo(f"error: {error}", err=True)
             code = EXIT_USAGE
@@ -90,9 +88,7 @@ app = typer.Typer(
 def internal_error(error: BaseException) -> str:
     """The one line for an exception nlmeans did not anticipate."""
     detail = " ".join(str(error).split()) or "no message"
-    return (
-        f"internal error: {type(error).__name__}: {detail} — run with --debug for the traceback"
-    )
+    return f"internal error: {type(error).__name__}: {detail} — run with --debug for the traceback"
 
 
 def interrupt_on_sigterm() -> None:
@@ -105,6 +101,7 @@ def interrupt_on_sigterm() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, interrupt)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 #: Show the compile notice when warming the kernels takes longer than this
 #: (loading them from Numba's cache takes about 0.5 s, compiling them 10 s).
