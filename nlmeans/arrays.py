@@ -1,6 +1,7 @@
 """Arrays: checking an input image, moving its channels to the front, padding, dtypes.
 
-Every backend works on a (C, H, W) stack of planes; gray images are C = 1.
+Every backend works on a channels-first (C, *S) stack: C channels (C = 1 for
+gray) over D = 2, 3 or 4 spatial axes S.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ MAX_FLOAT_MAGNITUDE = 1e15
 
 
 def float_bounds(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel (min, max) of float (C, H, W) ``planes``, or NLMeansError.
+    """Per-channel (min, max) of float (C, *S) ``planes``, or NLMeansError.
 
     Refuses NaN and Inf (with their count) and magnitudes above
     :data:`MAX_FLOAT_MAGNITUDE`, which float32 arithmetic cannot square safely.
     """
-    low, high = planes.min(axis=(1, 2)), planes.max(axis=(1, 2))  # NaN propagates
+    spatial = tuple(range(1, planes.ndim))
+    low, high = planes.min(axis=spatial), planes.max(axis=spatial)  # NaN propagates
     if not (np.isfinite(low).all() and np.isfinite(high).all()):
         count = int(planes.size - np.count_nonzero(np.isfinite(planes)))
         raise NLMeansError(f"image has {count} non-finite (NaN or Inf) values; expected finite")
@@ -52,24 +54,34 @@ def float_bounds(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
+#: Spatial axes the front door takes (a 1-D signal is not an image).
+MIN_SPATIAL_DIMS, MAX_SPATIAL_DIMS = 2, 4
+
+
 def to_channels_first(image: np.ndarray, channel_axis: int | None) -> np.ndarray:
-    """View ``image`` as (C, H, W): a gray 2-D image becomes C = 1."""
+    """View ``image`` as (C, *S): with ``channel_axis`` None every axis is spatial (C = 1).
+
+    2, 3 or 4 spatial axes are accepted; else NLMeansError says what was expected.
+    """
     if channel_axis is None:
-        if image.ndim != 2:
+        if not MIN_SPATIAL_DIMS <= image.ndim <= MAX_SPATIAL_DIMS:
             raise NLMeansError(
-                f"image has {image.ndim} dimensions (shape {image.shape}) but channel_axis=None "
-                "expects a 2-D gray image; pass channel_axis for a color image"
+                f"image has {image.ndim} dimensions (shape {image.shape}); with channel_axis="
+                "None every axis is spatial, and 2, 3 or 4 are supported"
             )
         return image[np.newaxis]
-    if image.ndim != 3:
-        raise NLMeansError(
-            f"image has {image.ndim} dimensions (shape {image.shape}) but channel_axis="
-            f"{channel_axis} expects a 3-D image with one channel axis"
-        )
     if isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer)):
         raise NLMeansError(f"channel_axis={channel_axis!r} is not an integer axis")
-    if not -3 <= channel_axis <= 2:
-        raise NLMeansError(f"channel_axis={channel_axis} is out of range; expected -3 <= axis <= 2")
+    if not MIN_SPATIAL_DIMS + 1 <= image.ndim <= MAX_SPATIAL_DIMS + 1:
+        raise NLMeansError(
+            f"image has {image.ndim} dimensions (shape {image.shape}) but channel_axis="
+            f"{channel_axis} needs 3, 4 or 5 (a channel axis and 2, 3 or 4 spatial axes)"
+        )
+    if not -image.ndim <= channel_axis < image.ndim:
+        raise NLMeansError(
+            f"channel_axis={channel_axis} is out of range; expected "
+            f"{-image.ndim} <= axis <= {image.ndim - 1}"
+        )
     return np.moveaxis(image, channel_axis, 0)
 
 
@@ -95,26 +107,34 @@ def to_dtype(values: np.ndarray, dtype: np.dtype, *, overwrite: bool = False) ->
     return values.astype(dtype, copy=False)
 
 
-def pad_reflect(planes: np.ndarray, pad: int) -> np.ndarray:
-    """float32 (C, H + 2 pad, W + 2 pad) mirror extension of (C, H, W) ``planes``.
+def pad_reflect(planes: np.ndarray, pad) -> np.ndarray:
+    """float32 mirror extension of (C, *S) ``planes`` by ``pad`` on each side of each axis.
 
-    The values of ``np.pad(planes.astype(np.float32), ((0, 0), (pad, pad),
-    (pad, pad)), mode="reflect")`` (the algorithm's borders, reflection repeated
-    for images smaller than the margin), written straight into one float32
-    buffer: the image is converted once, into the middle, and the margins are
-    copied from it, so no intermediate copy of the image is made.
+    ``pad`` is one int for every spatial axis or one per axis. The values of
+    ``np.pad(planes.astype(np.float32), ((0, 0), (p_1, p_1), …), mode="reflect")``
+    (the algorithm's borders, reflection repeated for images smaller than the
+    margin), written straight into one float32 buffer: the image is converted
+    once, into the middle, and the margins are copied from it axis by axis, so
+    no intermediate copy of the image is made.
     """
-    channels, height, width = planes.shape
-    padded = np.empty((channels, height + 2 * pad, width + 2 * pad), dtype=np.float32)
-    padded[:, pad : pad + height, pad : pad + width] = planes
-    if pad == 0:
-        return padded
-    # Source row / column (in the padded array) of every margin row / column.
-    rows = pad + np.pad(np.arange(height), pad, mode="reflect")
-    cols = pad + np.pad(np.arange(width), pad, mode="reflect")
-    middle = padded[:, pad : pad + height]
-    middle[:, :, :pad] = middle[:, :, cols[:pad]]
-    middle[:, :, pad + width :] = middle[:, :, cols[pad + width :]]
-    padded[:, :pad] = padded[:, rows[:pad]]
-    padded[:, pad + height :] = padded[:, rows[pad + height :]]
+    spatial = planes.shape[1:]
+    pads = (int(pad),) * len(spatial) if np.ndim(pad) == 0 else tuple(int(p) for p in pad)
+    padded = np.empty(
+        (planes.shape[0], *(n + 2 * p for n, p in zip(spatial, pads, strict=True))),
+        dtype=np.float32,
+    )
+    middle = tuple(slice(p, p + n) for n, p in zip(spatial, pads, strict=True))
+    padded[(slice(None), *middle)] = planes
+    # Axis by axis: the margins of axis k, over the extent already filled on the
+    # axes before it (padded) and the image's extent on the axes after it.
+    for k, (n, p) in enumerate(zip(spatial, pads, strict=True)):
+        if p == 0:
+            continue
+        source = p + np.pad(np.arange(n), p, mode="reflect")  # padded index of each margin entry
+        lead = (slice(None),) * (k + 1)
+        rest = middle[k + 1 :]
+        low = lead + (slice(0, p),) + rest
+        high = lead + (slice(p + n, n + 2 * p),) + rest
+        padded[low] = padded[lead + (source[:p],) + rest]
+        padded[high] = padded[lead + (source[p + n :],) + rest]
     return padded

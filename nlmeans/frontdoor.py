@@ -20,8 +20,15 @@ from .backends import padding, select
 from .color import from_opponent, to_opponent
 from .memory import check_denoise_memory
 from .noise import estimate_sigma
-from .params import Params, image_data_range, resolve
+from .params import Params, image_data_range, radii, resolve
 from .sure import tune as tune_params
+
+#: Shift-pixel products (candidates × output pixels) computed per kernel call: a
+#: long denoise runs in slabs along its first axis of about this much work
+#: (well under a second on the CPU), so that Ctrl-C is seen and progress shown
+#: between them. Every output pixel depends only on its own padded neighbourhood,
+#: so slabs change no value.
+SLAB_WORK = 4e8
 
 
 def resolve_params(
@@ -29,8 +36,8 @@ def resolve_params(
     h: float | None = None,
     sigma: float | None = None,
     *,
-    f: int | None = None,
-    r: int | None = None,
+    f=None,
+    r=None,
     channel_axis: int | None = None,
     data_range: float | None = None,
     method: str = "pixel",
@@ -39,24 +46,28 @@ def resolve_params(
     """Resolve the non-local means parameters for ``image``.
 
     Parameters left as None are resolved from the image: ``sigma`` by
-    :func:`estimate_sigma`, then ``f``, ``r`` and ``h`` from the presets of
-    Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011 (gray or color
-    table by channel count; sigma read on the 8-bit scale via ``data_range``).
+    :func:`estimate_sigma`, then ``f``, ``r`` and ``h`` from the presets:
+    in 2-D those of Buades, Coll & Morel, "Non-Local Means Denoising", IPOL
+    2011 (gray or color table by channel count), for volumes nlmeans' own
+    (README, "Parameters and units"); sigma is read on the 8-bit scale via
+    ``data_range``.
 
     Parameters
     ----------
     image : ndarray
-        uint8, uint16, float32 or float64; 2-D gray, or 3-D with ``channel_axis``.
+        uint8, uint16, float32 or float64, with 2, 3 or 4 spatial axes, and a
+        channel axis where ``channel_axis`` says.
     h : float, optional
         Filtering strength in raw intensity units, > 0.
     sigma : float, optional
         Noise standard deviation in raw intensity units, >= 0.
-    f : int, optional
-        Patch radius (patch side 2f+1), 0 <= f <= 50.
-    r : int, optional
-        Search radius (window side 2r+1), 0 <= r <= 200.
+    f : int or tuple of int, optional
+        Patch radius (patch side 2f+1), 0 <= f <= 50: one value for every
+        spatial axis, or one per axis (None entries take the presets).
+    r : int or tuple of int, optional
+        Search radius (window side 2r+1), 0 <= r <= 200, likewise.
     channel_axis : int, optional
-        Axis of the channels; None for a gray image.
+        Axis of the channels; None when every axis is spatial (gray).
     data_range : float, optional
         Raw value corresponding to 255 on the 8-bit scale of the presets;
         default from :func:`nlmeans.params.image_data_range`.
@@ -94,28 +105,45 @@ def _resolve_planes(
         estimate=lambda: estimate_sigma(image, channel_axis=channel_axis),
         method=method,
         h_chroma=h_chroma,
+        ndim=planes.ndim - 1,
     )
 
 
-def estimate_planes(backend, planes: np.ndarray, params: Params) -> np.ndarray:
-    """float32 (C, H, W) NLM estimate of ``planes`` on ``backend`` with ``params``.
+def estimate_planes(backend, planes: np.ndarray, params: Params, progress=None) -> np.ndarray:
+    """float32 (C, *S) NLM estimate of ``planes`` on ``backend`` with ``params``.
 
     With ``params.h_chroma`` the 3 planes are filtered in the opponent space,
     luminance with h and chrominance with h_chroma (one kernel run with both
     strengths, the patch distances being those of RGB), then turned back to RGB.
+    Long runs go in slabs along the first spatial axis (:data:`SLAB_WORK`);
+    ``progress(done, total)`` is called after each, in units of that axis.
     """
-    f = (params.f,) * (planes.ndim - 1)
-    r = (params.r,) * (planes.ndim - 1)
-    pad = padding(params.method, f, r)[0]
+    ndim = planes.ndim - 1
+    f, r = radii(params.f, ndim), radii(params.r, ndim)
+    pad = padding(params.method, f, r)
     compute = backend.methods[params.method]
-    if params.h_chroma is None:
-        return compute(pad_reflect(planes, pad), f, r, params.sigma, [params.h])[0]
-    padded = pad_reflect(to_opponent(planes), pad)
-    strengths = [params.h] if params.h_chroma == params.h else [params.h, params.h_chroma]
-    estimates = compute(padded, f, r, params.sigma, strengths)
+    chroma = params.h_chroma is not None
+    two = chroma and params.h_chroma != params.h
+    strengths = [params.h, params.h_chroma] if two else [params.h]
+    padded = pad_reflect(to_opponent(planes) if chroma else planes, pad)
+    extent = planes.shape[1]
+    shifts = np.prod([2 * rk + 1 for rk in r]) * len(strengths)
+    per_row = shifts * np.prod(planes.shape[2:]) * planes.shape[0]
+    rows = max(1, int(SLAB_WORK // per_row))
+    if rows < extent:
+        rows = -(-extent // -(-extent // rows))  # even slabs
+    estimates = np.empty((len(strengths), *planes.shape), dtype=np.float32)
+    for start in range(0, extent, rows):
+        stop = min(start + rows, extent)
+        block = padded[:, start : stop + 2 * pad[0]]
+        estimates[:, :, start:stop] = compute(block, f, r, params.sigma, strengths)
+        if progress is not None:
+            progress(stop, extent)
     del padded
-    luminance, chroma = estimates[0], estimates[-1]
-    luminance[1:] = chroma[1:]
+    if not chroma:
+        return estimates[0]
+    luminance = estimates[0]
+    luminance[1:] = estimates[-1][1:]
     return from_opponent(luminance)
 
 
@@ -124,8 +152,8 @@ def denoise(
     h: float | None = None,
     sigma: float | None = None,
     *,
-    f: int | None = None,
-    r: int | None = None,
+    f=None,
+    r=None,
     channel_axis: int | None = None,
     data_range: float | None = None,
     backend: str = "auto",
@@ -133,19 +161,24 @@ def denoise(
     method: str | None = None,
     tune: bool = False,
     h_chroma: float | None = None,
+    progress=None,
 ):
     """Denoise ``image`` with pixelwise (or patchwise) non-local means.
 
     Implements the estimate of Buades, Coll & Morel (CVPR 2005; IPOL 2011):
-    ``û(p) = Σ_q w(p,q) u(q) / Σ_q w(p,q)`` over the (2r+1)² search window,
-    ``w(p,q) = exp(-max(d²(p,q) - 2σ², 0) / h²)`` with ``d²`` the mean squared
-    difference of the (2f+1)² patches over all channels. Borders are extended
-    by mirror reflection (``np.pad(mode="reflect")``).
+    ``û(p) = Σ_q w(p,q) u(q) / Σ_q w(p,q)`` over the search window (2r_k+1
+    pixels along each spatial axis k), ``w(p,q) = exp(-max(d²(p,q) - 2σ², 0) / h²)``
+    with ``d²`` the mean squared difference of the patches (2f_k+1 along axis
+    k) over all channels. Borders are extended by mirror reflection
+    (``np.pad(mode="reflect")``). Images, volumes and time stacks alike: a
+    time stack is a volume whose first axis is time, usually with ``f=(0, …)``
+    (2-D patches compared across frames) and a small ``r`` on that axis.
 
     Parameters
     ----------
     image : ndarray
-        uint8, uint16, float32 or float64; 2-D gray, or 3-D with ``channel_axis``.
+        uint8, uint16, float32 or float64 with 2, 3 or 4 spatial axes; with
+        ``channel_axis=None`` every axis is spatial.
     h, sigma, f, r, channel_axis, data_range
         As in :func:`resolve_params`; unset ones are resolved from the image.
     method : {"pixel", "patch"}, optional
@@ -163,12 +196,30 @@ def denoise(
         "auto" picks the fastest available; "reference" is the slow NumPy oracle.
     return_params : bool
         Also return the resolved :class:`Params`.
+    progress : callable, optional
+        ``progress(done, total)``, called as a long run advances along the
+        first spatial axis (for progress bars).
 
     Returns
     -------
     ndarray, or (ndarray, Params) when ``return_params``
         The denoised image, same shape and dtype as ``image`` (integers are
         rounded and clipped).
+
+    References
+    ----------
+    A. Buades, B. Coll, J.-M. Morel, "A non-local algorithm for image
+    denoising", CVPR 2005; "Non-Local Means Denoising", IPOL 1 (2011).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nlmeans
+    >>> rng = np.random.default_rng(0)
+    >>> noisy = np.clip(128 + rng.normal(0, 20, (64, 64)), 0, 255).astype(np.uint8)
+    >>> clean = nlmeans.denoise(noisy, h=10, sigma=20, f=1, r=5)
+    >>> float(clean.std()) < float(noisy.std())
+    True
     """
     image = check_image(image)
     planes = to_channels_first(image, channel_axis)
@@ -176,7 +227,8 @@ def denoise(
     if planes.dtype.kind == "f":
         bounds = float_bounds(planes)  # also refuses NaN, Inf and magnitudes float32 cannot square
     else:
-        bounds = planes.min(axis=(1, 2)), planes.max(axis=(1, 2))
+        spatial = tuple(range(1, planes.ndim))
+        bounds = planes.min(axis=spatial), planes.max(axis=spatial)
     if tune:
         params = tune_params(
             image,
@@ -195,13 +247,17 @@ def denoise(
         params = _resolve_planes(
             image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma
         )
-    chosen = select(backend, params.method, planes.ndim - 1)
-    check_denoise_memory(planes, padding(params.method, (params.f,), (params.r,))[0])
-    estimate = estimate_planes(chosen, planes, params)
+    ndim = planes.ndim - 1
+    chosen = select(backend, params.method, ndim)
+    check_denoise_memory(
+        planes, padding(params.method, radii(params.f, ndim), radii(params.r, ndim))
+    )
+    estimate = estimate_planes(chosen, planes, params, progress)
     estimate = to_dtype(estimate, image.dtype, overwrite=True)
     # Each value is a convex combination of input values (with
     # h_chroma, of opponent planes): clip the float32 rounding (and the chroma
     # overshoot) so every channel stays within its input [min, max] exactly.
-    np.clip(estimate, bounds[0][:, None, None], bounds[1][:, None, None], out=estimate)
+    per_channel = (slice(None),) + (None,) * ndim
+    np.clip(estimate, bounds[0][per_channel], bounds[1][per_channel], out=estimate)
     result = from_channels_first(estimate, channel_axis)
     return (result, params) if return_params else result

@@ -33,15 +33,24 @@ def available_bytes() -> int | None:
         return None
 
 
-def denoise_bytes(height: int, width: int, channels: int, itemsize: int, pad: int = 0) -> int:
-    """Peak bytes :func:`nlmeans.denoise` allocates for an image of this size.
+def stack_denoise_bytes(spatial, channels: int, itemsize: int, pads=0) -> int:
+    """Peak bytes :func:`nlmeans.denoise` allocates for a stack of this size.
 
-    ``pad = r + f`` is the reflection margin; pad = 0 gives a lower bound when
-    the radii are not known yet. The input array itself is not counted.
+    ``spatial`` is the spatial shape, ``pads`` the reflection margin per axis
+    (or one for all; 0 gives a lower bound when the radii are not known yet).
+    The input array itself is not counted.
     """
-    plane = height * width * channels
-    padded = channels * (height + 2 * pad) * (width + 2 * pad) * 4
-    return padded + plane * (3 * 4 + itemsize)
+    pads = (pads,) * len(spatial) if isinstance(pads, int) else tuple(pads)
+    voxels = padded = channels
+    for n, p in zip(spatial, pads, strict=True):
+        voxels *= n
+        padded *= n + 2 * p
+    return padded * 4 + voxels * (3 * 4 + itemsize)
+
+
+def denoise_bytes(height: int, width: int, channels: int, itemsize: int, pad: int = 0) -> int:
+    """:func:`stack_denoise_bytes` of a 2-D image with margin ``pad`` on both axes."""
+    return stack_denoise_bytes((height, width), channels, itemsize, pad)
 
 
 def describe(size: int) -> str:
@@ -65,11 +74,13 @@ def check_memory(needed: int, what: str) -> None:
         )
 
 
-def check_denoise_memory(planes, pad: int = 0) -> None:
-    """Refuse to denoise a (C, H, W) stack of ``planes`` that would not fit in memory.
+def check_denoise_memory(planes, pad=0) -> None:
+    """Refuse to denoise a (C, *S) stack of ``planes`` that would not fit in memory.
 
-    ``pad`` is the reflection margin once the radii are known (0 before: a lower bound).
+    ``pad`` is the reflection margin per spatial axis (or one for all) once the
+    radii are known (0 before: a lower bound).
     """
-    channels, height, width = planes.shape
-    needed = denoise_bytes(height, width, channels, planes.dtype.itemsize, pad)
-    check_memory(needed, f"denoising a {width}x{height} image with {channels} channel(s)")
+    channels, spatial = planes.shape[0], planes.shape[1:]
+    needed = stack_denoise_bytes(spatial, channels, planes.dtype.itemsize, pad)
+    size = "x".join(str(n) for n in reversed(spatial))
+    check_memory(needed, f"denoising a {size} image with {channels} channel(s)")

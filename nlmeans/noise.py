@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .arrays import to_channels_first
+from .arrays import check_image, to_channels_first
 
 #: Side of a block of HH coefficients, and the quantile of the block energies kept.
 BLOCK = 8
@@ -27,6 +27,8 @@ QUANTILE = 0.1
 _NORMAL_QUANTILE = -1.2815515655446004
 #: Fewer usable blocks than this: fall back to the robust median of all of HH.
 MIN_BLOCKS = 16
+#: Most 2-D slices of a volume's channel that the noise is measured on.
+MAX_SLICES = 16
 
 
 def chi2_quantile_over_n(n: int) -> float:
@@ -77,7 +79,8 @@ def estimate_sigma(image: np.ndarray, *, channel_axis: int | None = None) -> flo
     Parameters
     ----------
     image : ndarray
-        2-D gray image, or an image with channels along ``channel_axis``.
+        2, 3 or 4 spatial axes, with channels along ``channel_axis`` (None: gray).
+        Volumes are measured on up to 16 evenly spread 2-D slices.
     channel_axis : int or None
         Axis holding the channels, or None for a gray image.
 
@@ -99,11 +102,25 @@ def estimate_sigma(image: np.ndarray, *, channel_axis: int | None = None) -> flo
     >>> round(estimate_sigma(noisy))
     10
     """
-    planes = to_channels_first(np.asarray(image), channel_axis)
+    planes = to_channels_first(check_image(image), channel_axis)
     with warnings.catch_warnings():
         # Each plane is 2-D gray, so skimage's "is this a color image?" guess does not
         # apply; planes too small for a wavelet detail band give NaN, taken as 0 (no noise).
         warnings.filterwarnings("ignore", "image is size", UserWarning)
         warnings.filterwarnings("ignore", category=RuntimeWarning)
-        sigmas = [plane_sigma(plane) for plane in planes]
+        sigmas = [plane_sigma(plane) for channel in planes for plane in sample_slices(channel)]
     return float(np.mean(np.nan_to_num(sigmas, nan=0.0, posinf=0.0)))
+
+
+def sample_slices(channel: np.ndarray, most: int = MAX_SLICES) -> list[np.ndarray]:
+    """The 2-D slices (last two axes) of one channel that the noise is measured on.
+
+    A 2-D channel is its own slice; a volume or stack gives at most ``most``
+    slices evenly spread over its leading axes (white noise has the same σ in
+    every slice, and a few of them give a steady estimate).
+    """
+    if channel.ndim == 2:
+        return [channel]
+    stack = channel.reshape(-1, *channel.shape[-2:])
+    picks = np.unique(np.linspace(0, len(stack) - 1, min(most, len(stack))).round().astype(int))
+    return [stack[i] for i in picks]

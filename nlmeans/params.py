@@ -1,8 +1,10 @@
-"""The parameter record: validation, units and the IPOL presets.
+"""The parameter record: validation, units and the presets.
 
-Units: ``h`` and ``sigma`` are in the raw intensity units of the
-input array. The preset tables of Buades, Coll & Morel (IPOL 2011) are written
-on the 8-bit scale; ``data_range`` says which raw value corresponds to 255 there.
+Units: ``h`` and ``sigma`` are in the raw intensity units of the input array;
+the radii ``f`` and ``r`` in pixels, one value for every spatial axis or one
+per axis. The preset tables of Buades, Coll & Morel (IPOL 2011, 2-D) and
+nlmeans' own for volumes are written on the 8-bit scale; ``data_range`` says
+which raw value corresponds to 255 there.
 """
 
 from __future__ import annotations
@@ -43,6 +45,21 @@ _COLOR_PRESETS = (
     (55.0, 2, 17, 0.40),
     (100.0, 3, 17, 0.35),
 )
+# Volumes (3 spatial axes) and 4-D stacks: patch 3³ (27 voxels, about a 5×5
+# patch's worth) and a search window of 7³ or 5⁴ candidates, whose cost stays
+# near the 2-D presets'; h / sigma from nlmeans' volume evaluation
+# (benchmarks/quality_volume.py).
+_VOLUME_PRESETS = (
+    (30.0, 1, 3, 0.40),
+    (100.0, 2, 3, 0.35),
+)
+_STACK_4D_PRESETS = (
+    (30.0, 1, 2, 0.40),
+    (100.0, 2, 2, 0.35),
+)
+
+#: A radius: one int for every spatial axis, or one per axis (None: resolve that axis).
+Radii = int | tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -51,10 +68,12 @@ class Params:
 
     Attributes
     ----------
-    f : int
-        Patch radius: patches are (2f+1)×(2f+1) pixels.
-    r : int
-        Search radius: candidates lie in a (2r+1)×(2r+1) window.
+    f : int or tuple of int
+        Patch radius: patches are (2f+1) pixels along every spatial axis (an
+        int), or (2f_k+1) along axis k (a tuple, one value per spatial axis).
+    r : int or tuple of int
+        Search radius: candidates lie in a window of (2r+1) (or 2r_k+1) pixels
+        along each spatial axis.
     h : float
         Filtering strength, raw intensity units.
     sigma : float
@@ -70,8 +89,8 @@ class Params:
         default): every RGB channel uses ``h``, the exact formula.
     """
 
-    f: int
-    r: int
+    f: Radii
+    r: Radii
     h: float
     sigma: float
     sigma_estimated: bool = False
@@ -154,13 +173,50 @@ def check_radius(name: str, value, maximum: int) -> int:
     return number
 
 
-def preset(sigma_8bit: float, n_channels: int) -> tuple[int, int, float]:
-    """IPOL 2011 preset ``(f, r, h / sigma)`` for noise ``sigma_8bit`` (8-bit scale).
+def check_radii(name: str, value, maximum: int, ndim: int | None = None):
+    """``value`` as a valid radius: an int, or a tuple of ints (or None) per spatial axis.
 
-    Gray tables for one channel, color tables for more. Above sigma = 100 the
-    last row applies.
+    ``ndim`` (when known) is the number of spatial axes a tuple must match.
+    Returns an int, or a tuple whose None entries are left for the presets.
     """
-    table = _GRAY_PRESETS if n_channels == 1 else _COLOR_PRESETS
+    if isinstance(value, str) or not hasattr(value, "__iter__"):
+        return check_radius(name, value, maximum)
+    values = tuple(value)
+    if ndim is not None and len(values) != ndim:
+        raise NLMeansError(
+            f"{name}={values!r} has {len(values)} values but the image has {ndim} spatial "
+            f"axes; give one value per axis, or a single value for all"
+        )
+    if not values:
+        raise NLMeansError(f"{name}=() is empty; give a radius per spatial axis")
+    return tuple(None if v is None else check_radius(name, v, maximum) for v in values)
+
+
+def radii(value: Radii, ndim: int) -> tuple[int, ...]:
+    """A resolved radius as one int per spatial axis."""
+    if isinstance(value, tuple):
+        return value
+    return (int(value),) * ndim
+
+
+def compact(values: tuple[int, ...]) -> Radii:
+    """Per-axis radii as one int when they are all equal, else the tuple."""
+    return values[0] if len(set(values)) == 1 else tuple(values)
+
+
+def preset(sigma_8bit: float, n_channels: int, ndim: int = 2) -> tuple[int, int, float]:
+    """Preset ``(f, r, h / sigma)`` for noise ``sigma_8bit`` (8-bit scale) and ``ndim`` axes.
+
+    In 2-D (and 1-D) the IPOL 2011 tables: gray for one channel, color for
+    more. With 3 or 4 spatial axes, nlmeans' volume tables. Above the last
+    bound (sigma = 100) the last row applies.
+    """
+    if ndim >= 4:
+        table = _STACK_4D_PRESETS
+    elif ndim == 3:
+        table = _VOLUME_PRESETS
+    else:
+        table = _GRAY_PRESETS if n_channels == 1 else _COLOR_PRESETS
     for bound, f, r, ratio in table:
         if sigma_8bit <= bound:
             return f, r, ratio
@@ -168,12 +224,15 @@ def preset(sigma_8bit: float, n_channels: int) -> tuple[int, int, float]:
     return f, r, ratio
 
 
-def validate(*, h=None, sigma=None, f=None, r=None, method="pixel", h_chroma=None) -> dict:
+def validate(
+    *, h=None, sigma=None, f=None, r=None, method="pixel", h_chroma=None, ndim=None
+) -> dict:
     """Check the given parameters without an image; return them normalised.
 
     Each value that is not None must be in its documented range (``h``,
-    ``h_chroma`` > 0, ``sigma`` >= 0, at most :data:`MAX_STRENGTH`; ``f``, ``r`` integers within
-    :data:`MAX_PATCH_RADIUS` and :data:`MAX_SEARCH_RADIUS`; ``method`` one of
+    ``h_chroma`` > 0, ``sigma`` >= 0, at most :data:`MAX_STRENGTH`; ``f``, ``r`` integers
+    within :data:`MAX_PATCH_RADIUS` and :data:`MAX_SEARCH_RADIUS`, or a tuple of them
+    with one per spatial axis (``ndim`` of them, when given); ``method`` one of
     :data:`METHODS`), else NLMeansError names the parameter, the value and the
     range. Used to refuse bad command-line values before any file is touched;
     ``h_chroma``'s need for three channels is checked by :func:`resolve`.
@@ -181,8 +240,8 @@ def validate(*, h=None, sigma=None, f=None, r=None, method="pixel", h_chroma=Non
     return {
         "h": None if h is None else check_strength("h", h),
         "sigma": None if sigma is None else check_strength("sigma", sigma, strict=False),
-        "f": None if f is None else check_radius("f", f, MAX_PATCH_RADIUS),
-        "r": None if r is None else check_radius("r", r, MAX_SEARCH_RADIUS),
+        "f": None if f is None else check_radii("f", f, MAX_PATCH_RADIUS, ndim),
+        "r": None if r is None else check_radii("r", r, MAX_SEARCH_RADIUS, ndim),
         "method": check_method(method),
         "h_chroma": None if h_chroma is None else check_strength("h_chroma", h_chroma),
     }
@@ -199,15 +258,20 @@ def resolve(
     estimate=None,
     method: str = "pixel",
     h_chroma=None,
+    ndim: int = 2,
 ) -> Params:
     """Validate the given parameters and fill in the unset ones.
 
-    ``n_channels`` picks the gray or color table. ``estimate`` is a callable returning
-    the noise sigma in raw units; it is called only when ``sigma`` is None.
+    ``n_channels`` picks the gray or color table and ``ndim`` (spatial axes)
+    the 2-D or volume tables. ``estimate`` is a callable returning the noise
+    sigma in raw units; it is called only when ``sigma`` is None. A radius
+    given per axis with None entries gets the presets on those axes, read
+    from the table for that many axes (``f=(0, None, None)`` on a time stack
+    compares 2-D patches across frames with the 2-D presets in each frame).
     ``h_chroma`` is never filled in: only :func:`nlmeans.tune` chooses it.
     """
     data_range = check_finite_number("data_range", data_range, minimum=0.0, strict=True)
-    given = validate(h=h, sigma=sigma, f=f, r=r, method=method, h_chroma=h_chroma)
+    given = validate(h=h, sigma=sigma, f=f, r=r, method=method, h_chroma=h_chroma, ndim=ndim)
     if h_chroma is not None:
         check_h_chroma(h_chroma, n_channels)
     sigma_estimated = given["sigma"] is None
@@ -219,16 +283,33 @@ def resolve(
         sigma = given["sigma"]
 
     scale = 255.0 / data_range
-    preset_f, preset_r, ratio = preset(sigma * scale, n_channels)
+    # The presets of the axes left open (every axis when f and r are unset).
+    open_axes = [
+        k
+        for k in range(ndim)
+        if any(
+            v is None or (isinstance(v, tuple) and v[k] is None) for v in (given["f"], given["r"])
+        )
+    ]
+    preset_f, preset_r, ratio = preset(sigma * scale, n_channels, len(open_axes) or ndim)
     h = given["h"]
     if h is None:
         h = ratio * max(sigma * scale, MIN_PRESET_SIGMA_8BIT) / scale
     return Params(
-        f=preset_f if given["f"] is None else given["f"],
-        r=preset_r if given["r"] is None else given["r"],
+        f=_filled(given["f"], preset_f, ndim),
+        r=_filled(given["r"], preset_r, ndim),
         h=float(h),
         sigma=float(sigma),
         sigma_estimated=sigma_estimated,
         method=given["method"],
         h_chroma=given["h_chroma"],
     )
+
+
+def _filled(value, default: int, ndim: int) -> Radii:
+    """A validated radius with its unset axes (or all, for None) given ``default``."""
+    if value is None:
+        return default
+    if isinstance(value, tuple):
+        return compact(tuple(default if v is None else v for v in value))
+    return value

@@ -31,13 +31,14 @@ least SURE, ``Params.h`` and ``Params.h_chroma``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import check_image, to_channels_first
+from .arrays import check_image, pad_reflect, to_channels_first
 from .backends import Backend, padding, select
 from .color import to_opponent
 from .errors import NLMeansError
@@ -50,9 +51,11 @@ from .params import (
     check_finite_number,
     check_h_chroma,
     check_radius,
+    compact,
     image_data_range,
     resolve,
 )
+from .params import radii as per_axis
 
 #: Candidate h / σ: the centre ratio of :func:`centre_ratio` times these steps.
 H_STEPS = (0.8, 0.92, 1.06, 1.22, 1.4)
@@ -154,6 +157,32 @@ def sample_tiles(height: int, width: int, fraction: float = SAMPLE_FRACTION):
     return [(int(y), int(x), TILE, TILE) for y in ys for x in xs]
 
 
+#: Side of the cubic blocks SURE is evaluated on in 3-D and 4-D (2-D: :data:`TILE`).
+VOLUME_TILE = {3: 16, 4: 8}
+
+
+def sample_blocks(shape, fraction: float = SAMPLE_FRACTION):
+    """Evenly spread ``(origin, size)`` blocks covering about ``fraction`` of ``shape``.
+
+    2-D: the tiles of :func:`sample_tiles`. With 3 or 4 axes, cubes of side
+    :data:`VOLUME_TILE` on a regular grid; the whole array is one block when
+    the blocks would cover at least half of it.
+    """
+    if len(shape) == 2:
+        return [((y, x), (rows, cols)) for y, x, rows, cols in sample_tiles(*shape, fraction)]
+    total = math.prod(shape)
+    side = VOLUME_TILE[len(shape)]
+    target = max(fraction * total, MIN_SAMPLE_PIXELS)
+    if target * 2 >= total or min(shape) < 2 * side:
+        return [((0,) * len(shape), tuple(shape))]
+    per_axis = max(1, round((target / side ** len(shape)) ** (1 / len(shape))))
+    starts = [np.linspace(0, n - side, min(per_axis, n // side)).round().astype(int) for n in shape]
+    return [
+        (tuple(int(v) for v in origin), (side,) * len(shape))
+        for origin in itertools.product(*starts)
+    ]
+
+
 def sure_scores(
     planes: np.ndarray,
     sigma: float,
@@ -163,56 +192,61 @@ def sure_scores(
     seed: int = 0,
     backend: Backend | None = None,
 ) -> list[Candidate]:
-    """SURE of every candidate on the (C, H, W) stack ``planes`` with noise ``sigma``.
+    """SURE of every candidate on the (C, *S) stack ``planes`` with noise ``sigma``.
 
-    ``candidates`` is an iterable of ``(method, f, r, hs)``; each yields one
+    ``candidates`` is an iterable of ``(method, f, r, hs)`` (radii an int for
+    every spatial axis or a tuple per axis); each yields one
     :class:`Candidate` per h (SURE of the channel mean and of each channel),
     computed in a single sweep (plus one on the perturbed image for the
     Monte-Carlo divergence) on ``backend`` (default: the best available one).
     ``seed`` fixes the probe b.
     """
     backend = select("auto") if backend is None else backend
-    candidates = [(m, int(f), int(r), [float(h) for h in hs]) for m, f, r, hs in candidates]
     planes = np.asarray(planes, dtype=np.float32)
-    _, height, width = planes.shape
-    tiles = sample_tiles(height, width, fraction)
+    ndim = planes.ndim - 1
+    candidates = [
+        (m, per_axis(f, ndim), per_axis(r, ndim), [float(h) for h in hs])
+        for m, f, r, hs in candidates
+    ]
+    blocks = sample_blocks(planes.shape[1:], fraction)
     probe = np.random.default_rng((PROBE_KEY, seed)).standard_normal(planes.shape)
     probe = probe.astype(np.float32)
     epsilon = EPSILON_RATIO * sigma if sigma > 0 else 1e-3 * float(np.std(planes) or 1.0)
     perturbed = planes + np.float32(epsilon) * probe
-    outer = max(padding(m, (f,), (r,))[0] for m, f, r, _ in candidates)
-    margins = ((0, 0), (outer, outer), (outer, outer))
-    padded = np.pad(planes, margins, mode="reflect")
-    padded_perturbed = np.pad(perturbed, margins, mode="reflect")
+    outer = np.max([padding(m, f, r) for m, f, r, _ in candidates], axis=0)
+    padded = pad_reflect(planes, outer)
+    padded_perturbed = pad_reflect(perturbed, outer)
+    spatial = tuple(range(2, ndim + 2))
 
     results = []
     for method, f, r, hs in candidates:
         sweep = backend.methods[method]
-        pad = padding(method, (f,), (r,))[0]
+        pad = padding(method, f, r)
         # Per h and channel.
         residual = np.zeros((len(hs), planes.shape[0]))
         divergence = np.zeros((len(hs), planes.shape[0]))
         count = 0
-        for y, x, rows, cols in tiles:
-            # The tile with its candidate's padding, cut from the padded image.
-            window = np.s_[
-                :,
-                outer + y - pad : outer + y + rows + pad,
-                outer + x - pad : outer + x + cols + pad,
-            ]
-            tile_u = planes[:, y : y + rows, x : x + cols].astype(np.float64)
-            tile_b = probe[:, y : y + rows, x : x + cols].astype(np.float64)
-            radii = (f, f), (r, r)
-            base = sweep(padded[window], *radii, sigma, hs).astype(np.float64)
-            moved = sweep(padded_perturbed[window], *radii, sigma, hs).astype(np.float64)
+        for origin, size in blocks:
+            # The block with its candidate's padding, cut from the padded image.
+            window = (slice(None),) + tuple(
+                slice(o + a - p, o + a + n + p)
+                for o, a, n, p in zip(outer, origin, size, pad, strict=True)
+            )
+            inside = (slice(None),) + tuple(
+                slice(a, a + n) for a, n in zip(origin, size, strict=True)
+            )
+            tile_u = planes[inside].astype(np.float64)
+            tile_b = probe[inside].astype(np.float64)
+            base = sweep(padded[window], f, r, sigma, hs).astype(np.float64)
+            moved = sweep(padded_perturbed[window], f, r, sigma, hs).astype(np.float64)
             # ‖D(u) − u‖² and bᵀ(D(u + εb) − D(u)) / ε, per h.
-            residual += ((base - tile_u) ** 2).sum(axis=(2, 3))
-            divergence += (tile_b * (moved - base)).sum(axis=(2, 3)) / epsilon
-            count += rows * cols
+            residual += ((base - tile_u) ** 2).sum(axis=spatial)
+            divergence += (tile_b * (moved - base)).sum(axis=spatial) / epsilon
+            count += math.prod(size)
         # SURE = ‖D(u) − u‖²/n − σ² + 2σ² div D(u)/n, for each channel's n pixels.
         sure = residual / count - sigma**2 + 2.0 * sigma**2 * divergence / count
         results.extend(
-            Candidate(method, f, r, h, float(s.mean()), tuple(float(x) for x in s))
+            Candidate(method, compact(f), compact(r), h, float(s.mean()), tuple(map(float, s)))
             for h, s in zip(hs, sure, strict=True)
         )
     return results
@@ -301,6 +335,7 @@ def tune(
         data_range=data_range,
         estimate=lambda: estimate_sigma(image, channel_axis=channel_axis),
         method="pixel" if method is None else method,
+        ndim=planes.ndim - 1,
     )
     if h_chroma is not None:
         h_chroma = check_h_chroma(h_chroma, planes.shape[0])
@@ -314,7 +349,11 @@ def tune(
     luminance_hs = [base.h] if h is not None else grid
     chroma_hs = [h_chroma] if h_chroma is not None else grid
     hs = sorted(set(luminance_hs + chroma_hs)) if opponent else luminance_hs
-    fs = [base.f] if f is not None else sorted({max(0, base.f + d) for d in f_offsets})
+    volume = planes.ndim > 3 or isinstance(base.f, tuple) or isinstance(base.r, tuple)
+    if f is not None or volume:  # volumes and per-axis radii: the given or preset f
+        fs = [base.f]
+    else:
+        fs = sorted({max(0, base.f + d) for d in f_offsets})
     chosen = select(backend, method, planes.ndim - 1)
     if method is not None:
         methods = [base.method]
@@ -328,7 +367,10 @@ def tune(
                 UserWarning,
                 stacklevel=2,
             )
-    rs = [base.r] if r is not None else [check_radius("r", x, MAX_SEARCH_RADIUS) for x in radii]
+    if r is not None or volume:
+        rs = [base.r]
+    else:
+        rs = [check_radius("r", x, MAX_SEARCH_RADIUS) for x in radii]
     if not hs or not fs or not rs:
         raise NLMeansError("tune needs at least one h ratio, patch radius offset and radius")
     candidates = [(m, pf, pr, hs) for m in methods for pf in fs for pr in rs]
