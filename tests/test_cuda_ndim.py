@@ -179,6 +179,30 @@ def test_batches_and_tiles_match_one_run(rng, method):
 
 @device
 @pytest.mark.parametrize("method", ["pixel", "patch"])
+@pytest.mark.parametrize("shape, f, r", [((7, 5), (1, 2), (2, 1)), ((9,), (1,), (2,))])
+def test_tiles_cut_the_first_spatial_axis_of_2d_and_1d_images(
+    rng, monkeypatch, method, shape, f, r
+):
+    padded = padded_image(rng, method, 3, shape, f, r)
+    whole = METHODS[method](padded, f, r, 0.02, [0.3, 0.9])
+    np.testing.assert_allclose(whole, ORACLES[method](padded, f, r, 0.02, [0.3, 0.9]), atol=1e-4)
+    tiles = []
+    run = ndim._Plan.run
+
+    def spy(plan, cuda, kernels, piece, tile_shape, *args):
+        tiles.append(tile_shape)
+        return run(plan, cuda, kernels, piece, tile_shape, *args)
+
+    monkeypatch.setattr(ndim._Plan, "run", spy)
+    tiled = METHODS[method](padded, f, r, 0.02, [0.3, 0.9], tile=3)
+    # 3-D views (1, H, W) and (1, 1, L): the first input axis is cut in 3 + 3 + rest.
+    lead = 3 - len(shape)
+    assert tiles == [(1,) * lead + (n,) + shape[1:] for n in (3, 3, shape[0] - 6)]
+    np.testing.assert_array_equal(tiled, whole)
+
+
+@device
+@pytest.mark.parametrize("method", ["pixel", "patch"])
 # patch_sum · scale overflows float32 to inf on purpose (w = exp(−inf) = 0); the
 # simulator's NumPy scalars warn about it, a GPU does not.
 @pytest.mark.filterwarnings("ignore:.*overflow encountered in scalar multiply:RuntimeWarning")
@@ -223,7 +247,7 @@ def test_weight_constants():
 
 def test_memory_plan_tiles_and_batches():
     """A small free-memory figure cuts the output into slabs and the shifts into batches."""
-    plan = ndim._Plan("patch", 3, 5, (1, 2, 2), (2, 3, 3), (4, 7, 7))
+    plan = ndim._Plan("patch", 3, 5, (1, 2, 2), (2, 3, 3), (4, 7, 7), 0)
     shape = (64, 40, 50)
     fixed, per_shift = plan.sizes(shape)
     assert plan.fit(shape, float("inf"), None, None) == (64, 7 * 7 * 5)
@@ -231,7 +255,12 @@ def test_memory_plan_tiles_and_batches():
     assert plan.fit(shape, free, None, None) == (64, 10)
     rows, batch = plan.fit(shape, 4 * (fixed + per_shift) / 3 / ndim.MEMORY_FRACTION, None, None)
     assert rows < 64 and batch >= 1
-    assert sum(plan.sizes((rows, 40, 50))) * 4 <= (fixed + per_shift) / 3 * 4
+    assert sum(plan.sizes((rows, 40, 50))) <= (fixed + per_shift) / 3
+    # A 2-D image (3-D view (1, H, W)) is cut along H, its first spatial axis.
+    flat = ndim._Plan("pixel", 1, 1, (0, 1, 1), (0, 2, 2), (0, 3, 3), 1)
+    fixed, per_shift = flat.sizes((1, 40, 50))
+    rows, _ = flat.fit((1, 40, 50), 4 * (fixed + per_shift) / 2 / ndim.MEMORY_FRACTION, None, None)
+    assert rows < 40 and flat.cut((1, 40, 50), rows) == (1, rows, 50)
     assert plan.fit(shape, float("inf"), 5, 3) == (5, 3)
     with pytest.raises(NLMeansError, match="not enough free CUDA device memory"):
         plan.fit(shape, 1000.0, None, None)

@@ -183,18 +183,21 @@ def _run(method, padded, f, r, sigma, hs, tile, batch) -> np.ndarray:
 
     from . import ndim_kernels as kernels
 
-    plan = _Plan(method, u.shape[0], len(hs), f3, r3, pad)
+    # Tiles cut the first spatial axis of the input: axis ``lead`` of the 3-D view.
+    plan = _Plan(method, u.shape[0], len(hs), f3, r3, pad, lead)
     rows, n_batch = plan.fit(shape, _free_memory(cuda), tile, batch)
     shifts = np.array(list(itertools.product(*(range(-ra, ra + 1) for ra in r3))), dtype=np.int32)
     d_shifts = cuda.to_device(shifts)
     d_scale, d_offset = cuda.to_device(scale), cuda.to_device(offset)
-    for z0 in range(0, shape[0], rows):
-        depth = min(rows, shape[0] - z0)
-        piece = np.ascontiguousarray(u[:, z0 : z0 + depth + 2 * pad[0]])
+    for z0 in range(0, shape[lead], rows):
+        depth = min(rows, shape[lead] - z0)
+        # The tile's outputs z0 … z0+depth−1 need padded z0 … z0+depth−1 + 2 pad.
+        halo = (slice(None),) * (1 + lead) + (slice(z0, z0 + depth + 2 * pad[lead]),)
+        piece = np.ascontiguousarray(u[halo])
         result = plan.run(
-            cuda, kernels, piece, (depth,) + shape[1:], d_shifts, d_scale, d_offset, n_batch
+            cuda, kernels, piece, plan.cut(shape, depth), d_shifts, d_scale, d_offset, n_batch
         )
-        out[:, :, z0 : z0 + depth] = result
+        out[(slice(None),) * (2 + lead) + (slice(z0, z0 + depth),)] = result
     return out.reshape(out.shape[:2] + shape[lead:])
 
 
@@ -206,8 +209,9 @@ def _free_memory(cuda) -> float:
 class _Plan:
     """Buffer sizes and the launch sequence of one method for one image geometry."""
 
-    def __init__(self, method, n_channels, n_k, f, r, pad):
+    def __init__(self, method, n_channels, n_k, f, r, pad, axis):
         self.method = method
+        self.axis = axis  # the axis that tiles cut
         self.n_channels = n_channels
         self.n_k = n_k
         self.f = f
@@ -236,12 +240,17 @@ class _Plan:
             per_shift += k * (math.prod(q) + shape[0] * q[1] * q[2] + shape[0] * shape[1] * q[2])
         return fixed, per_shift
 
+    def cut(self, shape, rows):
+        """``shape`` with ``rows`` entries along the tiled axis."""
+        return tuple(rows if a == self.axis else n for a, n in enumerate(shape))
+
     def fit(self, shape, free_bytes, tile, batch):
-        """(output extent along axis 0 per tile, shifts per batch) within the memory budget."""
+        """(output extent along the tiled axis per tile, shifts per batch) within the budget."""
         budget = MEMORY_FRACTION * free_bytes / 4  # floats
-        rows = shape[0] if tile is None else max(1, min(int(tile), shape[0]))
+        full = shape[self.axis]
+        rows = full if tile is None else max(1, min(int(tile), full))
         if tile is None:
-            while sum(self.sizes((rows,) + shape[1:])) > budget:
+            while sum(self.sizes(self.cut(shape, rows))) > budget:
                 if rows == 1:
                     from ...params import NLMeansError
 
@@ -251,7 +260,7 @@ class _Plan:
                 rows = (rows + 1) // 2
         if batch is not None:
             return rows, max(1, min(int(batch), self.n_shifts))
-        fixed, per_shift = self.sizes((rows,) + shape[1:])
+        fixed, per_shift = self.sizes(self.cut(shape, rows))
         spare = (budget - fixed) // per_shift if math.isfinite(budget) else self.n_shifts
         return rows, int(max(1, min(spare, self.n_shifts)))
 
