@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -345,3 +346,26 @@ def test_nd_oracle_agrees_with_the_2d_reference(rng, method):
     expected = np.stack([oracle(padded, Params(f=f, r=r, h=h, sigma=0.05)) for h in hs])
     got = ORACLES[method](padded, (f, f), (r, r), 0.05, hs)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.skipif(
+    os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", reason="the simulator never warns about grids"
+)
+def test_small_grids_launch_without_numba_performance_warning():
+    """numba.cuda warns when a grid has under 128 blocks; the launcher silences it."""
+    kernels = pytest.importorskip(
+        "nlmeans.backends.cuda.ndim_kernels", reason="numba.cuda is missing"
+    )
+
+    class ConfigureOnly:
+        """Configures the real kernel (where numba.cuda warns) and launches nothing."""
+
+        def __getitem__(self, launch):
+            kernels.fill_zero[launch]
+            return lambda *args: None
+
+    with pytest.warns(Warning, match=ndim.LOW_OCCUPANCY_WARNING):
+        ConfigureOnly()[1, ndim.THREADS]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ndim._launch(ConfigureOnly(), 10)
