@@ -18,10 +18,12 @@ import warnings
 import numpy as np
 import pytest
 
-from nlmeans import cuda as nlm_cuda
-from nlmeans import reference
+from nlmeans.backends import reference
+from nlmeans.backends.contract import weight_constants
+from nlmeans.backends.cuda import launcher as nlm_cuda
 from nlmeans.backends.cuda import ndim
-from nlmeans.params import NLMeansError, Params
+from nlmeans.errors import NLMeansError
+from nlmeans.params import Params
 
 REASON = nlm_cuda.availability()
 device = pytest.mark.skipif(
@@ -240,7 +242,7 @@ def test_bad_arguments_are_refused_before_any_device_work(args, message):
 
 
 def test_weight_constants():
-    scale, offset = ndim.weight_constants(3, (1, 0, 2), 0.1, [0.5, 2.0])
+    scale, offset = weight_constants([0.5, 2.0], 0.1, (1, 0, 2), 3)
     assert scale.dtype == offset.dtype == np.float32
     np.testing.assert_allclose(scale, [1 / (3 * 15 * 0.25), 1 / (3 * 15 * 4.0)], rtol=1e-6)
     np.testing.assert_allclose(offset, [0.02 / 0.25, 0.02 / 4.0], rtol=1e-6)
@@ -364,7 +366,7 @@ def test_small_grids_launch_without_numba_performance_warning():
             kernels.fill_zero[launch]
             return lambda *args: None
 
-    with pytest.warns(Warning, match=ndim.LOW_OCCUPANCY_WARNING):
+    with pytest.warns(Warning, match=nlm_cuda.LOW_OCCUPANCY_WARNING):
         ConfigureOnly()[1, ndim.THREADS]
     with warnings.catch_warnings():
         warnings.simplefilter("error")

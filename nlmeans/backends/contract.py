@@ -76,9 +76,14 @@ def weight_constants(
     return scales.astype(np.float32), offsets.astype(np.float32)
 
 
+def is_square(f: Sequence[int], r: Sequence[int]) -> bool:
+    """True for 2-D radii equal on both axes: what the 2-D kernels take."""
+    return len(f) == 2 and len(set(f)) == 1 and len(set(r)) == 1
+
+
 def square_radii(f: Sequence[int], r: Sequence[int]) -> tuple[int, int]:
     """(f, r) as single ints for the 2-D kernels, which take equal radii on both axes."""
-    if len(f) != 2 or len(set(f)) != 1 or len(set(r)) != 1:
+    if not is_square(f, r):
         raise ValueError(f"the 2-D kernels take equal radii on both axes, not f={f}, r={r}")
     return int(f[0]), int(r[0])
 

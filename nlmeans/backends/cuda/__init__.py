@@ -1,7 +1,9 @@
 """The CUDA backend: NLM on an NVIDIA GPU through numba.cuda.
 
-- :mod:`.launcher`: availability probe, uploads, tiles and launches of the
-  pixelwise kernels; :mod:`.kernels`: the kernels themselves.
+- :mod:`.launcher` and :mod:`.kernels`: the availability probe and the 2-D
+  pixelwise kernel for one h (shared-memory staging, register sums);
+- :mod:`.ndim` and :mod:`.ndim_kernels`: pixelwise and patchwise for 1 to 3
+  spatial axes, per-axis radii and several h at once (SURE's sweeps).
 
 Importing this package does not import numba.cuda: the availability probe
 and the first denoising call do.
@@ -9,18 +11,18 @@ and the first denoising call do.
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..contract import Backend, square_radii
+from ..contract import Backend, is_square
+from . import ndim
 from .launcher import availability
 
 
 def pixel_estimates(padded, f, r, sigma, hs):
-    """Pixelwise NLM on the GPU, one kernel run per strength."""
-    from .launcher import pixelwise
+    """Pixelwise NLM on the GPU: the staged 2-D kernel for one h and equal radii, else N-D."""
+    if len(hs) == 1 and is_square(f, r):
+        from .launcher import pixelwise
 
-    f1, r1 = square_radii(f, r)
-    return np.stack([pixelwise(padded, f1, r1, sigma, h) for h in hs])
+        return pixelwise(padded, int(f[0]), int(r[0]), sigma, hs[0])[None]
+    return ndim.pixelwise(padded, f, r, sigma, hs)
 
 
 def device() -> str:
@@ -41,8 +43,8 @@ def device() -> str:
 BACKEND = Backend(
     name="cuda",
     summary="numba.cuda, NVIDIA GPU",
-    methods={"pixel": pixel_estimates},
-    max_dims=2,
+    methods={"pixel": pixel_estimates, "patch": ndim.patchwise},
+    max_dims=3,
     availability=availability,
     device=device,
 )

@@ -251,7 +251,7 @@ def _launch(padded, f, r, sigma, h, tile, stage, block, timings) -> np.ndarray:
     return out
 
 
-def configure(kernel, grid: tuple[int, int], block: tuple[int, int], shared: int):
+def configure(kernel, grid, block, shared: int):
     """``kernel[grid, block, 0, shared]`` without numba.cuda's low-occupancy warning.
 
     A small image needs few blocks, and the warning would reach every CLI user

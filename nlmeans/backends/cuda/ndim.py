@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
+
+from ..contract import weight_constants
+from .launcher import MEMORY_FRACTION, configure
 
 #: Threads per block of every (1-D, grid-stride) launch.
 THREADS = 128
@@ -40,10 +42,6 @@ MAX_BLOCKS = 1 << 16
 #: Most blocks per launch under Numba's CUDA simulator, where every thread is a
 #: Python thread: few threads, each looping over many elements, run much faster.
 SIMULATOR_BLOCKS = 2
-#: Fraction of the device's free memory one tile's buffers may take.
-MEMORY_FRACTION = 0.5
-#: numba.cuda's warning for grids under 128 blocks (every small image).
-LOW_OCCUPANCY_WARNING = r"Grid size \d+ will likely result in GPU under-utilization"
 
 
 def pixelwise(
@@ -130,27 +128,6 @@ def patchwise(
     return _run("patch", padded, f, r, sigma, hs, tile, batch)
 
 
-def weight_constants(
-    n_channels: int, f: Sequence[int], sigma: float, hs: Sequence[float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """float32 (scale_k, offset_k): w_k = exp(−max(patch_sum · scale_k − offset_k, 0)).
-
-    scale_k = 1 / (C Π(2f_a+1) h_k²) turns the un-normalised patch sum into
-    d²/h_k², and offset_k = 2σ²/h_k². Both are clipped to the largest float32:
-    an infinite scale would make the centre's 0 · scale a NaN, while the largest
-    finite one keeps w(p, p) = 1 and sends every other weight to 0.
-    """
-    h2 = np.asarray(hs, dtype=np.float64) ** 2
-    n_patch = math.prod(2 * fa + 1 for fa in f)
-    scale = 1.0 / (n_channels * n_patch * h2)
-    offset = 2.0 * float(sigma) ** 2 / h2
-    largest = np.finfo(np.float32).max
-    return (
-        np.minimum(scale, largest).astype(np.float32),
-        np.minimum(offset, largest).astype(np.float32),
-    )
-
-
 def _run(method, padded, f, r, sigma, hs, tile, batch) -> np.ndarray:
     """Validate, promote to 3-D, tile along the first spatial axis and run ``method``."""
     padded = np.ascontiguousarray(padded, dtype=np.float32)
@@ -176,7 +153,7 @@ def _run(method, padded, f, r, sigma, hs, tile, batch) -> np.ndarray:
         raise ValueError(
             f"padded spatial shape {padded.shape[1:]} is too small for padding {pad[lead:]}"
         )
-    scale, offset = weight_constants(u.shape[0], f3, sigma, hs)
+    scale, offset = weight_constants(hs, sigma, f3, u.shape[0])
     out = np.empty((len(hs), u.shape[0]) + shape, dtype=np.float32)
 
     from numba import cuda
@@ -359,6 +336,4 @@ def _launch(kernel, n_items: int, *args) -> None:
 
     limit = SIMULATOR_BLOCKS if config.ENABLE_CUDASIM else MAX_BLOCKS
     blocks = max(1, min(math.ceil(n_items / THREADS), limit))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=LOW_OCCUPANCY_WARNING)
-        kernel[blocks, THREADS](*args)
+    configure(kernel, blocks, THREADS, 0)(*args)
