@@ -27,9 +27,14 @@ def params_line(params: Params) -> str:
     source = "estimated" if params.sigma_estimated else "given"
     chroma = "" if params.h_chroma is None else f" h_chroma={params.h_chroma:.4g}"
     return (
-        f"f={params.f} r={params.r} h={params.h:.4g}{chroma} sigma={params.sigma:.4g} "
-        f"({source}) method={params.method}"
+        f"f={_radii_text(params.f)} r={_radii_text(params.r)} h={params.h:.4g}{chroma} "
+        f"sigma={params.sigma:.4g} ({source}) method={params.method}"
     )
+
+
+def _radii_text(value) -> str:
+    """A radius as the command line takes it: ``3``, or ``0,3,3`` per axis."""
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 # ------------------------------------------------------------------ compare
@@ -172,6 +177,51 @@ class BarProgress:
                 f"failed {result.item.relative}: {result.reason}", markup=False, highlight=False
             )
         self.progress.advance(self.task)
+
+
+class SlabProgress:
+    """A rich progress bar on stderr for one long denoise (a volume, a stack).
+
+    Called as ``progress(done, total)`` by :func:`nlmeans.denoise`; the bar
+    appears only once a run has taken :data:`SHOW_AFTER_S`, so quick images
+    print nothing extra.
+    """
+
+    SHOW_AFTER_S = 1.0
+
+    def __init__(self, label: str):
+        import time
+
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._clock = time.perf_counter
+        self._start = self._clock()
+        self.progress = Progress(
+            TextColumn(label),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.task is None:
+            if self._clock() - self._start < self.SHOW_AFTER_S:
+                return
+            self.progress.start()
+            self.task = self.progress.add_task("denoise", total=total)
+        self.progress.update(self.task, completed=done)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.task is not None:
+            self.progress.stop()
 
 
 def summary_text(summary: Summary) -> str:

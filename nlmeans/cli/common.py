@@ -255,11 +255,37 @@ SigmaOption = Annotated[
         "--sigma", help="Noise standard deviation, raw intensity units. Default: estimated."
     ),
 ]
+def parse_radii(value: str | None):
+    """``--r``/``--f``: one int for every spatial axis, or comma-separated ints, one per axis."""
+    if value is None:
+        return None
+    parts = [part.strip() for part in str(value).split(",")]
+    try:
+        numbers = [int(part) for part in parts]
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an integer or a comma-separated list of integers (e.g. 2,10,10)"
+        ) from None
+    return numbers[0] if len(numbers) == 1 else tuple(numbers)
+
+
 ROption = Annotated[
-    int | None, typer.Option("--r", help="Search radius: window (2r+1)². Default: preset.")
+    str | None,
+    typer.Option(
+        "--r",
+        callback=parse_radii,
+        help="Search radius, pixels: window 2r+1 along each spatial axis; one value for all "
+        "axes or one per axis, e.g. 2,10,10 (time, y, x). Default: preset.",
+    ),
 ]
 FOption = Annotated[
-    int | None, typer.Option("--f", help="Patch radius: patch (2f+1)². Default: preset.")
+    str | None,
+    typer.Option(
+        "--f",
+        callback=parse_radii,
+        help="Patch radius, pixels: patch 2f+1 along each spatial axis; one value for all "
+        "axes or one per axis, e.g. 0,3,3 (2-D patches across frames). Default: preset.",
+    ),
 ]
 MethodOption = Annotated[
     str | None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -75,8 +77,10 @@ def denoise(
     debug: DebugOption = False,
 ) -> None:
     """Denoise one image file; the input is never modified."""
+    # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
     from ..frontdoor import denoise as run_denoise
     from ..io import check_format, read_image, require_finite, write_image
+    from ..reporting import SlabProgress
 
     with clean_errors(debug):
         output = output if output is not None else default_output(input_path)
@@ -85,20 +89,23 @@ def denoise(
         check_format(output, picture.pixels.dtype, picture.channels)
         require_finite(input_path, picture.pixels)
         chosen = prepare_backend(backend, threads, method, tune, quiet)
+        show_bar = sys.stderr.isatty() and not (quiet or json_output)
         start = time.perf_counter()
-        result, params = run_denoise(
-            picture.pixels,
-            h=h,
-            sigma=sigma,
-            f=f,
-            r=r,
-            channel_axis=picture.channel_axis,
-            backend=chosen.name,
-            return_params=True,
-            method=method,
-            tune=tune,
-            h_chroma=h_chroma,
-        )
+        with SlabProgress(input_path.name) if show_bar else contextlib.nullcontext() as bar:
+            result, params = run_denoise(
+                picture.pixels,
+                h=h,
+                sigma=sigma,
+                f=f,
+                r=r,
+                channel_axis=picture.channel_axis,
+                backend=chosen.name,
+                return_params=True,
+                method=method,
+                tune=tune,
+                h_chroma=h_chroma,
+                progress=bar,
+            )
         elapsed = time.perf_counter() - start
         write_image(output, picture.with_pixels(result))
     from ..reporting import params_line, params_record
