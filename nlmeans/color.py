@@ -27,10 +27,10 @@ OPPONENT = np.array(
 
 
 def to_opponent(planes: np.ndarray) -> np.ndarray:
-    """float32 (3, H, W) luminance–chrominance planes of the (3, H, W) RGB ``planes``."""
+    """float32 (3, *S) luminance–chrominance planes of the (3, *S) RGB ``planes``."""
     return np.tensordot(OPPONENT, planes.astype(np.float32, copy=False), axes=1)
 
 
 def from_opponent(planes: np.ndarray) -> np.ndarray:
-    """float32 (3, H, W) RGB planes of the (3, H, W) luminance–chrominance ``planes``."""
+    """float32 (3, *S) RGB planes of the (3, *S) luminance–chrominance ``planes``."""
     return np.tensordot(OPPONENT.T, planes.astype(np.float32, copy=False), axes=1)
