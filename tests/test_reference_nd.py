@@ -13,7 +13,7 @@ METHODS = {"pixel": (reference.pixelwise, 1), "patch": (reference.patchwise, 2)}
 def padded_stack(image: np.ndarray, f, r, method: str) -> np.ndarray:
     """(C, *S) image reflect-padded by r_k + f_k ("pixel") or r_k + 2 f_k ("patch")."""
     extra = METHODS[method][1]
-    widths = [(0, 0)] + [(rk + extra * fk,) * 2 for fk, rk in zip(f, r)]
+    widths = [(0, 0)] + [(rk + extra * fk,) * 2 for fk, rk in zip(f, r, strict=True)]
     return np.pad(image, widths, mode="reflect")
 
 

@@ -62,7 +62,7 @@ def _check(padded: np.ndarray, f, r, extra_f: int) -> tuple[np.ndarray, tuple, t
     dims = u.ndim - 1
     if len(f) != dims or len(r) != dims:
         raise ValueError(f"f={f} and r={r} need {dims} entries for a {u.shape} stack")
-    shape = tuple(n - 2 * (rk + extra_f * fk) for n, fk, rk in zip(u.shape[1:], f, r))
+    shape = tuple(n - 2 * (rk + extra_f * fk) for n, fk, rk in zip(u.shape[1:], f, r, strict=True))
     if min(shape) < 1:
         raise ValueError(f"padded shape {u.shape} is too small for f={f}, r={r}")
     return u, f, r, shape
@@ -75,7 +75,7 @@ def _box(radii) -> itertools.product:
 
 def _block(u: np.ndarray, start, size) -> np.ndarray:
     """u[:, start_k : start_k + size_k] for every axis k (all channels)."""
-    return u[(slice(None),) + tuple(slice(a, a + n) for a, n in zip(start, size))]
+    return u[(slice(None),) + tuple(slice(a, a + n) for a, n in zip(start, size, strict=True))]
 
 
 def _distances(u: np.ndarray, origin, size, t, f) -> np.ndarray:
@@ -84,8 +84,8 @@ def _distances(u: np.ndarray, origin, size, t, f) -> np.ndarray:
     total = np.zeros(size)
     # Σ_c Σ_{j ∈ B(0,f)} (u_c(p + j) − u_c(q + j))², q = p + t
     for j in _box(f):
-        here = _block(u, [o + jk for o, jk in zip(origin, j)], size)
-        there = _block(u, [o + tk + jk for o, tk, jk in zip(origin, t, j)], size)
+        here = _block(u, [o + jk for o, jk in zip(origin, j, strict=True)], size)
+        there = _block(u, [o + tk + jk for o, tk, jk in zip(origin, t, j, strict=True)], size)
         total += ((here - there) ** 2).sum(axis=0)
     # … / (C N)
     return total / (u.shape[0] * n_patch)
@@ -121,14 +121,14 @@ def pixelwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
     Image Processing On Line 1 (2011), pixelwise implementation.
     """
     u, f, r, shape = _check(padded, f, r, 1)
-    pad = tuple(rk + fk for rk, fk in zip(r, f))
+    pad = tuple(rk + fk for rk, fk in zip(r, f, strict=True))
     hs = [float(h) for h in hs]
     numerator = np.zeros((len(hs), u.shape[0]) + shape)
     denominator = np.zeros((len(hs),) + shape)
     for t in _box(r):
         # d²(p, q) with q = p + t for every pixel p of the image (index pad + p of u).
         d2 = _distances(u, pad, shape, t, f)
-        source = _block(u, [a + tk for a, tk in zip(pad, t)], shape)  # u_c(q)
+        source = _block(u, [a + tk for a, tk in zip(pad, t, strict=True)], shape)  # u_c(q)
         for k, h in enumerate(hs):
             weight = _weight(d2, sigma, h)
             # Σ_q w(p, q) u_c(q) and Σ_q w(p, q)
@@ -164,13 +164,14 @@ def patchwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
     Image Processing On Line 1 (2011), patchwise implementation.
     """
     u, f, r, shape = _check(padded, f, r, 2)
-    pad = tuple(rk + 2 * fk for rk, fk in zip(r, f))
+    pad = tuple(rk + 2 * fk for rk, fk in zip(r, f, strict=True))
     n_patch = int(np.prod([2 * k + 1 for k in f]))
     hs = [float(h) for h in hs]
     shifts = list(_box(r))
     # Patch centres p cover the image plus an f margin: centre index i is pixel i − f.
-    centres = tuple(s + 2 * fk for s, fk in zip(shape, f))
-    first_centre = tuple(a - fk for a, fk in zip(pad, f))  # index of u for centre index 0
+    centres = tuple(s + 2 * fk for s, fk in zip(shape, f, strict=True))
+    # Index of u of centre index 0.
+    first_centre = tuple(a - fk for a, fk in zip(pad, f, strict=True))
     d2 = {t: _distances(u, first_centre, centres, t, f) for t in shifts}
 
     estimate = np.zeros((len(hs), u.shape[0]) + shape)
@@ -180,11 +181,13 @@ def patchwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
         norm = sum(weights.values())
         for j in _box(f):
             # The patch holding x at offset j is centred at p = x − j: centre index x − j + f.
-            centre = tuple(slice(fk - jk, fk - jk + s) for fk, jk, s in zip(f, j, shape))
+            centre = tuple(
+                slice(fk - jk, fk - jk + s) for fk, jk, s in zip(f, j, shape, strict=True)
+            )
             for t in shifts:
                 # B̂_c(x − j)(j) gathers w(p, p + t) u_c(p + t + j) / C(p); p + t + j = x + t.
                 share = weights[t][centre] / norm[centre]
-                source = _block(u, [a + tk for a, tk in zip(pad, t)], shape)
+                source = _block(u, [a + tk for a, tk in zip(pad, t, strict=True)], shape)
                 estimate[k] += share * source
     # û_c(x) = 1/N Σ_j B̂_c(x − j)(j)
     return (estimate / n_patch).astype(np.float32)
