@@ -50,7 +50,7 @@ _FMA = {"contract"}
 #: Axes of the internal view.
 _AXES = 4
 #: Output pixels per tile (before clipping to the image), see :func:`tile_shape`.
-TILE_PIXELS = 16384
+TILE_PIXELS = 65536
 
 # Inner loops run over contiguous memory with unsigned (uint64) indices, so
 # Numba drops the negative-index wrap-around and LLVM vectorises them. Work
@@ -523,16 +523,19 @@ def _shifts(r: np.ndarray, half: bool) -> tuple[np.ndarray, np.ndarray]:
 
 
 def tile_shape(shape, f, r, pixels: int = TILE_PIXELS) -> np.ndarray:
-    """Tile (output pixels per axis) for an image of 4-axis ``shape``.
+    """Tile (output pixels per axis, 4 axes) for an image of ``shape`` (1 to 4 axes).
 
     Grows the tile, starting from a line of the last axis, by doubling the axis
     whose halo (about r_k / 2 + 2 f_k recomputed pixels per side) costs most
     relative to its size, up to ``pixels`` pixels; then splits it again while
     there are fewer tiles than twice the threads.
     """
-    shape = [int(v) for v in shape]
+    lead = _AXES - len(shape)
+    shape = [1] * lead + [int(v) for v in shape]
+    f = [0] * lead + [int(v) for v in f]
+    r = [0] * lead + [int(v) for v in r]
     halo = [rk / 2 + 2 * fk for fk, rk in zip(f, r, strict=True)]
-    tile = [1, 1, 1, min(shape[3], 64)]
+    tile = [1, 1, 1, min(shape[3], 128)]
     while int(np.prod(tile)) < pixels:
         growable = [k for k in range(_AXES) if tile[k] < shape[k]]
         if not growable:
