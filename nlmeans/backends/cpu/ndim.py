@@ -613,9 +613,11 @@ def pixelwise(padded: np.ndarray, f, r, sigma: float, hs, tile=None) -> np.ndarr
     shifts, fold_after = _shifts(r4, half=True)
     tile = _tile_for(shape, f4, r4, tile)
     out = np.empty((len(scales), n_channels) + shape, np.float32)
-    _symmetric_kernel(
-        view, f4, r4, shifts, fold_after, scales, offsets, _origins(shape, tile), tile, False, out
-    )
+    with numba.parallel_chunksize(1):  # tiles handed out one at a time
+        _symmetric_kernel(
+            view, f4, r4, shifts, fold_after, scales, offsets, _origins(shape, tile), tile,
+            False, out,
+        )  # fmt: skip
     return out.reshape(out.shape[:2] + shape[_AXES + 1 - np.ndim(padded) :])
 
 
@@ -657,24 +659,18 @@ def patchwise(padded: np.ndarray, f, r, sigma: float, hs, tile=None) -> np.ndarr
     half, fold_half = _shifts(r4, half=True)
     tile_c = _tile_for(centres, f4, r4, tile)
     inv_norm = np.empty((n_h, 1) + centres, np.float32)
-    _symmetric_kernel(
-        view,
-        f4,
-        r4,
-        half,
-        fold_half,
-        scales,
-        offsets,
-        _origins(centres, tile_c),
-        tile_c,
-        True,
-        inv_norm,
-    )
+    with numba.parallel_chunksize(1):
+        _symmetric_kernel(
+            view, f4, r4, half, fold_half, scales, offsets, _origins(centres, tile_c), tile_c,
+            True, inv_norm,
+        )  # fmt: skip
     # Pass 2: every shift t, the patch estimates spread over the pixels they cover.
     every, fold_every = _shifts(r4, half=False)
     tile = _tile_for(shape, f4, r4, tile)
     out = np.empty((n_h, n_channels) + shape, np.float32)
-    _aggregation_kernel(
-        view, f4, r4, every, fold_every, scales, offsets, inv_norm, _origins(shape, tile), tile, out
-    )
+    with numba.parallel_chunksize(1):
+        _aggregation_kernel(
+            view, f4, r4, every, fold_every, scales, offsets, inv_norm, _origins(shape, tile),
+            tile, out,
+        )  # fmt: skip
     return out.reshape(out.shape[:2] + shape[_AXES + 1 - np.ndim(padded) :])
