@@ -156,6 +156,8 @@ def memory_child(size: int) -> None:
     print(f"padded input + output: {io:.0f} MiB")
     print(f"peak RSS before the call: {before:.0f} MiB, after: {peak:.0f} MiB")
     print(f"peak RSS / (input + output): {peak / io:.2f}")
+    grown = peak - before
+    print(f"growth during the call: {grown:.0f} MiB (output {out.nbytes / 2**20:.0f} MiB)")
 
 
 def main() -> None:
