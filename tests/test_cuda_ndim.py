@@ -7,8 +7,6 @@ keep the images tiny. 2-D cases are checked against nlmeans.reference, the
 others against the brute-force N-D oracle below.
 """
 
-import itertools
-import math
 import os
 import subprocess
 import sys
@@ -23,7 +21,6 @@ from nlmeans.backends.contract import weight_constants
 from nlmeans.backends.cuda import launcher as nlm_cuda
 from nlmeans.backends.cuda import ndim
 from nlmeans.errors import NLMeansError
-from nlmeans.params import Params
 
 REASON = nlm_cuda.availability()
 device = pytest.mark.skipif(
@@ -46,81 +43,7 @@ def padded_image(rng, method, n_channels, shape, f, r):
     return np.pad(image, pad, mode="reflect")
 
 
-# Brute-force N-D oracle, float64, a literal transcription of the formulas
-# (to be replaced by the shared nlmeans.backends.reference at merge).
-
-
-def window(u, start, extent):
-    """u[:, start : start + extent] along every spatial axis (all channels)."""
-    boxes = zip(start, extent, strict=True)
-    return u[(slice(None), *(slice(s, s + n) for s, n in boxes))]
-
-
-def oracle_weights(u, f, r, sigma, h, start, extent):
-    """{t: w(p, p + t)} for the centres p of the box of ``extent`` at padded ``start``."""
-    n_channels = u.shape[0]
-    n_patch = math.prod(2 * fa + 1 for fa in f)
-
-    def at(offset):
-        """u(p + offset) for every centre p, all channels."""
-        return window(u, [s + o for s, o in zip(start, offset, strict=True)], extent)
-
-    weights = {}
-    for t in itertools.product(*(range(-ra, ra + 1) for ra in r)):
-        # d²(p, p + t) = 1/(C N) Σ_c Σ_{j ∈ B(0,f)} (u_c(p + j) − u_c(p + t + j))²
-        squared = np.zeros(extent)
-        for j in itertools.product(*(range(-fa, fa + 1) for fa in f)):
-            diff = at(j) - at(tuple(ja + ta for ja, ta in zip(j, t, strict=True)))
-            squared += (diff**2).sum(axis=0)
-        d2 = squared / (n_channels * n_patch)
-        # w = exp(−max(d² − 2σ², 0) / h²)
-        weights[t] = np.exp(-np.maximum(d2 - 2.0 * sigma**2, 0.0) / h**2)
-    return weights
-
-
-def oracle_pixelwise(padded, f, r, sigma, hs):
-    """(K, C, *S): û_c(p) = Σ_t w(p, p+t) u_c(p+t) / Σ_t w(p, p+t), for each h."""
-    u = padded.astype(np.float64)
-    pad = pad_widths("pixel", f, r)
-    shape = tuple(n - 2 * p for n, p in zip(u.shape[1:], pad, strict=True))
-    out = []
-    for h in hs:
-        weights = oracle_weights(u, f, r, sigma, h, pad, shape)
-        num = np.zeros((u.shape[0], *shape))
-        for t, w in weights.items():
-            # Σ_t w(p, p + t) u_c(p + t)
-            num += w * window(u, [p + ta for p, ta in zip(pad, t, strict=True)], shape)
-        out.append(num / sum(weights.values()))
-    return np.stack(out).astype(np.float32)
-
-
-def oracle_patchwise(padded, f, r, sigma, hs):
-    """(K, C, *S): û_c(x) = 1/N Σ_{j ∈ B(0,f)} Σ_t w(x−j, x−j+t) u_c(x+t) / C(x−j), each h."""
-    u = padded.astype(np.float64)
-    pad = pad_widths("patch", f, r)
-    shape = tuple(n - 2 * p for n, p in zip(u.shape[1:], pad, strict=True))
-    centres = tuple(s + 2 * fa for s, fa in zip(shape, f, strict=True))
-    n_patch = math.prod(2 * fa + 1 for fa in f)
-    out = []
-    for h in hs:
-        # Patch centres cover the image plus f: centre index i is pixel i − f.
-        weights = oracle_weights(
-            u, f, r, sigma, h, [p - fa for p, fa in zip(pad, f, strict=True)], centres
-        )
-        norm = sum(weights.values())  # C(p) = Σ_t w(p, p + t)
-        estimate = np.zeros((u.shape[0], *shape))
-        for j in itertools.product(*(range(-fa, fa + 1) for fa in f)):
-            # The patch holding x at offset j is centred at x − j: centre index x − j + f.
-            near = [fa - ja for fa, ja in zip(f, j, strict=True)]
-            for t, w in weights.items():
-                source = window(u, [p + ta for p, ta in zip(pad, t, strict=True)], shape)
-                # B̂_c(x − j)(j) gets w(x − j, x − j + t) u_c(x + t) / C(x − j).
-                estimate += window((w / norm)[None], near, shape) * source
-        out.append(estimate / n_patch)
-    return np.stack(out).astype(np.float32)
-
-
-ORACLES = {"pixel": oracle_pixelwise, "patch": oracle_patchwise}
+ORACLES = {"pixel": reference.pixelwise, "patch": reference.patchwise}
 TOLERANCE = 1e-4  # of the data range, which is 1
 
 
@@ -137,8 +60,7 @@ TOLERANCE = 1e-4  # of the data range, which is 1
 )
 def test_2d_matches_reference(rng, method, n_channels, shape, f, r, sigma, hs):
     padded = padded_image(rng, method, n_channels, shape, (f, f), (r, r))
-    oracle = reference.denoise_padded if method == "pixel" else reference.denoise_padded_patchwise
-    expected = np.stack([oracle(padded, Params(f=f, r=r, h=h, sigma=sigma)) for h in hs])
+    expected = ORACLES[method](padded, (f, f), (r, r), sigma, hs)
     got = METHODS[method](padded, (f, f), (r, r), sigma, hs)
     assert got.shape == (len(hs), n_channels, *shape) and got.dtype == np.float32
     np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
@@ -337,17 +259,6 @@ def test_kernels_compile_to_float32_ptx(monkeypatch, name):
     assert ".f64" not in ptx  # float32 arithmetic only
     if name in ("pixel_accumulate", "patch_normalisation", "patch_weights"):
         assert "ex2.approx" in ptx  # exp of a float32 (no double-precision exp)
-
-
-@pytest.mark.parametrize("method", ["pixel", "patch"])
-def test_nd_oracle_agrees_with_the_2d_reference(rng, method):
-    """The brute-force oracle above is itself checked against nlmeans.reference (2-D, K = 2)."""
-    f, r, hs = 1, 2, [0.2, 0.7]
-    padded = padded_image(rng, method, 2, (6, 7), (f, f), (r, r))
-    oracle = reference.denoise_padded if method == "pixel" else reference.denoise_padded_patchwise
-    expected = np.stack([oracle(padded, Params(f=f, r=r, h=h, sigma=0.05)) for h in hs])
-    got = ORACLES[method](padded, (f, f), (r, r), 0.05, hs)
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
 @pytest.mark.skipif(

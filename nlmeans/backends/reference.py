@@ -1,133 +1,209 @@
-"""The NumPy oracle: a literal, slow transcription of the formulas (README, "The algorithm").
+"""The NumPy oracle: a literal, slow float64 transcription of the NLM formulas, any dimension.
 
-Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011, eqs. for the
-pixelwise estimate. Every fast backend is tested against this on small images.
-Computed in float64; the loops follow the formulas term by term.
+This module is the package's statement of the algorithm. Every fast backend
+(CPU, CUDA, pixelwise and patchwise, one strength h or several) is tested
+against it to 1e-4 of the data range on small inputs.
+
+Notation. ``u`` is the noisy image with C channels and D spatial axes; p, q, x
+are pixel positions, t = q − p a shift, j an offset inside a patch. Patch radii
+f = (f_1, …, f_D) and search radii r = (r_1, …, r_D) are given per axis, in
+pixels; 0 is allowed (radius 0 on an axis means no patch, or no search, along
+it). B(p, f) is the box Π_k [p_k − f_k, p_k + f_k], with N = Π_k (2 f_k + 1)
+pixels. σ (noise standard deviation) and h (filtering strength) are in the
+units of the pixel values.
+
+Patch distance and weight (Buades, Coll & Morel, IPOL 2011)::
+
+    d²(p, q) = 1/(C N) Σ_c Σ_{j ∈ B(0,f)} (u_c(p+j) − u_c(q+j))²
+    w(p, q)  = exp(−max(d²(p, q) − 2σ², 0) / h²)
+
+so w(p, p) = 1, every normalising sum below is at least 1, and a weight that
+underflows is 0 (never NaN or Inf).
+
+Pixelwise estimate ("pixel")::
+
+    û_c(p) = Σ_{q ∈ B(p,r)} w(p, q) u_c(q) / Σ_{q ∈ B(p,r)} w(p, q)
+
+Patchwise estimate ("patch"): every patch B(p, f) is replaced by the weighted
+mean of its candidate patches, and every pixel averages the N estimates of the
+patches that contain it::
+
+    B̂_c(p)(j) = Σ_{q ∈ B(p,r)} w(p, q) u_c(q + j) / C(p),   C(p) = Σ_{q ∈ B(p,r)} w(p, q)
+    û_c(x)    = 1/N Σ_{j ∈ B(0,f)} B̂_c(x − j)(j)
+
+Patch centres x − j may lie up to f outside the image.
+
+Borders. The caller reflect-pads the image (``np.pad(mode="reflect")``) by
+r_k + f_k on axis k for "pixel" and r_k + 2 f_k for "patch"; values outside the
+image are those of the mirror extension. Functions here, like every backend,
+receive the padded stack.
+
+Signature (shared by all backends)::
+
+    fn(padded, f, r, sigma, hs) -> float32 array (K, C, S_1, …, S_D)
+
+``padded`` is (C, S_1 + 2 pad_1, …, S_D + 2 pad_D); ``f``, ``r`` are tuples of D
+ints; ``sigma`` a float; ``hs`` a sequence of K strengths h > 0, one estimate
+each. The arithmetic here is float64; the result is returned as float32.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import itertools
 
 import numpy as np
 
-from .contract import Backend, square_radii
+from .contract import Backend
 
 
-def _weight(u: np.ndarray, top: int, left: int, rows: int, cols: int, t, params):
-    """w(p, p + t) for the patch centres p of the rows × cols block at (top, left) of u."""
-    f = params.f
-    ty, tx = t
+def _check(padded: np.ndarray, f, r, extra_f: int) -> tuple[np.ndarray, tuple, tuple, tuple]:
+    """(u as float64, f, r, image shape S) with pad_k = r_k + extra_f · f_k removed."""
+    u = np.asarray(padded, dtype=np.float64)
+    f = tuple(int(v) for v in f)
+    r = tuple(int(v) for v in r)
+    dims = u.ndim - 1
+    if len(f) != dims or len(r) != dims:
+        raise ValueError(f"f={f} and r={r} need {dims} entries for a {u.shape} stack")
+    shape = tuple(n - 2 * (rk + extra_f * fk) for n, fk, rk in zip(u.shape[1:], f, r, strict=True))
+    if min(shape) < 1:
+        raise ValueError(f"padded shape {u.shape} is too small for f={f}, r={r}")
+    return u, f, r, shape
 
-    def at(dy: int, dx: int) -> np.ndarray:
-        """u(p + (dy, dx)) for every centre p of the block, all channels."""
-        return u[:, top + dy : top + dy + rows, left + dx : left + dx + cols]
 
-    # d²(p, q) with q = p + t: mean over channels c and patch offsets j
-    # of (u_c(p + j) - u_c(q + j))².
-    squared = np.zeros((rows, cols))
-    for jy in range(-f, f + 1):
-        for jx in range(-f, f + 1):
-            diff = at(jy, jx) - at(ty + jy, tx + jx)
-            squared += (diff**2).sum(axis=0)
-    d2 = squared / (u.shape[0] * (2 * f + 1) ** 2)
-    # w(p, q) = exp(-max(d² - 2σ², 0) / h²); where the max is 0 that is 1 for
-    # every h > 0, also when h² underflows (its h → 0 limit elsewhere is 0).
-    excess = np.maximum(d2 - 2.0 * params.sigma * params.sigma, 0.0)
+def _box(radii) -> itertools.product:
+    """Every offset j of B(0, radii), in raster order."""
+    return itertools.product(*(range(-k, k + 1) for k in radii))
+
+
+def _block(u: np.ndarray, start, size) -> np.ndarray:
+    """u[:, start_k : start_k + size_k] for every axis k (all channels)."""
+    return u[(slice(None),) + tuple(slice(a, a + n) for a, n in zip(start, size, strict=True))]
+
+
+def _distances(u: np.ndarray, origin, size, t, f) -> np.ndarray:
+    """d²(p, p + t) for the block of patch centres p starting at index ``origin`` of u."""
+    n_patch = int(np.prod([2 * k + 1 for k in f]))
+    total = np.zeros(size)
+    # Σ_c Σ_{j ∈ B(0,f)} (u_c(p + j) − u_c(q + j))², q = p + t
+    for j in _box(f):
+        here = _block(u, [o + jk for o, jk in zip(origin, j, strict=True)], size)
+        there = _block(u, [o + tk + jk for o, tk, jk in zip(origin, t, j, strict=True)], size)
+        total += ((here - there) ** 2).sum(axis=0)
+    # … / (C N)
+    return total / (u.shape[0] * n_patch)
+
+
+def _weight(d2: np.ndarray, sigma: float, h: float) -> np.ndarray:
+    """w = exp(−max(d² − 2σ², 0) / h²).
+
+    Where the max is 0 that is 1 for every h > 0, also when h² underflows to 0
+    (the formula's h → 0 limit is 1 there and 0 elsewhere).
+    """
+    excess = np.maximum(d2 - 2.0 * sigma * sigma, 0.0)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        return np.where(excess == 0.0, 1.0, np.exp(-excess / (params.h * params.h)))
+        return np.where(excess == 0.0, 1.0, np.exp(-excess / (h * h)))
 
 
-def denoise_padded(padded: np.ndarray, params) -> np.ndarray:
-    """Pixelwise NLM of a (C, H + 2(r+f), W + 2(r+f)) reflect-padded stack.
+def pixelwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
+    """Pixelwise NLM of a reflect-padded stack, one estimate per strength h.
 
-    Returns the (C, H, W) estimate as float32.
+    Parameters
+    ----------
+    padded : ndarray, shape (C, S_1 + 2(r_1 + f_1), …, S_D + 2(r_D + f_D))
+        The image, channels first, reflect-padded by r_k + f_k on axis k.
+    f, r : sequence of D ints
+        Patch and search radii per axis (0 allowed).
+    sigma : float
+        Noise standard deviation, in pixel-value units.
+    hs : sequence of K floats > 0
+        Filtering strengths.
+
+    Returns
+    -------
+    ndarray, float32, shape (K, C, S_1, …, S_D)
+        ``û_c(p) = Σ_{q ∈ B(p,r)} w(p, q) u_c(q) / Σ_q w(p, q)`` for each h.
+
+    References
+    ----------
+    A. Buades, B. Coll, J.-M. Morel, "Non-Local Means Denoising",
+    Image Processing On Line 1 (2011), pixelwise implementation.
     """
-    f, r = params.f, params.r
-    u = padded.astype(np.float64)
-    n_channels = u.shape[0]
-    pad = r + f
-    height = u.shape[1] - 2 * pad
-    width = u.shape[2] - 2 * pad
+    u, f, r, shape = _check(padded, f, r, 1)
+    pad = tuple(rk + fk for rk, fk in zip(r, f, strict=True))
+    hs = [float(h) for h in hs]
+    numerator = np.zeros((len(hs), u.shape[0]) + shape)
+    denominator = np.zeros((len(hs),) + shape)
+    for t in _box(r):
+        # d²(p, q) with q = p + t for every pixel p of the image (index pad + p of u).
+        d2 = _distances(u, pad, shape, t, f)
+        source = _block(u, [a + tk for a, tk in zip(pad, t, strict=True)], shape)  # u_c(q)
+        for k, h in enumerate(hs):
+            weight = _weight(d2, sigma, h)
+            # Σ_q w(p, q) u_c(q) and Σ_q w(p, q)
+            numerator[k] += weight * source
+            denominator[k] += weight
+    # w(p, p) = 1, so every denominator is at least 1.
+    return (numerator / denominator[:, None]).astype(np.float32)
 
-    numerator = np.zeros((n_channels, height, width))
-    denominator = np.zeros((height, width))
-    for ty in range(-r, r + 1):
-        for tx in range(-r, r + 1):
-            weight = _weight(u, pad, pad, height, width, (ty, tx), params)
-            # û_c(p) = Σ_q w(p, q) u_c(q) / Σ_q w(p, q)
-            numerator += weight * u[:, pad + ty : pad + ty + height, pad + tx : pad + tx + width]
-            denominator += weight
-    # w(p, p) = 1, so the denominator is at least 1: no division by zero.
-    return (numerator / denominator).astype(np.float32)
 
+def patchwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
+    """Patchwise NLM of a reflect-padded stack, one estimate per strength h.
 
-def denoise_padded_patchwise(padded: np.ndarray, params) -> np.ndarray:
-    """Patchwise NLM of a (C, H + 2(r+2f), W + 2(r+2f)) reflect-padded stack.
+    Parameters
+    ----------
+    padded : ndarray, shape (C, S_1 + 2(r_1 + 2 f_1), …, S_D + 2(r_D + 2 f_D))
+        The image, channels first, reflect-padded by r_k + 2 f_k on axis k.
+    f, r : sequence of D ints
+        Patch and search radii per axis (0 allowed).
+    sigma : float
+        Noise standard deviation, in pixel-value units.
+    hs : sequence of K floats > 0
+        Filtering strengths.
 
-    Buades, Coll & Morel, IPOL 2011, "patchwise" variant: every patch B(p, f)
-    gets the weighted mean of the candidate patches,
+    Returns
+    -------
+    ndarray, float32, shape (K, C, S_1, …, S_D)
+        ``û_c(x) = 1/N Σ_{j ∈ B(0,f)} B̂_c(x − j)(j)`` with
+        ``B̂_c(p)(j) = Σ_{q ∈ B(p,r)} w(p, q) u_c(q + j) / C(p)`` for each h.
 
-        B̂_c(p)(j) = Σ_{q ∈ B(p,r)} w(p, q) u_c(q + j) / C(p),  C(p) = Σ_{q ∈ B(p,r)} w(p, q),
-
-    and every pixel averages the estimates of the N = (2f+1)² patches that contain it,
-
-        û_c(x) = 1/N Σ_{j ∈ B(0,f)} B̂_c(x − j)(j).
-
-    Patch centres x − j may lie up to f outside the image (in the mirror
-    extension), hence the padding r + 2f. Returns the (C, H, W) estimate as float32.
+    References
+    ----------
+    A. Buades, B. Coll, J.-M. Morel, "Non-Local Means Denoising",
+    Image Processing On Line 1 (2011), patchwise implementation.
     """
-    f, r = params.f, params.r
-    u = padded.astype(np.float64)
-    n_channels = u.shape[0]
-    pad = r + 2 * f
-    height = u.shape[1] - 2 * pad
-    width = u.shape[2] - 2 * pad
-    # Patch centres p cover the image plus an f margin: index (i, k) is pixel (i − f, k − f).
-    centre_h, centre_w = height + 2 * f, width + 2 * f
+    u, f, r, shape = _check(padded, f, r, 2)
+    pad = tuple(rk + 2 * fk for rk, fk in zip(r, f, strict=True))
+    n_patch = int(np.prod([2 * k + 1 for k in f]))
+    hs = [float(h) for h in hs]
+    shifts = list(_box(r))
+    # Patch centres p cover the image plus an f margin: centre index i is pixel i − f.
+    centres = tuple(s + 2 * fk for s, fk in zip(shape, f, strict=True))
+    # Index of u of centre index 0.
+    first_centre = tuple(a - fk for a, fk in zip(pad, f, strict=True))
+    d2 = {t: _distances(u, first_centre, centres, t, f) for t in shifts}
 
-    shifts = [(ty, tx) for ty in range(-r, r + 1) for tx in range(-r, r + 1)]
-    # w(p, p + t) for every patch centre p (the block starts f before the image).
-    weights = {t: _weight(u, pad - f, pad - f, centre_h, centre_w, t, params) for t in shifts}
-    # C(p) = Σ_t w(p, p + t) ≥ w(p, p) = 1: no division by zero.
-    norm = sum(weights.values())
-
-    estimate = np.zeros((n_channels, height, width))
-    for jy in range(-f, f + 1):
-        for jx in range(-f, f + 1):
-            # The patch containing x at offset j is centred at p = x − j: centre index x − j + f.
-            rows = slice(f - jy, f - jy + height)
-            cols = slice(f - jx, f - jx + width)
-            for ty, tx in shifts:
-                # B̂_c(x − j)(j) accumulates w(p, p+t) u_c(p + t + j) / C(p); p + t + j = x + t.
-                share = weights[ty, tx][rows, cols] / norm[rows, cols]
-                source = u[:, pad + ty : pad + ty + height, pad + tx : pad + tx + width]
-                estimate += share * source
+    estimate = np.zeros((len(hs), u.shape[0]) + shape)
+    for k, h in enumerate(hs):
+        weights = {t: _weight(d2[t], sigma, h) for t in shifts}  # w(p, p + t)
+        # C(p) = Σ_t w(p, p + t) ≥ w(p, p) = 1.
+        norm = sum(weights.values())
+        for j in _box(f):
+            # The patch holding x at offset j is centred at p = x − j: centre index x − j + f.
+            centre = tuple(
+                slice(fk - jk, fk - jk + s) for fk, jk, s in zip(f, j, shape, strict=True)
+            )
+            for t in shifts:
+                # B̂_c(x − j)(j) gathers w(p, p + t) u_c(p + t + j) / C(p); p + t + j = x + t.
+                share = weights[t][centre] / norm[centre]
+                source = _block(u, [a + tk for a, tk in zip(pad, t, strict=True)], shape)
+                estimate[k] += share * source
     # û_c(x) = 1/N Σ_j B̂_c(x − j)(j)
-    return (estimate / (2 * f + 1) ** 2).astype(np.float32)
-
-
-def _per_strength(transcription, padded, f, r, sigma, hs) -> np.ndarray:
-    """(K, C, H, W): ``transcription`` run once per h (square 2-D radii)."""
-    f1, r1 = square_radii(f, r)
-    return np.stack(
-        [transcription(padded, SimpleNamespace(f=f1, r=r1, h=h, sigma=sigma)) for h in hs]
-    )
-
-
-def pixelwise(padded, f, r, sigma, hs) -> np.ndarray:
-    """Pixelwise NLM of a reflect-padded (C, H + 2(r+f), W + 2(r+f)) stack for each h in ``hs``."""
-    return _per_strength(denoise_padded, padded, f, r, sigma, hs)
-
-
-def patchwise(padded, f, r, sigma, hs) -> np.ndarray:
-    """Patchwise NLM of a reflect-padded (C, H + 2(r+2f), W + 2(r+2f)) stack for each h."""
-    return _per_strength(denoise_padded_patchwise, padded, f, r, sigma, hs)
+    return (estimate / n_patch).astype(np.float32)
 
 
 BACKEND = Backend(
     name="reference",
     summary="NumPy oracle, slow; for tests and small images",
     methods={"pixel": pixelwise, "patch": patchwise},
-    max_dims=2,
+    max_dims=4,
 )

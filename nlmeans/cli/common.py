@@ -147,6 +147,8 @@ def clean_errors(debug: bool):
         if debug:
             raise
         raise fail("interrupted", code=EXIT_INTERRUPTED) from None
+    except typer.Exit:  # a command's own exit (fail(...)): not an internal error
+        raise
     except Exception as error:
         if debug:
             raise

@@ -1,9 +1,10 @@
 """The Numba CPU backend: parallel kernels whose cost does not depend on the patch size.
 
-- :mod:`.pixelwise`: the exact pixelwise formula for one h, in tiles, with
-  per-shift running box sums and symmetric weights (half the shifts);
-- :mod:`.sweeps`: the pixelwise formula for K strengths at once (SURE);
-- :mod:`.patchwise`: patchwise aggregation for K strengths at once;
+- :mod:`.pixelwise`: the exact pixelwise formula for one h on a 2-D image with
+  equal radii (the common case, tuned hardest: fused row loops, 1- and
+  3-channel specialisations);
+- :mod:`.ndim`: pixelwise and patchwise for 1 to 4 spatial axes, per-axis
+  radii and K strengths at once (SURE's sweeps), in tiles;
 - :mod:`.fastexp`: the vectorisable float32 exp of the weights.
 
 The kernel modules import (and compile or load) on first use, so importing
@@ -12,26 +13,25 @@ nlmeans stays fast.
 
 from __future__ import annotations
 
-from ..contract import Backend, square_radii
+from ..contract import Backend, is_square
 
 
 def pixel_estimates(padded, f, r, sigma, hs):
-    """Pixelwise NLM: the symmetric tiled kernel for one h, the sweep kernel for several."""
-    f1, r1 = square_radii(f, r)
-    if len(hs) == 1:
-        from .pixelwise import pixelwise as one
+    """Pixelwise NLM: the 2-D kernel for one h and equal radii, else the N-D kernel."""
+    if len(hs) == 1 and is_square(f, r):
+        from .pixelwise import pixelwise
 
-        return one(padded, f1, r1, sigma, hs[0])[None]
-    from .sweeps import pixelwise_sweep
+        return pixelwise(padded, int(f[0]), int(r[0]), sigma, hs[0])[None]
+    from .ndim import pixelwise
 
-    return pixelwise_sweep(padded, f1, r1, sigma, hs)
+    return pixelwise(padded, f, r, sigma, hs)
 
 
 def patch_estimates(padded, f, r, sigma, hs):
     """Patchwise NLM for K strengths (the distances are shared across them)."""
-    from .patchwise import patchwise_sweep
+    from .ndim import patchwise
 
-    return patchwise_sweep(padded, *square_radii(f, r), sigma, hs)
+    return patchwise(padded, f, r, sigma, hs)
 
 
 def set_threads(n: int) -> None:
@@ -54,6 +54,6 @@ BACKEND = Backend(
     name="cpu",
     summary="Numba, parallel",
     methods={"pixel": pixel_estimates, "patch": patch_estimates},
-    max_dims=2,
+    max_dims=4,
     set_threads=set_threads,
 )

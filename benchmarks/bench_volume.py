@@ -1,0 +1,191 @@
+"""Speed of the N-D CPU kernels on a volume and on video, against scikit-image and OpenCV.
+
+    python benchmarks/bench_volume.py                  # both cases, 5 rounds each
+    python benchmarks/bench_volume.py --runs 3         # fewer rounds
+    python benchmarks/bench_volume.py --memory         # peak memory, 256³ float32 volume
+    python benchmarks/bench_volume.py --memory --size 512
+
+Cases (one process, every peer warmed up once, then the peers run interleaved,
+one run of each per round; the table gives medians, the ratio to the peer and
+the PSNR of each result against the clean data):
+
+- volume: 64 × 128 × 128 gray float32 in [0, 1] (scikit-image's binary blobs,
+  smoothed) plus Gaussian noise σ = 0.1; f = 2, r = 5, h = 0.08, σ = 0.1.
+  nlmeans: ``ndim.pixelwise`` on the stack reflect-padded by r + f;
+  scikit-image: ``denoise_nl_means(noisy, patch_size=5, patch_distance=5,
+  h=0.08, sigma=0.1, fast_mode=True)`` (the same weight formula).
+  Target: nlmeans ≤ 0.05 × scikit-image's time.
+- video: 30 frames of 512 × 512 gray in the uint8 range (the camera image,
+  moving one pixel per frame) plus noise σ = 20, h = 20, σ = 0 in the weights;
+  nlmeans: ``ndim.pixelwise`` with f = (0, 3, 3), r = (2, 10, 10) on all 30
+  frames, time / 30; OpenCV: ``cv2.fastNlMeansDenoisingMulti(frames, i, 5,
+  None, 20, 7, 21)`` (5 frames, 7 × 7 patches, 21 × 21 window) for the middle
+  frame i, time per call. Target: nlmeans ≤ 0.25 × OpenCV's time per frame.
+
+``--memory`` runs ``ndim.pixelwise`` (f = 1, r = 1) on a size³ float32 volume in
+a subprocess and reports its peak resident memory against the padded input
+plus the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numba
+import numpy as np
+from scipy import ndimage
+from skimage import data
+from skimage.metrics import peak_signal_noise_ratio
+from skimage.restoration import denoise_nl_means
+
+from nlmeans.backends.cpu import ndim
+
+try:
+    import cv2
+except ImportError:  # the optional "bench" extra
+    cv2 = None
+
+SEED = 0
+
+
+def pad_pixelwise(image: np.ndarray, f, r) -> np.ndarray:
+    """(C, *S) reflect-padded by r_k + f_k on axis k (the pixelwise padding rule)."""
+    widths = [(0, 0)] + [(rk + fk,) * 2 for fk, rk in zip(f, r, strict=True)]
+    return np.pad(image, widths, mode="reflect").astype(np.float32)
+
+
+def volume_case():
+    """(clean, noisy) 64 × 128 × 128 float32, and the peers: name -> callable."""
+    rng = np.random.default_rng(SEED)
+    blobs = data.binary_blobs(length=128, n_dim=3, volume_fraction=0.3, rng=SEED)[:64]
+    clean = ndimage.gaussian_filter(blobs.astype(np.float32), 1.0)
+    noisy = (clean + rng.normal(0.0, 0.1, clean.shape)).astype(np.float32)
+    f, r, h, sigma = (2, 2, 2), (5, 5, 5), 0.08, 0.1
+
+    def run_nlmeans():
+        padded = pad_pixelwise(noisy[None], f, r)
+        return ndim.pixelwise(padded, f, r, sigma, [h])[0, 0]
+
+    def run_skimage():
+        return denoise_nl_means(
+            noisy, patch_size=5, patch_distance=5, h=h, sigma=sigma, fast_mode=True
+        )
+
+    return clean, noisy, {"nlmeans": run_nlmeans, "scikit-image": run_skimage}, 1.0, 1
+
+
+def video_case():
+    """(clean, noisy) 30 × 512 × 512 in the uint8 range, and the peers (time per frame)."""
+    rng = np.random.default_rng(SEED)
+    camera = data.camera()
+    clean = np.stack([np.roll(camera, k, axis=1) for k in range(30)])
+    noisy = np.clip(np.rint(clean + rng.normal(0.0, 20.0, clean.shape)), 0, 255).astype(np.uint8)
+    f, r, h = (0, 3, 3), (2, 10, 10), 20.0
+    middle = 15
+
+    def run_nlmeans():
+        padded = pad_pixelwise(noisy[None].astype(np.float32), f, r)
+        return ndim.pixelwise(padded, f, r, 0.0, [h])[0, 0, middle]
+
+    def run_opencv():
+        frames = list(noisy)
+        return cv2.fastNlMeansDenoisingMulti(frames, middle, 5, None, h, 7, 21)
+
+    peers = {"nlmeans": run_nlmeans}
+    if cv2 is not None:
+        peers["OpenCV"] = run_opencv
+    # nlmeans denoises all 30 frames per call, OpenCV one: per-frame divisors.
+    return clean[middle], noisy, peers, 255.0, {"nlmeans": 30, "OpenCV": 1}
+
+
+def time_case(case, runs: int):
+    """Warm up, then ``runs`` interleaved rounds: name -> (median s per frame, PSNR dB)."""
+    clean, _, peers, data_range, frames = case
+    results = {name: run() for name, run in peers.items()}  # warm-up (compilation)
+    times = {name: [] for name in peers}
+    for _ in range(runs):
+        for name, run in peers.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    table = {}
+    for name in peers:
+        per_frame = frames[name] if isinstance(frames, dict) else frames
+        psnr = peak_signal_noise_ratio(
+            clean.astype(np.float64), results[name].astype(np.float64), data_range=data_range
+        )
+        table[name] = (statistics.median(times[name]) / per_frame, psnr)
+    return table
+
+
+def print_table(title: str, table, target: float) -> None:
+    base = table["nlmeans"][0]
+    print(f"\n{title}")
+    print(f"{'peer':<14}{'median s':>12}{'nlmeans / peer':>16}{'PSNR dB':>10}")
+    for name, (seconds, psnr) in table.items():
+        ratio = base / seconds
+        print(f"{name:<14}{seconds:>12.4f}{ratio:>16.3f}{psnr:>10.2f}")
+    peers = [name for name in table if name != "nlmeans"]
+    for name in peers:
+        ratio = base / table[name][0]
+        verdict = "met" if ratio <= target else "missed"
+        print(f"target nlmeans <= {target} x {name}: {ratio:.3f} ({verdict})")
+    if not peers:
+        print("(OpenCV not installed: pip install '.[bench]')")
+
+
+def memory_child(size: int) -> None:
+    """Run in a subprocess: pixelwise f = r = 1 on size³, print RSS figures (MiB)."""
+    f, r = (1, 1, 1), (1, 1, 1)
+    rng = np.random.default_rng(SEED)
+    padded = rng.random((1,) + (size + 4,) * 3, dtype=np.float32)  # a padded stack as is
+    ndim.pixelwise(padded[:, :12, :12, :12], f, r, 0.0, [0.1])  # compile / load the cache
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    out = ndim.pixelwise(padded, f, r, 0.0, [0.1])
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    io = (padded.nbytes + out.nbytes) / 2**20
+    print(f"{size}^3 float32, f=1, r=1: {seconds:.2f} s")
+    print(f"padded input + output: {io:.0f} MiB")
+    print(f"peak RSS before the call: {before:.0f} MiB, after: {peak:.0f} MiB")
+    print(f"peak RSS / (input + output): {peak / io:.2f}")
+    grown = peak - before
+    print(f"growth during the call: {grown:.0f} MiB (output {out.nbytes / 2**20:.0f} MiB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed rounds per case (median)")
+    parser.add_argument("--memory", action="store_true", help="peak RSS of a large volume")
+    parser.add_argument("--size", type=int, default=256, help="edge of the --memory volume")
+    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return
+    print(f"{platform.processor() or platform.machine()}, {numba.get_num_threads()} threads")
+    if args.memory:
+        command = [sys.executable, __file__, "--memory-child", str(args.size)]
+        subprocess.run(command, check=True)
+        return
+    print_table(
+        "volume 64x128x128 gray, f=2, r=5 (s per volume)",
+        time_case(volume_case(), args.runs),
+        0.05,
+    )
+    print_table(
+        "video 30x512x512 gray, f=(0,3,3), r=(2,10,10) (s per frame)",
+        time_case(video_case(), args.runs),
+        0.25,
+    )
+
+
+if __name__ == "__main__":
+    main()
