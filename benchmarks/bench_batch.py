@@ -28,7 +28,7 @@ import numpy as np
 from skimage import data
 
 import nlmeans
-from nlmeans import cpu
+from nlmeans.backends import REGISTRY
 from nlmeans.batch import discover, run_batch
 from nlmeans.io import read_image, write_image
 
@@ -81,7 +81,7 @@ def main() -> None:
         source = root / "in"
         source.mkdir()
         make_folder(source, args.images)
-        cpu.warm_up()
+        REGISTRY["cpu"].warm_up("pixel")
         nlmeans.estimate_sigma(read_image(next(source.iterdir())).pixels, channel_axis=-1)
         plain_loop(source, root / "warm")  # warm-up: caches, allocator, thread pool
         loops, batches, splits = [], [], []

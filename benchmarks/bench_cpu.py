@@ -42,7 +42,7 @@ from skimage.metrics import peak_signal_noise_ratio
 from skimage.restoration import denoise_nl_means
 
 import nlmeans
-from nlmeans import cpu
+from nlmeans.backends import cpu
 
 try:
     import cv2

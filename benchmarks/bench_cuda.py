@@ -37,7 +37,8 @@ import numpy as np
 from skimage import data
 
 import nlmeans
-from nlmeans import cuda as nlm_cuda
+from nlmeans.backends import REGISTRY
+from nlmeans.backends.cuda import launcher as nlm_cuda
 
 SEED = 4
 SIGMA = 20.0
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'max|gpu-cpu|':>12}"
     )
     print(header)
-    nlm_cuda.warm_up()
+    REGISTRY["cuda"].warm_up("pixel")
     for label, height, width, color in CASES:
         height = max(1, round(height * args.scale))
         width = max(1, round(width * args.scale))
@@ -135,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
 
         def kernel(padded=padded, params=params, stage=None):
             timings = {}
-            nlm_cuda.denoise_padded(padded, params, stage=stage, timings=timings)
+            nlm_cuda.pixelwise(
+                padded, params.f, params.r, params.sigma, params.h, stage=stage, timings=timings
+            )
             return timings["kernel_s"]
 
         # Warm-up: compile / load the kernels, allocate the device buffers.

@@ -104,3 +104,43 @@ def test_bad_parameter_names_itself(tmp_path, rng):
     assert result.exit_code == 2
     assert "error: h=-3.0 is out of range" in result.output
     assert not (tmp_path / "a_denoised.png").exists()
+
+
+def test_threads_are_applied_on_the_cpu_backend(tmp_path, rng):
+    import numba
+
+    source = tmp_path / "a.png"
+    write_noisy(source, (12, 12), rng)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        args = ["denoise", str(source), "--backend", "cpu", "--threads", "1", "--r", "2"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert numba.get_num_threads() == 1
+        assert "note:" not in result.output
+    finally:
+        numba.set_num_threads(before)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "reference"])
+def test_out_of_range_threads_are_one_usage_error_on_every_backend(tmp_path, rng, backend):
+    source = tmp_path / "a.png"
+    write_noisy(source, (12, 12), rng)
+    args = ["denoise", str(source), "--backend", backend, "--threads", "999"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: threads=999 is out of range")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "a_denoised.png").exists()
+
+
+def test_threads_on_the_reference_backend_run_with_a_note(tmp_path, rng):
+    source = tmp_path / "a.png"
+    write_noisy(source, (12, 12), rng)
+    args = ["denoise", str(source), "--backend", "reference", "--threads", "1", "--r", "1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "note: --threads has no effect on backend=reference" in result.stderr
+    assert "note:" not in result.stdout
+    assert (tmp_path / "a_denoised.png").exists()

@@ -2,31 +2,16 @@
 
 import numpy as np
 import pytest
+from conftest import PIXEL_CASES, oracle_estimate, random_padded
 
-from nlmeans import Params, cpu, denoise, reference
-
-CASES = [
-    # (shape, channel_axis, f, r, h, sigma), values in [0, 1]
-    ((17, 23), None, 1, 2, 0.15, 0.0),
-    ((17, 23), None, 2, 3, 0.3, 0.05),
-    ((17, 23), None, 0, 4, 0.1, 0.02),
-    ((3, 4), None, 2, 5, 0.2, 0.0),  # smaller than the patch and the window
-    ((1, 1), None, 1, 2, 0.2, 0.0),
-    ((11, 9, 3), -1, 1, 3, 0.2, 0.05),
-    ((3, 11, 9), 0, 2, 2, 0.25, 0.0),
-    ((9, 4, 7), 1, 1, 2, 0.2, 0.1),  # 4 channels on the middle axis
-    ((40, 70), None, 3, 2, 0.2, 0.05),  # more than one band of rows
-    # One case per branch of the horizontal patch sum (f = 0 … 5, and > 5).
-    ((13, 15), None, 4, 2, 0.3, 0.02),
-    ((13, 15, 3), -1, 5, 2, 0.3, 0.0),
-    ((13, 15), None, 6, 1, 0.3, 0.05),
-    ((9, 12), None, 9, 1, 0.3, 0.0),
-    ((6, 5, 2), -1, 3, 2, 0.2, 0.02),  # 2 channels: the generic channel loops
-    ((10, 13), None, 1, 0, 0.2, 0.0),  # r = 0: no shifts, the image comes back
-]
+from nlmeans import NLMeansError, Params, denoise
+from nlmeans.arrays import pad_reflect
+from nlmeans.backends import cpu
+from nlmeans.backends.cpu import fastexp
+from nlmeans.backends.cpu.pixelwise import TILE_COLS, TILE_ROWS, pixelwise
 
 
-@pytest.mark.parametrize("shape, channel_axis, f, r, h, sigma", CASES)
+@pytest.mark.parametrize("shape, channel_axis, f, r, h, sigma", PIXEL_CASES)
 def test_cpu_matches_reference(rng, shape, channel_axis, f, r, h, sigma):
     image = rng.random(shape).astype(np.float32)
     kwargs = dict(h=h, sigma=sigma, f=f, r=r, channel_axis=channel_axis)
@@ -51,13 +36,6 @@ def test_tiny_h_keeps_pixels_finite(rng):
     np.testing.assert_allclose(out, image, atol=1e-6)  # only the centre weight survives
 
 
-def padded_stack(rng, shape, f, r):
-    """A random (C, H, W) stack in [0, 1], reflect-padded by r + f as the front door does."""
-    planes = rng.random(shape).astype(np.float32)
-    pad = r + f
-    return np.pad(planes, ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
-
-
 @pytest.mark.parametrize("n_channels", [1, 3, 4])
 @pytest.mark.parametrize("tile_rows, tile_cols", [(1, 1), (3, 5), (4, 64), (64, 4)])
 def test_tile_borders_match_reference(rng, n_channels, tile_rows, tile_cols):
@@ -65,19 +43,20 @@ def test_tile_borders_match_reference(rng, n_channels, tile_rows, tile_cols):
     # W_t on the ty rows above it and |tx| columns beside it, and uses them for
     # the symmetric term W_t(p − t) u(p − t).
     params = Params(f=2, r=3, h=0.25, sigma=0.03)
-    padded = padded_stack(rng, (n_channels, 11, 14), params.f, params.r)
-    expected = reference.denoise_padded(padded, params)
-    got = cpu.denoise_padded(padded, params, tile_rows=tile_rows, tile_cols=tile_cols)
+    padded = random_padded(rng, (n_channels, 11, 14), params.f, params.r)
+    expected = oracle_estimate(padded, (2, 2), (3, 3), params)
+    got = pixelwise(padded, 2, 3, params.sigma, params.h, tile_rows, tile_cols)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
 
 
 def test_wide_image_several_column_tiles(rng):
     # Wider than one default tile (TILE_COLS) and taller than TILE_ROWS.
     params = Params(f=1, r=2, h=0.3, sigma=0.0)
-    shape = (1, cpu.TILE_ROWS + 3, cpu.TILE_COLS + 9)
-    padded = padded_stack(rng, shape, params.f, params.r)
-    expected = reference.denoise_padded(padded, params)
-    np.testing.assert_allclose(cpu.denoise_padded(padded, params), expected, rtol=0, atol=1e-4)
+    shape = (1, TILE_ROWS + 3, TILE_COLS + 9)
+    padded = random_padded(rng, shape, params.f, params.r)
+    expected = oracle_estimate(padded, (1, 1), (2, 2), params)
+    got = pixelwise(padded, params.f, params.r, params.sigma, params.h)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
 
 
 @pytest.mark.parametrize("f", [0, 1, 2, 3, 4, 5, 7])
@@ -93,8 +72,8 @@ def test_symmetric_weights_in_16bit_units(rng, f):
 
 def test_fast_exp_is_accurate():
     # The kernels' 2^y (polynomial and exponent bits) against float64 exp.
-    y = np.linspace(float(cpu.EXP2_ARG_MIN), 0.0, 20001).astype(np.float32)
-    got = np.array([cpu._exp2(v) for v in y[::97]], dtype=np.float64)
+    y = np.linspace(float(fastexp.EXP2_ARG_MIN), 0.0, 20001).astype(np.float32)
+    got = np.array([fastexp.exp2(v) for v in y[::97]], dtype=np.float64)
     exact = np.exp2(y[::97].astype(np.float64))
     assert np.max(np.abs(got / exact - 1.0)) < 5e-7
 
@@ -106,8 +85,6 @@ def test_pad_reflect_is_np_pad_in_float32(rng, shape, pad, dtype):
     # The front door pads straight into one float32 buffer (no float32 copy of
     # the input first); it must give np.pad's reflection, repeated for images
     # smaller than the margin, from a strided channels-last view too.
-    from nlmeans.layout import pad_reflect
-
     image = (rng.random(shape[1:] + shape[:1]) * 250).astype(dtype)
     planes = np.moveaxis(image, -1, 0)
     expected = np.pad(planes.astype(np.float32), ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
@@ -118,8 +95,6 @@ def test_pad_reflect_is_np_pad_in_float32(rng, shape, pad, dtype):
 
 def test_threads_give_the_same_result_and_bad_counts_are_refused(rng):
     import numba
-
-    from nlmeans import NLMeansError
 
     image = rng.random((70, 40)).astype(np.float32)  # two tiles of rows
     kwargs = dict(h=0.2, sigma=0.0, f=1, r=3, backend="cpu")
@@ -141,6 +116,7 @@ def test_largest_window_keeps_float32_sums_accurate(rng):
     # of the 401² weights is close to 1, so one float32 sum per pixel would lose
     # about 3e-4; the kernel sums each row of shifts apart first (two levels).
     params = Params(f=0, r=200, h=10.0, sigma=0.0)
-    padded = padded_stack(rng, (1, 6, 6), params.f, params.r)
-    expected = reference.denoise_padded(padded, params)
-    np.testing.assert_allclose(cpu.denoise_padded(padded, params), expected, rtol=0, atol=1e-5)
+    padded = random_padded(rng, (1, 6, 6), params.f, params.r)
+    expected = oracle_estimate(padded, (0, 0), (200, 200), params)
+    got = pixelwise(padded, params.f, params.r, params.sigma, params.h)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)

@@ -16,12 +16,14 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import TINY_CASES, oracle_estimate, padded_stack
+from typer.testing import CliRunner
 
 import nlmeans
-from nlmeans import NLMeansError, Params
-from nlmeans import cuda as nlm_cuda
-from nlmeans.denoise import backend_availability, backend_name
-from nlmeans.layout import to_channels_first
+from nlmeans import NLMeansError
+from nlmeans.backends import REGISTRY, availability, select
+from nlmeans.backends.cuda import launcher as nlm_cuda
+from nlmeans.cli import app
 
 REASON = nlm_cuda.availability()
 device = pytest.mark.skipif(
@@ -33,28 +35,14 @@ no_device = pytest.mark.skipif(
     REASON is None, reason="a CUDA device (or Numba's CUDA simulator) is available here"
 )
 
-CASES = [
-    # (shape, channel_axis, f, r, h, sigma), values in [0, 1)
-    ((12, 13), None, 1, 2, 0.15, 0.0),
-    ((12, 13), None, 2, 3, 0.3, 0.05),
-    ((12, 13), None, 0, 3, 0.1, 0.02),
-    ((3, 4), None, 2, 3, 0.2, 0.0),  # smaller than the patch and the window
-    ((9, 10, 3), -1, 1, 2, 0.2, 0.05),
-    ((3, 9, 10), 0, 2, 1, 0.25, 0.0),
-    ((6, 7, 5), -1, 1, 1, 0.3, 0.05),  # 5 channels: two channel groups
-]
 
-
-def padded_stack(image, channel_axis, **kwargs):
-    """(float32 reflect-padded (C, H+2(r+f), W+2(r+f)) stack, Params), as the front door makes."""
-    params = nlmeans.resolve_params(image, channel_axis=channel_axis, **kwargs)
-    planes = to_channels_first(image, channel_axis).astype(np.float32)
-    pad = params.r + params.f
-    return np.pad(planes, ((0, 0), (pad, pad), (pad, pad)), mode="reflect"), params
+def run_pixelwise(padded, f, r, params, **options):
+    """The launcher's pixelwise estimate of a padded stack for ``params`` (square radii)."""
+    return nlm_cuda.pixelwise(padded, f[0], r[0], params.sigma, params.h, **options)
 
 
 @device
-@pytest.mark.parametrize("shape, channel_axis, f, r, h, sigma", CASES)
+@pytest.mark.parametrize("shape, channel_axis, f, r, h, sigma", TINY_CASES)
 def test_cuda_matches_reference(rng, shape, channel_axis, f, r, h, sigma):
     image = rng.random(shape).astype(np.float32)
     kwargs = dict(h=h, sigma=sigma, f=f, r=r, channel_axis=channel_axis)
@@ -94,9 +82,10 @@ def test_cuda_matches_reference_in_8bit_units(rng):
 )
 def test_kernel_variants_match_reference(rng, shape, channel_axis, f, r, stage, block):
     image = rng.random(shape).astype(np.float32)
-    padded, params = padded_stack(image, channel_axis, h=0.2, sigma=0.05, f=f, r=r)
-    expected = nlmeans.reference.denoise_padded(padded, params)
-    got = nlm_cuda.denoise_padded(padded, params, stage=stage, block=block)
+    options = dict(channel_axis=channel_axis, h=0.2, sigma=0.05, f=f, r=r)
+    padded, fs, rs, params = padded_stack(image, **options)
+    expected = oracle_estimate(padded, fs, rs, params)
+    got = run_pixelwise(padded, fs, rs, params, stage=stage, block=block)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
 
 
@@ -104,28 +93,29 @@ def test_kernel_variants_match_reference(rng, shape, channel_axis, f, r, stage, 
 @pytest.mark.parametrize("stage", [True, False])
 def test_tiled_run_equals_untiled_run(rng, stage):
     image = rng.random((7, 9)).astype(np.float32)
-    padded, params = padded_stack(image, None, h=0.2, sigma=0.05, f=1, r=1)
-    whole = nlm_cuda.denoise_padded(padded, params, stage=stage, block=(4, 4))
+    padded, f, r, params = padded_stack(image, h=0.2, sigma=0.05, f=1, r=1)
+    whole = run_pixelwise(padded, f, r, params, stage=stage, block=(4, 4))
     # Tiles of 3 × 5 output pixels: partial tiles at the bottom and right edges.
-    tiled = nlm_cuda.denoise_padded(padded, params, stage=stage, block=(4, 4), tile=(3, 5))
+    tiled = run_pixelwise(padded, f, r, params, stage=stage, block=(4, 4), tile=(3, 5))
     np.testing.assert_array_equal(tiled, whole)
-    expected = nlmeans.reference.denoise_padded(padded, params)
+    expected = oracle_estimate(padded, f, r, params)
     np.testing.assert_allclose(tiled, expected, rtol=0, atol=1e-4)
 
 
 @device
 def test_device_buffers_are_reused_for_the_same_shape(rng):
     first, second = rng.random((2, 9, 10, 3)).astype(np.float32)
-    padded_a, params = padded_stack(first, -1, h=0.2, sigma=0.0, f=1, r=1)
-    padded_b, _ = padded_stack(second, -1, h=0.2, sigma=0.0, f=1, r=1)
-    nlm_cuda.denoise_padded(padded_a, params, block=(8, 8))
+    options = dict(channel_axis=-1, h=0.2, sigma=0.0, f=1, r=1)
+    padded_a, f, r, params = padded_stack(first, **options)
+    padded_b, _, _, _ = padded_stack(second, **options)
+    run_pixelwise(padded_a, f, r, params, block=(8, 8))
     buffers = {key: tuple(map(id, pair)) for key, pair in nlm_cuda._buffers.items()}
-    got = nlm_cuda.denoise_padded(padded_b, params, block=(8, 8))
+    got = run_pixelwise(padded_b, f, r, params, block=(8, 8))
     assert {key: tuple(map(id, pair)) for key, pair in nlm_cuda._buffers.items()} == buffers
     # No stale data from the first image.
-    expected = nlmeans.reference.denoise_padded(padded_b, params)
+    expected = oracle_estimate(padded_b, f, r, params)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
-    nlm_cuda.denoise_padded(padded_b[:1], params, block=(8, 8))  # another shape
+    run_pixelwise(padded_b[:1], f, r, params, block=(8, 8))  # another shape
     assert set(nlm_cuda._buffers) == {((1, *padded_b.shape[1:]), (1, 9, 10))}
 
 
@@ -140,9 +130,9 @@ def test_tiny_h_keeps_pixels_finite(rng):
 @device
 @pytest.mark.filterwarnings("ignore:Simulator timings are bogus")
 def test_timings_are_reported(rng):
-    padded, params = padded_stack(rng.random((5, 6)).astype(np.float32), None, h=0.2, f=1, r=1)
+    padded, f, r, params = padded_stack(rng.random((5, 6)).astype(np.float32), h=0.2, f=1, r=1)
     timings = {}
-    nlm_cuda.denoise_padded(padded, params, block=(4, 4), timings=timings)
+    run_pixelwise(padded, f, r, params, block=(4, 4), timings=timings)
     assert timings["total_s"] > 0 and isinstance(timings["kernel_s"], float)
     if not os.environ.get("NUMBA_ENABLE_CUDASIM"):  # the simulator's event times are bogus
         assert 0 < timings["kernel_s"] < timings["total_s"]
@@ -150,8 +140,73 @@ def test_timings_are_reported(rng):
 
 @device
 def test_auto_prefers_cuda_and_warm_up_runs():
-    assert backend_name("auto") == "cuda"
-    nlm_cuda.warm_up()
+    assert select("auto").name == "cuda"
+    REGISTRY["cuda"].warm_up("pixel")
+    REGISTRY["cuda"].warm_up("pixel", strengths=2)  # SURE's sweeps: one run per h
+
+
+def tiny_noisy(rng, shape=(12, 12)):
+    """A tiny noisy uint8 image: a ramp with a bright square, σ = 20 (8-bit)."""
+    y, x = np.mgrid[0 : shape[0], 0 : shape[1]]
+    clean = 60.0 + 6.0 * x + 80.0 * ((abs(y - 6) < 3) & (abs(x - 5) < 3))
+    return np.clip(np.rint(clean + rng.normal(0.0, 20.0, shape)), 0, 255).astype(np.uint8)
+
+
+@device
+def test_denoise_tune_on_cuda_equals_the_reference_with_the_chosen_parameters(rng):
+    image = tiny_noisy(rng)
+    out, params = nlmeans.denoise(image, r=1, backend="cuda", tune=True, return_params=True)
+    assert params.method in REGISTRY["cuda"].methods and params.r == 1
+    chosen = dict(h=params.h, sigma=params.sigma, f=params.f, r=params.r, method=params.method)
+    expected = nlmeans.denoise(image.astype(np.float32), backend="reference", **chosen)
+    # uint8 output: the float estimates agree to 1e-4, so the rounded ones to one level
+    # (a value within 1e-4 of .5 may round either way).
+    got = nlmeans.denoise(image.astype(np.float32), backend="cuda", **chosen)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4 * 255)
+    assert np.abs(out.astype(float) - expected).max() <= 0.5 + 1e-4 * 255
+    assert np.abs(out.astype(float) - np.rint(expected)).max() <= 1
+
+
+def cli_tiny(tmp_path, rng):
+    import imageio.v3 as iio
+
+    source = tmp_path / "tiny.png"
+    iio.imwrite(source, tiny_noisy(rng))
+    return source
+
+
+SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+
+
+@device
+@pytest.mark.parametrize(
+    "radius",
+    [
+        ["--r", "1"],
+        # The default search radius (r = 8): about 150 s in the simulator, so GPU only.
+        pytest.param([], marks=pytest.mark.skipif(SIMULATED, reason="too slow in the simulator")),
+    ],
+)
+def test_cli_denoise_tune_on_cuda(tmp_path, rng, radius):
+    import imageio.v3 as iio
+
+    source = cli_tiny(tmp_path, rng)
+    args = ["denoise", str(source), "--backend", "cuda", "--tune", *radius]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "backend=cuda" in result.stdout and "tuned by SURE" in result.stdout
+    assert any(f"method={m}" in result.stdout for m in REGISTRY["cuda"].methods)
+    assert iio.imread(tmp_path / "tiny_denoised.png").shape == (12, 12)
+
+
+@device
+def test_cli_threads_on_cuda_is_a_note(tmp_path, rng):
+    source = cli_tiny(tmp_path, rng)
+    args = ["denoise", str(source), "--backend", "cuda", "--threads", "1", "--r", "1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "note: --threads has no effect on backend=cuda" in result.stderr
+    assert "note:" not in result.stdout
 
 
 @pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") != "1", reason="simulator off")
@@ -162,12 +217,12 @@ def test_simulator_run_really_runs_the_kernels():
 
 @no_device
 def test_cuda_without_a_device_says_why():
-    assert backend_availability("cuda") == REASON
+    assert availability("cuda") == REASON
     assert REASON.strip() and "\n" not in REASON
     with pytest.raises(NLMeansError, match="backend='cuda' is not available: ") as info:
         nlmeans.denoise(np.zeros((5, 5), np.float32), h=1.0, sigma=0.0, backend="cuda")
     assert REASON in str(info.value)
-    assert backend_name("auto") != "cuda"  # CPU-only machines fall back silently
+    assert select("auto").name != "cuda"  # CPU-only machines fall back silently
 
 
 @device
@@ -182,7 +237,7 @@ def test_kernels_that_fail_on_the_device_make_it_unavailable(monkeypatch):
     )
     with pytest.raises(NLMeansError, match="UNSUPPORTED_PTX_VERSION"):
         nlmeans.denoise(np.zeros((4, 4), np.float32), h=1.0, backend="cuda")
-    assert backend_name("auto") != "cuda"
+    assert select("auto").name != "cuda"
 
 
 def test_driver_errors_are_reduced_to_one_line():
@@ -191,12 +246,6 @@ def test_driver_errors_are_reduced_to_one_line():
         "If you are sure that a CUDA driver is installed,\n:"
     )
     assert nlm_cuda._first_line(Exception(message)) == "CUDA driver library cannot be found."
-
-
-def test_patchwise_method_is_refused():
-    params = Params(f=1, r=1, h=1.0, sigma=0.0, method="patch")
-    with pytest.raises(NLMeansError, match="pixelwise method only"):
-        nlm_cuda.denoise_padded(np.zeros((1, 7, 7), np.float32), params)
 
 
 @pytest.mark.parametrize(
@@ -220,7 +269,9 @@ def test_launch_plan_fits_shared_memory(n_channels, f, r, plan):
 )
 def test_small_grids_launch_without_numba_performance_warning():
     """On a GPU numba.cuda warns for grids under 128 blocks: the probe and every small image."""
-    cuda_kernels = pytest.importorskip("nlmeans.cuda_kernels", reason="numba.cuda is missing")
+    cuda_kernels = pytest.importorskip(
+        "nlmeans.backends.cuda.kernels", reason="numba.cuda is missing"
+    )
     kernel = cuda_kernels.staged_kernel
     with pytest.warns(Warning, match=nlm_cuda.LOW_OCCUPANCY_WARNING):
         kernel[(1, 1), (4, 4), 0, 64]
@@ -263,7 +314,7 @@ def test_kernels_compile_to_float32_ptx(monkeypatch, name):
     from numba import cuda
     from numba import types as nb
 
-    from nlmeans import cuda_kernels
+    from nlmeans.backends.cuda import kernels as cuda_kernels
 
     # Compiling the device function asks for the current device's compute
     # capability; a machine without a GPU answers for an H100.

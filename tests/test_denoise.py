@@ -105,7 +105,7 @@ def test_bad_parameters_raise_one_clear_error(rng, kwargs, names):
         np.zeros((4, 4), dtype=np.int64),
         np.zeros((4, 4), dtype=np.complex64),
         np.zeros((0, 4)),
-        np.zeros((4, 4, 3)),  # 3-D without channel_axis
+        np.zeros((2, 2, 2, 2, 2)),  # 5 spatial axes (channel_axis=None: every axis is one)
     ],
 )
 def test_bad_images_raise_one_clear_error(image):

@@ -2,24 +2,14 @@
 
 import numpy as np
 import pytest
+from conftest import PATCH_CASES, noisy_camera, pad_planes
 
 from nlmeans import NLMeansError, denoise, resolve_params
-from nlmeans.params import Params
-from nlmeans.reference import denoise_padded, denoise_padded_patchwise
-
-CASES = [
-    # (shape, channel_axis, f, r, h, sigma), values in [0, 1]
-    ((17, 23), None, 1, 2, 0.15, 0.0),
-    ((17, 23), None, 2, 3, 0.3, 0.05),
-    ((13, 15), None, 0, 3, 0.1, 0.02),
-    ((3, 4), None, 2, 4, 0.2, 0.0),  # smaller than the patch and the window
-    ((11, 9, 3), -1, 1, 3, 0.2, 0.05),
-    ((3, 11, 9), 0, 2, 2, 0.25, 0.0),
-    ((41, 37), None, 3, 2, 0.2, 0.05),  # more than one band of rows
-]
+from nlmeans.backends import AUTO_ORDER, select
+from nlmeans.backends.reference import patchwise, pixelwise
 
 
-@pytest.mark.parametrize("shape, channel_axis, f, r, h, sigma", CASES)
+@pytest.mark.parametrize("shape, channel_axis, f, r, h, sigma", PATCH_CASES)
 def test_cpu_patchwise_matches_reference(rng, shape, channel_axis, f, r, h, sigma):
     image = rng.random(shape).astype(np.float32)
     kwargs = dict(h=h, sigma=sigma, f=f, r=r, channel_axis=channel_axis, method="patch")
@@ -40,10 +30,11 @@ def test_cpu_patchwise_matches_reference_in_8bit_units(rng):
 def test_patchwise_with_point_patches_is_pixelwise(rng):
     # f = 0: every pixel is its own patch, so both methods compute the same formula.
     image = rng.random((1, 12, 14))
-    params = Params(f=0, r=3, h=0.2, sigma=0.05)
-    padded = np.pad(image, ((0, 0), (3, 3), (3, 3)), mode="reflect")
+    f, r = (0, 0), (3, 3)
+    padded = pad_planes(image, f, r, "patch")
+    np.testing.assert_array_equal(padded, pad_planes(image, f, r, "pixel"))  # r + 2f = r + f
     np.testing.assert_allclose(
-        denoise_padded_patchwise(padded, params), denoise_padded(padded, params), atol=1e-6
+        patchwise(padded, f, r, 0.05, [0.2]), pixelwise(padded, f, r, 0.05, [0.2]), atol=1e-6
     )
 
 
@@ -69,8 +60,6 @@ def test_constant_image_is_preserved():
 
 
 def test_patchwise_denoises_better_than_noisy():
-    from tests.conftest import noisy_camera
-
     clean, noisy = noisy_camera(sigma=20.0)
     clean, noisy = clean[200:296, 200:296], noisy[200:296, 200:296]
     out = denoise(noisy, sigma=20.0, method="patch")
@@ -87,16 +76,19 @@ def test_method_is_resolved_and_validated(rng):
         denoise(image, method="blockwise")
 
 
-def test_backends_without_the_method_refuse_it_and_auto_skips_them(rng, monkeypatch):
-    import importlib
-
-    front = importlib.import_module("nlmeans.denoise")  # the module, not the function
+def test_backends_without_the_method_refuse_it_and_auto_skips_them(
+    rng, monkeypatch, pixel_only_backend
+):
+    import nlmeans.backends
 
     image = rng.random((12, 12))
-    monkeypatch.setitem(front.BACKENDS, "gpu", "nlmeans.reference")  # pixelwise only
-    monkeypatch.setitem(front.KERNELS, ("gpu", "pixel"), "nlmeans.reference:denoise_padded")
-    monkeypatch.setattr(front, "AUTO_ORDER", ("gpu", "cpu"))
+    monkeypatch.setattr(nlmeans.backends, "AUTO_ORDER", ("gpu", *AUTO_ORDER))
     with pytest.raises(NLMeansError, match="method='patch' is not available on backend='gpu'"):
         denoise(image, sigma=0.1, method="patch", backend="gpu")
-    assert front.backend_name("auto", "patch") == "cpu"
-    assert front.backend_name("auto", "pixel") == "gpu"
+    assert select("auto", "patch").name == "cpu"
+    assert select("auto", "pixel") is pixel_only_backend
+    np.testing.assert_allclose(  # and auto does run it for the pixelwise method
+        denoise(image, h=0.2, sigma=0.1, f=1, r=2),
+        denoise(image, h=0.2, sigma=0.1, f=1, r=2, backend="reference"),
+        atol=1e-6,
+    )

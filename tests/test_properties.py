@@ -2,10 +2,8 @@
 
 Derandomised with a modest number of small examples, so that CI is fast and
 deterministic; the properties are drawn over every (backend, method) pair the
-dispatch table offers here (CUDA too where a GPU is usable).
+backend registry offers here (CUDA too where a GPU is usable).
 """
-
-import importlib
 
 import numpy as np
 import pytest
@@ -14,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nlmeans
+from nlmeans.backends import REGISTRY
 
 PROFILE = settings(
     max_examples=60,
@@ -51,12 +50,12 @@ def images(draw, constant=False, wild=False, rgb=False):
     return draw(hnp.arrays(dtype, shape, elements=elements)), axis
 
 
-DISPATCH = importlib.import_module("nlmeans.denoise")
 #: Every (backend, method) pair usable here: the GPU joins where one is present.
 KERNELS = sorted(
-    (backend, method)
-    for backend, method in DISPATCH.KERNELS
-    if DISPATCH.backend_availability(backend) is None
+    (name, method)
+    for name, backend in REGISTRY.items()
+    if backend.availability() is None
+    for method in backend.methods
 )
 
 valid_params = st.builds(

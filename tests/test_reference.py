@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from conftest import pad_planes
 
 from nlmeans import denoise
-from nlmeans.params import Params
-from nlmeans.reference import denoise_padded
+from nlmeans.backends.reference import pixelwise
 
 
 def test_window_of_one_returns_the_input(rng):
@@ -30,8 +30,8 @@ def test_patch_distance_is_a_mean_over_channels_and_pixels():
     delta, h = 0.3, 0.2
     image = np.zeros((1, 2, 3))
     image[0, 1, 0] = delta
-    padded = np.pad(np.moveaxis(image, -1, 0), ((0, 0), (1, 1), (1, 1)), mode="reflect")
-    out = denoise_padded(padded, Params(f=0, r=1, h=h, sigma=0.0))
+    padded = pad_planes(np.moveaxis(image, -1, 0), f=0, r=1)
+    out = pixelwise(padded, (0, 0), (1, 1), 0.0, [h])[0]
     weight = np.exp(-(delta**2 / 3) / h**2)
     # Pixel (0,0) sees itself 3 times, its right neighbour and its reflection 6 times.
     expected = 6 * weight * delta / (3 + 6 * weight)

@@ -59,7 +59,7 @@ def no_compute(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("denoise was called")
 
-    monkeypatch.setattr(importlib.import_module("nlmeans.denoise"), "denoise", forbidden)
+    monkeypatch.setattr(importlib.import_module("nlmeans.frontdoor"), "denoise", forbidden)
 
 
 # ------------------------------------------------------------------- bad input files
@@ -387,7 +387,7 @@ def test_interrupt_during_denoise_leaves_nothing(tmp_path, source, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(importlib.import_module("nlmeans.denoise"), "denoise", interrupted)
+    monkeypatch.setattr(importlib.import_module("nlmeans.frontdoor"), "denoise", interrupted)
     before = snapshot(tmp_path)
     result = run(source, "-o", tmp_path / "out.png")
     assert result.exit_code == 130 and "error: interrupted" in result.stderr
@@ -401,7 +401,7 @@ def test_real_signal_during_denoise_leaves_no_output_and_no_temp(tmp_path, rng, 
     before = snapshot(tmp_path)
     args = [str(source), "-o", str(tmp_path / "out.png"), "--backend", "reference", "--r", "15"]
     script = (
-        "import sys, nlmeans.cli, nlmeans.denoise, nlmeans.io, nlmeans.reference\n"
+        "import sys, nlmeans.cli, nlmeans.frontdoor, nlmeans.io, nlmeans.backends.reference\n"
         "print('ready', flush=True)\n"
         f"sys.argv = ['nlmeans', 'denoise', *{args!r}]\n"
         "nlmeans.cli.main()\n"
@@ -510,7 +510,7 @@ def test_real_sigint_during_batch_keeps_finished_files_and_a_rerun_resumes(tmp_p
         Image.fromarray(noisy(rng, (96, 96, 3))).save(source / f"img{index}.png")
     args = [str(source), str(target), "--backend", "reference", "--r", "12", "-q"]
     script = (
-        "import sys, nlmeans.cli, nlmeans.batch, nlmeans.denoise, nlmeans.io, nlmeans.reference\n"
+        "import sys, nlmeans.cli, nlmeans.batch, nlmeans.frontdoor, nlmeans.io\n"  # loads backends
         f"sys.argv = ['nlmeans', 'batch', *{args!r}]\n"
         "nlmeans.cli.main()\n"
     )

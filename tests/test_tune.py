@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from conftest import ORACLE, pad_planes
 
 import nlmeans
 from nlmeans import NLMeansError, denoise, tune
-from nlmeans.reference import denoise_padded
+from nlmeans.backends import REGISTRY
 from nlmeans.sure import TILE, sample_tiles, sure_scores
-from nlmeans.sweep import SWEEPS
 
 SIGMA = 20.0
 
@@ -91,19 +91,58 @@ def test_denoise_with_tune_uses_the_tuned_parameters():
 
 
 def test_sweeps_match_the_oracle_for_every_h(rng):
-    from nlmeans.params import Params
-    from nlmeans.reference import denoise_padded_patchwise
-
+    # The CPU methods with K strengths at once (SURE's sweeps) against one oracle run per h.
     image = rng.random((2, 15, 17)).astype(np.float32)
-    f, r, sigma, hs = 1, 3, 0.05, [0.1, 0.25, 0.6]
-    for method, oracle in (("pixel", denoise_padded), ("patch", denoise_padded_patchwise)):
-        sweep, pad_of = SWEEPS[method]
-        pad = pad_of(f, r)
-        padded = np.pad(image, ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
+    f, r, sigma, hs = (1, 1), (3, 3), 0.05, [0.1, 0.25, 0.6]
+    for method, sweep in REGISTRY["cpu"].methods.items():
+        padded = pad_planes(image, f, r, method)
         out = sweep(padded, f, r, sigma, hs)
+        assert out.shape == (len(hs), *image.shape) and out.dtype == np.float32
         for k, h in enumerate(hs):
-            expected = oracle(padded, Params(f=f, r=r, h=h, sigma=sigma))
+            expected = ORACLE[method](padded, f, r, sigma, [h])[0]
             np.testing.assert_allclose(out[k], expected, atol=1e-5)
+
+
+def test_tune_on_the_reference_backend_agrees_with_cpu():
+    _, noisy, _ = synthetic(size=24)
+    kwargs = dict(f=1, radii=(2,), return_scores=True)
+    params, scores = tune(noisy, SIGMA, backend="reference", **kwargs)
+    cpu_params, cpu_scores = tune(noisy, SIGMA, backend="cpu", **kwargs)
+    assert {s.method for s in scores} == {"pixel", "patch"}
+    assert params == cpu_params
+    assert [(s.method, s.h) for s in scores] == [(s.method, s.h) for s in cpu_scores]
+    np.testing.assert_allclose(
+        [s.sure for s in scores], [s.sure for s in cpu_scores], rtol=1e-3, atol=1e-3
+    )
+
+
+def test_denoise_tune_on_the_reference_backend():
+    _, noisy, _ = synthetic(size=20)
+    out, params = denoise(
+        noisy, sigma=SIGMA, r=2, tune=True, backend="reference", return_params=True
+    )
+    assert params == tune(noisy, SIGMA, r=2, backend="reference")
+    expected = denoise(
+        noisy, params.h, SIGMA, f=params.f, r=2, method=params.method, backend="reference"
+    )
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_tune_on_a_backend_without_patch_warns_and_searches_pixel_only(pixel_only_backend):
+    _, noisy, _ = synthetic(size=20)
+    with pytest.warns(UserWarning, match="backend='gpu' does not compute method 'patch'"):
+        params, scores = tune(noisy, SIGMA, f=1, radii=(2,), backend="gpu", return_scores=True)
+    assert params.method == "pixel" and scores
+    assert {s.method for s in scores} == {"pixel"}
+    with pytest.warns(UserWarning, match="searching 'pixel' only"):
+        out, chosen = denoise(noisy, sigma=SIGMA, r=2, tune=True, backend="gpu", return_params=True)
+    assert chosen.method == "pixel" and out.shape == noisy.shape
+    # A method fixed by the caller is not searched, so nothing is left out: no warning.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert tune(noisy, SIGMA, r=2, method="pixel", backend="gpu").method == "pixel"
 
 
 def test_sample_tiles_cover_the_requested_share():
