@@ -46,16 +46,17 @@ _COLOR_PRESETS = (
     (100.0, 3, 17, 0.35),
 )
 # Volumes (3 spatial axes) and 4-D stacks: patch 3³ (27 voxels, about a 5×5
-# patch's worth) and a search window of 7³ or 5⁴ candidates, whose cost stays
-# near the 2-D presets'; h / sigma from nlmeans' volume evaluation
-# (benchmarks/quality_volume.py).
+# patch's worth; 5³ did worse at every σ) and a search window of 7³ or 5⁴
+# candidates, whose cost stays near the 2-D presets'; h / sigma from nlmeans'
+# volume evaluation (benchmarks/quality_volume.py: best 0.8–1.0 on a textured
+# blob volume, 0.4–0.6 on a natural-image stack).
 _VOLUME_PRESETS = (
-    (30.0, 1, 3, 0.40),
-    (100.0, 2, 3, 0.35),
+    (30.0, 1, 3, 0.70),
+    (100.0, 1, 3, 0.60),
 )
 _STACK_4D_PRESETS = (
-    (30.0, 1, 2, 0.40),
-    (100.0, 2, 2, 0.35),
+    (30.0, 1, 2, 0.70),
+    (100.0, 1, 2, 0.60),
 )
 
 #: A radius: one int for every spatial axis, or one per axis (None: resolve that axis).

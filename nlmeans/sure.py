@@ -164,23 +164,29 @@ VOLUME_TILE = {3: 16, 4: 8}
 def sample_blocks(shape, fraction: float = SAMPLE_FRACTION):
     """Evenly spread ``(origin, size)`` blocks covering about ``fraction`` of ``shape``.
 
-    2-D: the tiles of :func:`sample_tiles`. With 3 or 4 axes, cubes of side
-    :data:`VOLUME_TILE` on a regular grid; the whole array is one block when
-    the blocks would cover at least half of it.
+    2-D: the tiles of :func:`sample_tiles`. With 3 or 4 axes, blocks of side
+    :data:`VOLUME_TILE` (the whole extent of a shorter axis, such as the few
+    frames of a time stack) on a regular grid; the whole array is one block
+    when the blocks would cover at least half of it.
     """
     if len(shape) == 2:
         return [((y, x), (rows, cols)) for y, x, rows, cols in sample_tiles(*shape, fraction)]
     total = math.prod(shape)
-    side = VOLUME_TILE[len(shape)]
     target = max(fraction * total, MIN_SAMPLE_PIXELS)
-    if target * 2 >= total or min(shape) < 2 * side:
+    if target * 2 >= total:
         return [((0,) * len(shape), tuple(shape))]
-    per_axis = max(1, round((target / side ** len(shape)) ** (1 / len(shape))))
-    starts = [np.linspace(0, n - side, min(per_axis, n // side)).round().astype(int) for n in shape]
-    return [
-        (tuple(int(v) for v in origin), (side,) * len(shape))
-        for origin in itertools.product(*starts)
+    size = tuple(min(n, VOLUME_TILE[len(shape)]) for n in shape)
+    count = math.ceil(target / math.prod(size))
+    # Blocks per axis: spread over the axes with room for more than one.
+    roomy = [k for k, n in enumerate(shape) if n >= 2 * size[k]]
+    per_axis = [1] * len(shape)
+    for k in roomy:
+        per_axis[k] = min(shape[k] // size[k], max(1, round(count ** (1 / len(roomy)))))
+    starts = [
+        np.linspace(0, n - s, m).round().astype(int)
+        for n, s, m in zip(shape, size, per_axis, strict=True)
     ]
+    return [(tuple(int(v) for v in origin), size) for origin in itertools.product(*starts)]
 
 
 def sure_scores(
