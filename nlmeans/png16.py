@@ -15,6 +15,10 @@ import zlib
 import numpy as np
 from numba import njit
 
+from .kernel_cache import ensure_kernel_cache
+
+ensure_kernel_cache(__file__)  # before the first cached kernel is defined
+
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 #: PNG color type -> samples per pixel (0 gray, 2 RGB, 4 gray+alpha, 6 RGBA).

@@ -12,6 +12,7 @@ import signal
 import sys
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -46,6 +47,7 @@ class _OneLineErrors(typer.core.TyperGroup):
 
         arguments = list(sys.argv[1:] if args is None else args)
         interrupt_on_sigterm()
+        warnings.showwarning = _warning_as_note
         try:
             check_thread_variable()
             code = super().main(arguments, prog_name, complete_var, standalone_mode=False, **extra)
@@ -83,6 +85,11 @@ app = typer.Typer(
     help="Non-local means image denoising: fast, exact, on the CPU (Numba) or an NVIDIA GPU.",
     pretty_exceptions_enable=False,
 )
+
+
+def _warning_as_note(message, category, filename, lineno, file=None, line=None) -> None:
+    """Show a warning the library raises (e.g. tune leaving a method out) as one note line."""
+    note(" ".join(str(message).split()))
 
 
 def internal_error(error: BaseException) -> str:
@@ -257,6 +264,8 @@ SigmaOption = Annotated[
         "--sigma", help="Noise standard deviation, raw intensity units. Default: estimated."
     ),
 ]
+
+
 def parse_radii(value: str | None):
     """``--r``/``--f``: one int for every spatial axis, or comma-separated ints, one per axis."""
     if value is None:

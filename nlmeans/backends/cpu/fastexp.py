@@ -13,6 +13,10 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from ...kernel_cache import ensure_kernel_cache
+
+ensure_kernel_cache(__file__)  # before the first cached kernel is defined
+
 #: exp(−x) is evaluated for x in [0, EXP_ARG_MAX]; e^−87 ≈ 1.6e-38 is the
 #: smallest normal float32 it reaches, below that a weight is negligible.
 EXP_ARG_MAX = np.float32(87.0)

@@ -41,8 +41,11 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ...kernel_cache import ensure_kernel_cache
 from ..contract import weight_constants
 from .fastexp import EXP_ARG_MAX, FMA, exp_minus
+
+ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)

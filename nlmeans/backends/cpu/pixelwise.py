@@ -28,8 +28,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ...kernel_cache import ensure_kernel_cache
 from ..contract import weight_constants
 from .fastexp import EXP2_ARG_MIN, FMA, LOG2_E, exp2
+
+ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
 _ZERO = np.float32(0.0)
 

@@ -30,6 +30,10 @@ import math
 
 from numba import cuda, float32
 
+from ...kernel_cache import ensure_kernel_cache
+
+ensure_kernel_cache(__file__)  # before the first cached kernel is defined
+
 #: Channels of the numerator Σ w u_c(q) one launch accumulates in registers.
 GROUP = 4
 

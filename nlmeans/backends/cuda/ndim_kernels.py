@@ -46,6 +46,10 @@ import math
 
 from numba import cuda, float32
 
+from ...kernel_cache import ensure_kernel_cache
+
+ensure_kernel_cache(__file__)  # before the first cached kernel is defined
+
 
 @cuda.jit(cache=True)
 def fill_zero(values, size):
