@@ -107,16 +107,79 @@ def estimate_planes(backend, planes: np.ndarray, params: Params) -> np.ndarray:
     f = (params.f,) * (planes.ndim - 1)
     r = (params.r,) * (planes.ndim - 1)
     pad = padding(params.method, f, r)[0]
+    if params.h_chroma is None:
+        return _estimate_padded(backend, pad_reflect(planes, pad), params, f, r)
+    return _estimate_padded(backend, pad_reflect(to_opponent(planes), pad), params, f, r)
+
+
+def _estimate_padded(backend, padded, params: Params, f, r) -> np.ndarray:
+    """The backend's estimate of already padded planes (opponent planes with h_chroma)."""
     compute = backend.methods[params.method]
     if params.h_chroma is None:
-        return compute(pad_reflect(planes, pad), f, r, params.sigma, [params.h])[0]
-    padded = pad_reflect(to_opponent(planes), pad)
+        return compute(padded, f, r, params.sigma, [params.h])[0]
     strengths = [params.h] if params.h_chroma == params.h else [params.h, params.h_chroma]
     estimates = compute(padded, f, r, params.sigma, strengths)
     del padded
     luminance, chroma = estimates[0], estimates[-1]
     luminance[1:] = chroma[1:]
     return from_opponent(luminance)
+
+
+def _finish(estimate: np.ndarray, dtype, low, high) -> np.ndarray:
+    """float32 (C, *S) ``estimate`` in ``dtype``, each channel clipped to its [low, high].
+
+    Each value is a convex combination of input values (with h_chroma, of
+    opponent planes): the clip removes the float32 rounding (and the chroma
+    overshoot) so that every channel stays within its input [min, max] exactly.
+    """
+    estimate = to_dtype(estimate, dtype, overwrite=True)
+    index = (slice(None),) + (None,) * (estimate.ndim - 1)
+    np.clip(estimate, np.asarray(low)[index], np.asarray(high)[index], out=estimate)
+    return estimate
+
+
+def denoise_padded_block(
+    padded: np.ndarray, params: Params, *, dtype, bounds, backend: str = "auto"
+) -> np.ndarray:
+    """Denoise one already padded block: the per-chunk step of :mod:`nlmeans.dask`.
+
+    :func:`denoise` after its padding: the block's estimate with ``params``,
+    cast to ``dtype`` (integers rounded) and clipped per channel to ``bounds``,
+    exactly as :func:`denoise` finishes a whole image. Nothing is padded here.
+
+    Parameters
+    ----------
+    padded : ndarray
+        float32 (C, S_1 + 2 p_1, …, S_D + 2 p_D): the block's C planes (RGB with
+        ``params.h_chroma``) with a margin of ``p = padding(params.method, f, r)``
+        on every side, taken from the image's neighbouring pixels, or at the
+        image's borders its ``np.pad(mode="reflect")`` extension.
+    params : Params
+        Resolved parameters (:func:`resolve_params`), used as they are.
+    dtype : dtype
+        The input image's dtype, that of the result.
+    bounds : (array_like, array_like)
+        Per-channel (min, max) of the whole input image: what :func:`denoise`
+        clips each channel to.
+    backend : str
+        As in :func:`denoise`.
+
+    Returns
+    -------
+    ndarray
+        (C, S_1, …, S_D) in ``dtype``, channels first.
+
+    References
+    ----------
+    Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
+    """
+    ndim = padded.ndim - 1
+    f, r = (params.f,) * ndim, (params.r,) * ndim
+    chosen = select(backend, params.method, ndim)
+    if params.h_chroma is not None:
+        padded = to_opponent(padded)
+    estimate = _estimate_padded(chosen, padded, params, f, r)
+    return _finish(estimate, dtype, bounds[0], bounds[1])
 
 
 def denoise(
@@ -198,10 +261,6 @@ def denoise(
     chosen = select(backend, params.method, planes.ndim - 1)
     check_denoise_memory(planes, padding(params.method, (params.f,), (params.r,))[0])
     estimate = estimate_planes(chosen, planes, params)
-    estimate = to_dtype(estimate, image.dtype, overwrite=True)
-    # Each value is a convex combination of input values (with
-    # h_chroma, of opponent planes): clip the float32 rounding (and the chroma
-    # overshoot) so every channel stays within its input [min, max] exactly.
-    np.clip(estimate, bounds[0][:, None, None], bounds[1][:, None, None], out=estimate)
+    estimate = _finish(estimate, image.dtype, bounds[0], bounds[1])
     result = from_channels_first(estimate, channel_axis)
     return (result, params) if return_params else result
