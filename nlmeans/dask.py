@@ -247,7 +247,7 @@ def _check_float_bounds(planes, low, high) -> None:
 
 
 def sample_tiles(planes, count: int = DEFAULT_SAMPLE_CHUNKS):
-    """Lazily, an evenly spread sub-grid of about ``count`` tiles of (C, *S) ``planes``, as one array.
+    """Lazily, an evenly spread sub-grid of up to ``count`` tiles of ``planes``, as one array.
 
     Each spatial axis is cut into tiles of its largest chunk (at least
     :data:`MIN_SAMPLE_TILE` pixels, at most the axis); the axes get tile counts
@@ -256,8 +256,10 @@ def sample_tiles(planes, count: int = DEFAULT_SAMPLE_CHUNKS):
     in their order. With all tiles kept the sample is ``planes`` itself.
     """
     shape = planes.shape[1:]
-    sides = [min(n, max(MIN_SAMPLE_TILE, max(c))) for n, c in zip(shape, planes.chunks[1:])]
-    tiles = [math.ceil(n / s) for n, s in zip(shape, sides)]
+    sides = [
+        min(n, max(MIN_SAMPLE_TILE, max(c))) for n, c in zip(shape, planes.chunks[1:], strict=True)
+    ]
+    tiles = [math.ceil(n / s) for n, s in zip(shape, sides, strict=True)]
     kept = [1] * len(shape)
     while True:
         growable = [k for k in range(len(shape)) if kept[k] < tiles[k]]
@@ -268,7 +270,7 @@ def sample_tiles(planes, count: int = DEFAULT_SAMPLE_CHUNKS):
             break
         kept[k] += 1
     sample = planes
-    for k, (n, side, total, keep) in enumerate(zip(shape, sides, tiles, kept)):
+    for k, (n, side, total, keep) in enumerate(zip(shape, sides, tiles, kept, strict=True)):
         if keep == total:
             continue
         starts = np.linspace(0, total - 1, keep).round().astype(int) * side

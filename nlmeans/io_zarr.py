@@ -80,9 +80,7 @@ class LazyImage:
 
 def _chunks_for(shape, channel_axis: int | None, chunk: int) -> tuple:
     """``chunk`` pixels per spatial axis, the whole channel axis in one chunk."""
-    return tuple(
-        n if axis == channel_axis else min(n, chunk) for axis, n in enumerate(shape)
-    )
+    return tuple(n if axis == channel_axis else min(n, chunk) for axis, n in enumerate(shape))
 
 
 def open_lazy(path, chunk: int = DEFAULT_CHUNK, channel_axis: int | None = None) -> LazyImage:
