@@ -374,10 +374,8 @@ def plan_worker_threads(client) -> dict[str, int]:
     return plan
 
 
-def _remember_threads(plan: dict[str, int]) -> None:
-    from distributed import get_worker
-
-    address = get_worker().address
+def _remember_threads(plan: dict[str, int], dask_worker=None) -> None:
+    address = dask_worker.address  # client.run passes the worker
     if address in plan:
         _WORKER_THREADS[address] = plan[address]
 
