@@ -252,8 +252,8 @@ def sample_tiles(planes, count: int = DEFAULT_SAMPLE_CHUNKS):
     Each spatial axis is cut into tiles of its largest chunk (at least
     :data:`MIN_SAMPLE_TILE` pixels, at most the axis); the axes get tile counts
     whose product is at most ``count``, added one at a time to the axis with the
-    most tiles per sampled tile, and evenly spread tiles are kept, side by side
-    in their order. With all tiles kept the sample is ``planes`` itself.
+    most tiles per sampled tile, and whole tiles evenly spread along each axis are
+    kept, side by side in their order. With all tiles kept the sample is ``planes`` itself.
     """
     shape = planes.shape[1:]
     sides = [
@@ -273,8 +273,9 @@ def sample_tiles(planes, count: int = DEFAULT_SAMPLE_CHUNKS):
     for k, (n, side, total, keep) in enumerate(zip(shape, sides, tiles, kept, strict=True)):
         if keep == total:
             continue
-        starts = np.linspace(0, total - 1, keep).round().astype(int) * side
-        index = np.concatenate([np.arange(s, min(s + side, n)) for s in starts])
+        # Whole tiles, evenly spread from the start to the end of the axis (never overlapping).
+        starts = np.linspace(0, n - side, keep).round().astype(int)
+        index = np.concatenate([np.arange(s, s + side) for s in starts])
         sample = sample[(slice(None),) * (k + 1) + (index,)]
     return sample
 
@@ -282,12 +283,18 @@ def sample_tiles(planes, count: int = DEFAULT_SAMPLE_CHUNKS):
 def _thick_chunks(chunks, pads, axis, ndim: int):
     """``chunks`` with every spatial axis whose chunks are thinner than its overlap rechunked.
 
-    A warning names the axis (of the input array) and the new chunk size.
+    A warning names the axis (of the input array) and the new chunk size. A thin
+    last chunk alone (the remainder of a regular chunking) is merged into the one
+    before it without a warning.
     """
     spatial_axes = [a for a in range(ndim) if a != axis]
     new = list(chunks)
     for k, pad in enumerate(pads):
         sizes = chunks[k + 1]
+        if len(sizes) > 1 and sizes[-1] < pad and min(sizes[:-1]) >= pad:
+            # Only the remainder is thin: merge it into the chunk before, silently.
+            new[k + 1] = sizes[:-2] + (sizes[-2] + sizes[-1],)
+            continue
         if len(sizes) == 1 or min(sizes) >= pad:
             continue
         side = max(pad, max(sizes))
