@@ -6,18 +6,28 @@ read or written, and reports each file as it finishes. Every image goes
 through the public :func:`nlmeans.denoise` and :mod:`nlmeans.io` (atomic
 writes), with all CPU threads inside each image while one helper thread reads
 the next file and another encodes and writes the previous output.
+
+:func:`run_batch_distributed` runs the same per-file code
+(:func:`denoise_picture`, :func:`process_item`) as one task per file on a Dask
+cluster (``nlmeans batch --dask``), with the same resuming, reports and order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from .backends import Backend, select
 from .errors import NLMeansError
 from .frontdoor import denoise
 from .io import (
@@ -28,6 +38,8 @@ from .io import (
     require_finite,
     write_image,
 )
+from .io_zarr import require_extra
+from .noise import estimate_sigma
 from .params import Params
 
 #: Status of one file in a batch.
@@ -176,6 +188,52 @@ def _options_for(picture, options: dict) -> dict:
     return {**options, "h_chroma": None}
 
 
+def denoise_picture(item: Item, picture, options: dict, replaces_input: bool):
+    """The per-file step every batch path shares: check, denoise, make the output folder.
+
+    Refuses an output that would replace an input (``replaces_input``) or that
+    its format cannot store, and non-finite pixels, before computing anything.
+    Returns ``(denoised pixels, Params)``; raises NLMeansError or OSError.
+    """
+    if replaces_input:
+        raise ImageFileError(item.target, "output would replace an input file")
+    # Refuse what the output format cannot store before computing it.
+    check_format(item.target, picture.pixels.dtype, picture.channels)
+    require_finite(item.source, picture.pixels)
+    result, params = denoise(
+        picture.pixels,
+        channel_axis=picture.channel_axis,
+        return_params=True,
+        **_options_for(picture, options),
+    )
+    check_inside(item)
+    item.target.parent.mkdir(parents=True, exist_ok=True)
+    return result, params
+
+
+def fixed_options(options: dict, params: Params) -> dict:
+    """``options`` with the resolved (or tuned) ``params`` fixed, for ``same_params``."""
+    fixed = {"h": params.h, "sigma": params.sigma, "f": params.f, "r": params.r}
+    fixed.update(h_chroma=params.h_chroma, method=params.method, tune=False)
+    return {**options, **fixed}
+
+
+def process_item(item: Item, options: dict, replaces_input: bool) -> ItemResult:
+    """Read, denoise and write one file in one go: a task of the distributed batch.
+
+    The same steps as :func:`run_batch` (:func:`denoise_picture`, then the atomic
+    :func:`nlmeans.io.write_image`), with the same failure reasons.
+    """
+    start = time.perf_counter()
+    try:
+        picture = read_image(item.source)
+        result, params = denoise_picture(item, picture, options, replaces_input)
+        write_image(item.target, picture.with_pixels(result))
+    except (NLMeansError, OSError) as error:
+        return ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
+    return ItemResult(item, DONE, None, time.perf_counter() - start, params)
+
+
 def run_batch(
     items: list[Item],
     *,
@@ -234,25 +292,12 @@ def run_batch(
             )
             try:
                 picture = current.result()
-                if item.target.resolve() in sources:
-                    raise ImageFileError(item.target, "output would replace an input file")
-                # Refuse what the output format cannot store before computing it.
-                check_format(item.target, picture.pixels.dtype, picture.channels)
-                require_finite(item.source, picture.pixels)
-                result, params = denoise(
-                    picture.pixels,
-                    channel_axis=picture.channel_axis,
-                    return_params=True,
-                    **_options_for(picture, options),
+                result, params = denoise_picture(
+                    item, picture, options, item.target.resolve() in sources
                 )
                 if same_params and not resolved_once:
-                    # The first image's resolved (or tuned) values, fixed for the rest.
-                    fixed = {"h": params.h, "sigma": params.sigma, "f": params.f, "r": params.r}
-                    fixed.update(h_chroma=params.h_chroma, method=params.method, tune=False)
-                    options = {**options, **fixed}
+                    options = fixed_options(options, params)
                     resolved_once = True
-                check_inside(item)
-                item.target.parent.mkdir(parents=True, exist_ok=True)
             except (NLMeansError, OSError) as error:
                 yield from _written(writing)
                 writing = None
@@ -281,3 +326,173 @@ def _written(writing) -> Iterator[ItemResult]:
 def _next_todo(todo: list[bool], start: int) -> int:
     """Index of the first item to process at or after ``start`` (len(todo) if none)."""
     return next((i for i in range(start, len(todo)) if todo[i]), len(todo))
+
+
+# ---------------------------------------------------------------- distributed
+
+
+def parse_dask(spec: str) -> tuple[str, int | str]:
+    """``("local", N)`` or ``("tcp", address)`` for a ``--dask`` value, else NLMeansError.
+
+    Also checks that the dask extra (distributed) is installed.
+    """
+    if spec.startswith("local:"):
+        try:
+            workers = int(spec[len("local:") :])
+        except ValueError:
+            workers = 0
+        if workers < 1:
+            raise NLMeansError(f"--dask {spec!r}: expected local:N with N >= 1 workers")
+        result = ("local", workers)
+    elif spec.startswith("tcp://"):
+        result = ("tcp", spec)
+    else:
+        raise NLMeansError(f"--dask {spec!r}: expected local:N or tcp://host:port")
+    require_extra("--dask", modules=("distributed",))
+    return result
+
+
+@contextlib.contextmanager
+def dask_client(spec: str):
+    """A distributed Client for ``--dask``: ``local:N`` or the scheduler ``tcp://host:port``.
+
+    ``local:N`` starts a LocalCluster of N worker processes with one thread each
+    (closed on exit); ``tcp://…`` connects to a running scheduler, whose workers
+    must see INPUT_DIR and OUTPUT_DIR at the same paths. Needs the dask extra.
+    """
+    kind, value = parse_dask(spec)
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if kind == "local":
+        cluster = LocalCluster(
+            n_workers=value,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(value, timeout="20s")
+        except (OSError, TimeoutError) as error:
+            raise NLMeansError(f"--dask {spec}: cannot reach the scheduler ({error})") from None
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def kernels_to_warm(method: str | None, tune: bool, backend: Backend) -> list[tuple[str, int]]:
+    """(method, number of h) pairs a worker compiles or loads before its first file."""
+    if not tune:
+        return [(method or "pixel", 1)]
+    methods = list(backend.methods) if method is None else [method]
+    return [(m, k) for m in methods for k in (1, 2)]
+
+
+def plan_threads(client) -> dict[str, int]:
+    """{worker address: Numba threads}: each machine's cores // the Dask threads on it."""
+    cores = client.run(os.cpu_count)
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    per_host: dict[str, int] = {}
+    for worker in workers.values():
+        per_host[worker["host"]] = per_host.get(worker["host"], 0) + worker["nthreads"]
+    return {
+        address: max(1, (cores.get(address) or 1) // per_host[worker["host"]])
+        for address, worker in workers.items()
+    }
+
+
+#: What this worker process has compiled or loaded: {(backend, method, strengths)}.
+_WARMED: set = set()
+_WARM_LOCK = threading.Lock()
+
+
+def prepare_worker(backend: str, warm, plan: dict[str, int], dask_worker=None) -> None:
+    """On a worker: compile or load the kernels once per process, and set the task's threads.
+
+    Numba's thread count is per calling thread, so every task calls this; the
+    warm-up runs only the first time in each worker process.
+    """
+    import numba
+    from distributed import get_worker
+
+    chosen = select(backend)
+    with _WARM_LOCK:
+        missing = [(m, k) for m, k in warm if (backend, m, k) not in _WARMED]
+        for method, strengths in missing:
+            chosen.warm_up(method, strengths)
+            _WARMED.add((backend, method, strengths))
+        if missing:
+            estimate_sigma(np.random.default_rng(0).random((96, 96), dtype=np.float32))
+    worker = dask_worker if dask_worker is not None else get_worker()  # client.run: dask_worker
+    cores = os.cpu_count() or 1
+    threads = plan.get(worker.address) or max(1, cores // worker.state.nthreads)
+    if chosen.set_threads is not None:
+        chosen.set_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+
+
+def _remote_item(item: Item, options: dict, replaces_input: bool, setup) -> ItemResult:
+    prepare_worker(*setup)
+    return process_item(item, options, replaces_input)
+
+
+def run_batch_distributed(
+    items: list[Item],
+    *,
+    client,
+    options: dict,
+    same_params: bool = False,
+    overwrite: bool = False,
+    warm=(("pixel", 1),),
+) -> Iterator[ItemResult]:
+    """:func:`run_batch` on a Dask cluster: each file is one task (:func:`process_item`).
+
+    Same skips (resume), same per-file code, failure reasons and results, yielded
+    in the same order. Every worker compiles or loads the ``warm`` kernels once
+    (:func:`prepare_worker`) and gives each task cores // (Dask threads on its
+    machine) Numba threads. With ``same_params`` the files are tried one at a
+    time until one is done; its parameters then serve all the others. A file
+    whose worker process dies (three times) is reported as failed.
+    """
+    from distributed import KilledWorker
+
+    sources = {item.source.resolve() for item in items}
+    todo = [item.skip_reason is None and (overwrite or not item.target.exists()) for item in items]
+    setup = (options["backend"], list(warm), plan_threads(client))
+    client.run(prepare_worker, *setup)
+
+    def submit(index, opts):
+        item = items[index]
+        replaces = item.target.resolve() in sources
+        return client.submit(_remote_item, item, opts, replaces, setup, pure=False)
+
+    def outcome(index, future) -> ItemResult:
+        try:
+            return future.result()
+        except KilledWorker:
+            return ItemResult(items[index], FAILED, "a worker process died while denoising it")
+
+    waiting = [index for index in range(len(items)) if todo[index]]
+    finished: dict[int, ItemResult] = {}
+    while same_params and waiting:
+        index = waiting.pop(0)
+        finished[index] = outcome(index, submit(index, options))
+        if finished[index].status == DONE:
+            options = fixed_options(options, finished[index].params)
+            break
+    futures = {index: submit(index, options) for index in waiting}
+    try:
+        for index, item in enumerate(items):
+            if not todo[index]:
+                yield ItemResult(item, SKIPPED, item.skip_reason or "output exists")
+            elif index in finished:
+                yield finished[index]
+            else:
+                yield outcome(index, futures.pop(index))
+    finally:
+        client.cancel(list(futures.values()))

@@ -126,12 +126,9 @@ def estimate_planes(backend, planes: np.ndarray, params: Params, progress=None) 
     ndim = planes.ndim - 1
     f, r = radii(params.f, ndim), radii(params.r, ndim)
     pad = padding(params.method, f, r)
-    compute = backend.methods[params.method]
     chroma = params.h_chroma is not None
-    two = chroma and params.h_chroma != params.h
-    strengths = [params.h, params.h_chroma] if two else [params.h]
     extent = planes.shape[1]
-    shifts = np.prod([2 * rk + 1 for rk in r]) * len(strengths)
+    shifts = np.prod([2 * rk + 1 for rk in r]) * (2 if chroma else 1)
     per_row = shifts * np.prod(planes.shape[2:]) * planes.shape[0]
     rows = max(1, int(SLAB_WORK // per_row))
     if rows < extent:
@@ -151,15 +148,85 @@ def estimate_planes(backend, planes: np.ndarray, params: Params, progress=None) 
             slab = to_opponent(slab)
         block = pad_reflect(slab, (first_axis, *pad[1:]))
         del slab
-        estimates = compute(block, f, r, params.sigma, strengths)
+        estimate[:, start:stop] = _estimate_padded(backend, block, params, f, r)
         del block
-        # Luminance from the first strength, chrominance from the last (h_chroma).
-        estimate[:, start:stop] = estimates[0]
-        if two:
-            estimate[1:, start:stop] = estimates[-1][1:]
         if progress is not None:
             progress(stop, extent)
     return from_opponent(estimate) if chroma else estimate
+
+
+def _estimate_padded(backend, padded, params: Params, f, r) -> np.ndarray:
+    """The backend's float32 (C, *S) estimate of already padded planes.
+
+    With ``params.h_chroma`` the planes are the opponent ones and stay so:
+    luminance from the run with h, chrominance from the run with h_chroma (one
+    kernel call with both strengths).
+    """
+    two = params.h_chroma is not None and params.h_chroma != params.h
+    strengths = [params.h, params.h_chroma] if two else [params.h]
+    estimates = backend.methods[params.method](padded, f, r, params.sigma, strengths)
+    estimate = estimates[0]
+    if two:
+        estimate[1:] = estimates[-1][1:]
+    return estimate
+
+
+def _finish(estimate: np.ndarray, dtype, low, high) -> np.ndarray:
+    """float32 (C, *S) ``estimate`` in ``dtype``, each channel clipped to its [low, high].
+
+    Each value is a convex combination of input values (with h_chroma, of
+    opponent planes): the clip removes the float32 rounding (and the chroma
+    overshoot) so that every channel stays within its input [min, max] exactly.
+    """
+    estimate = to_dtype(estimate, dtype, overwrite=True)
+    index = (slice(None),) + (None,) * (estimate.ndim - 1)
+    np.clip(estimate, np.asarray(low)[index], np.asarray(high)[index], out=estimate)
+    return estimate
+
+
+def denoise_padded_block(
+    padded: np.ndarray, params: Params, *, dtype, bounds, backend: str = "auto"
+) -> np.ndarray:
+    """Denoise one already padded block: the per-chunk step of :mod:`nlmeans.dask`.
+
+    :func:`denoise` after its padding: the block's estimate with ``params``,
+    cast to ``dtype`` (integers rounded) and clipped per channel to ``bounds``,
+    exactly as :func:`denoise` finishes a whole image. Nothing is padded here.
+
+    Parameters
+    ----------
+    padded : ndarray
+        float32 (C, S_1 + 2 p_1, …, S_D + 2 p_D): the block's C planes (RGB with
+        ``params.h_chroma``) with a margin of ``p = padding(params.method, f, r)``
+        on every side, taken from the image's neighbouring pixels, or at the
+        image's borders its ``np.pad(mode="reflect")`` extension.
+    params : Params
+        Resolved parameters (:func:`resolve_params`), used as they are.
+    dtype : dtype
+        The input image's dtype, that of the result.
+    bounds : (array_like, array_like)
+        Per-channel (min, max) of the whole input image: what :func:`denoise`
+        clips each channel to.
+    backend : str
+        As in :func:`denoise`.
+
+    Returns
+    -------
+    ndarray
+        (C, S_1, …, S_D) in ``dtype``, channels first.
+
+    References
+    ----------
+    Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
+    """
+    ndim = padded.ndim - 1
+    f, r = radii(params.f, ndim), radii(params.r, ndim)
+    chosen = select(backend, params.method, ndim)
+    if params.h_chroma is None:
+        estimate = _estimate_padded(chosen, padded, params, f, r)
+    else:
+        estimate = from_opponent(_estimate_padded(chosen, to_opponent(padded), params, f, r))
+    return _finish(estimate, dtype, bounds[0], bounds[1])
 
 
 def denoise(
@@ -268,11 +335,6 @@ def denoise(
         planes, padding(params.method, radii(params.f, ndim), radii(params.r, ndim))
     )
     estimate = estimate_planes(chosen, planes, params, progress)
-    estimate = to_dtype(estimate, image.dtype, overwrite=True)
-    # Each value is a convex combination of input values (with
-    # h_chroma, of opponent planes): clip the float32 rounding (and the chroma
-    # overshoot) so every channel stays within its input [min, max] exactly.
-    per_channel = (slice(None),) + (None,) * ndim
-    np.clip(estimate, bounds[0][per_channel], bounds[1][per_channel], out=estimate)
+    estimate = _finish(estimate, image.dtype, bounds[0], bounds[1])
     result = from_channels_first(estimate, channel_axis)
     return (result, params) if return_params else result

@@ -48,13 +48,15 @@ def plane_sigma(plane: np.ndarray) -> float:
 
     plane = np.asarray(plane, dtype=np.float64)
     hh = pywt.dwt2(plane, "db2")[1][2][1:-1, 1:-1]  # without the boundary-extended rows
-    ny, nx = hh.shape[0] // BLOCK, hh.shape[1] // BLOCK
+    side = 2 * BLOCK  # pixels under a block of HH coefficients, see below
+    # Whole blocks of HH whose pixels (from pixel 2 on) lie inside the plane.
+    ny = min(hh.shape[0] // BLOCK, (plane.shape[0] - 2) // side)
+    nx = min(hh.shape[1] // BLOCK, (plane.shape[1] - 2) // side)
     if ny * nx >= MIN_BLOCKS:
         blocks = hh[: ny * BLOCK, : nx * BLOCK].reshape(ny, BLOCK, nx, BLOCK)
         energy = (blocks**2).mean(axis=(1, 3))
         # HH coefficient k (after the dropped one) sits on pixels 2k+2 … 2k+5: each
         # block covers about 2·BLOCK pixels from pixel 2 on.
-        side = 2 * BLOCK
         pixels = plane[2 : 2 + side * ny, 2 : 2 + side * nx]
         saturated = (pixels <= plane.min()) | (pixels >= plane.max())
         clipped = saturated.reshape(ny, side, nx, side).any(axis=(1, 3))

@@ -24,7 +24,6 @@ from .common import (
     TuneOption,
     app,
     clean_errors,
-    fail,
     prepare_backend,
     print_json,
 )
@@ -79,13 +78,35 @@ def batch(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
     json_output: JsonOption = False,
     debug: DebugOption = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="local:N|tcp://HOST:PORT",
+            help="Run each file as a task on a Dask cluster: local:N starts N worker processes "
+            "here; tcp://host:port uses a running scheduler, whose workers must see INPUT_DIR "
+            "and OUTPUT_DIR at the same paths (a shared filesystem). Needs nlmeans[dask].",
+        ),
+    ] = None,
 ) -> None:
     """Denoise every image of INPUT_DIR into OUTPUT_DIR; resumable, keeps going past bad files.
 
     Exit code 0 when every file was done or skipped, 1 when some file failed,
     2 for bad usage.
     """
-    from ..batch import Summary, check_folders, discover, run_batch
+    import contextlib
+
+    from ..batch import (
+        Summary,
+        check_folders,
+        dask_client,
+        discover,
+        kernels_to_warm,
+        parse_dask,
+        run_batch,
+        run_batch_distributed,
+    )
+    from ..errors import NLMeansError
     from ..params import validate
     from ..reporting import (
         BarProgress,
@@ -101,10 +122,12 @@ def batch(
         if not items:
             what = f"matching {pattern!r}" if pattern else "with an image extension"
             where = " (sub-folders included)" if recursive else ""
-            raise fail(f"{input_dir}: no files {what}{where}")
+            raise NLMeansError(f"{input_dir}: no files {what}{where}")
         # Refuse bad parameter values before touching any file (gray images of the
         # folder ignore --h-chroma).
         validate(h=h, sigma=sigma, f=f, r=r, method=method or "pixel", h_chroma=h_chroma)
+        if dask is not None:
+            parse_dask(dask)
         chosen = prepare_backend(backend, threads, method, tune, quiet)
         output_dir.mkdir(parents=True, exist_ok=True)
 
@@ -115,12 +138,23 @@ def batch(
             reporter = BarProgress(len(items))
         else:
             reporter = PlainProgress(len(items), sys.stderr if json_output else sys.stdout, quiet)
+        cluster = contextlib.nullcontext() if dask is None else dask_client(dask)
         start = time.perf_counter()
-        with reporter:
+        with reporter, cluster as client:
             reporter.started(str(items[0].relative))
-            results = run_batch(
-                items, options=options, same_params=same_params, overwrite=overwrite
-            )
+            if client is None:
+                results = run_batch(
+                    items, options=options, same_params=same_params, overwrite=overwrite
+                )
+            else:
+                results = run_batch_distributed(
+                    items,
+                    client=client,
+                    options=options,
+                    same_params=same_params,
+                    overwrite=overwrite,
+                    warm=kernels_to_warm(method, tune, chosen),
+                )
             for index, result in enumerate(results):
                 summary.add(result)
                 summary.seconds = time.perf_counter() - start

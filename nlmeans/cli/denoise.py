@@ -55,11 +55,16 @@ def check_output(input_path: Path, output: Path, overwrite: bool) -> None:
 
 @app.command()
 def denoise(
-    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Image file to denoise.")],
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="Image file (or .zarr array) to denoise.")
+    ],
     output: Annotated[
         Path | None,
         typer.Option(
-            "-o", "--output", help="Output file. Default: <stem>_denoised<ext> beside INPUT."
+            "-o",
+            "--output",
+            help="Output file. Default: <stem>_denoised<ext> beside INPUT. A .zarr output "
+            "(or input) is computed chunk by chunk with bounded memory (needs nlmeans[dask]).",
         ),
     ] = None,
     h: HOption = None,
@@ -75,15 +80,57 @@ def denoise(
     quiet: QuietOption = False,
     json_output: JsonOption = False,
     debug: DebugOption = False,
+    chunks: Annotated[
+        int,
+        typer.Option(
+            "--chunks",
+            min=1,
+            help="Chunked path (.zarr input or output): chunk side, pixels per spatial axis.",
+        ),
+    ] = 1024,
+    channel_axis: Annotated[
+        int | None,
+        typer.Option(
+            "--channel-axis",
+            help=".zarr input: the channels' axis. Default: none for 2-D arrays, the last "
+            "axis for 3-D arrays whose last axis has at most 4 entries.",
+        ),
+    ] = None,
 ) -> None:
     """Denoise one image file; the input is never modified."""
     # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
     from ..frontdoor import denoise as run_denoise
     from ..io import check_format, read_image, require_finite, write_image
+    from ..io_zarr import is_zarr
     from ..reporting import SlabProgress
 
     with clean_errors(debug):
         output = output if output is not None else default_output(input_path)
+        chunked = is_zarr(input_path) or is_zarr(output)
+        if chunked:
+            from ..dask import denoise_file
+            from ..io_zarr import require_extra
+
+            require_extra("a .zarr input or output")
+            from dask.diagnostics import ProgressBar
+
+            chosen = prepare_backend(backend, threads, method, tune, quiet)
+            options = dict(h=h, sigma=sigma, f=f, r=r, method=method, tune=tune)
+            params, elapsed = denoise_file(
+                input_path,
+                output,
+                chunk=chunks,
+                channel_axis=channel_axis,
+                overwrite=overwrite,
+                progress=None if quiet else ProgressBar(out=sys.stderr),
+                h_chroma=h_chroma,
+                backend=chosen.name,
+                **options,
+            )
+    if chunked:
+        _report(input_path, output, params, chosen, elapsed, tune, quiet, json_output)
+        return
+    with clean_errors(debug):
         check_output(input_path, output, overwrite)
         picture = read_image(input_path)
         check_format(output, picture.pixels.dtype, picture.channels)
@@ -108,6 +155,10 @@ def denoise(
             )
         elapsed = time.perf_counter() - start
         write_image(output, picture.with_pixels(result))
+    _report(input_path, output, params, chosen, elapsed, tune, quiet, json_output)
+
+
+def _report(input_path, output, params, chosen, elapsed, tune, quiet, json_output) -> None:
     from ..reporting import params_line, params_record
 
     if json_output:

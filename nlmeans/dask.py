@@ -1,0 +1,458 @@
+"""Non-local means on Dask arrays: images larger than memory, computed chunk by chunk.
+
+:func:`denoise` mirrors :func:`nlmeans.denoise` on a dask array and returns a
+lazy dask array with the input's shape, chunks and dtype. How it stays equal to
+the in-memory run:
+
+- everything the whole image decides is decided once, before any chunk is
+  denoised: the per-channel [min, max] the result is clipped to (and, for float
+  images, the default ``data_range``) in one streaming pass over the array, and
+  the parameters (sigma when estimated, the presets, or SURE's choice with
+  ``tune``) from a sample of tiles (:func:`sample_tiles`);
+- each chunk is denoised with the overlap the method needs on every axis,
+  ``padding(method, f, r)`` (r + f pixelwise, r + 2f patchwise), taken from its
+  neighbours (:func:`dask.array.map_overlap`, no boundary); at the array's
+  true borders the block is extended by ``np.pad(mode="reflect")``, which is the
+  front door's padding there: a chunk at a border holds, with its overlap, at
+  least ``pad + 1`` pixels from that border (thinner chunks are merged, see
+  below) or the whole axis (where NumPy repeats the reflection as the front
+  door does). ``dask.array.pad(mode="reflect")`` is not used: it differs from
+  NumPy's when an axis is shorter than the margin;
+- :func:`nlmeans.frontdoor.denoise_padded_block` then computes the chunk's
+  estimate and rounds, casts and clips it exactly as :func:`nlmeans.denoise`
+  finishes a whole image.
+
+Numba threads: each task uses ``max(1, cores // dask_threads)`` Numba threads,
+where ``dask_threads`` is the number of Dask threads running tasks on the same
+machine (see :func:`task_threads`), so that Numba × Dask never oversubscribe
+the cores.
+
+References
+----------
+Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from .arrays import SUPPORTED_DTYPES, float_bounds
+from .backends import REGISTRY, padding, select
+from .errors import NLMeansError
+from .frontdoor import denoise_padded_block, resolve_params
+from .io_zarr import DEFAULT_CHUNK, is_zarr, open_lazy, require_extra, write_zarr
+from .params import Params, image_data_range, validate
+from .sure import tune as tune_params
+
+#: Tiles sampled for sigma (and SURE with ``tune``) by default.
+DEFAULT_SAMPLE_CHUNKS = 16
+
+#: Least side of a sampled tile per spatial axis (a tile is at least a chunk).
+MIN_SAMPLE_TILE = 256
+
+#: Points of the strided sample that picks a float image's default data_range;
+#: the front door's :func:`nlmeans.params.image_data_range` takes the same ones.
+_DATA_RANGE_POINTS = 1_000_000
+
+#: Numba threads per task on each distributed worker, by worker address, set by
+#: :func:`_remember_threads` (one entry per worker process's own address).
+_WORKER_THREADS: dict[str, int] = {}
+
+
+def denoise(
+    array,
+    h: float | None = None,
+    sigma: float | None = None,
+    *,
+    f: int | None = None,
+    r: int | None = None,
+    channel_axis: int | None = None,
+    method: str | None = None,
+    backend: str = "auto",
+    tune: bool = False,
+    h_chroma: float | None = None,
+    data_range: float | None = None,
+    return_params: bool = False,
+    sample_chunks: int = DEFAULT_SAMPLE_CHUNKS,
+    threads: int | None = None,
+):
+    """Denoise a dask array chunk by chunk with non-local means; lazy, equal to the in-memory run.
+
+    The arguments are those of :func:`nlmeans.denoise`. Before returning, this
+    reads the array once to find each channel's [min, max] (and a float
+    image's default ``data_range``), and computes a sample of it
+    (:func:`sample_tiles`) from which the unset parameters are resolved once
+    for the whole array: sigma by :func:`nlmeans.estimate_sigma` on the sample,
+    then the presets; with ``tune``, SURE (:func:`nlmeans.tune`) evaluated on
+    the sample. When the array has at most ``sample_chunks`` tiles the sample
+    is the whole array, and these are the in-memory run's parameters. Nothing
+    is denoised until the result is computed.
+
+    Parameters
+    ----------
+    array : dask array or array_like
+        uint8, uint16, float32 or float64; spatial axes and an optional channel axis.
+    h, sigma, f, r, channel_axis, method, backend, tune, h_chroma, data_range
+        As in :func:`nlmeans.denoise`.
+    return_params : bool
+        Also return the resolved :class:`Params` (known before any compute).
+    sample_chunks : int
+        Tiles in the sample for sigma and SURE: an evenly spread sub-grid of tiles
+        of the chunks' size (at least :data:`MIN_SAMPLE_TILE` per axis), laid side
+        by side as one image.
+    threads : int, optional
+        Numba threads per task; default :func:`task_threads`' rule.
+
+    Returns
+    -------
+    dask array, or (dask array, Params) when ``return_params``
+        Same shape, chunks and dtype as ``array``.
+
+    Notes
+    -----
+    What is guaranteed: with ``p`` the returned Params, every chunk is computed
+    from exactly the pixels (and border reflections) the in-memory
+    ``nlmeans.denoise(array.compute(), p.h, p.sigma, f=p.f, r=p.r,
+    method=p.method, h_chroma=p.h_chroma, channel_axis=...)`` uses, and
+    finished (cast, rounded, clipped to the same global per-channel bounds) the
+    same way. The kernels' float32 sums may round differently in a chunk than
+    in the whole image (their running sums start at the chunk), so float
+    results agree within 1e-6 of the data range and integer results are the
+    same except, rarely, a value within float32 rounding of a .5 tie, which may
+    round the other way (a difference of 1). The same holds against
+    ``nlmeans.denoise`` with default parameters when the sample is the whole
+    array; otherwise sigma (and h) come from the sample.
+
+    References
+    ----------
+    Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
+    """
+    require_extra("nlmeans.dask", modules=("dask.array",))
+    import dask
+    import dask.array as da
+
+    x = array if isinstance(array, da.Array) else da.asarray(array)
+    if x.dtype not in SUPPORTED_DTYPES:
+        names = ", ".join(np.dtype(d).name for d in SUPPORTED_DTYPES)
+        raise NLMeansError(f"image dtype {x.dtype} is not supported; expected one of {names}")
+    if x.size == 0 or any(math.isnan(n) for n in x.shape):
+        raise NLMeansError(f"image has shape {x.shape} with no pixels (or unknown chunk sizes)")
+    axis = _channel_axis(channel_axis, x.ndim)
+    validate(h=h, sigma=sigma, f=f, r=r, method=method or "pixel", h_chroma=h_chroma)
+    sample_chunks = int(sample_chunks)
+    if sample_chunks < 1:
+        raise NLMeansError(f"sample_chunks={sample_chunks} is out of range; expected >= 1")
+
+    planes = x[np.newaxis] if axis is None else da.moveaxis(x, axis, 0)
+    planes = planes.rechunk({0: -1})  # the kernels need every channel of a pixel
+
+    # One streaming pass: per-channel bounds (and the float data_range's sample).
+    spatial = tuple(range(1, planes.ndim))
+    wanted = [planes.min(axis=spatial), planes.max(axis=spatial)]
+    if x.dtype.kind == "f" and data_range is None:
+        wanted.append(_strided_sample(x))
+    low, high, *rest = dask.compute(*wanted)
+    if x.dtype.kind == "f":
+        _check_float_bounds(planes, low, high)
+    if data_range is None:
+        data_range = image_data_range(rest[0]) if rest else float(np.iinfo(x.dtype).max)
+
+    sample = _in_layout(np.asarray(sample_tiles(planes, sample_chunks).compute()), axis)
+    options = dict(h=h, f=f, r=r, channel_axis=axis, data_range=data_range, h_chroma=h_chroma)
+    if tune:
+        params = tune_params(sample, sigma, method=method, backend=backend, **options)
+    else:
+        method = "pixel" if method is None else method
+        params = resolve_params(sample, sigma=sigma, method=method, **options)
+    del sample
+
+    ndim = planes.ndim - 1
+    chosen = select(backend, params.method, ndim)
+    pads = padding(params.method, _per_axis(params.f, ndim), _per_axis(params.r, ndim))
+    work = planes.rechunk(_thick_chunks(planes.chunks, pads, axis, x.ndim))
+    depth = {0: 0}
+    depth.update({k + 1: (p if len(work.chunks[k + 1]) > 1 else 0) for k, p in enumerate(pads)})
+    kernel = partial(
+        _denoise_block,
+        params=params,
+        pads=pads,
+        dtype=x.dtype,
+        bounds=(low, high),
+        backend=chosen.name,
+        threads=threads if threads is not None else _planned_threads(),
+    )
+    out = da.map_overlap(
+        kernel,
+        work,
+        depth=depth,
+        boundary="none",
+        trim=False,
+        chunks=work.chunks,
+        dtype=x.dtype,
+        meta=np.empty((0,) * work.ndim, dtype=x.dtype),
+    )
+    out = out[0] if axis is None else da.moveaxis(out, 0, axis)
+    if out.chunks != x.chunks:
+        out = out.rechunk(x.chunks)
+    return (out, params) if return_params else out
+
+
+def _channel_axis(channel_axis, ndim: int) -> int | None:
+    if channel_axis is None:
+        return None
+    if isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer)):
+        raise NLMeansError(f"channel_axis={channel_axis!r} is not an integer axis")
+    if not -ndim <= channel_axis < ndim:
+        raise NLMeansError(
+            f"channel_axis={channel_axis} is out of range; expected {-ndim} <= axis <= {ndim - 1}"
+        )
+    return int(channel_axis) % ndim
+
+
+def _per_axis(value, ndim: int) -> tuple[int, ...]:
+    """A radius as one int per spatial axis (an int is the same on every axis)."""
+    if isinstance(value, (tuple, list)):
+        return tuple(int(v) for v in value)
+    return (int(value),) * ndim
+
+
+def _in_layout(planes: np.ndarray, axis: int | None) -> np.ndarray:
+    """Channels-first ``planes`` back in the input's layout."""
+    return planes[0] if axis is None else np.moveaxis(planes, 0, axis)
+
+
+def _strided_sample(x):
+    """Lazily, the values ``image_data_range`` samples: every step-th value in C order."""
+    step = max(1, x.size // _DATA_RANGE_POINTS)
+    flat = np.arange(0, x.size, step, dtype=np.int64)
+    return x.vindex[np.unravel_index(flat, x.shape)]
+
+
+def _check_float_bounds(planes, low, high) -> None:
+    """The front door's float checks (finite, magnitude) from the bounds, same messages."""
+    corners = np.stack([low, high], axis=-1)[..., np.newaxis]  # (C, 2, 1)
+    if not np.isfinite(corners).all():
+        import dask.array as da
+
+        count = int((~da.isfinite(planes)).sum().compute())
+        raise NLMeansError(f"image has {count} non-finite (NaN or Inf) values; expected finite")
+    float_bounds(corners)
+
+
+def sample_tiles(planes, count: int = DEFAULT_SAMPLE_CHUNKS):
+    """Lazily, an evenly spread sub-grid of up to ``count`` tiles of ``planes``, as one array.
+
+    Each spatial axis is cut into tiles of its largest chunk (at least
+    :data:`MIN_SAMPLE_TILE` pixels, at most the axis); the axes get tile counts
+    whose product is at most ``count``, added one at a time to the axis with the
+    most tiles per sampled tile, and whole tiles evenly spread along each axis are
+    kept, side by side in their order. With all tiles kept the sample is ``planes`` itself.
+    """
+    shape = planes.shape[1:]
+    sides = [
+        min(n, max(MIN_SAMPLE_TILE, max(c))) for n, c in zip(shape, planes.chunks[1:], strict=True)
+    ]
+    tiles = [math.ceil(n / s) for n, s in zip(shape, sides, strict=True)]
+    kept = [1] * len(shape)
+    while True:
+        growable = [k for k in range(len(shape)) if kept[k] < tiles[k]]
+        if not growable:
+            break
+        k = max(growable, key=lambda k: tiles[k] / kept[k])
+        if math.prod(kept) // kept[k] * (kept[k] + 1) > count:
+            break
+        kept[k] += 1
+    sample = planes
+    for k, (n, side, total, keep) in enumerate(zip(shape, sides, tiles, kept, strict=True)):
+        if keep == total:
+            continue
+        # Whole tiles, evenly spread from the start to the end of the axis (never overlapping).
+        starts = np.linspace(0, n - side, keep).round().astype(int)
+        index = np.concatenate([np.arange(s, s + side) for s in starts])
+        sample = sample[(slice(None),) * (k + 1) + (index,)]
+    return sample
+
+
+def _thick_chunks(chunks, pads, axis, ndim: int):
+    """``chunks`` with every spatial axis whose chunks are thinner than its overlap rechunked.
+
+    A warning names the axis (of the input array) and the new chunk size. A thin
+    last chunk alone (the remainder of a regular chunking) is merged into the one
+    before it without a warning.
+    """
+    spatial_axes = [a for a in range(ndim) if a != axis]
+    new = list(chunks)
+    for k, pad in enumerate(pads):
+        sizes = chunks[k + 1]
+        if len(sizes) > 1 and sizes[-1] < pad and min(sizes[:-1]) >= pad:
+            # Only the remainder is thin: merge it into the chunk before, silently.
+            new[k + 1] = sizes[:-2] + (sizes[-2] + sizes[-1],)
+            continue
+        if len(sizes) == 1 or min(sizes) >= pad:
+            continue
+        side = max(pad, max(sizes))
+        total = sum(sizes)
+        regular = [side] * (total // side)
+        rest = total - sum(regular)
+        if rest:
+            if rest < pad and regular:
+                regular[-1] += rest
+            else:
+                regular.append(rest)
+        new[k + 1] = tuple(regular)
+        warnings.warn(
+            f"nlmeans.dask.denoise: chunks along axis {spatial_axes[k]} are thinner than the "
+            f"{pad}-pixel overlap the method needs; computing in chunks of {side} along that "
+            "axis (the result keeps the input's chunks)",
+            UserWarning,
+            stacklevel=3,
+        )
+    return tuple(new)
+
+
+def _denoise_block(block, *, params, pads, dtype, bounds, backend, threads, block_info=None):
+    """One chunk: extend its sides at the array's borders by reflection, then denoise it."""
+    info = block_info[0]
+    location, count = info["chunk-location"], info["num-chunks"]
+    widths = [(0, 0)] + [
+        (pad if location[k + 1] == 0 else 0, pad if location[k + 1] == count[k + 1] - 1 else 0)
+        for k, pad in enumerate(pads)
+    ]
+    padded = np.pad(block.astype(np.float32), widths, mode="reflect")
+    set_threads = REGISTRY[backend].set_threads
+    if set_threads is not None:
+        set_threads(task_threads(threads))
+    return denoise_padded_block(padded, params, dtype=dtype, bounds=bounds, backend=backend)
+
+
+# ------------------------------------------------------------------- threads
+
+
+def _planned_threads() -> int | None:
+    """Numba threads per task for the scheduler active now (None: decide in the task).
+
+    Threads and processes schedulers: cores // their worker count (Dask's
+    ``num_workers`` setting, by default the cores); synchronous: all cores. A
+    distributed Client: each worker gets cores of its machine // Dask threads on
+    that machine (:func:`plan_worker_threads`), looked up in the task.
+    """
+    import dask
+    import dask.local
+    import dask.multiprocessing
+    import dask.threaded
+
+    cores = os.cpu_count() or 1
+    scheduler = dask.base.get_scheduler()
+    client = getattr(scheduler, "__self__", None)
+    if client is not None and type(client).__name__ == "Client":
+        plan_worker_threads(client)
+        return None
+    if scheduler is dask.local.get_sync:
+        return cores
+    if scheduler in (None, dask.threaded.get, dask.multiprocessing.get):
+        workers = dask.config.get("num_workers", None) or cores
+        return max(1, cores // int(workers))
+    return None
+
+
+def plan_worker_threads(client) -> dict[str, int]:
+    """Tell every worker of ``client`` its Numba threads per task: cores // Dask threads per host.
+
+    The Dask threads of all the workers on one machine (their ``nthreads``,
+    summed by host) share its cores. Returns {worker address: threads}.
+    """
+    cores = client.run(os.cpu_count)
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    per_host: dict[str, int] = {}
+    for worker in workers.values():
+        per_host[worker["host"]] = per_host.get(worker["host"], 0) + worker["nthreads"]
+    plan = {
+        address: max(1, (cores.get(address) or 1) // per_host[worker["host"]])
+        for address, worker in workers.items()
+    }
+    client.run(_remember_threads, plan)
+    return plan
+
+
+def _remember_threads(plan: dict[str, int], dask_worker=None) -> None:
+    address = dask_worker.address  # client.run passes the worker
+    if address in plan:
+        _WORKER_THREADS[address] = plan[address]
+
+
+def task_threads(planned: int | None = None) -> int:
+    """Numba threads for the task running now.
+
+    ``planned`` when given; on a distributed worker the plan of
+    :func:`plan_worker_threads`, else cores // the worker's Dask threads; else
+    all cores. Never more than Numba's thread limit here.
+    """
+    cores = os.cpu_count() or 1
+    n = planned
+    if n is None:
+        n = cores
+        try:
+            from distributed import get_worker
+
+            worker = get_worker()
+        except (ImportError, ValueError):
+            worker = None
+        if worker is not None:
+            n = _WORKER_THREADS.get(worker.address) or max(1, cores // worker.state.nthreads)
+    import numba
+
+    return max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
+
+
+# ------------------------------------------------------------------- files
+
+
+def denoise_file(
+    input_path,
+    output_path,
+    *,
+    chunk: int = DEFAULT_CHUNK,
+    channel_axis: int | None = None,
+    overwrite: bool = False,
+    progress=None,
+    **options,
+) -> tuple[Params, float]:
+    """Denoise a ``.zarr`` array or a TIFF into the ``.zarr`` array ``output_path``, streaming.
+
+    The input is read lazily in chunks of ``chunk`` pixels per spatial axis
+    (:func:`nlmeans.io_zarr.open_lazy`), denoised by :func:`denoise` with
+    ``options`` and written chunk by chunk, atomically
+    (:func:`nlmeans.io_zarr.write_zarr`, which stores the parameters in the
+    array's attributes under "nlmeans"). Memory holds a few chunks per Dask
+    thread, not the image. Returns the parameters and the seconds it took.
+    """
+    input_path, output_path = Path(input_path), Path(output_path)
+    if not is_zarr(output_path):
+        raise NLMeansError(
+            f"{output_path}: a chunked input is written as .zarr; give -o OUTPUT.zarr"
+        )
+    if output_path.exists() and not overwrite:
+        raise NLMeansError(f"{output_path}: already exists; pass --overwrite to replace it")
+    if output_path.resolve() == input_path.resolve():
+        raise NLMeansError(f"{output_path}: output path is the input; choose another -o")
+    start = time.perf_counter()
+    image = open_lazy(input_path, chunk, channel_axis)
+    result, params = denoise(
+        image.pixels, channel_axis=image.channel_axis, return_params=True, **options
+    )
+    attributes = {"nlmeans": {k: getattr(params, k) for k in Params.__dataclass_fields__}}
+    write_zarr(
+        image.with_pixels(result),
+        output_path,
+        overwrite=overwrite,
+        attributes=attributes,
+        progress=progress,
+    )
+    return params, time.perf_counter() - start
