@@ -37,12 +37,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import check_image, to_channels_first
-from .backends import Backend, padding, select
-from .color import to_opponent
-from .errors import NLMeansError
-from .noise import estimate_sigma
-from .params import (
+from nlmeans.arrays import check_image, to_channels_first
+from nlmeans.backends import Backend, padding, select
+from nlmeans.color import to_opponent
+from nlmeans.errors import NLMeansError
+from nlmeans.noise import estimate_sigma
+from nlmeans.params import (
     MAX_SEARCH_RADIUS,
     METHODS,
     MIN_PRESET_SIGMA_8BIT,
