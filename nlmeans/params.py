@@ -195,6 +195,10 @@ def check_components(components, n_channels: int) -> tuple[Component, ...]:
         raise NLMeansError(f"components={components!r} is not a sequence of components")
     terms = []
     for item in components:
+        if not isinstance(item, (tuple, list)):
+            raise NLMeansError(
+                f"component {item!r} is not (method, f, r, h, weight[, weight_chroma])"
+            )
         try:
             term = Component(*item)
         except TypeError:

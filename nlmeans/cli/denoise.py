@@ -116,6 +116,6 @@ def denoise(
     elif not quiet:
         typer.echo(
             f"{input_path} -> {output}\n"
-            f"  {params_line(params)}{' (tuned by SURE)' if tune else ''}\n"
+            f"  {params_line(params)}{' (tuned by SURE)' if tune or method == 'combined' else ''}\n"
             f"  backend={chosen.name} time={elapsed:.3f}s"
         )

@@ -169,9 +169,9 @@ def tune(
     of the image. The fine pass's estimates are also combined linearly, with
     the noisy image, with weights minimising SURE (Blu & Luisier, "The
     SURE-LET approach to image denoising", IEEE TIP 2007): the result is
-    ``method="combined"`` when that lowers SURE by 2 % or more, or when asked
-    for. A 3-channel image is tuned in luminance–chrominance planes,
-    luminance and chrominance each taking their own h (``h`` and
+    ``method="combined"`` when that lowers SURE by 2 % or more (gray and
+    other non-RGB images), or when asked for. A 3-channel image is tuned in
+    luminance–chrominance planes, luminance and chrominance each taking their own h (``h`` and
     ``h_chroma``) or weights, unless ``h`` alone is given (then RGB, ``h``
     throughout). Parameters passed explicitly are kept and not searched (with
     ``method="combined"``, ``h`` and ``h_chroma`` are the centres of the
@@ -348,7 +348,11 @@ def tune(
     )
 
     # 3. The SURE-weighted combination of the fine pass's estimates and the noisy image.
-    if (method is None and not fixed_h) or combined:
+    # Colour (luminance–chrominance planes): the combination's SURE was 2 % or
+    # more below the single estimate's on astronaut at σ = 5 and 10 while its
+    # PSNR was 0.04–0.3 dB lower (21 weights fitted to noisier divergences),
+    # so only method="combined" asks for it there.
+    if (method is None and not fixed_h and not opponent) or combined:
         anchors = [(best_method, best_f, best_r, best_h)]
         if opponent:
             anchors.append((best_method, best_f, best_r, best_chroma))
