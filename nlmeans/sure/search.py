@@ -76,6 +76,12 @@ COARSE_MIN_PIXELS = 16 * 1024
 #: share below the best single estimate's (its extra cost buys something).
 COMBINE_MIN_GAIN = 0.02
 
+#: ... and when σ (8-bit scale) is at least this: below, the Monte-Carlo
+#: divergences (ε = σ/100 against float32 rounding) are too noisy for ~10
+#: fitted weights, and the combination lost 0.2–0.7 dB to the single estimate
+#: at σ = 5 on camera, grass and astronaut in benchmarks/quality.py.
+COMBINE_MIN_SIGMA_8BIT = 15.0
+
 
 def centre_ratio(sigma_8bit: float) -> float:
     """h / σ around which the presets' patch size works best, for noise ``sigma_8bit``.
@@ -170,9 +176,9 @@ def tune(
     the noisy image, with weights minimising SURE (Blu & Luisier, "The
     SURE-LET approach to image denoising", IEEE TIP 2007): the result is
     ``method="combined"`` when that lowers SURE by 2 % or more (gray and
-    other non-RGB images), or when asked for. A 3-channel image is tuned in
-    luminance–chrominance planes, luminance and chrominance each taking their own h (``h`` and
-    ``h_chroma``) or weights, unless ``h`` alone is given (then RGB, ``h``
+    other non-RGB images, σ ≥ 15 on the 8-bit scale), or when asked for.
+    A 3-channel image is tuned in luminance–chrominance planes, luminance
+    and chrominance each taking their own h (``h`` and ``h_chroma``) or weights, unless ``h`` alone is given (then RGB, ``h``
     throughout). Parameters passed explicitly are kept and not searched (with
     ``method="combined"``, ``h`` and ``h_chroma`` are the centres of the
     components' strengths).
@@ -352,7 +358,8 @@ def tune(
     # more below the single estimate's on astronaut at σ = 5 and 10 while its
     # PSNR was 0.04–0.3 dB lower (21 weights fitted to noisier divergences),
     # so only method="combined" asks for it there.
-    if (method is None and not fixed_h and not opponent) or combined:
+    automatic = method is None and not fixed_h and not opponent
+    if (automatic and base.sigma * scale >= COMBINE_MIN_SIGMA_8BIT) or combined:
         anchors = [(best_method, best_f, best_r, best_h)]
         if opponent:
             anchors.append((best_method, best_f, best_r, best_chroma))
