@@ -179,7 +179,8 @@ def tune(
     other non-RGB images, σ ≥ 15 on the 8-bit scale), or when asked for.
     A 3-channel image is tuned in luminance–chrominance planes, luminance
     and chrominance each taking their own h (``h`` and ``h_chroma``) or
-    weights, unless ``h`` alone is given (then RGB, ``h`` throughout). Parameters passed explicitly are kept and not searched (with
+    weights, unless ``h`` alone is given (then RGB, ``h`` throughout).
+    Parameters passed explicitly are kept and not searched (with
     ``method="combined"``, ``h`` and ``h_chroma`` are the centres of the
     components' strengths).
 
