@@ -44,11 +44,11 @@ from pathlib import Path
 import numpy as np
 
 from .arrays import SUPPORTED_DTYPES, float_bounds
-from .backends import REGISTRY, padding, select
+from .backends import REGISTRY, select
 from .errors import NLMeansError
-from .frontdoor import denoise_padded_block, resolve_params
+from .frontdoor import block_padding, denoise_padded_block, resolve_params
 from .io_zarr import DEFAULT_CHUNK, is_zarr, open_lazy, require_extra, write_zarr
-from .params import Params, image_data_range, validate
+from .params import COMBINED, Params, image_data_range, validate
 from .sure import tune as tune_params
 
 #: Tiles sampled for sigma (and SURE with ``tune``) by default.
@@ -174,8 +174,8 @@ def denoise(
     del sample
 
     ndim = planes.ndim - 1
-    chosen = select(backend, params.method, ndim)
-    pads = padding(params.method, _per_axis(params.f, ndim), _per_axis(params.r, ndim))
+    chosen = select(backend, None if params.method == COMBINED else params.method, ndim)
+    pads = block_padding(params, ndim)
     work = planes.rechunk(_thick_chunks(planes.chunks, pads, axis, x.ndim))
     depth = {0: 0}
     depth.update({k + 1: (p if len(work.chunks[k + 1]) > 1 else 0) for k, p in enumerate(pads)})

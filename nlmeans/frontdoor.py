@@ -6,6 +6,8 @@ line, batch, evaluation and the tuner all denoise through :func:`denoise`.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .arrays import (
@@ -17,10 +19,13 @@ from .arrays import (
     to_dtype,
 )
 from .backends import padding, select
+from .backends.contract import PADDING_RULES
 from .color import from_opponent, to_opponent
+from .errors import NLMeansError
 from .memory import check_denoise_memory
 from .noise import estimate_sigma
-from .params import Params, image_data_range, radii, resolve
+from .params import COMBINED, Params, check_components, image_data_range, radii, resolve
+from .sure import combined_estimate
 from .sure import tune as tune_params
 
 #: Candidate-pixel products (shifts × strengths × channels × output pixels) per
@@ -220,6 +225,15 @@ def denoise_padded_block(
     Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
     """
     ndim = padded.ndim - 1
+    if params.method == COMBINED:
+        # Each term pads the block again; the block's own margin, as deep as the
+        # deepest term needs, holds every pixel whose value that touches: crop it.
+        margin = block_padding(params, ndim)
+        inner = (slice(None),) + tuple(
+            slice(p, n - p) for p, n in zip(margin, padded.shape[1:], strict=True)
+        )
+        estimate = combined_estimate(select(backend, None, ndim), padded, params)[inner]
+        return _finish(np.ascontiguousarray(estimate), dtype, bounds[0], bounds[1])
     f, r = radii(params.f, ndim), radii(params.r, ndim)
     chosen = select(backend, params.method, ndim)
     if params.h_chroma is None:
@@ -227,6 +241,21 @@ def denoise_padded_block(
     else:
         estimate = from_opponent(_estimate_padded(chosen, to_opponent(padded), params, f, r))
     return _finish(estimate, dtype, bounds[0], bounds[1])
+
+
+def block_padding(params: Params, ndim: int) -> tuple[int, ...]:
+    """The margin per spatial axis a block needs for :func:`denoise_padded_block`.
+
+    The method's padding; for a combination, the deepest of its terms'.
+    """
+    if params.method != COMBINED:
+        return padding(params.method, radii(params.f, ndim), radii(params.r, ndim))
+    terms = [
+        padding(term.method, radii(term.f, ndim), radii(term.r, ndim))
+        for term in params.components
+        if term.method in PADDING_RULES
+    ]
+    return tuple(int(v) for v in np.max(terms, axis=0)) if terms else (0,) * ndim
 
 
 def denoise(
@@ -244,6 +273,7 @@ def denoise(
     tune: bool = False,
     h_chroma: float | None = None,
     progress=None,
+    params: Params | None = None,
 ):
     """Denoise ``image`` with pixelwise (or patchwise) non-local means.
 
@@ -263,14 +293,17 @@ def denoise(
         ``channel_axis=None`` every axis is spatial.
     h, sigma, f, r, channel_axis, data_range
         As in :func:`resolve_params`; unset ones are resolved from the image.
-    method : {"pixel", "patch"}, optional
+    method : {"pixel", "patch", "combined"}, optional
         Pixelwise (the default) or patchwise NLM (Buades, Coll & Morel, IPOL 2011):
         each patch gets the weighted mean of its candidates and each pixel averages
-        the estimates of the (2f+1)² patches that contain it.
+        the estimates of the (2f+1)² patches that contain it. "combined": a
+        linear combination of several pixel and patch estimates and the noisy
+        image, with weights minimising SURE (:func:`nlmeans.tune`; Blu &
+        Luisier, IEEE TIP 2007); its terms are ``Params.components``.
     tune : bool
         Choose the unset ``h``, ``f``, ``r`` and ``method`` (and, for a
         3-channel image, ``h_chroma``) by minimising SURE (:func:`nlmeans.tune`)
-        instead of taking the presets.
+        instead of taking the presets; "combined" when that lowers SURE by 2 %.
     h_chroma : float, optional
         As in :func:`resolve_params`: a chrominance filtering strength for a
         3-channel image, which is then filtered in luminance–chrominance planes.
@@ -281,6 +314,10 @@ def denoise(
     progress : callable, optional
         ``progress(done, total)``, called as a long run advances along the
         first spatial axis (for progress bars).
+    params : Params, optional
+        Denoise with these parameters as they are (e.g. the ones a previous
+        call returned, a combination included); ``h``, ``sigma``, ``f``,
+        ``r``, ``method``, ``h_chroma`` and ``tune`` must then be left unset.
 
     Returns
     -------
@@ -311,7 +348,15 @@ def denoise(
     else:
         spatial = tuple(range(1, planes.ndim))
         bounds = planes.min(axis=spatial), planes.max(axis=spatial)
-    if tune:
+    if params is not None:
+        given = (h, sigma, f, r, method, h_chroma)
+        if any(value is not None for value in given) or tune or not isinstance(params, Params):
+            raise NLMeansError(
+                "params= is a Params record and replaces h, sigma, f, r, method, h_chroma, tune"
+            )
+        if params.method == COMBINED:
+            params = replace(params, components=check_components(params.components, len(planes)))
+    elif tune or method == COMBINED:
         params = tune_params(
             image,
             sigma,
@@ -330,11 +375,20 @@ def denoise(
             image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma
         )
     ndim = planes.ndim - 1
-    chosen = select(backend, params.method, ndim)
-    check_denoise_memory(
-        planes, padding(params.method, radii(params.f, ndim), radii(params.r, ndim))
-    )
-    estimate = estimate_planes(chosen, planes, params, progress)
+    if params.method == COMBINED:
+        # One sweep per (method, f, r) of the terms, each with all its strengths.
+        chosen = select(backend, None, ndim)
+        check_denoise_memory(planes, block_padding(params, ndim))
+        estimate = combined_estimate(chosen, planes, params)
+    else:
+        chosen = select(backend, params.method, ndim)
+        check_denoise_memory(
+            planes, padding(params.method, radii(params.f, ndim), radii(params.r, ndim))
+        )
+        estimate = estimate_planes(chosen, planes, params, progress)
+    # Each value is a convex combination of input values (with h_chroma, of opponent
+    # planes; a combination's negative weights overshoot too): _finish clips every
+    # channel to its input [min, max].
     estimate = _finish(estimate, image.dtype, bounds[0], bounds[1])
     result = from_channels_first(estimate, channel_axis)
     return (result, params) if return_params else result

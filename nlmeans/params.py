@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,6 +32,16 @@ MIN_PRESET_SIGMA_8BIT = 1.0
 #: NLM variants: "pixel" is the exact pixelwise formula (README, "The algorithm");
 #: "patch" aggregates denoised patches (Buades, Coll & Morel, IPOL 2011, "patchwise").
 METHODS = ("pixel", "patch")
+
+#: A SURE-weighted linear combination of NLM estimates and the noisy image
+#: (:mod:`nlmeans.sure.combination`); its terms are ``Params.components``.
+COMBINED = "combined"
+
+#: The component of a combination that stands for the noisy image itself.
+NOISY = "noisy"
+
+#: Largest absolute weight of a combination's component.
+MAX_WEIGHT = 1e3
 
 # IPOL 2011 tables: (upper sigma bound on the 8-bit scale, f, r, h / sigma).
 _GRAY_PRESETS = (
@@ -63,6 +74,30 @@ _STACK_4D_PRESETS = (
 Radii = int | tuple[int, ...]
 
 
+class Component(NamedTuple):
+    """One term of a combined estimate: ``weight`` times the NLM estimate (method, f, r, h).
+
+    ``method`` is "pixel", "patch" or "noisy" (the noisy image itself; f, r
+    and h are then 0). With ``weight_chroma`` set (3-channel images), the
+    combination is formed in luminance–chrominance planes: ``weight`` applies
+    to the luminance plane of the estimate, ``weight_chroma`` to its two
+    chrominance planes.
+    """
+
+    method: str
+    f: int
+    r: int
+    h: float
+    weight: float
+    weight_chroma: float | None = None
+
+    def __str__(self) -> str:
+        chroma = "" if self.weight_chroma is None else f"/{self.weight_chroma:+.3f}"
+        if self.method == NOISY:
+            return f"{self.weight:+.3f}{chroma}·noisy"
+        return f"{self.weight:+.3f}{chroma}·{self.method}(f={self.f},r={self.r},h={self.h:.4g})"
+
+
 @dataclass(frozen=True)
 class Params:
     """Resolved non-local means parameters.
@@ -88,6 +123,11 @@ class Params:
         the two chrominance channels of the orthonormal opponent transform
         (:mod:`nlmeans.color`), whose luminance channel uses ``h``. None (the
         default): every RGB channel uses ``h``, the exact formula.
+    components : tuple of Component
+        ``method="combined"`` only: the terms Σ a_i D_i(u) (+ a_0 u) of the
+        SURE-weighted combination (:mod:`nlmeans.sure.combination`); ``f``,
+        ``r``, ``h`` (and ``h_chroma``) are then those of its SURE-best single
+        estimate, for reporting. Empty otherwise.
     """
 
     f: Radii
@@ -97,6 +137,7 @@ class Params:
     sigma_estimated: bool = False
     method: str = "pixel"
     h_chroma: float | None = None
+    components: tuple[Component, ...] = ()
 
 
 def image_data_range(image: np.ndarray) -> float:
@@ -155,11 +196,62 @@ def check_h_chroma(value, n_channels: int) -> float:
     return check_strength("h_chroma", value)
 
 
-def check_method(value) -> str:
-    """Return ``value`` if it names an NLM method, or raise NLMeansError."""
-    if not isinstance(value, str) or value not in METHODS:
-        raise NLMeansError(f"method={value!r} is unknown; expected one of {', '.join(METHODS)}")
+def check_method(value, combined: bool = True) -> str:
+    """Return ``value`` if it names an NLM method (or ``combined``), or raise NLMeansError."""
+    names = (*METHODS, COMBINED) if combined else METHODS
+    if not isinstance(value, str) or value not in names:
+        raise NLMeansError(f"method={value!r} is unknown; expected one of {', '.join(names)}")
     return value
+
+
+def check_components(components, n_channels: int) -> tuple[Component, ...]:
+    """The terms of a combined estimate as a tuple of :class:`Component`, or NLMeansError.
+
+    Each must name "pixel", "patch" or "noisy", have valid radii and (NLM
+    terms) h, and finite weights of magnitude at most :data:`MAX_WEIGHT`;
+    ``weight_chroma`` is set on all terms (3-channel images) or on none.
+    """
+    if isinstance(components, (str, bytes)) or not hasattr(components, "__iter__"):
+        raise NLMeansError(f"components={components!r} is not a sequence of components")
+    terms = []
+    for item in components:
+        if not isinstance(item, (tuple, list)):
+            raise NLMeansError(
+                f"component {item!r} is not (method, f, r, h, weight[, weight_chroma])"
+            )
+        try:
+            term = Component(*item)
+        except TypeError:
+            raise NLMeansError(
+                f"component {item!r} is not (method, f, r, h, weight[, weight_chroma])"
+            ) from None
+        if term.method != NOISY:
+            check_method(term.method, combined=False)
+            f = check_radius("f", term.f, MAX_PATCH_RADIUS)
+            r = check_radius("r", term.r, MAX_SEARCH_RADIUS)
+            h = check_strength("h", term.h)
+        else:
+            f, r, h = 0, 0, 0.0
+        weight = check_finite_number(
+            "weight", term.weight, minimum=-MAX_WEIGHT, strict=False, maximum=MAX_WEIGHT
+        )
+        chroma = term.weight_chroma
+        if chroma is not None:
+            chroma = check_finite_number(
+                "weight_chroma", chroma, minimum=-MAX_WEIGHT, strict=False, maximum=MAX_WEIGHT
+            )
+        terms.append(Component(term.method, f, r, h, weight, chroma))
+    if not any(t.method != NOISY for t in terms):
+        raise NLMeansError("a combined estimate needs at least one pixel or patch component")
+    with_chroma = {t.weight_chroma is not None for t in terms}
+    if len(with_chroma) > 1:
+        raise NLMeansError("weight_chroma must be set on every component or on none")
+    if with_chroma == {True} and n_channels != 3:
+        raise NLMeansError(
+            f"components with weight_chroma need a 3-channel (RGB) image; this one has "
+            f"{n_channels} channel{'s' if n_channels > 1 else ''}"
+        )
+    return tuple(terms)
 
 
 def check_radius(name: str, value, maximum: int) -> int:
@@ -234,7 +326,7 @@ def validate(
     ``h_chroma`` > 0, ``sigma`` >= 0, at most :data:`MAX_STRENGTH`; ``f``, ``r`` integers
     within :data:`MAX_PATCH_RADIUS` and :data:`MAX_SEARCH_RADIUS`, or a tuple of them
     with one per spatial axis (``ndim`` of them, when given); ``method`` one of
-    :data:`METHODS`), else NLMeansError names the parameter, the value and the
+    :data:`METHODS` or :data:`COMBINED`), else NLMeansError names the parameter, the value and the
     range. Used to refuse bad command-line values before any file is touched;
     ``h_chroma``'s need for three channels is checked by :func:`resolve`.
     """
@@ -275,6 +367,11 @@ def resolve(
     given = validate(h=h, sigma=sigma, f=f, r=r, method=method, h_chroma=h_chroma, ndim=ndim)
     if h_chroma is not None:
         check_h_chroma(h_chroma, n_channels)
+    if given["method"] == COMBINED:
+        raise NLMeansError(
+            "method='combined' has no presets: its terms are chosen by SURE "
+            "(nlmeans.denoise or nlmeans.tune with method='combined')"
+        )
     sigma_estimated = given["sigma"] is None
     if sigma_estimated:
         sigma = float(estimate())

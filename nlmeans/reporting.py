@@ -18,18 +18,24 @@ from .params import Params
 
 
 def params_record(params: Params) -> dict:
-    """The resolved parameters as a plain dict (JSON-ready)."""
-    return asdict(params)
+    """The resolved parameters as a plain dict (JSON-ready); a combination's terms as dicts."""
+    record = asdict(params)
+    record["components"] = [component._asdict() for component in params.components]
+    return record
 
 
 def params_line(params: Params) -> str:
     """The resolved parameters on one line, as every command prints them."""
     source = "estimated" if params.sigma_estimated else "given"
     chroma = "" if params.h_chroma is None else f" h_chroma={params.h_chroma:.4g}"
-    return (
+    line = (
         f"f={_radii_text(params.f)} r={_radii_text(params.r)} h={params.h:.4g}{chroma} "
         f"sigma={params.sigma:.4g} ({source}) method={params.method}"
     )
+    if params.components:
+        # The terms of the combination, weight·estimate (luminance/chrominance weights for colour).
+        line += " = " + " ".join(str(component) for component in params.components)
+    return line
 
 
 def _radii_text(value) -> str:

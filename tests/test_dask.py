@@ -119,6 +119,17 @@ def test_tune_on_a_sample():
     lazy, params = nd.denoise(da.from_array(image, chunks=40), tune=True, return_params=True)
     assert params == nlmeans.tune(image)  # the sample is the whole array here
     assert lazy.dtype == np.uint8
+    # Whatever SURE chose (a combination of estimates included), chunks give the same result.
+    assert_matches(lazy.compute(), nlmeans.denoise(image, params=params), np.uint8)
+
+
+def test_a_combination_of_estimates_in_chunks():
+    image = noisy((70, 66), np.uint8, seed=8)
+    params = nlmeans.tune(image, method="combined")
+    assert params.method == "combined"
+    lazy = nd.denoise(da.from_array(image, chunks=(30, 40)), tune=True, method="combined")
+    expected = nlmeans.denoise(image, params=params)
+    assert_matches(lazy.compute(), expected, np.uint8)
 
 
 @pytest.mark.parametrize("method", ["pixel", "patch"])

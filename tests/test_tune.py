@@ -52,14 +52,16 @@ def test_sure_tracks_the_true_mse_across_h(method):
 def test_tune_picks_an_h_near_the_true_minimum():
     clean, noisy, _ = synthetic(seed=4, size=256)
     params, scores = tune(noisy, SIGMA, f=2, r=5, return_scores=True)
-    assert {s.method for s in scores} == {"pixel", "patch"}
+    assert {"pixel", "patch"} <= {s.method for s in scores}
+    scores = [s for s in scores if s.method != "combined"]
     mses = {
         (s.method, s.h): np.mean(
             (denoise(noisy, h=s.h, sigma=SIGMA, f=2, r=5, method=s.method) - clean) ** 2
         )
         for s in scores
     }
-    chosen = mses[params.method, params.h]
+    # The choice (a single candidate, or their SURE-weighted combination) as denoised.
+    chosen = np.mean((denoise(noisy, params=params) - clean) ** 2)
     assert chosen <= 1.03 * min(mses.values())
     assert chosen < 0.8 * max(mses.values())  # the candidates do differ
 
@@ -68,7 +70,7 @@ def test_tune_estimates_sigma_and_keeps_fixed_parameters():
     _, noisy, _ = synthetic()
     params = tune(noisy)
     assert params.sigma_estimated and 15 < params.sigma < 25
-    assert params.method in ("pixel", "patch") and params.h > 0
+    assert params.method in ("pixel", "patch", "combined") and params.h > 0
     fixed = tune(noisy, SIGMA, h=9.0, f=1, r=4, method="pixel")
     assert (fixed.h, fixed.f, fixed.r, fixed.method, fixed.sigma) == (9.0, 1, 4, "pixel", SIGMA)
     assert not fixed.sigma_estimated
@@ -86,8 +88,7 @@ def test_denoise_with_tune_uses_the_tuned_parameters():
     _, noisy, _ = synthetic()
     out, params = denoise(noisy, sigma=SIGMA, tune=True, return_params=True)
     assert params == tune(noisy, SIGMA)
-    expected = denoise(noisy, h=params.h, sigma=SIGMA, f=params.f, r=params.r, method=params.method)
-    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(out, denoise(noisy, params=params))
 
 
 def test_sweeps_match_the_oracle_for_every_h(rng):
@@ -108,12 +109,16 @@ def test_tune_on_the_reference_backend_agrees_with_cpu():
     kwargs = dict(f=1, radii=(2,), return_scores=True)
     params, scores = tune(noisy, SIGMA, backend="reference", **kwargs)
     cpu_params, cpu_scores = tune(noisy, SIGMA, backend="cpu", **kwargs)
-    assert {s.method for s in scores} == {"pixel", "patch"}
-    assert params == cpu_params
+    assert {"pixel", "patch"} <= {s.method for s in scores}
+    assert params.method == cpu_params.method and params.f == cpu_params.f
+    assert params.h == pytest.approx(cpu_params.h)
     assert [(s.method, s.h) for s in scores] == [(s.method, s.h) for s in cpu_scores]
-    np.testing.assert_allclose(
-        [s.sure for s in scores], [s.sure for s in cpu_scores], rtol=1e-3, atol=1e-3
-    )
+    # Single candidates to float32 precision; a combination's weights are fitted to
+    # those scores, so its SURE moves a little more.
+    single = [s.method != "combined" for s in scores]
+    sures = np.array([s.sure for s in scores]), np.array([s.sure for s in cpu_scores])
+    np.testing.assert_allclose(sures[0][single], sures[1][single], rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(sures[0], sures[1], rtol=1e-2)
 
 
 def test_denoise_tune_on_the_reference_backend():
@@ -122,21 +127,18 @@ def test_denoise_tune_on_the_reference_backend():
         noisy, sigma=SIGMA, r=2, tune=True, backend="reference", return_params=True
     )
     assert params == tune(noisy, SIGMA, r=2, backend="reference")
-    expected = denoise(
-        noisy, params.h, SIGMA, f=params.f, r=2, method=params.method, backend="reference"
-    )
-    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(out, denoise(noisy, params=params, backend="reference"))
 
 
 def test_tune_on_a_backend_without_patch_warns_and_searches_pixel_only(pixel_only_backend):
     _, noisy, _ = synthetic(size=20)
     with pytest.warns(UserWarning, match="backend='gpu' does not compute method 'patch'"):
         params, scores = tune(noisy, SIGMA, f=1, radii=(2,), backend="gpu", return_scores=True)
-    assert params.method == "pixel" and scores
-    assert {s.method for s in scores} == {"pixel"}
+    assert params.method in ("pixel", "combined") and scores
+    assert {s.method for s in scores} <= {"pixel", "combined"}
     with pytest.warns(UserWarning, match="searching 'pixel' only"):
         out, chosen = denoise(noisy, sigma=SIGMA, r=2, tune=True, backend="gpu", return_params=True)
-    assert chosen.method == "pixel" and out.shape == noisy.shape
+    assert chosen.method in ("pixel", "combined") and out.shape == noisy.shape
     # A method fixed by the caller is not searched, so nothing is left out: no warning.
     import warnings
 

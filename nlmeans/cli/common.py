@@ -196,7 +196,10 @@ def prepare_backend(name: str, threads: int | None, method, tune: bool, quiet: b
     from ..noise import estimate_sigma
     from ..params import check_method
 
-    backend = select(name, None if tune else check_method(method or "pixel"))
+    method = check_method(method) if method is not None else None
+    # A combination is fitted by SURE: it warms up what tuning does.
+    tune = tune or method == "combined"
+    backend = select(name, None if tune else method or "pixel")
     if threads is not None:
         # Numba's thread pool is what --threads limits; the range is checked for every backend.
         REGISTRY["cpu"].set_threads(threads)
@@ -205,7 +208,7 @@ def prepare_backend(name: str, threads: int | None, method, tune: bool, quiet: b
     if tune:
         to_warm = (
             [(m, k) for m in backend.methods for k in (1, 2)]
-            if method is None
+            if method in (None, "combined")
             else [
                 (method, 1),
                 (method, 2),
@@ -302,8 +305,9 @@ MethodOption = Annotated[
     str | None,
     typer.Option(
         "--method",
-        help="pixel (the exact pixelwise formula) or patch (patchwise aggregation, IPOL 2011). "
-        "Default: pixel, or chosen by --tune.",
+        help="pixel (the exact pixelwise formula), patch (patchwise aggregation, IPOL 2011) or "
+        "combined (a SURE-weighted combination of pixel and patch estimates and the noisy "
+        "image). Default: pixel, or chosen by --tune.",
     ),
 ]
 TuneOption = Annotated[

@@ -155,7 +155,8 @@ def denoise(
             )
         elapsed = time.perf_counter() - start
         write_image(output, picture.with_pixels(result))
-    _report(input_path, output, params, chosen, elapsed, tune, quiet, json_output)
+    tuned = tune or method == "combined"
+    _report(input_path, output, params, chosen, elapsed, tuned, quiet, json_output)
 
 
 def _report(input_path, output, params, chosen, elapsed, tune, quiet, json_output) -> None:

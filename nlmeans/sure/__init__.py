@@ -1,0 +1,58 @@
+"""Parameters chosen by SURE, Stein's unbiased risk estimate, without a clean image.
+
+- :mod:`.scores`: SURE of NLM estimates on sampled tiles (Monte-Carlo divergence);
+- :mod:`.search`: :func:`tune`, the pruned search over method, f, r, h (and h_chroma);
+- :mod:`.combination`: SURE-weighted linear combinations of estimates (``method="combined"``).
+"""
+
+from __future__ import annotations
+
+from .combination import combined_estimate, fit_combination, fit_weights
+from .scores import (
+    MIN_SAMPLE_PIXELS,
+    SAMPLE_FRACTION,
+    TILE,
+    Candidate,
+    Sweep,
+    sample_blocks,
+    sample_tiles,
+    sure_scores,
+    sweep_tiles,
+)
+from .search import (
+    COARSE_STEPS,
+    COLOR_COARSE_STEPS,
+    FINE_STEPS,
+    KEEP,
+    PATCH_RADII,
+    SEARCH_RADII,
+    best_per_group,
+    centre_ratio,
+    patch_scale,
+    tune,
+)
+
+__all__ = [
+    "COARSE_STEPS",
+    "COLOR_COARSE_STEPS",
+    "FINE_STEPS",
+    "KEEP",
+    "MIN_SAMPLE_PIXELS",
+    "PATCH_RADII",
+    "SAMPLE_FRACTION",
+    "SEARCH_RADII",
+    "TILE",
+    "Candidate",
+    "Sweep",
+    "best_per_group",
+    "centre_ratio",
+    "combined_estimate",
+    "fit_combination",
+    "fit_weights",
+    "patch_scale",
+    "sample_blocks",
+    "sample_tiles",
+    "sure_scores",
+    "sweep_tiles",
+    "tune",
+]
