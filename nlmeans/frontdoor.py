@@ -18,9 +18,10 @@ from .arrays import (
 )
 from .backends import padding, select
 from .color import from_opponent, to_opponent
+from .errors import NLMeansError
 from .memory import check_denoise_memory
 from .noise import estimate_sigma
-from .params import Params, image_data_range, radii, resolve
+from .params import Params, check_patch_kernel, image_data_range, radii, resolve
 from .sure import tune as tune_params
 
 #: Candidate-pixel products (shifts × strengths × channels × output pixels) per
@@ -43,6 +44,7 @@ def resolve_params(
     data_range: float | None = None,
     method: str = "pixel",
     h_chroma: float | None = None,
+    patch_kernel: str = "uniform",
 ) -> Params:
     """Resolve the non-local means parameters for ``image``.
 
@@ -78,21 +80,26 @@ def resolve_params(
         3-channel images: filter the luminance–chrominance planes
         (:mod:`nlmeans.color`), luminance with ``h`` and chrominance with
         ``h_chroma`` (raw intensity units, > 0). Default: RGB, ``h`` throughout.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch distance: the mean over the patch (IPOL 2011), or the
+        Gaussian-weighted mean (CVPR 2005; σ_k = f_k / 2 per axis, weights
+        normalised to sum 1; :mod:`nlmeans.backends.reference`).
 
     Returns
     -------
     Params
-        The frozen record ``Params(f, r, h, sigma, sigma_estimated, method, h_chroma)``.
+        The frozen record ``Params(f, r, h, sigma, sigma_estimated, method, h_chroma,
+        patch_kernel)``.
     """
     image = check_image(image)
     planes = to_channels_first(image, channel_axis)
     return _resolve_planes(
-        image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma
+        image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma, patch_kernel
     )
 
 
 def _resolve_planes(
-    image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma
+    image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma, patch_kernel
 ) -> Params:
     if data_range is None:
         data_range = image_data_range(image)
@@ -107,6 +114,7 @@ def _resolve_planes(
         method=method,
         h_chroma=h_chroma,
         ndim=planes.ndim - 1,
+        patch_kernel=patch_kernel,
     )
 
 
@@ -151,7 +159,7 @@ def estimate_planes(backend, planes: np.ndarray, params: Params, progress=None) 
             slab = to_opponent(slab)
         block = pad_reflect(slab, (first_axis, *pad[1:]))
         del slab
-        estimates = compute(block, f, r, params.sigma, strengths)
+        estimates = compute(block, f, r, params.sigma, strengths, patch_kernel=params.patch_kernel)
         del block
         # Luminance from the first strength, chrominance from the last (h_chroma).
         estimate[:, start:stop] = estimates[0]
@@ -176,6 +184,7 @@ def denoise(
     method: str | None = None,
     tune: bool = False,
     h_chroma: float | None = None,
+    patch_kernel: str = "uniform",
     progress=None,
 ):
     """Denoise ``image`` with pixelwise (or patchwise) non-local means.
@@ -207,6 +216,10 @@ def denoise(
     h_chroma : float, optional
         As in :func:`resolve_params`: a chrominance filtering strength for a
         3-channel image, which is then filtered in luminance–chrominance planes.
+    patch_kernel : {"uniform", "gaussian"}
+        As in :func:`resolve_params`: the mean over the patch (the default) or its
+        Gaussian-weighted mean (Buades, Coll & Morel, CVPR 2005). ``tune`` takes
+        the uniform kernel only.
     backend : {"auto", "cpu", "cuda", "reference"}
         "auto" picks the fastest available; "reference" is the slow NumPy oracle.
     return_params : bool
@@ -245,6 +258,11 @@ def denoise(
         spatial = tuple(range(1, planes.ndim))
         bounds = planes.min(axis=spatial), planes.max(axis=spatial)
     if tune:
+        if check_patch_kernel(patch_kernel) != "uniform":
+            raise NLMeansError(
+                f"tune=True chooses parameters for the uniform patch kernel only, not "
+                f"patch_kernel={patch_kernel!r}; give h (and f, r) to use it"
+            )
         params = tune_params(
             image,
             sigma,
@@ -260,10 +278,11 @@ def denoise(
     else:
         method = "pixel" if method is None else method
         params = _resolve_planes(
-            image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma
-        )
+            image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma,
+            patch_kernel,
+        )  # fmt: skip
     ndim = planes.ndim - 1
-    chosen = select(backend, params.method, ndim)
+    chosen = select(backend, params.method, ndim, params.patch_kernel)
     check_denoise_memory(
         planes, padding(params.method, radii(params.f, ndim), radii(params.r, ndim))
     )

@@ -175,9 +175,12 @@ def check_thread_variable() -> None:
         )
 
 
-def prepare_backend(name: str, threads: int | None, method, tune: bool, quiet: bool):
+def prepare_backend(
+    name: str, threads: int | None, method, tune: bool, quiet: bool, patch_kernel: str = "uniform"
+):
     """The backend the run uses, with ``--threads`` applied and every kernel it needs
-    (the method's, and SURE's multi-h sweeps for ``--tune``) compiled or loaded.
+    (the method's with ``patch_kernel``, and SURE's multi-h sweeps for ``--tune``)
+    compiled or loaded.
 
     Announces a compile if warming up takes a while. Also makes the noise
     estimator's first call, so that the times the commands report are those of
@@ -187,9 +190,10 @@ def prepare_backend(name: str, threads: int | None, method, tune: bool, quiet: b
 
     from ..backends import REGISTRY, select
     from ..noise import estimate_sigma
-    from ..params import check_method
+    from ..params import check_method, check_patch_kernel
 
-    backend = select(name, None if tune else check_method(method or "pixel"))
+    patch_kernel = check_patch_kernel(patch_kernel)
+    backend = select(name, None if tune else check_method(method or "pixel"), 2, patch_kernel)
     if threads is not None:
         # Numba's thread pool is what --threads limits; the range is checked for every backend.
         REGISTRY["cpu"].set_threads(threads)
@@ -213,7 +217,7 @@ def prepare_backend(name: str, threads: int | None, method, tune: bool, quiet: b
     notice.start()
     try:
         for warm_method, strengths in to_warm:
-            backend.warm_up(warm_method, strengths)
+            backend.warm_up(warm_method, strengths, patch_kernel)
         # Large enough for nlmeans' own estimator, so skimage's fallback is not imported.
         estimate_sigma(np.random.default_rng(0).random((96, 96), dtype=np.float32))
     finally:
@@ -295,6 +299,14 @@ MethodOption = Annotated[
         "--method",
         help="pixel (the exact pixelwise formula) or patch (patchwise aggregation, IPOL 2011). "
         "Default: pixel, or chosen by --tune.",
+    ),
+]
+PatchKernelOption = Annotated[
+    str,
+    typer.Option(
+        "--patch-kernel",
+        help="uniform (the mean over the patch, IPOL 2011) or gaussian (Gaussian-weighted "
+        "patch distance, sigma = f/2 per axis, CVPR 2005; as scikit-image's fast_mode=False).",
     ),
 ]
 TuneOption = Annotated[
