@@ -16,6 +16,7 @@ _HOMES = {
     "NLMeansError": "errors",
     "Params": "params",
     "denoise": "frontdoor",
+    "denoise_nl_means": "dropin",
     "estimate_sigma": "noise",
     "resolve_params": "frontdoor",
     "tune": "sure",
@@ -26,12 +27,14 @@ __all__ = [
     "Params",
     "__version__",
     "denoise",
+    "denoise_nl_means",
     "estimate_sigma",
     "resolve_params",
     "tune",
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads them
+    from .dropin import denoise_nl_means
     from .errors import NLMeansError
     from .frontdoor import denoise, resolve_params
     from .noise import estimate_sigma

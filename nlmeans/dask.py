@@ -82,6 +82,7 @@ def denoise(
     return_params: bool = False,
     sample_chunks: int = DEFAULT_SAMPLE_CHUNKS,
     threads: int | None = None,
+    patch_kernel: str = "uniform",
 ):
     """Denoise a dask array chunk by chunk with non-local means; lazy, equal to the in-memory run.
 
@@ -99,7 +100,7 @@ def denoise(
     ----------
     array : dask array or array_like
         uint8, uint16, float32 or float64; spatial axes and an optional channel axis.
-    h, sigma, f, r, channel_axis, method, backend, tune, h_chroma, data_range
+    h, sigma, f, r, channel_axis, method, backend, tune, h_chroma, data_range, patch_kernel
         As in :func:`nlmeans.denoise`.
     return_params : bool
         Also return the resolved :class:`Params` (known before any compute).
@@ -167,14 +168,24 @@ def denoise(
     sample = _in_layout(np.asarray(sample_tiles(planes, sample_chunks).compute()), axis)
     options = dict(h=h, f=f, r=r, channel_axis=axis, data_range=data_range, h_chroma=h_chroma)
     if tune:
+        if patch_kernel != "uniform":
+            raise NLMeansError(
+                f"tune=True chooses parameters for the uniform patch kernel only, not "
+                f"patch_kernel={patch_kernel!r}; give h (and f, r) to use it"
+            )
         params = tune_params(sample, sigma, method=method, backend=backend, **options)
     else:
         method = "pixel" if method is None else method
-        params = resolve_params(sample, sigma=sigma, method=method, **options)
+        params = resolve_params(
+            sample, sigma=sigma, method=method, patch_kernel=patch_kernel, **options
+        )
     del sample
 
     ndim = planes.ndim - 1
-    chosen = select(backend, None if params.method == COMBINED else params.method, ndim)
+    if params.method == COMBINED:
+        chosen = select(backend, None, ndim)
+    else:
+        chosen = select(backend, params.method, ndim, params.patch_kernel)
     pads = block_padding(params, ndim)
     work = planes.rechunk(_thick_chunks(planes.chunks, pads, axis, x.ndim))
     depth = {0: 0}

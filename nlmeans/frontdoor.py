@@ -24,7 +24,15 @@ from .color import from_opponent, to_opponent
 from .errors import NLMeansError
 from .memory import check_denoise_memory
 from .noise import estimate_sigma
-from .params import COMBINED, Params, check_components, image_data_range, radii, resolve
+from .params import (
+    COMBINED,
+    Params,
+    check_components,
+    check_patch_kernel,
+    image_data_range,
+    radii,
+    resolve,
+)
 from .sure import combined_estimate
 from .sure import tune as tune_params
 
@@ -48,6 +56,7 @@ def resolve_params(
     data_range: float | None = None,
     method: str = "pixel",
     h_chroma: float | None = None,
+    patch_kernel: str = "uniform",
 ) -> Params:
     """Resolve the non-local means parameters for ``image``.
 
@@ -83,21 +92,26 @@ def resolve_params(
         3-channel images: filter the luminance–chrominance planes
         (:mod:`nlmeans.color`), luminance with ``h`` and chrominance with
         ``h_chroma`` (raw intensity units, > 0). Default: RGB, ``h`` throughout.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch distance: the mean over the patch (IPOL 2011), or the
+        Gaussian-weighted mean (CVPR 2005; σ_k = f_k / 2 per axis, weights
+        normalised to sum 1; :mod:`nlmeans.backends.reference`).
 
     Returns
     -------
     Params
-        The frozen record ``Params(f, r, h, sigma, sigma_estimated, method, h_chroma)``.
+        The frozen record ``Params(f, r, h, sigma, sigma_estimated, method, h_chroma,
+        patch_kernel)``.
     """
     image = check_image(image)
     planes = to_channels_first(image, channel_axis)
     return _resolve_planes(
-        image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma
+        image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma, patch_kernel
     )
 
 
 def _resolve_planes(
-    image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma
+    image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma, patch_kernel
 ) -> Params:
     if data_range is None:
         data_range = image_data_range(image)
@@ -112,6 +126,7 @@ def _resolve_planes(
         method=method,
         h_chroma=h_chroma,
         ndim=planes.ndim - 1,
+        patch_kernel=patch_kernel,
     )
 
 
@@ -169,7 +184,8 @@ def _estimate_padded(backend, padded, params: Params, f, r) -> np.ndarray:
     """
     two = params.h_chroma is not None and params.h_chroma != params.h
     strengths = [params.h, params.h_chroma] if two else [params.h]
-    estimates = backend.methods[params.method](padded, f, r, params.sigma, strengths)
+    compute = backend.methods[params.method]
+    estimates = compute(padded, f, r, params.sigma, strengths, patch_kernel=params.patch_kernel)
     estimate = estimates[0]
     if two:
         estimate[1:] = estimates[-1][1:]
@@ -235,7 +251,7 @@ def denoise_padded_block(
         estimate = combined_estimate(select(backend, None, ndim), padded, params)[inner]
         return _finish(np.ascontiguousarray(estimate), dtype, bounds[0], bounds[1])
     f, r = radii(params.f, ndim), radii(params.r, ndim)
-    chosen = select(backend, params.method, ndim)
+    chosen = select(backend, params.method, ndim, params.patch_kernel)
     if params.h_chroma is None:
         estimate = _estimate_padded(chosen, padded, params, f, r)
     else:
@@ -272,6 +288,7 @@ def denoise(
     method: str | None = None,
     tune: bool = False,
     h_chroma: float | None = None,
+    patch_kernel: str = "uniform",
     progress=None,
     params: Params | None = None,
 ):
@@ -307,6 +324,10 @@ def denoise(
     h_chroma : float, optional
         As in :func:`resolve_params`: a chrominance filtering strength for a
         3-channel image, which is then filtered in luminance–chrominance planes.
+    patch_kernel : {"uniform", "gaussian"}
+        As in :func:`resolve_params`: the mean over the patch (the default) or its
+        Gaussian-weighted mean (Buades, Coll & Morel, CVPR 2005). ``tune`` takes
+        the uniform kernel only.
     backend : {"auto", "cpu", "cuda", "reference"}
         "auto" picks the fastest available; "reference" is the slow NumPy oracle.
     return_params : bool
@@ -357,6 +378,11 @@ def denoise(
         if params.method == COMBINED:
             params = replace(params, components=check_components(params.components, len(planes)))
     elif tune or method == COMBINED:
+        if check_patch_kernel(patch_kernel) != "uniform":
+            raise NLMeansError(
+                f"tune=True chooses parameters for the uniform patch kernel only, not "
+                f"patch_kernel={patch_kernel!r}; give h (and f, r) to use it"
+            )
         params = tune_params(
             image,
             sigma,
@@ -372,8 +398,9 @@ def denoise(
     else:
         method = "pixel" if method is None else method
         params = _resolve_planes(
-            image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma
-        )
+            image, planes, h, sigma, f, r, channel_axis, data_range, method, h_chroma,
+            patch_kernel,
+        )  # fmt: skip
     ndim = planes.ndim - 1
     if params.method == COMBINED:
         # One sweep per (method, f, r) of the terms, each with all its strengths.
@@ -381,7 +408,7 @@ def denoise(
         check_denoise_memory(planes, block_padding(params, ndim))
         estimate = combined_estimate(chosen, planes, params)
     else:
-        chosen = select(backend, params.method, ndim)
+        chosen = select(backend, params.method, ndim, params.patch_kernel)
         check_denoise_memory(
             planes, padding(params.method, radii(params.f, ndim), radii(params.r, ndim))
         )

@@ -43,6 +43,11 @@ NOISY = "noisy"
 #: Largest absolute weight of a combination's component.
 MAX_WEIGHT = 1e3
 
+#: Patch distances: "uniform" is the mean over the patch (IPOL 2011); "gaussian" weighs
+#: the patch offsets by a normalised Gaussian, σ_k = f_k / 2 per axis (CVPR 2005;
+#: :mod:`nlmeans.backends.reference`).
+PATCH_KERNELS = ("uniform", "gaussian")
+
 # IPOL 2011 tables: (upper sigma bound on the 8-bit scale, f, r, h / sigma).
 _GRAY_PRESETS = (
     (15.0, 1, 10, 0.40),
@@ -128,6 +133,10 @@ class Params:
         SURE-weighted combination (:mod:`nlmeans.sure.combination`); ``f``,
         ``r``, ``h`` (and ``h_chroma``) are then those of its SURE-best single
         estimate, for reporting. Empty otherwise.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch distance: the mean over the patch (the default), or its
+        Gaussian-weighted mean (weights Π_k exp(−j_k² / (2 σ_k²)), σ_k = f_k / 2,
+        normalised to sum 1).
     """
 
     f: Radii
@@ -138,6 +147,7 @@ class Params:
     method: str = "pixel"
     h_chroma: float | None = None
     components: tuple[Component, ...] = ()
+    patch_kernel: str = "uniform"
 
 
 def image_data_range(image: np.ndarray) -> float:
@@ -253,6 +263,14 @@ def check_components(components, n_channels: int) -> tuple[Component, ...]:
         )
     return tuple(terms)
 
+def check_patch_kernel(value) -> str:
+    """Return ``value`` if it names a patch kernel, or raise NLMeansError."""
+    if not isinstance(value, str) or value not in PATCH_KERNELS:
+        raise NLMeansError(
+            f"patch_kernel={value!r} is unknown; expected one of {', '.join(PATCH_KERNELS)}"
+        )
+    return value
+
 
 def check_radius(name: str, value, maximum: int) -> int:
     """Return ``value`` as int in [0, maximum], or raise NLMeansError."""
@@ -318,7 +336,15 @@ def preset(sigma_8bit: float, n_channels: int, ndim: int = 2) -> tuple[int, int,
 
 
 def validate(
-    *, h=None, sigma=None, f=None, r=None, method="pixel", h_chroma=None, ndim=None
+    *,
+    h=None,
+    sigma=None,
+    f=None,
+    r=None,
+    method="pixel",
+    h_chroma=None,
+    ndim=None,
+    patch_kernel="uniform",
 ) -> dict:
     """Check the given parameters without an image; return them normalised.
 
@@ -326,7 +352,8 @@ def validate(
     ``h_chroma`` > 0, ``sigma`` >= 0, at most :data:`MAX_STRENGTH`; ``f``, ``r`` integers
     within :data:`MAX_PATCH_RADIUS` and :data:`MAX_SEARCH_RADIUS`, or a tuple of them
     with one per spatial axis (``ndim`` of them, when given); ``method`` one of
-    :data:`METHODS` or :data:`COMBINED`), else NLMeansError names the parameter, the value and the
+    :data:`METHODS` or :data:`COMBINED`; ``patch_kernel`` one of :data:`PATCH_KERNELS`),
+    else NLMeansError names the parameter, the value and the
     range. Used to refuse bad command-line values before any file is touched;
     ``h_chroma``'s need for three channels is checked by :func:`resolve`.
     """
@@ -337,6 +364,7 @@ def validate(
         "r": None if r is None else check_radii("r", r, MAX_SEARCH_RADIUS, ndim),
         "method": check_method(method),
         "h_chroma": None if h_chroma is None else check_strength("h_chroma", h_chroma),
+        "patch_kernel": check_patch_kernel(patch_kernel),
     }
 
 
@@ -352,6 +380,7 @@ def resolve(
     method: str = "pixel",
     h_chroma=None,
     ndim: int = 2,
+    patch_kernel: str = "uniform",
 ) -> Params:
     """Validate the given parameters and fill in the unset ones.
 
@@ -364,7 +393,16 @@ def resolve(
     ``h_chroma`` is never filled in: only :func:`nlmeans.tune` chooses it.
     """
     data_range = check_finite_number("data_range", data_range, minimum=0.0, strict=True)
-    given = validate(h=h, sigma=sigma, f=f, r=r, method=method, h_chroma=h_chroma, ndim=ndim)
+    given = validate(
+        h=h,
+        sigma=sigma,
+        f=f,
+        r=r,
+        method=method,
+        h_chroma=h_chroma,
+        ndim=ndim,
+        patch_kernel=patch_kernel,
+    )
     if h_chroma is not None:
         check_h_chroma(h_chroma, n_channels)
     if given["method"] == COMBINED:
@@ -401,6 +439,7 @@ def resolve(
         sigma_estimated=sigma_estimated,
         method=given["method"],
         h_chroma=given["h_chroma"],
+        patch_kernel=given["patch_kernel"],
     )
 
 

@@ -28,9 +28,10 @@ def params_line(params: Params) -> str:
     """The resolved parameters on one line, as every command prints them."""
     source = "estimated" if params.sigma_estimated else "given"
     chroma = "" if params.h_chroma is None else f" h_chroma={params.h_chroma:.4g}"
+    kernel = "" if params.patch_kernel == "uniform" else f" patch_kernel={params.patch_kernel}"
     line = (
         f"f={_radii_text(params.f)} r={_radii_text(params.r)} h={params.h:.4g}{chroma} "
-        f"sigma={params.sigma:.4g} ({source}) method={params.method}"
+        f"sigma={params.sigma:.4g} ({source}) method={params.method}{kernel}"
     )
     if params.components:
         # The terms of the combination, weight·estimate (luminance/chrominance weights for colour).

@@ -44,23 +44,33 @@ def _named(name) -> Backend:
     return REGISTRY[name]
 
 
-def select(name="auto", method: str | None = None, ndim: int = 2) -> Backend:
+def select(
+    name="auto", method: str | None = None, ndim: int = 2, patch_kernel: str | None = None
+) -> Backend:
     """The backend called ``name`` ("auto": the best usable one), checked for the work.
 
-    ``method`` (when given) must be one it computes and ``ndim`` spatial axes
+    ``method`` (when given) must be one it computes, ``patch_kernel`` (when
+    given) one of its :attr:`~Backend.patch_kernels` and ``ndim`` spatial axes
     within what it takes; else NLMeansError says which backends would do.
     """
     if name == "auto":
         for candidate in AUTO_ORDER:
             backend = REGISTRY[candidate]
-            if _fits(backend, method, ndim) and backend.availability() is None:
+            if _fits(backend, method, ndim, patch_kernel) and backend.availability() is None:
                 return backend
-        raise NLMeansError(f"no available backend computes method={method!r} in {ndim}-D")
+        kernel = "" if patch_kernel is None else f" with patch_kernel={patch_kernel!r}"
+        raise NLMeansError(f"no available backend computes method={method!r} in {ndim}-D{kernel}")
     backend = _named(name)
     if method is not None and method not in backend.methods:
         having = ", ".join(b.name for b in REGISTRY.values() if method in b.methods)
         raise NLMeansError(
             f"method={method!r} is not available on backend={name!r}; backends with it: {having}"
+        )
+    if patch_kernel is not None and patch_kernel not in backend.patch_kernels:
+        having = ", ".join(b.name for b in REGISTRY.values() if patch_kernel in b.patch_kernels)
+        raise NLMeansError(
+            f"patch_kernel={patch_kernel!r} is not available on backend={name!r} (it has "
+            f"{', '.join(backend.patch_kernels)}); backends with it: {having}"
         )
     if ndim > backend.max_dims:
         raise NLMeansError(
@@ -72,5 +82,9 @@ def select(name="auto", method: str | None = None, ndim: int = 2) -> Backend:
     return backend
 
 
-def _fits(backend: Backend, method: str | None, ndim: int) -> bool:
-    return (method is None or method in backend.methods) and ndim <= backend.max_dims
+def _fits(backend: Backend, method: str | None, ndim: int, patch_kernel: str | None) -> bool:
+    return (
+        (method is None or method in backend.methods)
+        and ndim <= backend.max_dims
+        and (patch_kernel is None or patch_kernel in backend.patch_kernels)
+    )

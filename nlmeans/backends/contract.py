@@ -6,14 +6,17 @@ weight constants are defined once, here.
 
 The method signature, for every backend and method::
 
-    fn(padded, f, r, sigma, hs) -> float32 ndarray (K, C, *S)
+    fn(padded, f, r, sigma, hs, *, patch_kernel="uniform") -> float32 ndarray (K, C, *S)
 
 - ``padded``: float32 (C, S_1 + 2 p_1, …, S_D + 2 p_D), the image's C planes
   mirror-extended by :func:`padding` (``np.pad(mode="reflect")``);
 - ``f``, ``r``: the patch and search radii, one int per spatial axis;
 - ``sigma``: the noise standard deviation, raw units;
 - ``hs``: K filtering strengths. One for a denoise; several for SURE's sweeps,
-  where a backend computes each patch distance once and turns it into K weights.
+  where a backend computes each patch distance once and turns it into K weights;
+- ``patch_kernel``: how the patch distance weighs the offsets of the patch,
+  "uniform" (the mean) or "gaussian" (the weights :func:`patch_profiles`); a
+  backend declares the kernels it computes in :attr:`Backend.patch_kernels`.
 
 The result holds the K estimates, each the non-local means of the planes with
 that h (see :mod:`nlmeans.backends.reference` for the formulas).
@@ -27,8 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: fn(padded, f, r, sigma, hs) -> (K, C, *S) float32; see the module docstring.
-MethodFunction = Callable[[np.ndarray, tuple, tuple, float, Sequence[float]], np.ndarray]
+#: fn(padded, f, r, sigma, hs, *, patch_kernel="uniform") -> (K, C, *S) float32; see the
+#: module docstring.
+MethodFunction = Callable[..., np.ndarray]
 
 #: method -> reflect padding on axis k from (f_k, r_k): pixelwise needs r + f; patchwise
 #: r + 2f (the patch centres that cover a border pixel lie up to f outside the image).
@@ -44,18 +48,55 @@ def padding(method: str, f: Sequence[int], r: Sequence[int]) -> tuple[int, ...]:
     return tuple(rule(fk, rk) for fk, rk in zip(f, r, strict=True))
 
 
+def gaussian_profile(fk: int) -> np.ndarray:
+    """float64 g_k(j), j = −f_k … f_k: the Gaussian patch weights along one axis.
+
+    g_k(j) = exp(−j² / (2 σ_k²)) / Σ_{i=−f_k}^{f_k} exp(−i² / (2 σ_k²)) with
+    σ_k = f_k / 2 (a patch of side 2 f_k + 1 spans ±2 σ_k), so Σ_j g_k(j) = 1; for
+    f_k = 0 the single offset has weight 1. This is the Gaussian of Buades, Coll
+    & Morel (CVPR 2005) with the width scikit-image's slow mode gives a patch of
+    that side ((side − 1) / 4).
+    """
+    fk = int(fk)
+    if fk == 0:
+        return np.ones(1)
+    j = np.arange(-fk, fk + 1, dtype=np.float64)
+    g = np.exp(-(j * j) / (2.0 * (fk / 2.0) ** 2))
+    return g / g.sum()
+
+
+def patch_profiles(f: Sequence[int], patch_kernel: str = "uniform") -> list[np.ndarray]:
+    """The per-axis patch weights g_k of ``patch_kernel``: the patch weight of offset j is
+    g(j) = Π_k g_k(j_k).
+
+    "uniform": g_k = 1 (the patch distance is the plain sum, normalised by
+    :func:`weight_constants`); "gaussian": :func:`gaussian_profile`, Σ_j g(j) = 1.
+    """
+    if patch_kernel == "uniform":
+        return [np.ones(2 * int(fk) + 1) for fk in f]
+    if patch_kernel == "gaussian":
+        return [gaussian_profile(fk) for fk in f]
+    raise ValueError(f"patch_kernel={patch_kernel!r} is unknown; expected uniform or gaussian")
+
+
 #: Largest weight-constant scale handed to float32 kernels: far below float32's
 #: 3.4e38, so that scale · log2(e) and offsets stay finite too.
 MAX_SCALE = 1e37
 
 
 def weight_constants(
-    hs: Sequence[float], sigma: float, f: Sequence[int], n_channels: int
+    hs: Sequence[float],
+    sigma: float,
+    f: Sequence[int],
+    n_channels: int,
+    patch_kernel: str = "uniform",
 ) -> tuple[np.ndarray, np.ndarray]:
     """float32 (scales, offsets): ``d²/h_k² = patch_sum · scales[k]``, ``offsets[k] = 2σ²/h_k²``.
 
-    ``patch_sum`` is Σ_c Σ_j (u_c(p+j) − u_c(q+j))² over the C channels and the
-    Π(2f_k+1) offsets of the patch, so that the weight is
+    ``patch_sum`` is Σ_c Σ_j g(j) (u_c(p+j) − u_c(q+j))² over the C channels and the
+    Π(2f_k+1) offsets of the patch, with g = 1 ("uniform": the scale divides by
+    C Π(2f_k+1)) or the normalised Gaussian of :func:`patch_profiles` ("gaussian":
+    Σ g = 1, the scale divides by C), so that the weight is
     ``w = exp(−max(patch_sum · scale − offset, 0))`` = exp(−max(d² − 2σ², 0) / h²).
 
     For an h so small that 1/h² would overflow float32, the scale is capped
@@ -65,7 +106,9 @@ def weight_constants(
     with d² ≤ 2σ² (the centre always) and 0 for the others, never NaN.
     """
     h2 = np.asarray(hs, dtype=np.float64) ** 2
-    patch_count = n_channels * math.prod(2 * fk + 1 for fk in f)
+    patch_profiles(f, patch_kernel)  # refuses an unknown kernel
+    offsets_per_patch = 1 if patch_kernel == "gaussian" else math.prod(2 * fk + 1 for fk in f)
+    patch_count = n_channels * offsets_per_patch
     # 2σ² in patch-sum units: the patch sums whose weight is 1.
     threshold = 2.0 * sigma * sigma * patch_count
     with np.errstate(divide="ignore", over="ignore"):
@@ -108,6 +151,8 @@ class Backend:
         at once (SURE's sweeps use K > 1).
     max_dims : int
         The most spatial axes its methods take.
+    patch_kernels : tuple of str
+        The patch kernels its methods compute ("uniform", "gaussian").
     availability : callable
         ``None`` when it can run here, else the reason it cannot.
     set_threads : callable or None
@@ -121,13 +166,15 @@ class Backend:
     summary: str
     methods: Mapping[str, MethodFunction]
     max_dims: int = 2
+    patch_kernels: tuple[str, ...] = ("uniform",)
     availability: Callable[[], str | None] = always_available
     set_threads: Callable[[int], None] | None = None
     device: Callable[[], str] | None = field(default=None, compare=False)
 
-    def warm_up(self, method: str, strengths: int = 1) -> None:
+    def warm_up(self, method: str, strengths: int = 1, patch_kernel: str = "uniform") -> None:
         """Compile (or load from the cache) ``method``'s kernels for ``strengths`` h at once."""
         f = r = (1, 1)
         pad = padding(method, f, r)
         tiny = np.zeros((1, 3 + 2 * pad[0], 3 + 2 * pad[1]), dtype=np.float32)
-        self.methods[method](tiny, f, r, 0.0, [1.0 + k for k in range(strengths)])
+        hs = [1.0 + k for k in range(strengths)]
+        self.methods[method](tiny, f, r, 0.0, hs, patch_kernel=patch_kernel)

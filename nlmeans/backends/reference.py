@@ -20,6 +20,19 @@ Patch distance and weight (Buades, Coll & Morel, IPOL 2011)::
 so w(p, p) = 1, every normalising sum below is at least 1, and a weight that
 underflows is 0 (never NaN or Inf).
 
+Gaussian patch kernel (``patch_kernel="gaussian"``; Buades, Coll & Morel, CVPR
+2005). The mean over the patch becomes a weighted mean::
+
+    d²_g(p, q) = 1/C Σ_c Σ_{j ∈ B(0,f)} g(j) (u_c(p+j) − u_c(q+j))²
+    g(j)       = G(j) / Σ_{i ∈ B(0,f)} G(i),   G(j) = Π_k G_k(j_k)
+    G_k(j_k)   = exp(−j_k² / (2 σ_k²)),  σ_k = f_k / 2   (G_k = 1 when f_k = 0)
+
+so Σ_j g(j) = 1 and d²_g of two patches that differ by a constant a is a², as
+for the uniform d² (whose g is 1/N everywhere). σ_k = f_k / 2 puts the patch
+edge at 2 σ_k, the width scikit-image's ``fast_mode=False`` gives a patch of
+side 2 f_k + 1. The weight, the estimates and the patchwise aggregation (a
+uniform 1/N average of the patch estimates) are unchanged.
+
 Pixelwise estimate ("pixel")::
 
     û_c(p) = Σ_{q ∈ B(p,r)} w(p, q) u_c(q) / Σ_{q ∈ B(p,r)} w(p, q)
@@ -40,11 +53,12 @@ receive the padded stack.
 
 Signature (shared by all backends)::
 
-    fn(padded, f, r, sigma, hs) -> float32 array (K, C, S_1, …, S_D)
+    fn(padded, f, r, sigma, hs, *, patch_kernel="uniform") -> float32 array (K, C, S_1, …, S_D)
 
 ``padded`` is (C, S_1 + 2 pad_1, …, S_D + 2 pad_D); ``f``, ``r`` are tuples of D
 ints; ``sigma`` a float; ``hs`` a sequence of K strengths h > 0, one estimate
-each. The arithmetic here is float64; the result is returned as float32.
+each; ``patch_kernel`` "uniform" (d²) or "gaussian" (d²_g). The arithmetic
+here is float64; the result is returned as float32.
 """
 
 from __future__ import annotations
@@ -80,17 +94,34 @@ def _block(u: np.ndarray, start, size) -> np.ndarray:
     return u[(slice(None),) + tuple(slice(a, a + n) for a, n in zip(start, size, strict=True))]
 
 
-def _distances(u: np.ndarray, origin, size, t, f) -> np.ndarray:
-    """d²(p, p + t) for the block of patch centres p starting at index ``origin`` of u."""
-    n_patch = int(np.prod([2 * k + 1 for k in f]))
+def _patch_weights(f, patch_kernel: str) -> dict:
+    """g(j) for every offset j of B(0, f): 1/N ("uniform") or the normalised Gaussian."""
+    offsets = list(_box(f))
+    if patch_kernel == "uniform":
+        return {j: 1.0 / len(offsets) for j in offsets}
+    if patch_kernel != "gaussian":
+        raise ValueError(f"patch_kernel={patch_kernel!r} is unknown; expected uniform or gaussian")
+
+    def gauss(jk, fk):
+        # G_k(j_k) = exp(−j_k² / (2 σ_k²)), σ_k = f_k / 2; 1 when f_k = 0.
+        return 1.0 if fk == 0 else float(np.exp(-(jk * jk) / (2.0 * (fk / 2.0) ** 2)))
+
+    raw = {j: float(np.prod([gauss(jk, fk) for jk, fk in zip(j, f, strict=True)])) for j in offsets}
+    total = sum(raw.values())  # g(j) = G(j) / Σ_i G(i)
+    return {j: value / total for j, value in raw.items()}
+
+
+def _distances(u: np.ndarray, origin, size, t, f, patch_kernel: str = "uniform") -> np.ndarray:
+    """d²(p, p + t) (or d²_g) for the block of patch centres p starting at index ``origin``."""
+    g = _patch_weights(f, patch_kernel)
     total = np.zeros(size)
-    # Σ_c Σ_{j ∈ B(0,f)} (u_c(p + j) − u_c(q + j))², q = p + t
+    # Σ_c Σ_{j ∈ B(0,f)} g(j) (u_c(p + j) − u_c(q + j))², q = p + t, g(j) = 1/N if uniform
     for j in _box(f):
         here = _block(u, [o + jk for o, jk in zip(origin, j, strict=True)], size)
         there = _block(u, [o + tk + jk for o, tk, jk in zip(origin, t, j, strict=True)], size)
-        total += ((here - there) ** 2).sum(axis=0)
-    # … / (C N)
-    return total / (u.shape[0] * n_patch)
+        total += g[j] * ((here - there) ** 2).sum(axis=0)
+    # … / C
+    return total / u.shape[0]
 
 
 def _weight(d2: np.ndarray, sigma: float, h: float) -> np.ndarray:
@@ -104,7 +135,7 @@ def _weight(d2: np.ndarray, sigma: float, h: float) -> np.ndarray:
         return np.where(excess == 0.0, 1.0, np.exp(-excess / (h * h)))
 
 
-def pixelwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
+def pixelwise(padded: np.ndarray, f, r, sigma: float, hs, *, patch_kernel="uniform") -> np.ndarray:
     """Pixelwise NLM of a reflect-padded stack, one estimate per strength h.
 
     Parameters
@@ -117,6 +148,8 @@ def pixelwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
         Noise standard deviation, in pixel-value units.
     hs : sequence of K floats > 0
         Filtering strengths.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch distance: d² (mean over the patch) or d²_g (Gaussian-weighted).
 
     Returns
     -------
@@ -126,7 +159,8 @@ def pixelwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
     References
     ----------
     A. Buades, B. Coll, J.-M. Morel, "Non-Local Means Denoising",
-    Image Processing On Line 1 (2011), pixelwise implementation.
+    Image Processing On Line 1 (2011), pixelwise implementation; "A non-local
+    algorithm for image denoising", CVPR 2005 (the Gaussian patch distance).
     """
     u, f, r, shape = _check(padded, f, r, 1)
     pad = tuple(rk + fk for rk, fk in zip(r, f, strict=True))
@@ -135,7 +169,7 @@ def pixelwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
     denominator = np.zeros((len(hs),) + shape)
     for t in _box(r):
         # d²(p, q) with q = p + t for every pixel p of the image (index pad + p of u).
-        d2 = _distances(u, pad, shape, t, f)
+        d2 = _distances(u, pad, shape, t, f, patch_kernel)
         source = _block(u, [a + tk for a, tk in zip(pad, t, strict=True)], shape)  # u_c(q)
         for k, h in enumerate(hs):
             weight = _weight(d2, sigma, h)
@@ -146,7 +180,7 @@ def pixelwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
     return (numerator / denominator[:, None]).astype(np.float32)
 
 
-def patchwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
+def patchwise(padded: np.ndarray, f, r, sigma: float, hs, *, patch_kernel="uniform") -> np.ndarray:
     """Patchwise NLM of a reflect-padded stack, one estimate per strength h.
 
     Parameters
@@ -159,6 +193,8 @@ def patchwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
         Noise standard deviation, in pixel-value units.
     hs : sequence of K floats > 0
         Filtering strengths.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch distance: d² (mean over the patch) or d²_g (Gaussian-weighted).
 
     Returns
     -------
@@ -180,7 +216,7 @@ def patchwise(padded: np.ndarray, f, r, sigma: float, hs) -> np.ndarray:
     centres = tuple(s + 2 * fk for s, fk in zip(shape, f, strict=True))
     # Index of u of centre index 0.
     first_centre = tuple(a - fk for a, fk in zip(pad, f, strict=True))
-    d2 = {t: _distances(u, first_centre, centres, t, f) for t in shifts}
+    d2 = {t: _distances(u, first_centre, centres, t, f, patch_kernel) for t in shifts}
 
     estimate = np.zeros((len(hs), u.shape[0]) + shape)
     for k, h in enumerate(hs):
@@ -206,4 +242,5 @@ BACKEND = Backend(
     summary="NumPy oracle, slow; for tests and small images",
     methods={"pixel": pixelwise, "patch": patchwise},
     max_dims=4,
+    patch_kernels=("uniform", "gaussian"),
 )

@@ -18,6 +18,7 @@ from .common import (
     HOption,
     JsonOption,
     MethodOption,
+    PatchKernelOption,
     ROption,
     SigmaOption,
     ThreadsOption,
@@ -57,6 +58,7 @@ def batch(
     f: FOption = None,
     sigma: SigmaOption = None,
     method: MethodOption = None,
+    patch_kernel: PatchKernelOption = "uniform",
     tune: TuneOption = False,
     h_chroma: HChromaOption = None,
     same_params: Annotated[
@@ -125,15 +127,20 @@ def batch(
             raise NLMeansError(f"{input_dir}: no files {what}{where}")
         # Refuse bad parameter values before touching any file (gray images of the
         # folder ignore --h-chroma).
-        validate(h=h, sigma=sigma, f=f, r=r, method=method or "pixel", h_chroma=h_chroma)
+        validate(
+            h=h, sigma=sigma, f=f, r=r, method=method or "pixel", h_chroma=h_chroma,
+            patch_kernel=patch_kernel,
+        )  # fmt: skip
         if dask is not None:
             parse_dask(dask)
-        chosen = prepare_backend(backend, threads, method, tune, quiet)
+        chosen = prepare_backend(backend, threads, method, tune, quiet, patch_kernel)
         output_dir.mkdir(parents=True, exist_ok=True)
 
         summary, records = Summary(), []
         options = {"h": h, "sigma": sigma, "f": f, "r": r, "backend": chosen.name}
         options.update(method=method, tune=tune, h_chroma=h_chroma)
+        if patch_kernel != "uniform":
+            options.update(patch_kernel=patch_kernel)
         if sys.stderr.isatty() and not quiet:
             reporter = BarProgress(len(items))
         else:

@@ -182,9 +182,12 @@ def check_thread_variable() -> None:
         )
 
 
-def prepare_backend(name: str, threads: int | None, method, tune: bool, quiet: bool):
+def prepare_backend(
+    name: str, threads: int | None, method, tune: bool, quiet: bool, patch_kernel: str = "uniform"
+):
     """The backend the run uses, with ``--threads`` applied and every kernel it needs
-    (the method's, and SURE's multi-h sweeps for ``--tune``) compiled or loaded.
+    (the method's with ``patch_kernel``, and SURE's multi-h sweeps for ``--tune``)
+    compiled or loaded.
 
     Announces a compile if warming up takes a while. Also makes the noise
     estimator's first call, so that the times the commands report are those of
@@ -194,12 +197,13 @@ def prepare_backend(name: str, threads: int | None, method, tune: bool, quiet: b
 
     from ..backends import REGISTRY, select
     from ..noise import estimate_sigma
-    from ..params import check_method
+    from ..params import check_method, check_patch_kernel
 
     method = check_method(method) if method is not None else None
+    patch_kernel = check_patch_kernel(patch_kernel)
     # A combination is fitted by SURE: it warms up what tuning does.
     tune = tune or method == "combined"
-    backend = select(name, None if tune else method or "pixel")
+    backend = select(name, None if tune else method or "pixel", 2, patch_kernel)
     if threads is not None:
         # Numba's thread pool is what --threads limits; the range is checked for every backend.
         REGISTRY["cpu"].set_threads(threads)
@@ -223,7 +227,7 @@ def prepare_backend(name: str, threads: int | None, method, tune: bool, quiet: b
     notice.start()
     try:
         for warm_method, strengths in to_warm:
-            backend.warm_up(warm_method, strengths)
+            backend.warm_up(warm_method, strengths, patch_kernel)
         # Large enough for nlmeans' own estimator, so skimage's fallback is not imported.
         estimate_sigma(np.random.default_rng(0).random((96, 96), dtype=np.float32))
     finally:
@@ -308,6 +312,14 @@ MethodOption = Annotated[
         help="pixel (the exact pixelwise formula), patch (patchwise aggregation, IPOL 2011) or "
         "combined (a SURE-weighted combination of pixel and patch estimates and the noisy "
         "image). Default: pixel, or chosen by --tune.",
+    ),
+]
+PatchKernelOption = Annotated[
+    str,
+    typer.Option(
+        "--patch-kernel",
+        help="uniform (the mean over the patch, IPOL 2011) or gaussian (Gaussian-weighted "
+        "patch distance, sigma = f/2 per axis, CVPR 2005; as scikit-image's fast_mode=False).",
     ),
 ]
 TuneOption = Annotated[

@@ -18,6 +18,7 @@ from .common import (
     HOption,
     JsonOption,
     MethodOption,
+    PatchKernelOption,
     ROption,
     ThreadsOption,
     TuneOption,
@@ -68,6 +69,7 @@ def compare(
     r: ROption = None,
     f: FOption = None,
     method: MethodOption = None,
+    patch_kernel: PatchKernelOption = "uniform",
     tune: TuneOption = False,
     h_chroma: HChromaOption = None,
     backend: BackendOption = "auto",
@@ -118,7 +120,15 @@ def compare(
         for report in (montage_path, csv_path):
             if report is not None:
                 check_folder_writable(report)
-        chosen = prepare_backend(backend, threads, method, tune, json_output)
+        if patch_kernel != "uniform":
+            from ..params import check_patch_kernel
+
+            check_patch_kernel(patch_kernel)
+            raise fail(
+                f"--patch-kernel {patch_kernel} is not available in compare yet (its "
+                "comparison runs the uniform patch distance); use denoise or batch"
+            )
+        chosen = prepare_backend(backend, threads, method, tune, json_output, patch_kernel)
         use_opencv = opencv and opencv_available()
         if use_opencv and threads is not None:
             import cv2

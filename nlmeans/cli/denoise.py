@@ -19,6 +19,7 @@ from .common import (
     JsonOption,
     MethodOption,
     OverwriteOption,
+    PatchKernelOption,
     QuietOption,
     ROption,
     SigmaOption,
@@ -72,6 +73,7 @@ def denoise(
     f: FOption = None,
     sigma: SigmaOption = None,
     method: MethodOption = None,
+    patch_kernel: PatchKernelOption = "uniform",
     tune: TuneOption = False,
     h_chroma: HChromaOption = None,
     backend: BackendOption = "auto",
@@ -135,7 +137,7 @@ def denoise(
         picture = read_image(input_path)
         check_format(output, picture.pixels.dtype, picture.channels)
         require_finite(input_path, picture.pixels)
-        chosen = prepare_backend(backend, threads, method, tune, quiet)
+        chosen = prepare_backend(backend, threads, method, tune, quiet, patch_kernel)
         show_bar = sys.stderr.isatty() and not (quiet or json_output)
         start = time.perf_counter()
         with SlabProgress(input_path.name) if show_bar else contextlib.nullcontext() as bar:
@@ -151,6 +153,7 @@ def denoise(
                 method=method,
                 tune=tune,
                 h_chroma=h_chroma,
+                patch_kernel=patch_kernel,
                 progress=bar,
             )
         elapsed = time.perf_counter() - start

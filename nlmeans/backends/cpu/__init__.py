@@ -4,7 +4,8 @@
   equal radii (the common case, tuned hardest: fused row loops, 1- and
   3-channel specialisations);
 - :mod:`.ndim`: pixelwise and patchwise for 1 to 4 spatial axes, per-axis
-  radii and K strengths at once (SURE's sweeps), in tiles;
+  radii and K strengths at once (SURE's sweeps), in tiles; also every run with
+  the Gaussian patch kernel;
 - :mod:`.fastexp`: the vectorisable float32 exp of the weights.
 
 The kernel modules import (and compile or load) on first use, so importing
@@ -16,22 +17,23 @@ from __future__ import annotations
 from ..contract import Backend, is_square
 
 
-def pixel_estimates(padded, f, r, sigma, hs):
-    """Pixelwise NLM: the 2-D kernel for one h and equal radii, else the N-D kernel."""
-    if len(hs) == 1 and is_square(f, r):
+def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
+    """Pixelwise NLM: the 2-D kernel for one h, equal radii and the uniform patch kernel,
+    else the N-D kernel (which also computes the Gaussian patch distance)."""
+    if len(hs) == 1 and is_square(f, r) and patch_kernel == "uniform":
         from .pixelwise import pixelwise
 
         return pixelwise(padded, int(f[0]), int(r[0]), sigma, hs[0])[None]
     from .ndim import pixelwise
 
-    return pixelwise(padded, f, r, sigma, hs)
+    return pixelwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 
 
-def patch_estimates(padded, f, r, sigma, hs):
+def patch_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
     """Patchwise NLM for K strengths (the distances are shared across them)."""
     from .ndim import patchwise
 
-    return patchwise(padded, f, r, sigma, hs)
+    return patchwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 
 
 def set_threads(n: int) -> None:
@@ -55,5 +57,6 @@ BACKEND = Backend(
     summary="Numba, parallel",
     methods={"pixel": pixel_estimates, "patch": patch_estimates},
     max_dims=4,
+    patch_kernels=("uniform", "gaussian"),
     set_threads=set_threads,
 )

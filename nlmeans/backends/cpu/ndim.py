@@ -15,6 +15,11 @@ block of at most ``tile`` pixels per axis). Within a tile, for each shift:
    (Darbon, Cunha, Chan, Osher & Jensen, 2008);
 3. the weights, then the weighted sums of the estimate.
 
+With the Gaussian patch kernel (d²_g of :mod:`nlmeans.backends.reference`) the
+patch sums of steps 1 and 2 are weighted: Σ_j g(j) D_t(p + j) with
+g(j) = Π_k g_k(j_k) is separable, a weighted sum of 2 f_k + 1 terms along each
+axis in turn (O(Σ_k (2 f_k + 1)) per pixel and shift instead of running sums).
+
 Pixelwise, the distance is symmetric, d²(p, p + t) = d²(p + t, p): only the
 shifts t > 0 (after 0 in raster order) are computed, on the tile extended by
 |t_k| so that W_t(p) = w(p, p + t) is known at p and at p − t, and
@@ -42,7 +47,7 @@ import numpy as np
 from numba import njit, prange
 
 from ...kernel_cache import ensure_kernel_cache
-from ..contract import weight_constants
+from ..contract import patch_profiles, weight_constants
 from .fastexp import EXP_ARG_MAX, FMA, exp_minus
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
@@ -142,11 +147,72 @@ def _box_sums(cur, spare, lens, f):
 
 
 @njit(cache=True, fastmath=FMA)
-def _patch_sums(padded, start, t, ext, f, line, cur, spare):
+def _weighted_last(line, dst, dst_at, n_out, g, fk):
+    """dst[dst_at + x] = Σ_{b ≤ 2 fk} g[b] line[x + b], x < n_out: the Gaussian patch sum
+    along the last axis (g = g_3, the axis's patch weights)."""
+    n = _u(n_out)
+    at = _u(dst_at)
+    g0 = g[0]
+    for x in range(n):
+        dst[at + x] = g0 * line[x]
+    for b in range(_u(1), _u(2 * fk + 1)):
+        gb = g[b]
+        for x in range(n):
+            dst[at + x] += gb * line[x + b]
+
+
+@njit(cache=True, fastmath=FMA)
+def _weighted_axis(src, dst, outer, length, inner, g, fk):
+    """Gaussian patch sum along the middle axis of a flat (outer, length, inner) block.
+
+    dst[o, i, :] = Σ_{a ≤ 2 fk} g[a] src[o, i + a, :] for i < length − 2 fk: a weighted
+    sum of 2 fk + 1 rows (no running sum: the weights differ along the patch).
+    """
+    n_out = length - 2 * fk
+    m = _u(inner)
+    for o in range(outer):
+        s_base = o * length * inner
+        d_base = o * n_out * inner
+        for i in range(n_out):
+            row = _u(d_base + i * inner)
+            first = _u(s_base + i * inner)
+            g0 = g[0]
+            for x in range(m):
+                dst[row + x] = g0 * src[first + x]
+            for a in range(1, 2 * fk + 1):
+                ga = g[a]
+                there = _u(s_base + (i + a) * inner)
+                for x in range(m):
+                    dst[row + x] += ga * src[there + x]
+
+
+@njit(cache=True, fastmath=FMA)
+def _weighted_sums(cur, spare, lens, f, profiles):
+    """Gaussian patch sums along axes 0-2 of the flat 4-D block ``cur`` of shape ``lens``
+    (as :func:`_box_sums`, each axis weighted by its row of ``profiles``)."""
+    l0, l1, l2, l3 = lens
+    if f[2] > 0:
+        _weighted_axis(cur, spare, l0 * l1, l2, l3, profiles[2], f[2])
+        cur, spare = spare, cur
+        l2 -= 2 * f[2]
+    if f[1] > 0:
+        _weighted_axis(cur, spare, l0, l1, l2 * l3, profiles[1], f[1])
+        cur, spare = spare, cur
+        l1 -= 2 * f[1]
+    if f[0] > 0:
+        _weighted_axis(cur, spare, 1, l0, l1 * l2 * l3, profiles[0], f[0])
+        cur, spare = spare, cur
+    return cur, spare
+
+
+@njit(cache=True, fastmath=FMA)
+def _patch_sums(padded, start, t, ext, f, line, cur, spare, profiles, gaussian):
     """Un-normalised patch distances C N d²(p, p + t) on a block of patch centres.
 
     The block has ``ext`` centres per axis; its first centre is padded index
-    ``start + f``. Returns the buffer holding them (flat, C order) and the other one.
+    ``start + f``. With ``gaussian``, C d²_g(p, p + t) instead: the offsets j of
+    the patch weighted by g(j) = Π_k profiles[k, j_k + f_k] (separable, one axis
+    at a time). Returns the buffer holding them (flat, C order) and the other one.
     """
     n_channels = padded.shape[0]
     l0 = ext[0] + 2 * f[0]
@@ -171,10 +237,16 @@ def _patch_sums(padded, start, t, ext, f, line, cur, spare):
                     for j in range(l3):
                         d = padded[c, a0, a1, a2, a3 + j] - padded[c, b0, b1, b2, b3 + j]
                         line[j] += d * d
-                # Σ_{j_3} D_t(y + j_3): the patch sum along the last axis.
-                _box_last(line, cur, out_at, ext[3], f[3])
+                # Σ_{j_3} D_t(y + j_3) (× g_3(j_3)): the patch sum along the last axis.
+                if gaussian:
+                    _weighted_last(line, cur, out_at, ext[3], profiles[3], f[3])
+                else:
+                    _box_last(line, cur, out_at, ext[3], f[3])
                 out_at += ext[3]
-    # Σ over j_0, j_1, j_2 of the patch: running sums along the other axes.
+    # Σ over j_0, j_1, j_2 of the patch: running sums along the other axes (uniform),
+    # weighted sums (Gaussian).
+    if gaussian:
+        return _weighted_sums(cur, spare, (l0, l1, l2, ext[3]), f, profiles)
     return _box_sums(cur, spare, (l0, l1, l2, ext[3]), f)
 
 
@@ -272,14 +344,16 @@ def _capacity(tile, r, f, extra):
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
 def _symmetric_kernel(
-    padded, f, r, shifts, fold_after, scales, offsets, origins, tile, norm_only, out
-):
+    padded, f, r, shifts, fold_after, scales, offsets, origins, tile, norm_only, out,
+    profiles, gaussian,
+):  # fmt: skip
     """Pixelwise NLM, or its denominator alone, from the shifts t > 0 (raster order).
 
     ``padded`` is (C, S_k + 2(r_k + f_k)) with 4 spatial axes. With Σ over the
     whole window B(0, r): ``out`` (K, C, S) receives û_c = Σ_t w_k u_c(p + t) / Σ_t w_k;
     with ``norm_only``, ``out`` (K, 1, S) receives 1 / C_k(p) = 1 / Σ_t w_k(p, p + t).
-    Each shift t serves p (candidate p + t) and p + t (candidate p).
+    Each shift t serves p (candidate p + t) and p + t (candidate p). ``profiles``
+    (4, W) and ``gaussian``: the patch weights, as in :func:`_patch_sums`.
     """
     n_h = scales.shape[0]
     n_channels = 0 if norm_only else out.shape[1]
@@ -333,7 +407,9 @@ def _symmetric_kernel(
                 o[2] + lo[2] + r[2],
                 o[3] + lo[3] + r[3],
             )
-            sums, _ = _patch_sums(padded, start, t, ext, f, line, buf_a, buf_b)
+            sums, _ = _patch_sums(
+                padded, start, t, ext, f, line, buf_a, buf_b, profiles, gaussian
+            )
             n_ext = ext[0] * ext[1] * ext[2] * ext[3]
             fwd_at = (-lo[0], -lo[1], -lo[2], -lo[3])  # block index of p
             bwd_at = (-lo[0] - t[0], -lo[1] - t[1], -lo[2] - t[2], -lo[3] - t[3])  # of p − t
@@ -388,12 +464,15 @@ def _symmetric_kernel(
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
 def _aggregation_kernel(
-    padded, f, r, shifts, fold_after, scales, offsets, inv_norm, origins, tile, out
-):
+    padded, f, r, shifts, fold_after, scales, offsets, inv_norm, origins, tile, out,
+    profiles, gaussian,
+):  # fmt: skip
     """Patchwise pass 2: out[k, c, x] = 1/N Σ_t u_c(x + t) Σ_{j ∈ B(0,f)} V_t(x − j).
 
     V_t(p) = w_k(p, p + t) / C_k(p), with ``inv_norm`` (K, S + 2f) = 1 / C_k on the patch
     centres (centre index = pixel + f). ``padded`` is (C, S_k + 2(r_k + 2 f_k)).
+    ``profiles``, ``gaussian``: the patch distance's weights (:func:`_patch_sums`); the
+    aggregation over the patches stays the uniform 1/N average.
     """
     n_h, n_channels = out.shape[0], out.shape[1]
     shape = out.shape[2:]
@@ -423,7 +502,9 @@ def _aggregation_kernel(
         start = (o[0] + r[0], o[1] + r[1], o[2] + r[2], o[3] + r[3])
         for s in range(shifts.shape[0]):
             t = (shifts[s, 0], shifts[s, 1], shifts[s, 2], shifts[s, 3])
-            sums, spare = _patch_sums(padded, start, t, ext, f, line, buf_a, buf_b)
+            sums, spare = _patch_sums(
+                padded, start, t, ext, f, line, buf_a, buf_b, profiles, gaussian
+            )
             o_fwd = (
                 pad[0] + o[0] + t[0],
                 pad[1] + o[1] + t[1],
@@ -561,6 +642,15 @@ def _image_shape(view: np.ndarray, f: np.ndarray, r: np.ndarray, extra: int) -> 
     return shape
 
 
+def _profiles(f4: np.ndarray, patch_kernel: str) -> tuple[np.ndarray, bool]:
+    """((4, W) float32 patch weights g_k, row k holding 2 f_k + 1 entries; gaussian?)."""
+    rows = patch_profiles(f4, patch_kernel)
+    table = np.zeros((_AXES, max(len(g) for g in rows)), np.float32)
+    for k, g in enumerate(rows):
+        table[k, : len(g)] = g
+    return table, patch_kernel == "gaussian"
+
+
 def _tile_for(shape, f, r, tile) -> np.ndarray:
     if tile is None:
         return tile_shape(shape, f, r)
@@ -569,7 +659,9 @@ def _tile_for(shape, f, r, tile) -> np.ndarray:
     return np.minimum(np.maximum(np.array(tile, np.int64), 1), np.array(shape, np.int64))
 
 
-def pixelwise(padded: np.ndarray, f, r, sigma: float, hs, tile=None) -> np.ndarray:
+def pixelwise(
+    padded: np.ndarray, f, r, sigma: float, hs, tile=None, *, patch_kernel: str = "uniform"
+) -> np.ndarray:
     """Pixelwise NLM on 1 to 4 spatial axes, one estimate per strength h.
 
     Parameters
@@ -585,6 +677,10 @@ def pixelwise(padded: np.ndarray, f, r, sigma: float, hs, tile=None) -> np.ndarr
     tile : sequence of ints, optional
         Output pixels per axis of one thread's unit of work (trailing axes;
         tests use small tiles to cover the tile borders). Default: :func:`tile_shape`.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch distance: the mean over the patch (running box sums) or the
+        Gaussian-weighted mean of :mod:`nlmeans.backends.reference` (separable
+        weighted sums, O(Σ_k (2 f_k + 1)) per pixel and shift).
 
     Returns
     -------
@@ -601,19 +697,22 @@ def pixelwise(padded: np.ndarray, f, r, sigma: float, hs, tile=None) -> np.ndarr
     view, f4, r4 = _as_4d(padded, f, r)
     n_channels = view.shape[0]
     shape = _image_shape(view, f4, r4, 1)
-    scales, offsets = weight_constants(hs, sigma, f4, n_channels)
+    scales, offsets = weight_constants(hs, sigma, f4, n_channels, patch_kernel)
+    profiles, gaussian = _profiles(f4, patch_kernel)
     shifts, fold_after = _shifts(r4, half=True)
     tile = _tile_for(shape, f4, r4, tile)
     out = np.empty((len(scales), n_channels) + shape, np.float32)
     with numba.parallel_chunksize(1):  # tiles handed out one at a time
         _symmetric_kernel(
             view, f4, r4, shifts, fold_after, scales, offsets, _origins(shape, tile), tile,
-            False, out,
+            False, out, profiles, gaussian,
         )  # fmt: skip
     return out.reshape(out.shape[:2] + shape[_AXES + 1 - np.ndim(padded) :])
 
 
-def patchwise(padded: np.ndarray, f, r, sigma: float, hs, tile=None) -> np.ndarray:
+def patchwise(
+    padded: np.ndarray, f, r, sigma: float, hs, tile=None, *, patch_kernel: str = "uniform"
+) -> np.ndarray:
     """Patchwise NLM on 1 to 4 spatial axes, one estimate per strength h.
 
     Parameters
@@ -628,6 +727,8 @@ def patchwise(padded: np.ndarray, f, r, sigma: float, hs, tile=None) -> np.ndarr
         Filtering strengths; the patch distances are shared between them.
     tile : sequence of ints, optional
         Output pixels per axis of one thread's unit of work. Default: :func:`tile_shape`.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch distance, as for :func:`pixelwise`.
 
     Returns
     -------
@@ -643,7 +744,8 @@ def patchwise(padded: np.ndarray, f, r, sigma: float, hs, tile=None) -> np.ndarr
     view, f4, r4 = _as_4d(padded, f, r)
     n_channels = view.shape[0]
     shape = _image_shape(view, f4, r4, 2)
-    scales, offsets = weight_constants(hs, sigma, f4, n_channels)
+    scales, offsets = weight_constants(hs, sigma, f4, n_channels, patch_kernel)
+    profiles, gaussian = _profiles(f4, patch_kernel)
     n_h = len(scales)
     # Pass 1: 1 / C_k(p), C_k(p) = Σ_t w_k(p, p + t), for the centres p of the image plus
     # an f margin: a pixelwise denominator on the stack seen with r_k + f_k of padding.
@@ -654,7 +756,7 @@ def patchwise(padded: np.ndarray, f, r, sigma: float, hs, tile=None) -> np.ndarr
     with numba.parallel_chunksize(1):
         _symmetric_kernel(
             view, f4, r4, half, fold_half, scales, offsets, _origins(centres, tile_c), tile_c,
-            True, inv_norm,
+            True, inv_norm, profiles, gaussian,
         )  # fmt: skip
     # Pass 2: every shift t, the patch estimates spread over the pixels they cover.
     every, fold_every = _shifts(r4, half=False)
@@ -663,6 +765,6 @@ def patchwise(padded: np.ndarray, f, r, sigma: float, hs, tile=None) -> np.ndarr
     with numba.parallel_chunksize(1):
         _aggregation_kernel(
             view, f4, r4, every, fold_every, scales, offsets, inv_norm, _origins(shape, tile),
-            tile, out,
+            tile, out, profiles, gaussian,
         )  # fmt: skip
     return out.reshape(out.shape[:2] + shape[_AXES + 1 - np.ndim(padded) :])

@@ -16,13 +16,14 @@ from . import ndim
 from .launcher import availability
 
 
-def pixel_estimates(padded, f, r, sigma, hs):
-    """Pixelwise NLM on the GPU: the staged 2-D kernel for one h and equal radii, else N-D."""
-    if len(hs) == 1 and is_square(f, r):
+def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
+    """Pixelwise NLM on the GPU: the staged 2-D kernel for one h, equal radii and the
+    uniform patch kernel, else N-D (which also computes the Gaussian patch distance)."""
+    if len(hs) == 1 and is_square(f, r) and patch_kernel == "uniform":
         from .launcher import pixelwise
 
         return pixelwise(padded, int(f[0]), int(r[0]), sigma, hs[0])[None]
-    return ndim.pixelwise(padded, f, r, sigma, hs)
+    return ndim.pixelwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 
 
 def device() -> str:
@@ -45,6 +46,7 @@ BACKEND = Backend(
     summary="numba.cuda, NVIDIA GPU",
     methods={"pixel": pixel_estimates, "patch": ndim.patchwise},
     max_dims=3,
+    patch_kernels=("uniform", "gaussian"),
     availability=availability,
     device=device,
 )

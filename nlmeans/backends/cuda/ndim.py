@@ -11,7 +11,9 @@ They run the kernels of :mod:`nlmeans.backends.cuda.ndim_kernels`:
   batch, one launch computes the squared differences summed over the patch's
   axis-0 offsets, one launch sums the axis-1 offsets, and the consumer kernel
   sums the axis-2 offsets (a separable box sum: O(C (2f0+1) + (2f1+1) + (2f2+1))
-  work per patch distance instead of O(C Π(2f_a+1)));
+  work per patch distance instead of O(C Π(2f_a+1))); with the Gaussian patch
+  kernel, one launch computes the squared differences and one weighted-sum
+  launch per axis applies the patch weights g_a (separable too);
 - patchwise needs the normalisation C_k(x) over all shifts before any
   aggregation, so it makes two passes over the shifts; the batch of the first
   pass still on the device is reused by the second pass (with a single batch,
@@ -32,7 +34,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..contract import weight_constants
+from ..contract import patch_profiles, weight_constants
 from .launcher import MEMORY_FRACTION, configure
 
 #: Threads per block of every (1-D, grid-stride) launch.
@@ -53,6 +55,7 @@ def pixelwise(
     *,
     tile: int | None = None,
     batch: int | None = None,
+    patch_kernel: str = "uniform",
 ) -> np.ndarray:
     """Pixelwise NLM estimates for K strengths on the GPU.
 
@@ -76,6 +79,9 @@ def pixelwise(
         memory, else smaller tiles.
     batch : int, optional
         Shifts per batch of launches; default: as many as fit in memory.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch distance: the mean over the patch, or the Gaussian-weighted
+        mean of :mod:`nlmeans.backends.reference`.
 
     Returns
     -------
@@ -87,7 +93,7 @@ def pixelwise(
     A. Buades, B. Coll, J.-M. Morel, "Non-Local Means Denoising", Image
     Processing On Line 1 (2011), pp. 208–212.
     """
-    return _run("pixel", padded, f, r, sigma, hs, tile, batch)
+    return _run("pixel", padded, f, r, sigma, hs, tile, batch, patch_kernel)
 
 
 def patchwise(
@@ -99,6 +105,7 @@ def patchwise(
     *,
     tile: int | None = None,
     batch: int | None = None,
+    patch_kernel: str = "uniform",
 ) -> np.ndarray:
     """Patchwise NLM estimates for K strengths on the GPU.
 
@@ -112,7 +119,7 @@ def patchwise(
     padded : ndarray
         float32 (C, S_1 + 2 pad_1, …, S_D + 2 pad_D), D ≤ 3, reflect-padded with
         pad_a = r_a + 2 f_a.
-    f, r, sigma, hs, tile, batch
+    f, r, sigma, hs, tile, batch, patch_kernel
         As for :func:`pixelwise`.
 
     Returns
@@ -125,10 +132,10 @@ def patchwise(
     A. Buades, B. Coll, J.-M. Morel, "Non-Local Means Denoising", Image
     Processing On Line 1 (2011), pp. 208–212 (the patchwise variant).
     """
-    return _run("patch", padded, f, r, sigma, hs, tile, batch)
+    return _run("patch", padded, f, r, sigma, hs, tile, batch, patch_kernel)
 
 
-def _run(method, padded, f, r, sigma, hs, tile, batch) -> np.ndarray:
+def _run(method, padded, f, r, sigma, hs, tile, batch, patch_kernel="uniform") -> np.ndarray:
     """Validate, promote to 3-D, tile along the first spatial axis and run ``method``."""
     padded = np.ascontiguousarray(padded, dtype=np.float32)
     f, r = tuple(int(a) for a in f), tuple(int(a) for a in r)
@@ -153,7 +160,7 @@ def _run(method, padded, f, r, sigma, hs, tile, batch) -> np.ndarray:
         raise ValueError(
             f"padded spatial shape {padded.shape[1:]} is too small for padding {pad[lead:]}"
         )
-    scale, offset = weight_constants(hs, sigma, f3, u.shape[0])
+    scale, offset = weight_constants(hs, sigma, f3, u.shape[0], patch_kernel)
     out = np.empty((len(hs), u.shape[0]) + shape, dtype=np.float32)
 
     from numba import cuda
@@ -161,7 +168,7 @@ def _run(method, padded, f, r, sigma, hs, tile, batch) -> np.ndarray:
     from . import ndim_kernels as kernels
 
     # Tiles cut the first spatial axis of the input: axis ``lead`` of the 3-D view.
-    plan = _Plan(method, u.shape[0], len(hs), f3, r3, pad, lead)
+    plan = _Plan(method, u.shape[0], len(hs), f3, r3, pad, lead, patch_kernel)
     rows, n_batch = plan.fit(shape, _free_memory(cuda), tile, batch)
     shifts = np.array(list(itertools.product(*(range(-ra, ra + 1) for ra in r3))), dtype=np.int32)
     d_shifts = cuda.to_device(shifts)
@@ -186,8 +193,11 @@ def _free_memory(cuda) -> float:
 class _Plan:
     """Buffer sizes and the launch sequence of one method for one image geometry."""
 
-    def __init__(self, method, n_channels, n_k, f, r, pad, axis):
+    def __init__(self, method, n_channels, n_k, f, r, pad, axis, patch_kernel="uniform"):
         self.method = method
+        self.gaussian = patch_kernel == "gaussian"
+        # The patch weights g_a per axis (float32), for the Gaussian patch distance.
+        self.profiles = [g.astype(np.float32) for g in patch_profiles(f, patch_kernel)]
         self.axis = axis  # the axis that tiles cut
         self.n_channels = n_channels
         self.n_k = n_k
@@ -211,6 +221,10 @@ class _Plan:
         first = q[0] * (q[1] + 2 * f[1]) * (q[2] + 2 * f[2])
         second = q[0] * q[1] * (q[2] + 2 * f[2])
         per_shift = first + second
+        if self.gaussian:
+            # The squared differences over the centres plus the f margin, and the sums.
+            per_shift += math.prod(qa + 2 * fa for qa, fa in zip(q, f, strict=True))
+            per_shift += math.prod(q)
         fixed = padded + k * c * size + k * math.prod(q)  # image, numerators, den or C_k
         if self.method == "patch":
             # V_t,k over the centres, then its box sums along axes 0 and 1.
@@ -255,6 +269,14 @@ class _Plan:
         b_dims = (q[0], q[1], q[2] + 2 * f[2])
         d_a = cuda.device_array(n_batch * math.prod(a_dims), dtype=np.float32)
         d_b = d_a if f[1] == 0 else cuda.device_array(n_batch * math.prod(b_dims), np.float32)
+        if self.gaussian:
+            field = tuple(qa + 2 * fa for qa, fa in zip(q, f, strict=True))
+            n_field = n_batch * math.prod(field)
+            d_field = d_a if f[0] == 0 else cuda.device_array(n_field, np.float32)
+            d_c = d_b if f[2] == 0 else cuda.device_array(n_batch * math.prod(q), np.float32)
+            d_prof = [cuda.to_device(g) for g in self.profiles]
+        # The consumers sum the last patch axis themselves, except after the weighted sums.
+        f2 = 0 if self.gaussian else f[2]
         d_num = cuda.device_array(k * c * size, dtype=np.float32)
         d_acc = cuda.device_array(k * math.prod(q), dtype=np.float32)  # den or C_k
         _launch(kernels.fill_zero, d_num.size, d_num, d_num.size)
@@ -264,7 +286,10 @@ class _Plan:
         ]
 
         def distances(g0, ng):
-            """Patch sums over the axis-0 and axis-1 offsets of shifts g0 … g0+ng−1 → d_b."""
+            """Patch sums over the axis-0 and axis-1 offsets of shifts g0 … g0+ng−1 → d_b
+            (Gaussian: the whole weighted patch sums → the returned buffer)."""
+            if self.gaussian:
+                return weighted_distances(g0, ng)
             _launch(
                 kernels.squared_differences_axis0, ng * math.prod(a_dims),
                 d_u, c, plane, p1, p2, d_shifts, g0, ng, f[0], r[0], r[1], r[2], *a_dims, d_a,
@@ -274,23 +299,43 @@ class _Plan:
                     kernels.box_sum, ng * math.prod(b_dims),
                     d_a, ng, *a_dims, 1, 2 * f[1] + 1, d_b,
                 )  # fmt: skip
+            return d_b
+
+        def weighted_distances(g0, ng):
+            """Σ_c Σ_j g(j) (u_c(x + j) − u_c(x + t + j))² for the shifts g0 … g0+ng−1."""
+            # D_t = Σ_c (…)² on the centres plus the f margin (an axis-0 radius of 0).
+            _launch(
+                kernels.squared_differences_axis0, ng * math.prod(field),
+                d_u, c, plane, p1, p2, d_shifts, g0, ng, 0, r[0], r[1], r[2], *field, d_field,
+            )  # fmt: skip
+            # Σ_{j_a} g_a(j_a) …, one axis at a time: field → a_dims → b_dims → q.
+            steps = [(d_field, field, d_a), (d_a, a_dims, d_b), (d_b, b_dims, d_c)]
+            for axis, (src, dims, dst) in enumerate(steps):
+                if f[axis] > 0:
+                    width = 2 * f[axis] + 1
+                    n_out = math.prod(dims) // dims[axis] * (dims[axis] - width + 1)
+                    _launch(
+                        kernels.weighted_sum, ng * n_out,
+                        src, ng, *dims, axis, width, d_prof[axis], dst,
+                    )  # fmt: skip
+            return d_c
 
         if self.method == "pixel":
             for g0, ng in batches:
-                distances(g0, ng)
+                d_box = distances(g0, ng)
                 _launch(
                     kernels.pixel_accumulate, size,
-                    d_u, c, plane, p1, p2, d_shifts, g0, ng, f[2], *pad, *shape,
-                    d_b, d_scale, d_offset, k, d_num, d_acc,
+                    d_u, c, plane, p1, p2, d_shifts, g0, ng, f2, *pad, *shape,
+                    d_box, d_scale, d_offset, k, d_num, d_acc,
                 )  # fmt: skip
             _launch(kernels.pixel_normalise, d_num.size, d_num, d_acc, c, size, k)
         else:
             # First pass: C_k(x) = Σ_t w_k(x, x + t) over every shift.
             for g0, ng in batches:
-                distances(g0, ng)
+                d_box = distances(g0, ng)
                 _launch(
                     kernels.patch_normalisation, math.prod(q),
-                    d_b, ng, *q, f[2], d_scale, d_offset, k, d_acc,
+                    d_box, ng, *q, f2, d_scale, d_offset, k, d_acc,
                 )  # fmt: skip
             # Second pass, last batch first: its distances are still in d_b.
             v_dims = [q, (shape[0], q[1], q[2]), (shape[0], shape[1], q[2])]
@@ -304,10 +349,10 @@ class _Plan:
             inv_n = np.float32(1.0 / math.prod(2 * fa + 1 for fa in f))
             for index, (g0, ng) in enumerate(reversed(batches)):
                 if index > 0:
-                    distances(g0, ng)
+                    d_box = distances(g0, ng)
                 _launch(
                     kernels.patch_weights, ng * math.prod(q),
-                    d_b, ng, *q, f[2], d_scale, d_offset, k, d_acc, inv_n, d_v[0],
+                    d_box, ng, *q, f2, d_scale, d_offset, k, d_acc, inv_n, d_v[0],
                 )  # fmt: skip
                 # Σ_{j ∈ B(0,f)} V_t,k(x − j), along axes 0 and 1 (axis 2 in the aggregation).
                 for axis in (0, 1):

@@ -34,6 +34,12 @@ g < n_batch) whose buffers fit in device memory:
    (first pass over all shifts) and :func:`patch_weights` then
    :func:`patch_aggregate` (second pass).
 
+With the Gaussian patch kernel (patch_sum_t = Σ_c Σ_j g(j)(…)², g(j) = Π_a g_a(j_a),
+Σ g = 1, and scale_k = 1 / (C h_k²)), step 1 runs with a zero axis-0 radius (the
+squared differences alone, over the centres plus the f margin on every axis),
+:func:`weighted_sum` then sums axes 0, 1 and 2 with the weights g_a, and the
+consumers run with f2 = 0 (their axis-2 sum is a single term).
+
 One thread computes one element of its kernel's output (grid-stride loops, so
 any grid covers any size); a thread owns its output elements across launches,
 so the accumulations need no atomics. All arithmetic is float32 (array values,
@@ -130,6 +136,43 @@ def box_sum(src, n_items, n0, n1, n2, axis, width, dst):
         acc = float32(0.0)
         for m in range(width):
             acc += src[a + m * stride]
+        dst[n] = acc
+
+
+@cuda.jit(cache=True)
+def weighted_sum(src, n_items, n0, n1, n2, axis, width, weights, dst):
+    """dst[i, x] = Σ_{m=0}^{width−1} weights[m] src[i, x + m e_axis]: a weighted sum along one axis.
+
+    As :func:`box_sum`, with the patch weights g_axis(j) (j = m − f_axis) of the
+    Gaussian patch distance: Σ_j g(j) D_t(p + j) = Σ_{j0} g_0 Σ_{j1} g_1 Σ_{j2} g_2 D_t,
+    one axis per launch.
+    """
+    start = cuda.grid(1)
+    step = cuda.gridsize(1)
+    m0 = n0
+    m1 = n1
+    m2 = n2
+    stride = 1
+    if axis == 0:
+        m0 = n0 - width + 1
+        stride = n1 * n2
+    elif axis == 1:
+        m1 = n1 - width + 1
+        stride = n2
+    else:
+        m2 = n2 - width + 1
+    for n in range(start, n_items * m0 * m1 * m2, step):
+        rest = n
+        i2 = rest % m2
+        rest //= m2
+        i1 = rest % m1
+        rest //= m1
+        i0 = rest % m0
+        item = rest // m0
+        a = ((item * n0 + i0) * n1 + i1) * n2 + i2
+        acc = float32(0.0)
+        for m in range(width):
+            acc += weights[m] * src[a + m * stride]
         dst[n] = acc
 
 
