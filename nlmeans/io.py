@@ -194,9 +194,15 @@ def read_image(path) -> Picture:
     return split_alpha(path, array)
 
 
-def _check_declared(path, height: int, width: int, channels: int, itemsize: int) -> None:
-    """Refuse, before decoding, a declared size that cannot be decoded and denoised."""
+def _check_declared(
+    path, height: int, width: int, channels: int, itemsize: int, extra: int = 0
+) -> None:
+    """Refuse, before decoding, a declared size that cannot be decoded and denoised.
+
+    ``extra``: bytes the decoder holds on top of the image (a decoded tile).
+    """
     needed = height * width * channels * itemsize + denoise_bytes(height, width, channels, itemsize)
+    needed += extra
     try:
         check_memory(
             needed, f"declares {width}x{height} pixels ({channels} channels); denoising it"
@@ -226,34 +232,163 @@ def _read_png16(path: Path) -> np.ndarray:
         raise ImageFileError(path, str(error)) from None
 
 
+#: Most IFDs (pages) walked in a TIFF before it is refused: a single image with a
+#: few thumbnails or masks needs a handful; a longer chain is a stack or a corrupt file.
+TIFF_MAX_IFDS = 256
+
+#: Largest value of one TIFF tag (bytes) read: strip/tile tables of huge images stay
+#: far below it; a tag declaring more is corrupt (and tifffile would allocate it).
+TIFF_MAX_TAG_BYTES = 64 * 1024**2
+
+# TIFF field type -> bytes per value (TIFF 6.0 and BigTIFF types).
+_TIFF_TYPE_SIZES = {
+    1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8,
+    11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8,
+}  # fmt: skip
+
+#: NewSubfileType (tag 254) bits of a page that is not a main image: bit 0 reduced
+#: resolution (thumbnail, pyramid level), bit 2 transparency mask.
+_NOT_MAIN = 0b101
+
+
+@dataclass(frozen=True)
+class TiffIFD:
+    """One image file directory (page) of a TIFF: where it starts and what kind it is."""
+
+    offset: int
+    subfiletype: int
+
+    @property
+    def main(self) -> bool:
+        """A main image, not a reduced-resolution copy or a transparency mask."""
+        return not self.subfiletype & _NOT_MAIN
+
+
+def walk_tiff_ifds(handle, size: int) -> list[TiffIFD]:
+    """The chain of IFDs of a TIFF, checked before tifffile parses anything.
+
+    Follows the next-IFD offsets from the header with a set of visited
+    offsets and at most :data:`TIFF_MAX_IFDS` steps, and checks that every
+    directory and every tag value lies inside the file (``size`` bytes) and is
+    at most :data:`TIFF_MAX_TAG_BYTES`. So a chain pointing back to an earlier
+    IFD, an offset past the end or a tag declaring billions of values is
+    refused with :class:`ValueError` in a few reads, never followed.
+
+    Returns the IFDs in file order with their NewSubfileType (tag 254; the
+    old SubfileType tag 255 value 2, reduced resolution, maps to bit 0).
+    """
+    import struct
+
+    handle.seek(0)
+    head = handle.read(16)
+    order = {b"II": "<", b"MM": ">"}.get(head[:2])
+    if order is None or len(head) < 8:
+        raise ValueError("not a TIFF header")
+    (version,) = struct.unpack(order + "H", head[2:4])
+    if version == 42:
+        offset_format, count_format, entry_size, first_at = "I", "H", 12, 4
+    elif version == 43 and len(head) >= 16:
+        offset_format, count_format, entry_size, first_at = "Q", "Q", 20, 8
+    else:
+        raise ValueError(f"unknown TIFF version {version}")
+    offset_size = struct.calcsize(offset_format)
+    count_size = struct.calcsize(count_format)
+    (offset,) = struct.unpack_from(order + offset_format, head, first_at)
+    ifds: list[TiffIFD] = []
+    visited: set[int] = set()
+    while offset:
+        if offset in visited:
+            raise ValueError(f"IFD chain loops back to offset {offset}")
+        if len(ifds) >= TIFF_MAX_IFDS:
+            raise ValueError(f"more than {TIFF_MAX_IFDS} pages (or a corrupt IFD chain)")
+        visited.add(offset)
+        if offset + count_size > size:
+            raise ValueError(f"IFD offset {offset} is past the end of the file ({size} bytes)")
+        handle.seek(offset)
+        (count,) = struct.unpack(order + count_format, handle.read(count_size))
+        table = count * entry_size
+        if count == 0 or offset + count_size + table + offset_size > size:
+            raise ValueError(f"IFD at offset {offset} with {count} entries does not fit the file")
+        entries = handle.read(table)
+        (next_offset,) = struct.unpack(order + offset_format, handle.read(offset_size))
+        subfiletype = 0
+        for start in range(0, table, entry_size):
+            code, kind = struct.unpack_from(order + "HH", entries, start)
+            (values,) = struct.unpack_from(order + offset_format, entries, start + 4)
+            value_at = start + 4 + offset_size  # the value itself, or where it is
+            nbytes = values * _TIFF_TYPE_SIZES.get(kind, 1)
+            if nbytes > TIFF_MAX_TAG_BYTES:
+                raise ValueError(f"tag {code} declares {values} values")
+            if nbytes > offset_size:  # stored elsewhere: the value must lie in the file
+                (where,) = struct.unpack_from(order + offset_format, entries, value_at)
+                if where + nbytes > size:
+                    raise ValueError(f"tag {code} points past the end of the file")
+            elif code in (254, 255) and values == 1:
+                value_format = {3: "H", 4: "I", 16: "Q"}.get(kind)
+                if value_format:
+                    (value,) = struct.unpack_from(order + value_format, entries, value_at)
+                    subfiletype |= value if code == 254 else (1 if value == 2 else 0)
+        ifds.append(TiffIFD(offset, subfiletype))
+        offset = next_offset
+    if not ifds:
+        raise ValueError("no image directory (IFD)")
+    return ifds
+
+
 def _read_tiff(path: Path) -> np.ndarray:
+    """Read the main image of a TIFF (reduced-resolution pages and masks are ignored).
+
+    The IFD chain is walked and bounded first (:func:`walk_tiff_ifds`); then
+    the main pages are chosen by NewSubfileType, not by position, so a
+    thumbnail stored first is never taken for the image.
+    """
     import tifffile
 
     try:
+        with open(path, "rb") as handle:
+            ifds = walk_tiff_ifds(handle, os.fstat(handle.fileno()).st_size)
+    except (ValueError, OSError) as error:
+        raise ImageFileError(path, f"is truncated or corrupt (TIFF: {_reason(error)})") from None
+    main = [index for index, ifd in enumerate(ifds) if ifd.main]
+    if not main:
+        raise ImageFileError(path, "has no main image (only thumbnails or masks)")
+    if len(main) > 1:
+        raise ImageFileError(
+            path,
+            f"is a multi-page TIFF ({len(main)} pages); nlmeans denoises single images — "
+            "save the pages as separate files",
+        )
+    try:
         with tifffile.TiffFile(path) as tiff:
-            full = [page for page in tiff.pages if not page.subfiletype & 1]  # not thumbnails
-            series = tiff.series[0]
-            extra = set(series.get_axes(squeeze=True)) - set("YXS")
-            if len(full) > 1 or extra:
-                raise ImageFileError(
-                    path,
-                    f"is a multi-page TIFF ({max(len(full), 2)} pages, shape {series.shape}); "
-                    "nlmeans denoises single images — save the pages as separate files",
-                )
-            photometric = tiff.pages[0].photometric.name
-            if photometric not in ("MINISBLACK", "RGB"):
+            page = tiff.pages[main[0]]
+            photometric = page.photometric.name
+            bilevel = page.bitspersample == 1 and photometric in ("MINISBLACK", "MINISWHITE")
+            if photometric not in ("MINISBLACK", "RGB") and not bilevel:
                 raise ImageFileError(
                     path, f"TIFF with {photometric} color is not supported; save it as gray or RGB"
                 )
-            shape, axes = series.shape, series.axes
+            shape, axes = page.shape, page.axes
+            extra = set(axes) - set("YXS")
+            if extra:
+                raise ImageFileError(
+                    path,
+                    f"is a multi-page TIFF (shape {shape}, axes {axes}); nlmeans denoises "
+                    "single images — save the pages as separate files",
+                )
             channels = shape[axes.index("S")] if "S" in axes else 1
             height, width = shape[axes.index("Y")], shape[axes.index("X")]
-            _check_declared(path, height, width, channels, series.dtype.itemsize)
-            array = series.asarray()
+            itemsize = 1 if bilevel else page.dtype.itemsize
+            # tifffile decodes into the image, plus one strip or tile at a time.
+            block = int(np.prod(page.chunks)) * itemsize if page.chunks else 0
+            _check_declared(path, height, width, channels, itemsize, extra=block)
+            array = page.asarray()
     except ImageFileError:
         raise
     except Exception as error:  # tifffile raises many types for corrupt files
         raise ImageFileError(path, f"is not a readable TIFF ({_reason(error)})") from None
+    if bilevel:  # bilevel -> 8-bit gray, black 0 and white 255 (white-is-zero inverted)
+        white = array.astype(bool) != (photometric == "MINISWHITE")
+        return np.where(white, np.uint8(255), np.uint8(0))
     if "S" in axes and axes.index("S") < axes.index("Y"):
         array = np.moveaxis(array, axes.index("S"), -1)  # planar RGB -> (H, W, C)
     return array
@@ -325,12 +460,14 @@ def split_alpha(path, array: np.ndarray) -> Picture:
         return Picture(array)
     if array.ndim == 3 and array.shape[-1] == 1:
         return Picture(array[..., 0])
-    if array.ndim == 3 and array.shape[-1] == 2:
-        return Picture(array[..., 0], array[..., 1])
+    if array.ndim == 3 and array.shape[-1] in (2, 4):
+        # Alpha is copied, not computed, but a float alpha must be as finite as the
+        # color: the output would otherwise carry NaN or 1e30 opacities.
+        alpha = array[..., -1]
+        require_finite(path, alpha, "alpha channel ")
+        return Picture(array[..., :-1] if array.shape[-1] == 4 else array[..., 0], alpha)
     if array.ndim == 3 and array.shape[-1] == 3:
         return Picture(array)
-    if array.ndim == 3 and array.shape[-1] == 4:
-        return Picture(array[..., :3], array[..., 3])
     raise ImageFileError(path, f"unsupported image layout {array.shape}")
 
 
@@ -420,13 +557,28 @@ def _sync_folder(folder: Path) -> None:
             os.close(handle)
 
 
-def require_finite(path, pixels: np.ndarray) -> None:
-    """Raise ImageFileError naming how many values are NaN or infinite (float images)."""
-    if np.issubdtype(pixels.dtype, np.floating):
-        bad = int(pixels.size - np.count_nonzero(np.isfinite(pixels)))
-        if bad:
-            raise ImageFileError(
-                path,
-                f"has {bad} non-finite (NaN or Inf) values out of {pixels.size}; nlmeans needs "
-                "finite values (replace them first, e.g. with numpy.nan_to_num)",
-            )
+def require_finite(path, pixels: np.ndarray, what: str = "") -> None:
+    """Raise ImageFileError, naming the file, for float values nlmeans cannot compute with.
+
+    Counts the NaN and infinite values, and refuses magnitudes above
+    ``MAX_FLOAT_MAGNITUDE`` (float32 squares of them overflow). ``what`` names
+    the part of the image, e.g. ``"alpha channel "``. Integer images pass.
+    """
+    if not np.issubdtype(pixels.dtype, np.floating) or pixels.size == 0:
+        return
+    from .layout import MAX_FLOAT_MAGNITUDE
+
+    bad = int(pixels.size - np.count_nonzero(np.isfinite(pixels)))
+    if bad:
+        raise ImageFileError(
+            path,
+            f"{what}has {bad} non-finite (NaN or Inf) values out of {pixels.size}; nlmeans needs "
+            "finite values (replace them first, e.g. with numpy.nan_to_num)",
+        )
+    peak = float(max(-pixels.min(), pixels.max()))
+    if peak > MAX_FLOAT_MAGNITUDE:
+        raise ImageFileError(
+            path,
+            f"{what}has values up to {peak:.3g}; nlmeans takes magnitudes up to "
+            f"{MAX_FLOAT_MAGNITUDE:.0e} (computed in float32) — scale the image down first",
+        )

@@ -302,6 +302,26 @@ def test_float_tiff_with_nan_is_refused_with_the_count(tmp_path, rng, no_compute
     )
 
 
+@pytest.mark.parametrize(
+    ("channel", "value", "words"),
+    [
+        (0, 1e30, "has values up to 1e+30"),  # color: the message had no path before
+        (3, np.nan, "alpha channel has 1 non-finite"),  # alpha was copied before
+        (3, np.inf, "alpha channel has 1 non-finite"),
+        (3, -1e30, "alpha channel has values up to 1e+30"),
+    ],
+)
+def test_float_tiff_huge_or_non_finite_values_are_refused_naming_the_file(
+    tmp_path, rng, no_compute, channel, value, words
+):
+    image = noisy(rng, (12, 12, 4), np.float32)
+    image[4, 5, channel] = value
+    tifffile.imwrite(tmp_path / "f.tif", image, photometric="rgb", extrasamples=["unassalpha"])
+    before = snapshot(tmp_path)
+    result = run(tmp_path / "f.tif", "-o", tmp_path / "out.tif")
+    assert_refused(result, tmp_path / "f.tif", words, tmp_path, before)
+
+
 # --------------------------------------------------------------------- memory
 
 
