@@ -185,7 +185,8 @@ def read_image(path) -> Picture:
     except OSError as error:
         raise ImageFileError(path, f"cannot be read ({error.strerror})") from None
     kind = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
-    if kind == "PNG" and _png_checked_depth(path) == 16:
+    depth = _png_checked_depth(path) if kind == "PNG" else None
+    if depth == 16:
         array = _read_png16(path)
     elif kind == "TIFF":
         array = _read_tiff(path)
@@ -221,15 +222,25 @@ def _png_checked_depth(path: Path) -> int:
         raise ImageFileError(path, str(error)) from None
     channels = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}.get(color, 4)
     _check_declared(path, height, width, channels, 2 if depth == 16 else 1)
+    if depth != 16:  # Pillow decodes it: check the chunks by the 16-bit decoder's rule first
+        try:
+            with open(path, "rb") as handle:
+                png16.check_image_chunks(handle)
+        except png16.PNGError as error:
+            raise ImageFileError(path, str(error)) from None
     return depth
 
 
 def _read_png16(path: Path) -> np.ndarray:
-    data = path.read_bytes()
+    """Decode a 16-bit PNG in bounded reads, with its eXIf orientation applied (as for
+    8-bit PNGs, which Pillow reads)."""
     try:
-        return png16.decode(data)
+        with open(path, "rb") as handle:
+            return np.ascontiguousarray(png16.decode(handle, oriented=True))
     except png16.PNGError as error:
         raise ImageFileError(path, str(error)) from None
+    except OSError as error:
+        raise ImageFileError(path, f"cannot be read ({error.strerror or error})") from None
 
 
 #: Most IFDs (pages) walked in a TIFF before it is refused: a single image with a

@@ -209,7 +209,7 @@ def test_truncated_files_are_refused(tmp_path, rng, fmt, keep):
 
 def test_corrupt_png_crc_is_refused(tmp_path, rng):
     data = bytearray(png16.encode(random_image(rng, (8, 8, 3), np.uint16)))
-    data[40] ^= 0xFF  # inside the IDAT payload
+    data[45] ^= 0xFF  # inside the IDAT payload (33 header bytes, then length and type)
     (tmp_path / "bad.png").write_bytes(bytes(data))
     with pytest.raises(ImageFileError, match="CRC mismatch"):
         read_image(tmp_path / "bad.png")
@@ -537,3 +537,73 @@ def test_require_finite_refuses_huge_floats_naming_the_file():
     with pytest.raises(ImageFileError, match=r"^f.tif: has values up to 2e\+16"):
         require_finite("f.tif", np.array([[1.0, -2e16]], np.float32))
     require_finite("f.tif", np.array([[1.0, -1e15]], np.float64))
+
+
+# ------------------------------------------------------- hostile PNG structure
+
+
+def png_chunk(kind, payload):
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload))
+    )
+
+
+def with_chunk_after_header(data, kind, payload):
+    return data[:33] + png_chunk(kind, payload) + data[33:]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_16_bit_png_exif_orientation_is_applied_like_8_bit(tmp_path, rng, orientation):
+    image8 = random_image(rng, (6, 10, 3), np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(image8).save(tmp_path / "o8.png", exif=exif)
+    data = with_chunk_after_header(
+        png16.encode(image8.astype(np.uint16) * 257), b"eXIf", exif.tobytes()
+    )
+    (tmp_path / "o16.png").write_bytes(data)
+    upright8 = read_image(tmp_path / "o8.png").pixels
+    upright16 = read_image(tmp_path / "o16.png").pixels
+    assert upright8.shape == upright16.shape
+    np.testing.assert_array_equal(upright16, upright8.astype(np.uint16) * 257)
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_png_without_iend_is_read_when_all_image_data_is_there(tmp_path, rng, depth):
+    # One rule for both depths: accepted when all image data is present and intact.
+    image = random_image(rng, (20, 30, 3), np.uint8 if depth == 8 else np.uint16)
+    data = png16.encode(image) if depth == 16 else encoded(image, "PNG")
+    assert data.endswith(png_chunk(b"IEND", b""))
+    (tmp_path / "no_iend.png").write_bytes(data[:-12])
+    np.testing.assert_array_equal(read_image(tmp_path / "no_iend.png").pixels, image)
+    (tmp_path / "cut.png").write_bytes(data[:-20])  # the last IDAT chunk is cut
+    with pytest.raises(ImageFileError, match="cut.png: .*(truncated|corrupt)"):
+        read_image(tmp_path / "cut.png")
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_png_padded_to_100_gb_reads_just_the_image(tmp_path, rng, depth):
+    # Before: the 16-bit reader read the whole (sparse) file: MemoryError.
+    image = random_image(rng, (40, 50), np.uint8 if depth == 8 else np.uint16)
+    path = tmp_path / "padded.png"
+    path.write_bytes(png16.encode(image) if depth == 16 else encoded(image, "PNG"))
+    os.truncate(path, 100 * 1024**3)  # sparse: no disk space used
+    with time_limit(10):
+        np.testing.assert_array_equal(read_image(path).pixels, image)
+
+
+def test_16_bit_png_chunk_lengths_are_bounded(tmp_path, rng):
+    image = random_image(rng, (8, 9), np.uint16)
+    data = bytearray(png16.encode(image))
+    struct.pack_into(">I", data, 33, 2**32 - 1)  # the IDAT length
+    (tmp_path / "len.png").write_bytes(bytes(data))
+    with pytest.raises(ImageFileError, match="len.png: file is corrupt .*declares 4294967295"):
+        read_image(tmp_path / "len.png")
+    huge = with_chunk_after_header(png16.encode(image), b"tEXt", b"k\x00v")
+    huge = huge[:33] + struct.pack(">I", 2**31 - 1) + huge[37:]  # ancillary, skipped
+    (tmp_path / "far.png").write_bytes(huge)
+    with pytest.raises(ImageFileError, match="far.png: file is truncated"):
+        read_image(tmp_path / "far.png")
