@@ -10,6 +10,7 @@ the next file and another encodes and writes the previous output.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import time
@@ -21,9 +22,11 @@ from pathlib import Path
 from .io import (
     IMAGE_EXTENSIONS,
     ImageFileError,
+    OutputExistsError,
     check_format,
     read_image,
     require_finite,
+    resolve_path,
     write_image,
 )
 from .params import NLMeansError, Params
@@ -41,6 +44,9 @@ class Item:
     target: Path
     #: Why this file is not processed (a symbolic link out of INPUT_DIR), else None.
     skip_reason: str | None = None
+    #: Why this entry failed before any work (a folder that cannot be listed, a
+    #: symbolic link loop or a broken link), else None: reported as a failure.
+    error: str | None = None
 
 
 @dataclass
@@ -134,16 +140,51 @@ def discover(
     """
     items = []
     root = input_dir.resolve()
-    for folder, subfolders, names in os.walk(input_dir):
+
+    def unreadable(error: OSError) -> None:
+        # os.walk skips a folder it cannot list; its files would silently be left out.
+        folder = Path(error.filename) if error.filename else input_dir
+        relative = folder.relative_to(input_dir) if folder != input_dir else Path(".")
+        why = error.strerror or str(error)
+        items.append(
+            Item(folder, relative, output_dir / relative, error=f"folder cannot be read ({why}); "
+                 "its files were left out")
+        )  # fmt: skip
+
+    for folder, subfolders, names in os.walk(input_dir, onerror=unreadable):
         subfolders[:] = sorted(d for d in subfolders if not d.startswith(".")) if recursive else []
         for name in names:
             source = Path(folder) / name
-            if wanted(name, pattern) and source.is_file():
-                relative = source.relative_to(input_dir)
+            if not wanted(name, pattern):
+                continue
+            relative = source.relative_to(input_dir)
+            if not source.is_file():
+                if os.path.islink(source):  # a loop or a broken link: say so
+                    problem = _link_problem(source)
+                    items.append(Item(source, relative, output_dir / relative, error=problem))
+                continue
+            try:
                 outside = not follow_links and root not in source.resolve().parents
-                reason = "symbolic link out of INPUT_DIR, not followed" if outside else None
-                items.append(Item(source, relative, output_dir / relative, reason))
+            except (RuntimeError, OSError):  # a link loop created meanwhile
+                items.append(Item(source, relative, output_dir / relative, error="symbolic link "
+                                  "loop (it never reaches a file)"))  # fmt: skip
+                continue
+            reason = "symbolic link out of INPUT_DIR, not followed" if outside else None
+            items.append(Item(source, relative, output_dir / relative, reason))
     return sorted(items, key=lambda item: item.relative.as_posix())
+
+
+def _link_problem(link: Path) -> str:
+    """Why a symbolic link named like an image is not a file: a loop or a broken link."""
+    try:
+        os.stat(link)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "is a symbolic link loop (it never reaches a file)"
+        if error.errno == errno.ENOENT:
+            return "is a broken symbolic link"
+        return f"cannot be read ({error.strerror or error})"
+    return "is not a regular file"
 
 
 def check_inside(item: Item) -> None:
@@ -207,9 +248,14 @@ def run_batch(
     """
     from .denoise import denoise
 
-    sources = {item.source.resolve() for item in items}
+    sources = {item.source.resolve() for item in items if item.error is None}
     resolved_once = False
-    todo = [item.skip_reason is None and (overwrite or not item.target.exists()) for item in items]
+    todo = [
+        item.error is None
+        and item.skip_reason is None
+        and (overwrite or not os.path.lexists(item.target))
+        for item in items
+    ]
     next_index = _next_todo(todo, 0)
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-read")
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-write")
@@ -219,6 +265,11 @@ def run_batch(
         )
         writing = None  # the output being written: (item, future, start, params)
         for index, item in enumerate(items):
+            if item.error is not None:
+                yield from _written(writing)
+                writing = None
+                yield ItemResult(item, FAILED, item.error)
+                continue
             if not todo[index]:
                 yield from _written(writing)
                 writing = None
@@ -234,7 +285,13 @@ def run_batch(
             )
             try:
                 picture = current.result()
-                if item.target.resolve() in sources:
+                if not overwrite and os.path.lexists(item.target):
+                    # Created since the batch started (another process): never replaced.
+                    yield from _written(writing)
+                    writing = None
+                    yield ItemResult(item, SKIPPED, "output exists")
+                    continue
+                if resolve_path(item.target) in sources:  # (a link loop: ImageFileError)
                     raise ImageFileError(item.target, "output would replace an input file")
                 # Refuse what the output format cannot store before computing it.
                 check_format(item.target, picture.pixels.dtype, picture.channels)
@@ -260,7 +317,11 @@ def run_batch(
                 continue
             # Encode and write this output (atomically) while the next image is denoised.
             yield from _written(writing)
-            future = writer.submit(write_image, item.target, picture.with_pixels(result))
+            # Without overwrite the output is published only if it still does not
+            # exist at that moment (no check-then-rename race with another process).
+            future = writer.submit(
+                write_image, item.target, picture.with_pixels(result), replace=overwrite
+            )
             writing = (item, future, start, params)
         yield from _written(writing)
 
@@ -272,6 +333,9 @@ def _written(writing) -> Iterator[ItemResult]:
     item, future, start, params = writing
     try:
         future.result()
+    except OutputExistsError:
+        yield ItemResult(item, SKIPPED, "output exists", time.perf_counter() - start)
+        return
     except (NLMeansError, OSError) as error:
         yield ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
         return

@@ -19,8 +19,10 @@ new one, never a partial one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
+import stat
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -160,6 +162,33 @@ def check_folder_writable(path: Path) -> None:
 # --------------------------------------------------------------------- reading
 
 
+def _stat_problem(path, error: OSError) -> str:
+    """What an OSError from looking ``path`` up means, in the words the README uses."""
+    if error.errno == errno.ELOOP:
+        return "is a symbolic link loop (it never reaches a file)"
+    if error.errno == errno.ENOENT:
+        return "is a broken symbolic link" if os.path.islink(path) else "no such file"
+    return f"cannot be read ({error.strerror or error})"
+
+
+def resolve_path(path) -> Path:
+    """``Path(path).resolve()``, with a symbolic link loop refused as ImageFileError.
+
+    (``Path.resolve`` raises RuntimeError for a loop on Python < 3.13.) For the
+    CLI's same-file check of input and output, which runs before reading.
+    """
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as error:
+        loop = isinstance(error, RuntimeError) or error.errno == errno.ELOOP
+        raise ImageFileError(
+            path,
+            "is a symbolic link loop (it never reaches a file)"
+            if loop
+            else f"cannot be resolved ({getattr(error, 'strerror', None) or error})",
+        ) from None
+
+
 def read_image(path) -> Picture:
     """Read an image file into a :class:`Picture` (gray, gray+alpha, RGB or RGBA).
 
@@ -171,13 +200,15 @@ def read_image(path) -> Picture:
         a size that would not fit in memory (checked before decoding).
     """
     path = Path(path)
-    if not path.exists():
-        raise ImageFileError(path, "no such file")
-    if path.is_dir():
+    try:
+        status = os.stat(path)
+    except OSError as error:
+        raise ImageFileError(path, _stat_problem(path, error)) from None
+    if stat.S_ISDIR(status.st_mode):
         raise ImageFileError(path, "is a directory, expected an image file")
-    if not path.is_file():
+    if not stat.S_ISREG(status.st_mode):
         raise ImageFileError(path, "is not a regular file")
-    if path.stat().st_size == 0:
+    if status.st_size == 0:
         raise ImageFileError(path, "file is empty (0 bytes)")
     try:
         with open(path, "rb") as handle:
@@ -512,7 +543,11 @@ def encode_image(path: Path, array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def write_image(path, array: np.ndarray) -> None:
+class OutputExistsError(ImageFileError):
+    """The output appeared while it was being computed, and may not be replaced."""
+
+
+def write_image(path, array: np.ndarray, *, replace: bool = True) -> None:
     """Write ``array`` to ``path`` atomically.
 
     The file is encoded in memory, written to a hidden temporary file in the
@@ -520,6 +555,11 @@ def write_image(path, array: np.ndarray) -> None:
     interruption the temporary file is removed and ``path`` is untouched. A
     replaced file keeps its permission bits; a new one gets the usual ones
     (0o666 minus the umask).
+
+    With ``replace=False`` the file is published only if ``path`` does not
+    exist at that very moment (:func:`publish_new`, no check-then-rename race):
+    a file another process created meanwhile is kept and
+    :class:`OutputExistsError` is raised.
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -540,14 +580,78 @@ def write_image(path, array: np.ndarray) -> None:
             temp.flush()
             os.fsync(temp.fileno())
         os.chmod(temp_name, mode)
-        os.replace(temp_name, path)
+        if replace:
+            os.replace(temp_name, path)
+        else:
+            publish_new(temp_name, path)
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
+        if isinstance(error, FileExistsError):
+            raise OutputExistsError(path, "output exists (it appeared meanwhile)") from None
         if isinstance(error, OSError):
             raise ImageFileError(path, f"cannot write ({error.strerror or error})") from error
         raise
     _sync_folder(path.parent)
+
+
+_RENAME_NOREPLACE = 1
+_renameat2 = None
+
+
+def _renameat2_function():
+    """glibc's ``renameat2`` through ctypes, or None where it is missing (not Linux)."""
+    global _renameat2
+    if _renameat2 is None:
+        _renameat2 = False
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            function = libc.renameat2
+            function.argtypes = [
+                ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint
+            ]  # fmt: skip
+            function.restype = ctypes.c_int
+            _renameat2 = function
+    return _renameat2 or None
+
+
+def publish_new(temp, path) -> None:
+    """Move ``temp`` to ``path`` only if ``path`` does not exist; FileExistsError if it does.
+
+    Atomic where the system allows: ``renameat2(RENAME_NOREPLACE)`` (Linux),
+    else a hard link of the temporary file then its removal (the link fails
+    if ``path`` exists), else, on file systems with neither, an existence
+    check right before the rename.
+    """
+    temp, path = os.fsencode(temp), os.fsencode(path)
+    renameat2 = _renameat2_function()
+    if renameat2 is not None:
+        import ctypes
+
+        at_cwd = -100  # AT_FDCWD
+        if renameat2(at_cwd, temp, at_cwd, path, _RENAME_NOREPLACE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            raise FileExistsError(code, os.strerror(code), os.fsdecode(path))
+        if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
+            raise OSError(code, os.strerror(code), os.fsdecode(path))
+    try:
+        os.link(temp, path)  # FileExistsError if path exists
+    except FileExistsError:
+        raise
+    except OSError as error:  # no hard links here (e.g. FAT, some network shares)
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        if os.path.lexists(path):
+            raise FileExistsError(
+                errno.EEXIST, os.strerror(errno.EEXIST), os.fsdecode(path)
+            ) from None
+        os.rename(temp, path)
+        return
+    os.unlink(temp)
 
 
 def _new_file_mode(path: Path) -> int:

@@ -20,6 +20,7 @@ from nlmeans.io import (
     check_format,
     read_image,
     require_finite,
+    resolve_path,
     write_image,
 )
 
@@ -607,3 +608,18 @@ def test_16_bit_png_chunk_lengths_are_bounded(tmp_path, rng):
     (tmp_path / "far.png").write_bytes(huge)
     with pytest.raises(ImageFileError, match="far.png: file is truncated"):
         read_image(tmp_path / "far.png")
+
+
+def test_symbolic_link_loop_and_broken_link_are_named(tmp_path):
+    os.symlink("l2.png", tmp_path / "l1.png")
+    os.symlink("l1.png", tmp_path / "l2.png")
+    os.symlink("nowhere.png", tmp_path / "gone.png")
+    # Before: "no such file" (Path.exists hides the loop); resolve() raised RuntimeError.
+    with pytest.raises(ImageFileError, match=r"l1.png: is a symbolic link loop"):
+        read_image(tmp_path / "l1.png")
+    with pytest.raises(ImageFileError, match=r"l1.png: is a symbolic link loop"):
+        resolve_path(tmp_path / "l1.png")
+    with pytest.raises(ImageFileError, match=r"gone.png: is a broken symbolic link"):
+        read_image(tmp_path / "gone.png")
+    with pytest.raises(ImageFileError, match=r"missing.png: no such file"):
+        read_image(tmp_path / "missing.png")

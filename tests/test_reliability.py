@@ -322,6 +322,19 @@ def test_float_tiff_huge_or_non_finite_values_are_refused_naming_the_file(
     assert_refused(result, tmp_path / "f.tif", words, tmp_path, before)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="cli.check_output resolves the input with Path.resolve (RuntimeError on a loop); "
+    "it needs nlmeans.io.resolve_path, which refuses the loop as ImageFileError",
+)
+def test_symbolic_link_loop_input_is_one_line(tmp_path, no_compute):
+    os.symlink("l2.png", tmp_path / "l1.png")
+    os.symlink("l1.png", tmp_path / "l2.png")
+    before = snapshot(tmp_path)
+    result = run(tmp_path / "l1.png", "-o", tmp_path / "d.png")
+    assert_refused(result, tmp_path / "l1.png", "symbolic link loop", tmp_path, before)
+
+
 # --------------------------------------------------------------------- memory
 
 
@@ -553,3 +566,29 @@ def test_real_sigint_during_batch_keeps_finished_files_and_a_rerun_resumes(tmp_p
     assert sorted(p.name for p in target.iterdir()) == [f"img{i}.png" for i in range(4)]
     assert all((target / name).read_bytes() == data for name, data in stamps.items())
     assert result.output.count("skipped") >= len(finished)
+
+
+def test_batch_goes_on_past_hostile_files(tmp_path, rng):
+    # Before: the padded 16-bit PNG stopped the batch with MemoryError and the
+    # looping TIFF hung it (SIGINT and SIGTERM ignored while it did).
+    source, target = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    Image.fromarray(noisy(rng, (20, 20))).save(source / "a.png")
+    padded = source / "b_padded.png"
+    padded.write_bytes(png16.encode(noisy(rng, (40, 50), np.uint16)))
+    os.truncate(padded, 100 * 1024**3)  # sparse
+    tifffile.imwrite(source / "c_loop.tif", noisy(rng, (3, 8, 8)), photometric="minisblack")
+    data = bytearray((source / "c_loop.tif").read_bytes())
+    with tifffile.TiffFile(source / "c_loop.tif") as tiff:
+        offsets = [page.offset for page in tiff.pages]
+    (entries,) = struct.unpack_from("<H", data, offsets[-1])
+    struct.pack_into("<I", data, offsets[-1] + 2 + 12 * entries, offsets[0])
+    (source / "c_loop.tif").write_bytes(bytes(data))
+    Image.fromarray(noisy(rng, (20, 20))).save(source / "d.png")
+    start = time.perf_counter()
+    result = batch(source, target)
+    assert time.perf_counter() - start < 30
+    assert result.exit_code == 1, result.output
+    assert "c_loop.tif: is truncated or corrupt (TIFF: IFD chain loops back" in result.stderr
+    assert "done 3, skipped 0, failed 1" in result.stdout
+    assert png16.decode((target / "b_padded.png").read_bytes()).shape == (40, 50)
