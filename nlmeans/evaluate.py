@@ -60,10 +60,25 @@ def psnr(clean: np.ndarray, estimate: np.ndarray) -> float:
     return float(peak_signal_noise_ratio(clean, estimate, data_range=255.0))
 
 
-def ssim(clean: np.ndarray, estimate: np.ndarray) -> float:
-    """Structural similarity (Wang et al. 2004) from ``skimage.metrics``, 8-bit scale."""
+#: Side of scikit-image's SSIM window: images smaller than it have no SSIM.
+SSIM_WINDOW = 7
+
+
+def ssim(clean: np.ndarray, estimate: np.ndarray) -> float | None:
+    """Structural similarity (Wang et al. 2004) from ``skimage.metrics``, 8-bit scale.
+
+    None for an image narrower or lower than the 7×7 Gaussian-free window
+    (``SSIM_WINDOW``): SSIM is not defined there, and the report shows "-".
+
+    References
+    ----------
+    Wang, Bovik, Sheikh & Simoncelli, "Image quality assessment: from error
+    visibility to structural similarity", IEEE TIP 13(4), 2004.
+    """
     from skimage.metrics import structural_similarity
 
+    if min(clean.shape[:2]) < SSIM_WINDOW:
+        return None
     channel_axis = None if clean.ndim == 2 else -1
     return float(
         structural_similarity(clean, estimate, data_range=255.0, channel_axis=channel_axis)
@@ -130,7 +145,8 @@ def run_skimage(noisy: np.ndarray, params: Params) -> np.ndarray:
     channel_axis = None if noisy.ndim == 2 else -1
     unit = (noisy / 255.0).astype(np.float32)
     result = denoise_nl_means(unit, channel_axis=channel_axis, **skimage_parameters(params))
-    return np.asarray(result, dtype=np.float64) * 255.0
+    # It squeezes unit axes (a 1×7 image comes back as (7,)): restore the shape.
+    return np.asarray(result, dtype=np.float64).reshape(noisy.shape) * 255.0
 
 
 def opencv_available() -> bool:
@@ -193,7 +209,7 @@ class Row:
 
     method: str
     psnr: float
-    ssim: float
+    ssim: float | None  # None for images smaller than the SSIM window
     seconds: float | None = None
     speedup: float | None = None
 
@@ -288,7 +304,7 @@ def mean_rows(comparisons: list[Comparison]) -> list[Row]:
             Row(
                 name,
                 float(np.mean([row.psnr for row in rows])),
-                float(np.mean([row.ssim for row in rows])),
+                _mean_or_none([row.ssim for row in rows]),
                 float(np.mean(times)) if times else None,
             )
         )
@@ -335,3 +351,8 @@ def montage(comparison: Comparison, clean: np.ndarray) -> np.ndarray:
         label = name if name == "clean" else f"{name}  {psnrs[name]:.2f} dB"
         draw.text((column * width + band // 4, band // 8), label, fill="black", font=font)
     return np.asarray(canvas)
+
+
+def _mean_or_none(values: list) -> float | None:
+    """The mean, or None when some value is missing (an SSIM left out)."""
+    return None if any(v is None for v in values) else float(np.mean(values))
