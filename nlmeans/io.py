@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import png16
-from .memory import check_memory, denoise_bytes
+from .memory import check_memory, file_bytes
 from .params import NLMeansError
 
 #: Extensions nlmeans writes (lower case, with the dot).
@@ -233,8 +233,7 @@ def _check_declared(
 
     ``extra``: bytes the decoder holds on top of the image (a decoded tile).
     """
-    needed = height * width * channels * itemsize + denoise_bytes(height, width, channels, itemsize)
-    needed += extra
+    needed = file_bytes(height, width, channels, itemsize) + extra
     try:
         check_memory(
             needed, f"declares {width}x{height} pixels ({channels} channels); denoising it"
