@@ -259,7 +259,7 @@ def run_batch(
     next_index = _next_todo(todo, 0)
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-read")
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-write")
-    with reader, writer:
+    try:
         pending = (
             reader.submit(read_image, items[next_index].source) if next_index < len(items) else None
         )
@@ -324,6 +324,12 @@ def run_batch(
             )
             writing = (item, future, start, params)
         yield from _written(writing)
+    finally:
+        # Also when interrupted (Ctrl-C, SIGTERM) or closed early: never wait for the
+        # read of a file that will not be denoised; a write under way finishes (or
+        # removes its temporary file) before the batch stops.
+        reader.shutdown(wait=False, cancel_futures=True)
+        writer.shutdown(wait=True)
 
 
 def _written(writing) -> Iterator[ItemResult]:
