@@ -60,6 +60,9 @@ MAX_CHUNK_LENGTH = 2**31 - 1
 #: declared image size, whatever the chunk lengths say.
 READ_BLOCK = 1 << 20
 
+#: Most chunks walked before the image data ends: real files have a few dozen.
+MAX_CHUNKS = 10_000
+
 #: Largest eXIf chunk read for the orientation; a longer one is skipped unread.
 MAX_EXIF_BYTES = 1 << 20
 
@@ -136,6 +139,22 @@ class _Reader:
 
     def __init__(self, handle):
         self.handle = handle
+        self.chunks = 0
+
+    def chunk_head(self, head: bytes) -> tuple[int, bytes, str]:
+        """(length, type, printable type) of a chunk header, checked: the type is four
+        ASCII letters (zero padding is not a chunk), the length at most 2^31 - 1, and
+        at most :data:`MAX_CHUNKS` chunks are walked."""
+        length, kind = struct.unpack(">I4s", head)
+        name = kind.decode("latin-1")
+        self.chunks += 1
+        if not kind.isalpha() or not kind.isascii():
+            raise PNGError(f"file is corrupt (not a chunk type: {name!r})")
+        if length > MAX_CHUNK_LENGTH:
+            raise PNGError(f"file is corrupt (a {name!r} chunk declares {length} bytes)")
+        if self.chunks > MAX_CHUNKS:
+            raise PNGError(f"file is corrupt (more than {MAX_CHUNKS} chunks)")
+        return length, kind, name
 
     def read(self, size: int, what: str) -> bytes:
         data = self.handle.read(size)
@@ -170,10 +189,7 @@ def _read_stream(handle, expected: int) -> tuple[bytearray, int]:
         if len(head) < 8:
             what = "image data ends early" if seen_data else "no image data"
             raise PNGError(f"file is truncated ({what})")
-        length, kind = struct.unpack(">I4s", head)
-        name = kind.decode("latin-1")
-        if length > MAX_CHUNK_LENGTH:
-            raise PNGError(f"file is corrupt (a {name!r} chunk declares {length} bytes)")
+        length, kind, name = reader.chunk_head(head)
         if kind == b"IEND":
             raise PNGError("file is truncated (image data ends early)")
         if kind == b"IDAT":
@@ -235,19 +251,14 @@ def check_image_chunks(handle) -> None:
             if seen_data:
                 return
             raise PNGError("file is truncated (no image data)")
-        length, kind = struct.unpack(">I4s", head)
-        name = kind.decode("latin-1")
+        if seen_data and head[4:] != b"IDAT":
+            return
+        length, kind, name = reader.chunk_head(head)
         if kind != b"IDAT":
-            if seen_data:
-                return
-            if length > MAX_CHUNK_LENGTH:
-                raise PNGError(f"file is corrupt (a {name!r} chunk declares {length} bytes)")
             if kind == b"IEND":
                 raise PNGError("file is truncated (no image data)")
             reader.skip(length + 4)
             continue
-        if length > MAX_CHUNK_LENGTH:
-            raise PNGError(f"file is corrupt (a {name!r} chunk declares {length} bytes)")
         seen_data = True
         crc = zlib.crc32(kind)
         left = length

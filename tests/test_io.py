@@ -623,3 +623,15 @@ def test_symbolic_link_loop_and_broken_link_are_named(tmp_path):
         read_image(tmp_path / "gone.png")
     with pytest.raises(ImageFileError, match=r"missing.png: no such file"):
         read_image(tmp_path / "missing.png")
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_png_cut_before_its_image_data_and_padded_is_refused_quickly(tmp_path, rng, depth):
+    # Found by the fuzzer: zero padding read as billions of empty chunks (a hang).
+    image = random_image(rng, (10, 12), np.uint8 if depth == 8 else np.uint16)
+    data = png16.encode(image) if depth == 16 else encoded(image, "PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(data[:33])  # signature and header only
+    os.truncate(path, 100 * 1024**3)
+    with time_limit(5), pytest.raises(ImageFileError, match="not a chunk type"):
+        read_image(path)
