@@ -255,7 +255,7 @@ def _png_checked_depth(path: Path) -> int:
     if depth != 16:  # Pillow decodes it: check the chunks by the 16-bit decoder's rule first
         try:
             with open(path, "rb") as handle:
-                png16.check_image_chunks(handle)
+                png16.check_image_chunks(handle, png16.max_compressed(width, height, depth, color))
         except png16.PNGError as error:
             raise ImageFileError(path, str(error)) from None
     return depth

@@ -134,12 +134,31 @@ def orient(image: np.ndarray, orientation: int) -> np.ndarray:
     return image
 
 
+def max_compressed(width: int, height: int, depth: int, color: int) -> int:
+    """Most IDAT bytes an image of this header can need: its filtered rows (Adam7's
+    extra rows included) stored uncompressed, zlib's block overhead and 1 MiB to spare.
+    A longer IDAT run is corrupt, and is refused before it is read."""
+    samples = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(color, 4)
+    raw = (height + 7) * (8 + (width * samples * max(depth, 1) + 7) // 8)
+    return raw + raw // 16_000 * 5 + 2**20
+
+
 class _Reader:
     """Exact reads from a binary file, with a clear error when it ends early."""
 
     def __init__(self, handle):
         self.handle = handle
         self.chunks = 0
+        self.data = 0
+
+    def count_data(self, length: int, limit: int | None) -> None:
+        """Add an IDAT chunk's length; PNGError past ``limit`` (before reading it)."""
+        self.data += length
+        if limit is not None and self.data > limit:
+            raise PNGError(
+                f"file is corrupt (image data of more than {limit} bytes, "
+                "longer than the declared size can need)"
+            )
 
     def chunk_head(self, head: bytes) -> tuple[int, bytes, str]:
         """(length, type, printable type) of a chunk header, checked: the type is four
@@ -166,7 +185,7 @@ class _Reader:
         self.handle.seek(size, 1)
 
 
-def _read_stream(handle, expected: int) -> tuple[bytearray, int]:
+def _read_stream(handle, expected: int, limit: int | None = None) -> tuple[bytearray, int]:
     """Inflate the IDAT stream of an open PNG (after its header) into exactly
     ``expected`` bytes; also returns the EXIF orientation (1 if none).
 
@@ -194,6 +213,7 @@ def _read_stream(handle, expected: int) -> tuple[bytearray, int]:
             raise PNGError("file is truncated (image data ends early)")
         if kind == b"IDAT":
             seen_data = True
+            reader.count_data(length, limit)
             crc = zlib.crc32(kind)
             left = length
             broken = None  # a zlib error, reported after the CRC (which says more)
@@ -233,14 +253,15 @@ def _read_stream(handle, expected: int) -> tuple[bytearray, int]:
     return raw, orientation
 
 
-def check_image_chunks(handle) -> None:
+def check_image_chunks(handle, limit: int | None = None) -> None:
     """Check the chunk structure of a PNG of any bit depth, opened at its start.
 
     Walks the chunks up to the end of the IDAT run (ancillary chunks skipped
     unread) and checks that every IDAT chunk is complete with a matching CRC,
     in bounded reads. Used before Pillow decodes an 8-bit PNG, so that 8- and
     16-bit files follow one rule: accepted when all the image data is present
-    and intact, with or without the chunks after it (IEND). Raises PNGError.
+    and intact, with or without the chunks after it (IEND). ``limit`` bounds the
+    IDAT bytes (:func:`max_compressed`). Raises PNGError.
     """
     reader = _Reader(handle)
     handle.seek(33)
@@ -260,6 +281,7 @@ def check_image_chunks(handle) -> None:
             reader.skip(length + 4)
             continue
         seen_data = True
+        reader.count_data(length, limit)
         crc = zlib.crc32(kind)
         left = length
         while left:
@@ -337,7 +359,7 @@ def decode(source, max_pixels: int | None = None, *, oriented: bool = False) -> 
         rows, cols = -(-(height - y0) // dy), -(-(width - x0) // dx)
         sizes.append((rows, cols) if rows > 0 and cols > 0 else (0, 0))
     expected = sum(rows * (1 + cols * bpp) for rows, cols in sizes)
-    raw, orientation = _read_stream(handle, expected)
+    raw, orientation = _read_stream(handle, expected, max_compressed(width, height, depth, color))
     filtered = np.frombuffer(raw, np.uint8)
     image = np.empty((height, width, samples), np.uint16)
     offset = 0

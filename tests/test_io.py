@@ -635,3 +635,17 @@ def test_png_cut_before_its_image_data_and_padded_is_refused_quickly(tmp_path, r
     os.truncate(path, 100 * 1024**3)
     with time_limit(5), pytest.raises(ImageFileError, match="not a chunk type"):
         read_image(path)
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_png_image_data_longer_than_the_size_needs_is_refused_unread(tmp_path, rng, depth):
+    # Found by the fuzzer: an IDAT length of 2^31 - 1 in a padded file read 2 GB first.
+    image = random_image(rng, (10, 12), np.uint8 if depth == 8 else np.uint16)
+    data = bytearray(png16.encode(image) if depth == 16 else encoded(image, "PNG"))
+    idat = bytes(data).index(b"IDAT") - 4
+    struct.pack_into(">I", data, idat, 2**31 - 1)
+    path = tmp_path / "long.png"
+    path.write_bytes(bytes(data))
+    os.truncate(path, 100 * 1024**3)
+    with time_limit(5), pytest.raises(ImageFileError, match="longer than the declared size"):
+        read_image(path)
