@@ -376,6 +376,21 @@ def walk_tiff_ifds(handle, size: int) -> list[TiffIFD]:
     return ifds
 
 
+@contextlib.contextmanager
+def _quiet_tifffile():
+    """Keep tifffile's log (warnings about odd tags, printed on stderr by logging's
+    last-resort handler) out of the output: what matters is raised or read."""
+    import logging
+
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _read_tiff(path: Path) -> np.ndarray:
     """Read the main image of a TIFF (reduced-resolution pages and masks are ignored).
 
@@ -400,7 +415,7 @@ def _read_tiff(path: Path) -> np.ndarray:
             "save the pages as separate files",
         )
     try:
-        with tifffile.TiffFile(path) as tiff:
+        with _quiet_tifffile(), tifffile.TiffFile(path) as tiff:
             page = tiff.pages[main[0]]
             photometric = page.photometric.name
             bilevel = page.bitspersample == 1 and photometric in ("MINISBLACK", "MINISWHITE")
