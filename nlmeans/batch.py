@@ -15,6 +15,7 @@ cluster (``nlmeans batch --dask``), with the same resuming, reports and order.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fnmatch
 import logging
 import os
@@ -33,9 +34,11 @@ from .frontdoor import denoise
 from .io import (
     IMAGE_EXTENSIONS,
     ImageFileError,
+    OutputExistsError,
     check_format,
     read_image,
     require_finite,
+    resolve_path,
     write_image,
 )
 from .io_zarr import require_extra
@@ -55,6 +58,9 @@ class Item:
     target: Path
     #: Why this file is not processed (a symbolic link out of INPUT_DIR), else None.
     skip_reason: str | None = None
+    #: Why this entry failed before any work (a folder that cannot be listed, a
+    #: symbolic link loop or a broken link), else None: reported as a failure.
+    error: str | None = None
 
 
 @dataclass
@@ -148,16 +154,51 @@ def discover(
     """
     items = []
     root = input_dir.resolve()
-    for folder, subfolders, names in os.walk(input_dir):
+
+    def unreadable(error: OSError) -> None:
+        # os.walk skips a folder it cannot list; its files would silently be left out.
+        folder = Path(error.filename) if error.filename else input_dir
+        relative = folder.relative_to(input_dir) if folder != input_dir else Path(".")
+        why = error.strerror or str(error)
+        items.append(
+            Item(folder, relative, output_dir / relative, error=f"folder cannot be read ({why}); "
+                 "its files were left out")
+        )  # fmt: skip
+
+    for folder, subfolders, names in os.walk(input_dir, onerror=unreadable):
         subfolders[:] = sorted(d for d in subfolders if not d.startswith(".")) if recursive else []
         for name in names:
             source = Path(folder) / name
-            if wanted(name, pattern) and source.is_file():
-                relative = source.relative_to(input_dir)
+            if not wanted(name, pattern):
+                continue
+            relative = source.relative_to(input_dir)
+            if not source.is_file():
+                if os.path.islink(source):  # a loop or a broken link: say so
+                    problem = _link_problem(source)
+                    items.append(Item(source, relative, output_dir / relative, error=problem))
+                continue
+            try:
                 outside = not follow_links and root not in source.resolve().parents
-                reason = "symbolic link out of INPUT_DIR, not followed" if outside else None
-                items.append(Item(source, relative, output_dir / relative, reason))
+            except (RuntimeError, OSError):  # a link loop created meanwhile
+                items.append(Item(source, relative, output_dir / relative, error="symbolic link "
+                                  "loop (it never reaches a file)"))  # fmt: skip
+                continue
+            reason = "symbolic link out of INPUT_DIR, not followed" if outside else None
+            items.append(Item(source, relative, output_dir / relative, reason))
     return sorted(items, key=lambda item: item.relative.as_posix())
+
+
+def _link_problem(link: Path) -> str:
+    """Why a symbolic link named like an image is not a file: a loop or a broken link."""
+    try:
+        os.stat(link)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "is a symbolic link loop (it never reaches a file)"
+        if error.errno == errno.ENOENT:
+            return "is a broken symbolic link"
+        return f"cannot be read ({error.strerror or error})"
+    return "is not a regular file"
 
 
 def check_inside(item: Item) -> None:
@@ -218,17 +259,24 @@ def fixed_options(options: dict, params: Params) -> dict:
     return {**options, **fixed}
 
 
-def process_item(item: Item, options: dict, replaces_input: bool) -> ItemResult:
+def process_item(
+    item: Item, options: dict, replaces_input: bool, overwrite: bool = False
+) -> ItemResult:
     """Read, denoise and write one file in one go: a task of the distributed batch.
 
     The same steps as :func:`run_batch` (:func:`denoise_picture`, then the atomic
-    :func:`nlmeans.io.write_image`), with the same failure reasons.
+    :func:`nlmeans.io.write_image`), with the same failure reasons; without
+    ``overwrite`` an output that appeared meanwhile is never replaced (skipped).
     """
     start = time.perf_counter()
     try:
+        if not overwrite and os.path.lexists(item.target):
+            return ItemResult(item, SKIPPED, "output exists")
         picture = read_image(item.source)
         result, params = denoise_picture(item, picture, options, replaces_input)
-        write_image(item.target, picture.with_pixels(result))
+        write_image(item.target, picture.with_pixels(result), replace=overwrite)
+    except OutputExistsError:
+        return ItemResult(item, SKIPPED, "output exists", time.perf_counter() - start)
     except (NLMeansError, OSError) as error:
         return ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
     return ItemResult(item, DONE, None, time.perf_counter() - start, params)
@@ -265,18 +313,28 @@ def run_batch(
         done (with seconds and the parameters used), skipped, or failed (with
         the reason); a failure never stops the batch.
     """
-    sources = {item.source.resolve() for item in items}
+    sources = {item.source.resolve() for item in items if item.error is None}
     resolved_once = False
-    todo = [item.skip_reason is None and (overwrite or not item.target.exists()) for item in items]
+    todo = [
+        item.error is None
+        and item.skip_reason is None
+        and (overwrite or not os.path.lexists(item.target))
+        for item in items
+    ]
     next_index = _next_todo(todo, 0)
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-read")
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-write")
-    with reader, writer:
+    try:
         pending = (
             reader.submit(read_image, items[next_index].source) if next_index < len(items) else None
         )
         writing = None  # the output being written: (item, future, start, params)
         for index, item in enumerate(items):
+            if item.error is not None:
+                yield from _written(writing)
+                writing = None
+                yield ItemResult(item, FAILED, item.error)
+                continue
             if not todo[index]:
                 yield from _written(writing)
                 writing = None
@@ -292,8 +350,14 @@ def run_batch(
             )
             try:
                 picture = current.result()
+                if not overwrite and os.path.lexists(item.target):
+                    # Created since the batch started (another process): never replaced.
+                    yield from _written(writing)
+                    writing = None
+                    yield ItemResult(item, SKIPPED, "output exists")
+                    continue
                 result, params = denoise_picture(
-                    item, picture, options, item.target.resolve() in sources
+                    item, picture, options, resolve_path(item.target) in sources
                 )
                 if same_params and not resolved_once:
                     options = fixed_options(options, params)
@@ -305,9 +369,19 @@ def run_batch(
                 continue
             # Encode and write this output (atomically) while the next image is denoised.
             yield from _written(writing)
-            future = writer.submit(write_image, item.target, picture.with_pixels(result))
+            # Without overwrite the output is published only if it still does not
+            # exist at that moment (no check-then-rename race with another process).
+            future = writer.submit(
+                write_image, item.target, picture.with_pixels(result), replace=overwrite
+            )
             writing = (item, future, start, params)
         yield from _written(writing)
+    finally:
+        # Also when interrupted (Ctrl-C, SIGTERM) or closed early: never wait for the
+        # read of a file that will not be denoised; a write under way finishes (or
+        # removes its temporary file) before the batch stops.
+        reader.shutdown(wait=False, cancel_futures=True)
+        writer.shutdown(wait=True)
 
 
 def _written(writing) -> Iterator[ItemResult]:
@@ -317,6 +391,9 @@ def _written(writing) -> Iterator[ItemResult]:
     item, future, start, params = writing
     try:
         future.result()
+    except OutputExistsError:
+        yield ItemResult(item, SKIPPED, "output exists", time.perf_counter() - start)
+        return
     except (NLMeansError, OSError) as error:
         yield ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
         return
@@ -436,9 +513,9 @@ def prepare_worker(backend: str, warm, plan: dict[str, int], dask_worker=None) -
         chosen.set_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
 
 
-def _remote_item(item: Item, options: dict, replaces_input: bool, setup) -> ItemResult:
+def _remote_item(item: Item, options: dict, replaces_input, overwrite, setup) -> ItemResult:
     prepare_worker(*setup)
-    return process_item(item, options, replaces_input)
+    return process_item(item, options, replaces_input, overwrite)
 
 
 def run_batch_distributed(
@@ -461,17 +538,27 @@ def run_batch_distributed(
     """
     from distributed import KilledWorker
 
-    sources = {item.source.resolve() for item in items}
-    todo = [item.skip_reason is None and (overwrite or not item.target.exists()) for item in items]
+    sources = {item.source.resolve() for item in items if item.error is None}
+    todo = [
+        item.error is None
+        and item.skip_reason is None
+        and (overwrite or not os.path.lexists(item.target))
+        for item in items
+    ]
     setup = (options["backend"], list(warm), plan_threads(client))
     client.run(prepare_worker, *setup)
 
     def submit(index, opts):
         item = items[index]
-        replaces = item.target.resolve() in sources
-        return client.submit(_remote_item, item, opts, replaces, setup, pure=False)
+        try:
+            replaces = resolve_path(item.target) in sources
+        except NLMeansError as error:  # the output path is a link loop
+            return ItemResult(item, FAILED, reason_of(error))
+        return client.submit(_remote_item, item, opts, replaces, overwrite, setup, pure=False)
 
     def outcome(index, future) -> ItemResult:
+        if isinstance(future, ItemResult):
+            return future
         try:
             return future.result()
         except KilledWorker:
@@ -488,11 +575,13 @@ def run_batch_distributed(
     futures = {index: submit(index, options) for index in waiting}
     try:
         for index, item in enumerate(items):
-            if not todo[index]:
+            if item.error is not None:
+                yield ItemResult(item, FAILED, item.error)
+            elif not todo[index]:
                 yield ItemResult(item, SKIPPED, item.skip_reason or "output exists")
             elif index in finished:
                 yield finished[index]
             else:
                 yield outcome(index, futures.pop(index))
     finally:
-        client.cancel(list(futures.values()))
+        client.cancel([f for f in futures.values() if not isinstance(f, ItemResult)])

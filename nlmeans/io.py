@@ -19,8 +19,10 @@ new one, never a partial one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
+import stat
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ import numpy as np
 
 from . import png16
 from .errors import NLMeansError
-from .memory import check_memory, denoise_bytes
+from .memory import check_memory, file_bytes
 
 #: Extensions nlmeans writes (lower case, with the dot).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -160,6 +162,33 @@ def check_folder_writable(path: Path) -> None:
 # --------------------------------------------------------------------- reading
 
 
+def _stat_problem(path, error: OSError) -> str:
+    """What an OSError from looking ``path`` up means, in the words the README uses."""
+    if error.errno == errno.ELOOP:
+        return "is a symbolic link loop (it never reaches a file)"
+    if error.errno == errno.ENOENT:
+        return "is a broken symbolic link" if os.path.islink(path) else "no such file"
+    return f"cannot be read ({error.strerror or error})"
+
+
+def resolve_path(path) -> Path:
+    """``Path(path).resolve()``, with a symbolic link loop refused as ImageFileError.
+
+    (``Path.resolve`` raises RuntimeError for a loop on Python < 3.13.) For the
+    CLI's same-file check of input and output, which runs before reading.
+    """
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError) as error:
+        loop = isinstance(error, RuntimeError) or error.errno == errno.ELOOP
+        raise ImageFileError(
+            path,
+            "is a symbolic link loop (it never reaches a file)"
+            if loop
+            else f"cannot be resolved ({getattr(error, 'strerror', None) or error})",
+        ) from None
+
+
 def read_image(path) -> Picture:
     """Read an image file into a :class:`Picture` (gray, gray+alpha, RGB or RGBA).
 
@@ -171,13 +200,15 @@ def read_image(path) -> Picture:
         a size that would not fit in memory (checked before decoding).
     """
     path = Path(path)
-    if not path.exists():
-        raise ImageFileError(path, "no such file")
-    if path.is_dir():
+    try:
+        status = os.stat(path)
+    except OSError as error:
+        raise ImageFileError(path, _stat_problem(path, error)) from None
+    if stat.S_ISDIR(status.st_mode):
         raise ImageFileError(path, "is a directory, expected an image file")
-    if not path.is_file():
+    if not stat.S_ISREG(status.st_mode):
         raise ImageFileError(path, "is not a regular file")
-    if path.stat().st_size == 0:
+    if status.st_size == 0:
         raise ImageFileError(path, "file is empty (0 bytes)")
     try:
         with open(path, "rb") as handle:
@@ -185,7 +216,8 @@ def read_image(path) -> Picture:
     except OSError as error:
         raise ImageFileError(path, f"cannot be read ({error.strerror})") from None
     kind = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
-    if kind == "PNG" and _png_checked_depth(path) == 16:
+    depth = _png_checked_depth(path) if kind == "PNG" else None
+    if depth == 16:
         array = _read_png16(path)
     elif kind == "TIFF":
         array = _read_tiff(path)
@@ -194,9 +226,14 @@ def read_image(path) -> Picture:
     return split_alpha(path, array)
 
 
-def _check_declared(path, height: int, width: int, channels: int, itemsize: int) -> None:
-    """Refuse, before decoding, a declared size that cannot be decoded and denoised."""
-    needed = height * width * channels * itemsize + denoise_bytes(height, width, channels, itemsize)
+def _check_declared(
+    path, height: int, width: int, channels: int, itemsize: int, extra: int = 0
+) -> None:
+    """Refuse, before decoding, a declared size that cannot be decoded and denoised.
+
+    ``extra``: bytes the decoder holds on top of the image (a decoded tile).
+    """
+    needed = file_bytes(height, width, channels, itemsize) + extra
     try:
         check_memory(
             needed, f"declares {width}x{height} pixels ({channels} channels); denoising it"
@@ -215,45 +252,199 @@ def _png_checked_depth(path: Path) -> int:
         raise ImageFileError(path, str(error)) from None
     channels = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}.get(color, 4)
     _check_declared(path, height, width, channels, 2 if depth == 16 else 1)
+    if depth != 16:  # Pillow decodes it: check the chunks by the 16-bit decoder's rule first
+        try:
+            with open(path, "rb") as handle:
+                png16.check_image_chunks(handle, png16.max_compressed(width, height, depth, color))
+        except png16.PNGError as error:
+            raise ImageFileError(path, str(error)) from None
     return depth
 
 
 def _read_png16(path: Path) -> np.ndarray:
-    data = path.read_bytes()
+    """Decode a 16-bit PNG in bounded reads, with its eXIf orientation applied (as for
+    8-bit PNGs, which Pillow reads)."""
     try:
-        return png16.decode(data)
+        with open(path, "rb") as handle:
+            return np.ascontiguousarray(png16.decode(handle, oriented=True))
     except png16.PNGError as error:
         raise ImageFileError(path, str(error)) from None
+    except OSError as error:
+        raise ImageFileError(path, f"cannot be read ({error.strerror or error})") from None
+
+
+#: Most IFDs (pages) walked in a TIFF before it is refused: a single image with a
+#: few thumbnails or masks needs a handful; a longer chain is a stack or a corrupt file.
+TIFF_MAX_IFDS = 256
+
+#: Largest value of one TIFF tag (bytes) read: strip/tile tables of huge images stay
+#: far below it; a tag declaring more is corrupt (and tifffile would allocate it).
+TIFF_MAX_TAG_BYTES = 64 * 1024**2
+
+# TIFF field type -> bytes per value (TIFF 6.0 and BigTIFF types).
+_TIFF_TYPE_SIZES = {
+    1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8,
+    11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8,
+}  # fmt: skip
+
+#: NewSubfileType (tag 254) bits of a page that is not a main image: bit 0 reduced
+#: resolution (thumbnail, pyramid level), bit 2 transparency mask.
+_NOT_MAIN = 0b101
+
+
+@dataclass(frozen=True)
+class TiffIFD:
+    """One image file directory (page) of a TIFF: where it starts and what kind it is."""
+
+    offset: int
+    subfiletype: int
+
+    @property
+    def main(self) -> bool:
+        """A main image, not a reduced-resolution copy or a transparency mask."""
+        return not self.subfiletype & _NOT_MAIN
+
+
+def walk_tiff_ifds(handle, size: int) -> list[TiffIFD]:
+    """The chain of IFDs of a TIFF, checked before tifffile parses anything.
+
+    Follows the next-IFD offsets from the header with a set of visited
+    offsets and at most :data:`TIFF_MAX_IFDS` steps, and checks that every
+    directory and every tag value lies inside the file (``size`` bytes) and is
+    at most :data:`TIFF_MAX_TAG_BYTES`. So a chain pointing back to an earlier
+    IFD, an offset past the end or a tag declaring billions of values is
+    refused with :class:`ValueError` in a few reads, never followed.
+
+    Returns the IFDs in file order with their NewSubfileType (tag 254; the
+    old SubfileType tag 255 value 2, reduced resolution, maps to bit 0).
+    """
+    import struct
+
+    handle.seek(0)
+    head = handle.read(16)
+    order = {b"II": "<", b"MM": ">"}.get(head[:2])
+    if order is None or len(head) < 8:
+        raise ValueError("not a TIFF header")
+    (version,) = struct.unpack(order + "H", head[2:4])
+    if version == 42:
+        offset_format, count_format, entry_size, first_at = "I", "H", 12, 4
+    elif version == 43 and len(head) >= 16:
+        offset_format, count_format, entry_size, first_at = "Q", "Q", 20, 8
+    else:
+        raise ValueError(f"unknown TIFF version {version}")
+    offset_size = struct.calcsize(offset_format)
+    count_size = struct.calcsize(count_format)
+    (offset,) = struct.unpack_from(order + offset_format, head, first_at)
+    ifds: list[TiffIFD] = []
+    visited: set[int] = set()
+    while offset:
+        if offset in visited:
+            raise ValueError(f"IFD chain loops back to offset {offset}")
+        if len(ifds) >= TIFF_MAX_IFDS:
+            raise ValueError(f"more than {TIFF_MAX_IFDS} pages (or a corrupt IFD chain)")
+        visited.add(offset)
+        if offset + count_size > size:
+            raise ValueError(f"IFD offset {offset} is past the end of the file ({size} bytes)")
+        handle.seek(offset)
+        (count,) = struct.unpack(order + count_format, handle.read(count_size))
+        table = count * entry_size
+        if count == 0 or offset + count_size + table + offset_size > size:
+            raise ValueError(f"IFD at offset {offset} with {count} entries does not fit the file")
+        entries = handle.read(table)
+        (next_offset,) = struct.unpack(order + offset_format, handle.read(offset_size))
+        subfiletype = 0
+        for start in range(0, table, entry_size):
+            code, kind = struct.unpack_from(order + "HH", entries, start)
+            (values,) = struct.unpack_from(order + offset_format, entries, start + 4)
+            value_at = start + 4 + offset_size  # the value itself, or where it is
+            nbytes = values * _TIFF_TYPE_SIZES.get(kind, 1)
+            if nbytes > TIFF_MAX_TAG_BYTES:
+                raise ValueError(f"tag {code} declares {values} values")
+            if nbytes > offset_size:  # stored elsewhere: the value must lie in the file
+                (where,) = struct.unpack_from(order + offset_format, entries, value_at)
+                if where + nbytes > size:
+                    raise ValueError(f"tag {code} points past the end of the file")
+            elif code in (254, 255) and values == 1:
+                value_format = {3: "H", 4: "I", 16: "Q"}.get(kind)
+                if value_format:
+                    (value,) = struct.unpack_from(order + value_format, entries, value_at)
+                    subfiletype |= value if code == 254 else (1 if value == 2 else 0)
+        ifds.append(TiffIFD(offset, subfiletype))
+        offset = next_offset
+    if not ifds:
+        raise ValueError("no image directory (IFD)")
+    return ifds
+
+
+@contextlib.contextmanager
+def _quiet_tifffile():
+    """Keep tifffile's log (warnings about odd tags, printed on stderr by logging's
+    last-resort handler) out of the output: what matters is raised or read."""
+    import logging
+
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _read_tiff(path: Path) -> np.ndarray:
+    """Read the main image of a TIFF (reduced-resolution pages and masks are ignored).
+
+    The IFD chain is walked and bounded first (:func:`walk_tiff_ifds`); then
+    the main pages are chosen by NewSubfileType, not by position, so a
+    thumbnail stored first is never taken for the image.
+    """
     import tifffile
 
     try:
-        with tifffile.TiffFile(path) as tiff:
-            full = [page for page in tiff.pages if not page.subfiletype & 1]  # not thumbnails
-            series = tiff.series[0]
-            extra = set(series.get_axes(squeeze=True)) - set("YXS")
-            if len(full) > 1 or extra:
-                raise ImageFileError(
-                    path,
-                    f"is a multi-page TIFF ({max(len(full), 2)} pages, shape {series.shape}); "
-                    "nlmeans denoises single images — save the pages as separate files",
-                )
-            photometric = tiff.pages[0].photometric.name
-            if photometric not in ("MINISBLACK", "RGB"):
+        with open(path, "rb") as handle:
+            ifds = walk_tiff_ifds(handle, os.fstat(handle.fileno()).st_size)
+    except (ValueError, OSError) as error:
+        raise ImageFileError(path, f"is truncated or corrupt (TIFF: {_reason(error)})") from None
+    main = [index for index, ifd in enumerate(ifds) if ifd.main]
+    if not main:
+        raise ImageFileError(path, "has no main image (only thumbnails or masks)")
+    if len(main) > 1:
+        raise ImageFileError(
+            path,
+            f"is a multi-page TIFF ({len(main)} pages); nlmeans denoises single images — "
+            "save the pages as separate files",
+        )
+    try:
+        with _quiet_tifffile(), tifffile.TiffFile(path) as tiff:
+            page = tiff.pages[main[0]]
+            photometric = page.photometric.name
+            bilevel = page.bitspersample == 1 and photometric in ("MINISBLACK", "MINISWHITE")
+            if photometric not in ("MINISBLACK", "RGB") and not bilevel:
                 raise ImageFileError(
                     path, f"TIFF with {photometric} color is not supported; save it as gray or RGB"
                 )
-            shape, axes = series.shape, series.axes
+            shape, axes = page.shape, page.axes
+            extra = set(axes) - set("YXS")
+            if extra:
+                raise ImageFileError(
+                    path,
+                    f"is a multi-page TIFF (shape {shape}, axes {axes}); nlmeans denoises "
+                    "single images — save the pages as separate files",
+                )
             channels = shape[axes.index("S")] if "S" in axes else 1
             height, width = shape[axes.index("Y")], shape[axes.index("X")]
-            _check_declared(path, height, width, channels, series.dtype.itemsize)
-            array = series.asarray()
+            itemsize = 1 if bilevel else page.dtype.itemsize
+            # tifffile decodes into the image, plus one strip or tile at a time.
+            block = int(np.prod(page.chunks)) * itemsize if page.chunks else 0
+            _check_declared(path, height, width, channels, itemsize, extra=block)
+            array = page.asarray()
     except ImageFileError:
         raise
     except Exception as error:  # tifffile raises many types for corrupt files
         raise ImageFileError(path, f"is not a readable TIFF ({_reason(error)})") from None
+    if bilevel:  # bilevel -> 8-bit gray, black 0 and white 255 (white-is-zero inverted)
+        white = array.astype(bool) != (photometric == "MINISWHITE")
+        return np.where(white, np.uint8(255), np.uint8(0))
     if "S" in axes and axes.index("S") < axes.index("Y"):
         array = np.moveaxis(array, axes.index("S"), -1)  # planar RGB -> (H, W, C)
     return array
@@ -325,12 +516,14 @@ def split_alpha(path, array: np.ndarray) -> Picture:
         return Picture(array)
     if array.ndim == 3 and array.shape[-1] == 1:
         return Picture(array[..., 0])
-    if array.ndim == 3 and array.shape[-1] == 2:
-        return Picture(array[..., 0], array[..., 1])
+    if array.ndim == 3 and array.shape[-1] in (2, 4):
+        # Alpha is copied, not computed, but a float alpha must be as finite as the
+        # color: the output would otherwise carry NaN or 1e30 opacities.
+        alpha = array[..., -1]
+        require_finite(path, alpha, "alpha channel ")
+        return Picture(array[..., :-1] if array.shape[-1] == 4 else array[..., 0], alpha)
     if array.ndim == 3 and array.shape[-1] == 3:
         return Picture(array)
-    if array.ndim == 3 and array.shape[-1] == 4:
-        return Picture(array[..., :3], array[..., 3])
     raise ImageFileError(path, f"unsupported image layout {array.shape}")
 
 
@@ -364,7 +557,11 @@ def encode_image(path: Path, array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def write_image(path, array: np.ndarray) -> None:
+class OutputExistsError(ImageFileError):
+    """The output appeared while it was being computed, and may not be replaced."""
+
+
+def write_image(path, array: np.ndarray, *, replace: bool = True) -> None:
     """Write ``array`` to ``path`` atomically.
 
     The file is encoded in memory, written to a hidden temporary file in the
@@ -372,6 +569,11 @@ def write_image(path, array: np.ndarray) -> None:
     interruption the temporary file is removed and ``path`` is untouched. A
     replaced file keeps its permission bits; a new one gets the usual ones
     (0o666 minus the umask).
+
+    With ``replace=False`` the file is published only if ``path`` does not
+    exist at that very moment (:func:`publish_new`, no check-then-rename race):
+    a file another process created meanwhile is kept and
+    :class:`OutputExistsError` is raised.
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -392,14 +594,80 @@ def write_image(path, array: np.ndarray) -> None:
             temp.flush()
             os.fsync(temp.fileno())
         os.chmod(temp_name, mode)
-        os.replace(temp_name, path)
+        if replace:
+            os.replace(temp_name, path)
+        else:
+            publish_new(temp_name, path)
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
+        if isinstance(error, FileExistsError):
+            raise OutputExistsError(
+                path, "already exists (it appeared meanwhile); pass --overwrite to replace it"
+            ) from None
         if isinstance(error, OSError):
             raise ImageFileError(path, f"cannot write ({error.strerror or error})") from error
         raise
     _sync_folder(path.parent)
+
+
+_RENAME_NOREPLACE = 1
+_renameat2 = None
+
+
+def _renameat2_function():
+    """glibc's ``renameat2`` through ctypes, or None where it is missing (not Linux)."""
+    global _renameat2
+    if _renameat2 is None:
+        _renameat2 = False
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            function = libc.renameat2
+            function.argtypes = [
+                ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint
+            ]  # fmt: skip
+            function.restype = ctypes.c_int
+            _renameat2 = function
+    return _renameat2 or None
+
+
+def publish_new(temp, path) -> None:
+    """Move ``temp`` to ``path`` only if ``path`` does not exist; FileExistsError if it does.
+
+    Atomic where the system allows: ``renameat2(RENAME_NOREPLACE)`` (Linux),
+    else a hard link of the temporary file then its removal (the link fails
+    if ``path`` exists), else, on file systems with neither, an existence
+    check right before the rename.
+    """
+    temp, path = os.fsencode(temp), os.fsencode(path)
+    renameat2 = _renameat2_function()
+    if renameat2 is not None:
+        import ctypes
+
+        at_cwd = -100  # AT_FDCWD
+        if renameat2(at_cwd, temp, at_cwd, path, _RENAME_NOREPLACE) == 0:
+            return
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            raise FileExistsError(code, os.strerror(code), os.fsdecode(path))
+        if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
+            raise OSError(code, os.strerror(code), os.fsdecode(path))
+    try:
+        os.link(temp, path)  # FileExistsError if path exists
+    except FileExistsError:
+        raise
+    except OSError as error:  # no hard links here (e.g. FAT, some network shares)
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        if os.path.lexists(path):
+            raise FileExistsError(
+                errno.EEXIST, os.strerror(errno.EEXIST), os.fsdecode(path)
+            ) from None
+        os.rename(temp, path)
+        return
+    os.unlink(temp)
 
 
 def _new_file_mode(path: Path) -> int:
@@ -420,13 +688,28 @@ def _sync_folder(folder: Path) -> None:
             os.close(handle)
 
 
-def require_finite(path, pixels: np.ndarray) -> None:
-    """Raise ImageFileError naming how many values are NaN or infinite (float images)."""
-    if np.issubdtype(pixels.dtype, np.floating):
-        bad = int(pixels.size - np.count_nonzero(np.isfinite(pixels)))
-        if bad:
-            raise ImageFileError(
-                path,
-                f"has {bad} non-finite (NaN or Inf) values out of {pixels.size}; nlmeans needs "
-                "finite values (replace them first, e.g. with numpy.nan_to_num)",
-            )
+def require_finite(path, pixels: np.ndarray, what: str = "") -> None:
+    """Raise ImageFileError, naming the file, for float values nlmeans cannot compute with.
+
+    Counts the NaN and infinite values, and refuses magnitudes above
+    ``MAX_FLOAT_MAGNITUDE`` (float32 squares of them overflow). ``what`` names
+    the part of the image, e.g. ``"alpha channel "``. Integer images pass.
+    """
+    if not np.issubdtype(pixels.dtype, np.floating) or pixels.size == 0:
+        return
+    from .arrays import MAX_FLOAT_MAGNITUDE
+
+    bad = int(pixels.size - np.count_nonzero(np.isfinite(pixels)))
+    if bad:
+        raise ImageFileError(
+            path,
+            f"{what}has {bad} non-finite (NaN or Inf) values out of {pixels.size}; nlmeans needs "
+            "finite values (replace them first, e.g. with numpy.nan_to_num)",
+        )
+    peak = float(max(-pixels.min(), pixels.max()))
+    if peak > MAX_FLOAT_MAGNITUDE:
+        raise ImageFileError(
+            path,
+            f"{what}has values up to {peak:.3g}; nlmeans takes magnitudes up to "
+            f"{MAX_FLOAT_MAGNITUDE:.0e} (computed in float32) — scale the image down first",
+        )

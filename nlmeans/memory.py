@@ -15,22 +15,115 @@ from .errors import NLMeansError
 GIB = 1024**3
 
 
-def available_bytes() -> int | None:
-    """Memory the system can give this process without swapping, or None if unknown.
+#: Where the limits are read (module attributes, so tests can point them elsewhere).
+MEMINFO = "/proc/meminfo"
+CGROUP_ROOT = "/sys/fs/cgroup"
+PROC_CGROUP = "/proc/self/cgroup"
 
-    Linux: ``MemAvailable`` from /proc/meminfo; elsewhere the free physical pages.
-    """
+#: cgroup v1 reports "no limit" as a huge number (2^63 rounded down to a page).
+_NO_LIMIT = 2**60
+
+
+def _read_int(path) -> int | None:
+    """An integer file (cgroup style): None if missing, unreadable or "max"."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read().strip()
+    except OSError:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        return None  # "max": no limit
+    return value if value < _NO_LIMIT else None
+
+
+def _reclaimable(stat_path, key: str) -> int:
+    """Inactive file cache of a cgroup (memory.stat), which the kernel reclaims first."""
+    try:
+        with open(stat_path, encoding="ascii") as handle:
+            for line in handle:
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _cgroup_folders(root: str, proc_cgroup: str) -> list[tuple[str, str]]:
+    """(folder, version) candidates holding this process's memory controller files."""
+    own_v2, own_v1 = "", ""
+    try:
+        with open(proc_cgroup, encoding="ascii") as handle:
+            for line in handle:
+                parts = line.strip().split(":", 2)
+                if len(parts) == 3 and parts[0] == "0" and parts[1] == "":
+                    own_v2 = parts[2].lstrip("/")
+                elif len(parts) == 3 and "memory" in parts[1].split(","):
+                    own_v1 = parts[2].lstrip("/")
+    except OSError:
+        pass
+    folders = []
+    for own in dict.fromkeys([own_v2, ""]):  # own group first, then the root (containers)
+        folders.append((os.path.join(root, own) if own else root, "v2"))
+    for own in dict.fromkeys([own_v1, ""]):
+        base = os.path.join(root, "memory")
+        folders.append((os.path.join(base, own) if own else base, "v1"))
+    return folders
+
+
+def cgroup_available(root: str | None = None, proc_cgroup: str | None = None) -> int | None:
+    """Memory left under this process's cgroup limit, or None when there is no limit.
+
+    cgroup v2: ``memory.max`` minus ``memory.current``; v1: ``memory.limit_in_bytes``
+    minus ``memory.usage_in_bytes``; in both, the inactive file cache
+    (``memory.stat``) counts as free, since the kernel reclaims it before
+    killing. A container's limit is invisible in /proc/meminfo, which shows
+    the host's memory: without this the process is killed by the
+    out-of-memory killer instead of refused.
+    """
+    root = CGROUP_ROOT if root is None else root
+    proc_cgroup = PROC_CGROUP if proc_cgroup is None else proc_cgroup
+    left = []
+    for folder, version in _cgroup_folders(root, proc_cgroup):
+        if version == "v2":
+            limit = _read_int(os.path.join(folder, "memory.max"))
+            usage = _read_int(os.path.join(folder, "memory.current"))
+            cache = _reclaimable(os.path.join(folder, "memory.stat"), "inactive_file")
+        else:
+            limit = _read_int(os.path.join(folder, "memory.limit_in_bytes"))
+            usage = _read_int(os.path.join(folder, "memory.usage_in_bytes"))
+            cache = _reclaimable(os.path.join(folder, "memory.stat"), "total_inactive_file")
+        if limit is not None and usage is not None:
+            left.append(max(limit - max(usage - cache, 0), 0))
+    return min(left) if left else None  # the tightest limit (own group or the container's)
+
+
+def available_bytes() -> int | None:
+    """Memory this process can allocate without swapping or being killed, or None if unknown.
+
+    Linux: the smaller of ``MemAvailable`` (/proc/meminfo) and what is left
+    under a cgroup memory limit (:func:`cgroup_available`); elsewhere the free
+    physical pages.
+    """
+    system = None
+    try:
+        with open(MEMINFO, encoding="ascii") as meminfo:
             for line in meminfo:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    system = int(line.split()[1]) * 1024
+                    break
     except (OSError, ValueError, IndexError):
         pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, OSError, ValueError):
-        return None
+    if system is None:
+        try:
+            system = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, OSError, ValueError):
+            system = None
+    limited = cgroup_available()
+    known = [value for value in (system, limited) if value is not None]
+    return min(known) if known else None
 
 
 def stack_denoise_bytes(spatial, channels: int, itemsize: int, pads=0) -> int:
@@ -51,6 +144,46 @@ def stack_denoise_bytes(spatial, channels: int, itemsize: int, pads=0) -> int:
 def denoise_bytes(height: int, width: int, channels: int, itemsize: int, pad: int = 0) -> int:
     """:func:`stack_denoise_bytes` of a 2-D image with margin ``pad`` on both axes."""
     return stack_denoise_bytes((height, width), channels, itemsize, pad)
+
+
+#: Bytes per pixel of one plane the noise estimator holds at its peak (float64
+#: copies and wavelet bands, one channel at a time), plus 4 per byte of the sample.
+SIGMA_BYTES_PER_PIXEL = 24
+
+#: Margin on the estimate for the allocator's own overhead.
+SLACK = 1.05
+
+#: Reflection margin r + f assumed before the radii are known: the largest of
+#: the presets (f = 3, r = 17) with room to spare.
+PRESET_PAD = 24
+
+
+def file_bytes(height: int, width: int, channels: int, itemsize: int) -> int:
+    """Peak bytes of decoding, checking, denoising and writing one image file.
+
+    An upper bound of what ``nlmeans denoise FILE`` allocates over its start-up
+    (measured in tests/test_reliability.py::test_memory_estimate_bounds_the_real_peak),
+    with the presets' radii and the noise estimated:
+
+    - decoding: the decoder's copies (the 16-bit PNG decoder's inflated rows,
+      unfiltered rows, image and oriented copy; Pillow's 4-byte pixels, a
+      transposed copy and the array), ``4 × image + 8 bytes per pixel``;
+    - then the image stays while the noise is estimated (one float64 plane at
+      a time, :data:`SIGMA_BYTES_PER_PIXEL`) and while it is denoised
+      (:func:`denoise_bytes` with :data:`PRESET_PAD`), whichever is larger;
+    - then image, result, the result with alpha re-attached and the
+      encoder's copies, ``4 × image + 4 bytes per pixel``.
+
+    The three stages do not overlap (each one's temporaries are freed before
+    the next), so the peak is the largest.
+    """
+    pixels = height * width
+    image = pixels * channels * itemsize
+    decode = 4 * image + 8 * pixels
+    sigma = pixels * (SIGMA_BYTES_PER_PIXEL + 4 * itemsize)
+    compute = image + max(sigma, denoise_bytes(height, width, channels, itemsize, PRESET_PAD))
+    write = 4 * image + 4 * pixels
+    return int(max(decode, compute, write) * SLACK)
 
 
 def describe(size: int) -> str:

@@ -263,6 +263,7 @@ def check_components(components, n_channels: int) -> tuple[Component, ...]:
         )
     return tuple(terms)
 
+
 def check_patch_kernel(value) -> str:
     """Return ``value`` if it names a patch kernel, or raise NLMeansError."""
     if not isinstance(value, str) or value not in PATCH_KERNELS:

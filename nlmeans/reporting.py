@@ -13,7 +13,7 @@ from dataclasses import asdict
 from typing import TextIO
 
 from .batch import DONE, FAILED, ItemResult, Summary
-from .evaluate import Comparison, Row
+from .evaluate import SSIM_WINDOW, Comparison, Row
 from .params import Params
 
 
@@ -56,7 +56,7 @@ def rows_table(rows: list[Row]) -> str:
     lines = [f"{'method':<14}{'PSNR dB':>9}{'SSIM':>8}{'seconds':>10}{'vs scikit-image':>17}"]
     for row in rows:
         lines.append(
-            f"{row.method:<14}{row.psnr:>9.2f}{row.ssim:>8.4f}"
+            f"{row.method:<14}{row.psnr:>9.2f}{_cell(row.ssim, '.4f'):>8}"
             f"{_cell(row.seconds, '.3f'):>10}{_cell(row.speedup, '.1f', '×'):>17}"
         )
     return "\n".join(lines)
@@ -79,6 +79,11 @@ def comparison_text(comparison: Comparison, noise: str) -> str:
         ),
         rows_table(comparison.rows),
     ]
+    if any(row.ssim is None for row in comparison.rows):
+        lines.append(
+            f"  SSIM: left out (-), the image is smaller than its {SSIM_WINDOW}×{SSIM_WINDOW} "
+            "window"
+        )
     for name, parameters in comparison.method_parameters.items():
         if name != "nlmeans":
             words = " ".join(

@@ -1,5 +1,6 @@
 """``nlmeans batch`` and the batch runner on small temporary folders."""
 
+import importlib
 import json
 import os
 
@@ -111,16 +112,17 @@ def test_failure_during_write_leaves_no_output_and_no_temp_file(tmp_path, monkey
 def test_interrupt_during_write_leaves_only_complete_files(tmp_path, monkeypatch):
     source, target = tmp_path / "in", tmp_path / "out"
     make_tree(source)
-    real_replace = os.replace
+    real_publish = nlmeans.io.publish_new
 
     def interrupted_at_b(src, dst):
         # The temporary file of sub/b.png is complete but not yet renamed: Ctrl-C now.
         if os.path.basename(dst) == "b.png":
             assert os.path.basename(src).startswith(".b.") and os.path.getsize(src) > 0
             raise KeyboardInterrupt
-        real_replace(src, dst)
+        real_publish(src, dst)
 
-    monkeypatch.setattr(nlmeans.io.os, "replace", interrupted_at_b)
+    # Without --overwrite, outputs are published by a no-replace rename.
+    monkeypatch.setattr(nlmeans.io, "publish_new", interrupted_at_b)
     result = runner.invoke(app, ["batch", str(source), str(target), "-R", *FIXED])
     assert result.exit_code == 130
     files = [p for p in target.rglob("*") if p.is_file()]
@@ -219,3 +221,92 @@ def test_method_option_reaches_denoise(tmp_path):
     np.testing.assert_array_equal(iio.imread(target / "a.png"), expected)
     bad = runner.invoke(app, ["batch", str(source), str(tmp_path / "x"), "--method", "foo"])
     assert bad.exit_code == 2 and "method='foo'" in bad.stderr
+
+
+# ------------------------------------------------- hostile folders and races
+
+
+def test_unreadable_sub_folder_is_reported_as_a_failure(tmp_path, monkeypatch):
+    # Root can read any folder, so a folder that cannot be listed is simulated.
+    source, target = tmp_path / "in", tmp_path / "out"
+    make_tree(source)
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith(os.sep + "deeper"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = runner.invoke(app, ["batch", str(source), str(target), "-R", *FIXED])
+    # Before: "done 2, failed 2" with sub/deeper/c.png silently left out.
+    assert result.exit_code == 1, result.output
+    assert "sub/deeper: folder cannot be read (Permission denied); its files were left out" in (
+        result.stderr
+    )
+    assert "done 2, skipped 0, failed 3" in result.stdout
+
+
+def test_symbolic_link_loops_and_broken_links_are_reported(tmp_path):
+    source, target = tmp_path / "in", tmp_path / "out"
+    make_tree(source)
+    os.symlink("l2.png", source / "l1.png")
+    os.symlink("l1.png", source / "l2.png")
+    os.symlink("nowhere.png", source / "gone.png")
+    result = runner.invoke(app, ["batch", str(source), str(target), *FIXED])
+    assert result.exit_code == 1, result.output
+    assert "l1.png: is a symbolic link loop" in result.stderr
+    assert "gone.png: is a broken symbolic link" in result.stderr
+    assert "done 1, skipped 0, failed 4" in result.stdout  # fake.jpg, gone, l1, l2
+    assert "Traceback" not in result.output
+
+
+def test_output_created_meanwhile_is_not_replaced(tmp_path, monkeypatch):
+    source, target = tmp_path / "in", tmp_path / "out"
+    make_tree(source)
+    denoise_module = importlib.import_module("nlmeans.batch")  # its denoise
+    real_denoise = denoise_module.denoise
+
+    def other_process_writes_b(image, **kwargs):
+        # Another process creates out/sub/b.png while b is being denoised.
+        if image.shape == GOOD["sub/b.png"][0]:
+            (target / "sub").mkdir(parents=True, exist_ok=True)
+            (target / "sub" / "b.png").write_bytes(b"theirs")
+        return real_denoise(image, **kwargs)
+
+    monkeypatch.setattr(denoise_module, "denoise", other_process_writes_b)
+    result = runner.invoke(app, ["batch", str(source), str(target), "-R", *FIXED])
+    assert (target / "sub" / "b.png").read_bytes() == b"theirs"  # before: replaced
+    assert "sub/b.png (output exists)" in result.stdout
+    assert "done 2, skipped 1, failed 2" in result.stdout
+    assert hidden_files(target) == []
+
+
+@pytest.mark.parametrize("without", ["renameat2", "renameat2 and link"])
+def test_no_replace_publish_falls_back_where_the_system_lacks_it(tmp_path, monkeypatch, without):
+    monkeypatch.setattr(nlmeans.io, "_renameat2_function", lambda: None)
+    if without == "renameat2 and link":
+
+        def no_links(src, dst):
+            raise OSError(1, "Operation not permitted")
+
+        monkeypatch.setattr(nlmeans.io.os, "link", no_links)
+    image = np.zeros((4, 5), np.uint8)
+    nlmeans.io.write_image(tmp_path / "new.png", image, replace=False)
+    assert iio.imread(tmp_path / "new.png").shape == (4, 5)
+    with pytest.raises(nlmeans.io.OutputExistsError, match="already exists"):
+        nlmeans.io.write_image(tmp_path / "new.png", image + 1, replace=False)
+    assert iio.imread(tmp_path / "new.png").max() == 0
+    assert hidden_files(tmp_path) == []
+
+
+def test_no_replace_publish_uses_renameat2_on_linux(tmp_path):
+    if nlmeans.io._renameat2_function() is None:
+        pytest.skip("no renameat2 here")
+    (tmp_path / "t").write_bytes(b"new")
+    (tmp_path / "x").write_bytes(b"old")
+    with pytest.raises(FileExistsError):
+        nlmeans.io.publish_new(tmp_path / "t", tmp_path / "x")
+    assert (tmp_path / "x").read_bytes() == b"old"
+    nlmeans.io.publish_new(tmp_path / "t", tmp_path / "y")
+    assert (tmp_path / "y").read_bytes() == b"new" and not (tmp_path / "t").exists()

@@ -218,3 +218,35 @@ def test_compare_method_patch_reaches_nlmeans_only(small_clean):
     assert image["method_parameters"]["scikit-image"]["fast_mode"] is True
     psnr = {row["method"]: row["psnr"] for row in image["results"]}
     assert psnr["nlmeans"] > psnr["noisy"] + 3
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (1, 1), (1, 7), (6, 9, 3)])
+def test_compare_on_images_smaller_than_the_ssim_window(tmp_path, shape):
+    # Before: scikit-image's SSIM raised ValueError (win_size exceeds image extent).
+    values = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+    iio.imwrite(tmp_path / "tiny.png", values)
+    result = runner.invoke(app, ["compare", str(tmp_path / "tiny.png"), "--sigma", "20"])
+    assert result.exit_code == 0, result.output
+    assert "SSIM: left out (-), the image is smaller than its 7×7 window" in result.stdout
+    noisy_line = next(line for line in result.stdout.splitlines() if line.startswith("noisy"))
+    assert noisy_line.split()[2] == "-"
+    document = json.loads(
+        runner.invoke(
+            app, ["compare", str(tmp_path / "tiny.png"), "--sigma", "20", "--json"]
+        ).stdout
+    )
+    assert all(row["ssim"] is None for row in document["images"][0]["results"])
+
+
+def test_ssim_mean_over_a_folder_with_a_tiny_image_is_left_out(tmp_path):
+    rng = np.random.default_rng(1)
+    iio.imwrite(tmp_path / "big.png", rng.integers(0, 256, (16, 16)).astype(np.uint8))
+    iio.imwrite(tmp_path / "tiny.png", rng.integers(0, 256, (3, 3)).astype(np.uint8))
+    result = runner.invoke(
+        app, ["compare", str(tmp_path), "--sigma", "20", "--csv", str(tmp_path / "r.csv")]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "r.csv").open()))
+    assert {row["ssim"] for row in rows if row["image"] == "mean"} == {""}
+    assert all(row["ssim"] != "" for row in rows if row["image"] == "big.png")
+    assert evaluate.ssim(np.zeros((6, 40)), np.zeros((6, 40))) is None

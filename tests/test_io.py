@@ -1,8 +1,11 @@
 """nlmeans.io and nlmeans.png16: reading, writing and refusing image files."""
 
+import contextlib
 import io
 import os
+import signal
 import struct
+import time
 import warnings
 import zlib
 
@@ -17,6 +20,7 @@ from nlmeans.io import (
     check_format,
     read_image,
     require_finite,
+    resolve_path,
     write_image,
 )
 
@@ -206,7 +210,7 @@ def test_truncated_files_are_refused(tmp_path, rng, fmt, keep):
 
 def test_corrupt_png_crc_is_refused(tmp_path, rng):
     data = bytearray(png16.encode(random_image(rng, (8, 8, 3), np.uint16)))
-    data[40] ^= 0xFF  # inside the IDAT payload
+    data[45] ^= 0xFF  # inside the IDAT payload (33 header bytes, then length and type)
     (tmp_path / "bad.png").write_bytes(bytes(data))
     with pytest.raises(ImageFileError, match="CRC mismatch"):
         read_image(tmp_path / "bad.png")
@@ -409,3 +413,256 @@ def test_size_between_pillows_warning_and_error_limits_is_checked_without_warnin
         with pytest.raises(ImageFileError, match=r"big.bmp: is truncated") as error:
             read_image(tmp_path / "big.bmp")
     assert "bomb" not in str(error.value)  # decoding was attempted: the size fits in memory
+
+
+# ------------------------------------------------------- hostile TIFF structure
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Fail (instead of hanging the suite) when the block runs longer than ``seconds``."""
+
+    def expired(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def tiff_with_next_ifd(tmp_path, pages, point_to):
+    """A TIFF of ``pages`` pages whose last next-IFD offset is replaced by
+    ``point_to(offsets, size)`` (a loop back, a far offset...)."""
+    path = tmp_path / "hostile.tif"
+    tifffile.imwrite(path, np.zeros((pages, 8, 9), np.uint8), photometric="minisblack")
+    data = bytearray(path.read_bytes())
+    with tifffile.TiffFile(path) as tiff:
+        offsets = [page.offset for page in tiff.pages]
+    (entries,) = struct.unpack_from("<H", data, offsets[-1])
+    struct.pack_into("<I", data, offsets[-1] + 2 + 12 * entries, point_to(offsets, len(data)))
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("pages", "point_to", "words"),
+    [
+        (1, lambda offsets, size: offsets[0], "loops back"),  # points at itself
+        (3, lambda offsets, size: offsets[0], "loops back"),  # back to the first page
+        (2, lambda offsets, size: offsets[1], "loops back"),
+        (1, lambda offsets, size: size + 10**6, "past the end"),
+        (1, lambda offsets, size: 2**32 - 2, "past the end"),
+    ],
+)
+def test_tiff_ifd_chain_loops_and_far_offsets_are_refused_quickly(tmp_path, pages, point_to, words):
+    # Before: tifffile followed the loop for ever (memory growing ~50 MB/s).
+    path = tiff_with_next_ifd(tmp_path, pages, point_to)
+    start = time.perf_counter()
+    with (
+        time_limit(5),
+        pytest.raises(ImageFileError, match=rf"hostile.tif: is truncated or corrupt .*{words}"),
+    ):
+        read_image(path)
+    assert time.perf_counter() - start < 0.5
+
+
+def test_tiff_with_too_many_pages_is_refused_without_walking_them_all(tmp_path, monkeypatch):
+    from nlmeans import io as nio
+
+    monkeypatch.setattr(nio, "TIFF_MAX_IFDS", 4)
+    tifffile.imwrite(
+        tmp_path / "stack.tif", np.zeros((6, 4, 4), np.uint8), photometric="minisblack"
+    )
+    with pytest.raises(ImageFileError, match="more than 4 pages"):
+        read_image(tmp_path / "stack.tif")
+
+
+def test_tiff_tag_declaring_billions_of_values_is_refused(tmp_path):
+    path = tmp_path / "tag.tif"
+    tifffile.imwrite(path, np.zeros((8, 9), np.uint8))
+    data = bytearray(path.read_bytes())
+    (first,) = struct.unpack_from("<I", data, 4)
+    (entries,) = struct.unpack_from("<H", data, first)
+    for k in range(entries):
+        at = first + 2 + 12 * k
+        if struct.unpack_from("<H", data, at)[0] == 273:  # StripOffsets
+            struct.pack_into("<I", data, at + 4, 2**31)  # count
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageFileError, match="tag 273 declares"):
+        read_image(path)
+
+
+def test_tiff_thumbnail_first_reads_the_main_image(tmp_path, rng):
+    image = random_image(rng, (40, 50), np.uint16)
+    with tifffile.TiffWriter(tmp_path / "t.tif") as tiff:
+        tiff.write(np.full((10, 12), 7, np.uint16), subfiletype=1)  # reduced resolution
+        tiff.write(image)
+        tiff.write(np.zeros((40, 50), bool), subfiletype=4)  # transparency mask
+    np.testing.assert_array_equal(read_image(tmp_path / "t.tif").pixels, image)
+    with tifffile.TiffWriter(tmp_path / "only.tif") as tiff:
+        tiff.write(np.full((10, 12), 7, np.uint16), subfiletype=1)
+    with pytest.raises(ImageFileError, match="has no main image"):
+        read_image(tmp_path / "only.tif")
+
+
+@pytest.mark.parametrize("compression", ["raw", "group4", "packbits"])
+def test_bilevel_tiff_becomes_8_bit_gray(tmp_path, compression):
+    bits = np.arange(20 * 30).reshape(20, 30) % 7 < 3
+    Image.fromarray(bits).save(tmp_path / "b.tif", compression=compression)
+    picture = read_image(tmp_path / "b.tif")
+    assert picture.pixels.dtype == np.uint8
+    np.testing.assert_array_equal(picture.pixels, np.where(bits, 255, 0))
+
+
+def test_bilevel_white_is_zero_tiff_is_inverted(tmp_path):
+    bits = np.arange(8 * 16).reshape(8, 16) % 3 == 0
+    tifffile.imwrite(tmp_path / "w.tif", bits, photometric="miniswhite")
+    np.testing.assert_array_equal(read_image(tmp_path / "w.tif").pixels, np.where(bits, 0, 255))
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, 1e30])
+def test_float_alpha_must_be_finite_like_the_color(tmp_path, rng, value):
+    image = random_image(rng, (6, 7, 4), np.float32)
+    image[2, 3, 3] = value
+    tifffile.imwrite(tmp_path / "a.tif", image, photometric="rgb", extrasamples=["unassalpha"])
+    words = r"has values up to 1e\+30" if value == 1e30 else "has 1 non-finite"
+    with pytest.raises(ImageFileError, match=rf"a.tif: alpha channel {words}"):
+        read_image(tmp_path / "a.tif")
+
+
+def test_require_finite_refuses_huge_floats_naming_the_file():
+    with pytest.raises(ImageFileError, match=r"^f.tif: has values up to 2e\+16"):
+        require_finite("f.tif", np.array([[1.0, -2e16]], np.float32))
+    require_finite("f.tif", np.array([[1.0, -1e15]], np.float64))
+
+
+# ------------------------------------------------------- hostile PNG structure
+
+
+def png_chunk(kind, payload):
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload))
+    )
+
+
+def with_chunk_after_header(data, kind, payload):
+    return data[:33] + png_chunk(kind, payload) + data[33:]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_16_bit_png_exif_orientation_is_applied_like_8_bit(tmp_path, rng, orientation):
+    image8 = random_image(rng, (6, 10, 3), np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(image8).save(tmp_path / "o8.png", exif=exif)
+    data = with_chunk_after_header(
+        png16.encode(image8.astype(np.uint16) * 257), b"eXIf", exif.tobytes()
+    )
+    (tmp_path / "o16.png").write_bytes(data)
+    upright8 = read_image(tmp_path / "o8.png").pixels
+    upright16 = read_image(tmp_path / "o16.png").pixels
+    assert upright8.shape == upright16.shape
+    np.testing.assert_array_equal(upright16, upright8.astype(np.uint16) * 257)
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_png_without_iend_is_read_when_all_image_data_is_there(tmp_path, rng, depth):
+    # One rule for both depths: accepted when all image data is present and intact.
+    image = random_image(rng, (20, 30, 3), np.uint8 if depth == 8 else np.uint16)
+    data = png16.encode(image) if depth == 16 else encoded(image, "PNG")
+    assert data.endswith(png_chunk(b"IEND", b""))
+    (tmp_path / "no_iend.png").write_bytes(data[:-12])
+    np.testing.assert_array_equal(read_image(tmp_path / "no_iend.png").pixels, image)
+    (tmp_path / "cut.png").write_bytes(data[:-20])  # the last IDAT chunk is cut
+    with pytest.raises(ImageFileError, match="cut.png: .*(truncated|corrupt)"):
+        read_image(tmp_path / "cut.png")
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_png_padded_to_100_gb_reads_just_the_image(tmp_path, rng, depth):
+    # Before: the 16-bit reader read the whole (sparse) file: MemoryError.
+    image = random_image(rng, (40, 50), np.uint8 if depth == 8 else np.uint16)
+    path = tmp_path / "padded.png"
+    path.write_bytes(png16.encode(image) if depth == 16 else encoded(image, "PNG"))
+    os.truncate(path, 100 * 1024**3)  # sparse: no disk space used
+    with time_limit(10):
+        np.testing.assert_array_equal(read_image(path).pixels, image)
+
+
+def test_16_bit_png_chunk_lengths_are_bounded(tmp_path, rng):
+    image = random_image(rng, (8, 9), np.uint16)
+    data = bytearray(png16.encode(image))
+    struct.pack_into(">I", data, 33, 2**32 - 1)  # the IDAT length
+    (tmp_path / "len.png").write_bytes(bytes(data))
+    with pytest.raises(ImageFileError, match="len.png: file is corrupt .*declares 4294967295"):
+        read_image(tmp_path / "len.png")
+    huge = with_chunk_after_header(png16.encode(image), b"tEXt", b"k\x00v")
+    huge = huge[:33] + struct.pack(">I", 2**31 - 1) + huge[37:]  # ancillary, skipped
+    (tmp_path / "far.png").write_bytes(huge)
+    with pytest.raises(ImageFileError, match="far.png: file is truncated"):
+        read_image(tmp_path / "far.png")
+
+
+def test_symbolic_link_loop_and_broken_link_are_named(tmp_path):
+    os.symlink("l2.png", tmp_path / "l1.png")
+    os.symlink("l1.png", tmp_path / "l2.png")
+    os.symlink("nowhere.png", tmp_path / "gone.png")
+    # Before: "no such file" (Path.exists hides the loop); resolve() raised RuntimeError.
+    with pytest.raises(ImageFileError, match=r"l1.png: is a symbolic link loop"):
+        read_image(tmp_path / "l1.png")
+    with pytest.raises(ImageFileError, match=r"l1.png: is a symbolic link loop"):
+        resolve_path(tmp_path / "l1.png")
+    with pytest.raises(ImageFileError, match=r"gone.png: is a broken symbolic link"):
+        read_image(tmp_path / "gone.png")
+    with pytest.raises(ImageFileError, match=r"missing.png: no such file"):
+        read_image(tmp_path / "missing.png")
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_png_cut_before_its_image_data_and_padded_is_refused_quickly(tmp_path, rng, depth):
+    # Found by the fuzzer: zero padding read as billions of empty chunks (a hang).
+    image = random_image(rng, (10, 12), np.uint8 if depth == 8 else np.uint16)
+    data = png16.encode(image) if depth == 16 else encoded(image, "PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(data[:33])  # signature and header only
+    os.truncate(path, 100 * 1024**3)
+    with time_limit(5), pytest.raises(ImageFileError, match="not a chunk type"):
+        read_image(path)
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+def test_png_image_data_longer_than_the_size_needs_is_refused_unread(tmp_path, rng, depth):
+    # Found by the fuzzer: an IDAT length of 2^31 - 1 in a padded file read 2 GB first.
+    image = random_image(rng, (10, 12), np.uint8 if depth == 8 else np.uint16)
+    data = bytearray(png16.encode(image) if depth == 16 else encoded(image, "PNG"))
+    idat = bytes(data).index(b"IDAT") - 4
+    struct.pack_into(">I", data, idat, 2**31 - 1)
+    path = tmp_path / "long.png"
+    path.write_bytes(bytes(data))
+    os.truncate(path, 100 * 1024**3)
+    with time_limit(5), pytest.raises(ImageFileError, match="longer than the declared size"):
+        read_image(path)
+
+
+def test_tifffile_warnings_stay_off_stderr(tmp_path, caplog):
+    # Found by the fuzzer: tifffile logged "incorrect StripByteCounts count" on stderr.
+    path = tmp_path / "odd.tif"
+    tifffile.imwrite(path, np.zeros((8, 9), np.uint8))
+    data = bytearray(path.read_bytes())
+    (first,) = struct.unpack_from("<I", data, 4)
+    (entries,) = struct.unpack_from("<H", data, first)
+    for k in range(entries):
+        at = first + 2 + 12 * k
+        if struct.unpack_from("<H", data, at)[0] == 282:  # XResolution: a bad offset
+            struct.pack_into("<I", data, at + 8, 1)
+    path.write_bytes(bytes(data))
+    read_image(path)
+    # (pytest takes over logging; outside it these records went to stderr)
+    assert [r.getMessage() for r in caplog.records if r.name == "tifffile"] == []

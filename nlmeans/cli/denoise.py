@@ -39,10 +39,10 @@ def default_output(input_path: Path) -> Path:
 
 def check_output(input_path: Path, output: Path, overwrite: bool) -> None:
     """Refuse, before any computation, an output that would lose data or cannot be written."""
-    from ..io import ImageFileError, check_extension, check_folder_writable
+    from ..io import ImageFileError, check_extension, check_folder_writable, resolve_path
 
     check_extension(output)
-    same = output.resolve() == input_path.resolve() or (
+    same = resolve_path(output) == resolve_path(input_path) or (
         output.exists() and input_path.exists() and output.samefile(input_path)
     )
     if same:
@@ -157,7 +157,8 @@ def denoise(
                 progress=bar,
             )
         elapsed = time.perf_counter() - start
-        write_image(output, picture.with_pixels(result))
+        # Without --overwrite, an output that appeared meanwhile is not replaced either.
+        write_image(output, picture.with_pixels(result), replace=overwrite)
     tuned = tune or method == "combined"
     _report(input_path, output, params, chosen, elapsed, tuned, quiet, json_output)
 

@@ -4,7 +4,7 @@
 """
 
 from .comparison import Comparison, Row, compare, compare_image, mean_rows, timed_run
-from .metrics import add_noise, psnr, ssim, to_8bit_scale
+from .metrics import SSIM_WINDOW, add_noise, psnr, ssim, to_8bit_scale
 from .montage import MONTAGE_PANELS, montage, montage_label_height
 from .peers import (
     Method,
@@ -19,6 +19,7 @@ from .peers import (
 
 __all__ = [
     "MONTAGE_PANELS",
+    "SSIM_WINDOW",
     "Comparison",
     "Method",
     "Row",

@@ -23,7 +23,7 @@ class Row:
 
     method: str
     psnr: float
-    ssim: float
+    ssim: float | None  # None for images smaller than the SSIM window
     seconds: float | None = None
     speedup: float | None = None
 
@@ -118,7 +118,7 @@ def mean_rows(comparisons: list[Comparison]) -> list[Row]:
             Row(
                 name,
                 float(np.mean([row.psnr for row in rows])),
-                float(np.mean([row.ssim for row in rows])),
+                _mean_or_none([row.ssim for row in rows]),
                 float(np.mean(times)) if times else None,
             )
         )
@@ -127,6 +127,11 @@ def mean_rows(comparisons: list[Comparison]) -> list[Row]:
         if row.seconds and baseline:
             row.speedup = baseline / row.seconds
     return means
+
+
+def _mean_or_none(values: list) -> float | None:
+    """The mean, or None when some value is missing (an SSIM left out)."""
+    return None if any(v is None for v in values) else float(np.mean(values))
 
 
 def compare_image(

@@ -36,10 +36,25 @@ def psnr(clean: np.ndarray, estimate: np.ndarray) -> float:
     return float(peak_signal_noise_ratio(clean, estimate, data_range=255.0))
 
 
-def ssim(clean: np.ndarray, estimate: np.ndarray) -> float:
-    """Structural similarity (Wang et al. 2004) from ``skimage.metrics``, 8-bit scale."""
+#: Side of scikit-image's SSIM window: images smaller than it have no SSIM.
+SSIM_WINDOW = 7
+
+
+def ssim(clean: np.ndarray, estimate: np.ndarray) -> float | None:
+    """Structural similarity (Wang et al. 2004) from ``skimage.metrics``, 8-bit scale.
+
+    None for an image narrower or lower than the 7×7 window (``SSIM_WINDOW``):
+    SSIM is not defined there, and the report shows "-".
+
+    References
+    ----------
+    Wang, Bovik, Sheikh & Simoncelli, "Image quality assessment: from error
+    visibility to structural similarity", IEEE TIP 13(4), 2004.
+    """
     from skimage.metrics import structural_similarity
 
+    if min(clean.shape[:2]) < SSIM_WINDOW:
+        return None
     channel_axis = None if clean.ndim == 2 else -1
     return float(
         structural_similarity(clean, estimate, data_range=255.0, channel_axis=channel_axis)

@@ -84,7 +84,8 @@ def run_skimage(noisy: np.ndarray, params: Params) -> np.ndarray:
     channel_axis = None if noisy.ndim == 2 else -1
     unit = (noisy / 255.0).astype(np.float32)
     result = denoise_nl_means(unit, channel_axis=channel_axis, **skimage_parameters(params))
-    return np.asarray(result, dtype=np.float64) * 255.0
+    # It squeezes unit axes (a 1×7 image comes back as (7,)): restore the shape.
+    return np.asarray(result, dtype=np.float64).reshape(noisy.shape) * 255.0
 
 
 def opencv_available() -> bool:

@@ -407,9 +407,7 @@ def _symmetric_kernel(
                 o[2] + lo[2] + r[2],
                 o[3] + lo[3] + r[3],
             )
-            sums, _ = _patch_sums(
-                padded, start, t, ext, f, line, buf_a, buf_b, profiles, gaussian
-            )
+            sums, _ = _patch_sums(padded, start, t, ext, f, line, buf_a, buf_b, profiles, gaussian)
             n_ext = ext[0] * ext[1] * ext[2] * ext[3]
             fwd_at = (-lo[0], -lo[1], -lo[2], -lo[3])  # block index of p
             bwd_at = (-lo[0] - t[0], -lo[1] - t[1], -lo[2] - t[2], -lo[3] - t[3])  # of p − t
