@@ -16,8 +16,9 @@ SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
 def check_image(image) -> np.ndarray:
     """Return ``image`` as an ndarray of a supported dtype, or raise NLMeansError."""
-    if not isinstance(image, np.ndarray):
-        image = np.asarray(image)
+    # A plain ndarray: subclasses such as np.matrix (always 2-D, * is a matrix
+    # product) or masked arrays would break the array arithmetic below.
+    image = np.asarray(image)
     if image.dtype not in SUPPORTED_DTYPES:
         names = ", ".join(np.dtype(d).name for d in SUPPORTED_DTYPES)
         raise NLMeansError(
