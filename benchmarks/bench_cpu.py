@@ -6,7 +6,7 @@
     python benchmarks/bench_cpu.py --startup  # wall time of `nlmeans --help` and `denoise`
 
 Every peer denoises the same noisy uint8 image with the same weights
-w = exp(−d²/h²) (DESIGN.md §1 with σ = 0, which is OpenCV's formula):
+w = exp(−d²/h²) (the formula with σ = 0, which is OpenCV's formula):
 
 - nlmeans: ``nlmeans.denoise(noisy, h, sigma=0, f=f, r=r, backend="cpu")``, uint8
   in and out, so padding and conversions are timed too;
@@ -251,7 +251,7 @@ def main() -> None:
         label = "camera 2048² gray (tiled) f=3 r=10"
         report(label, time_case(big_clean, big_noisy, None, 3, 10, runs, with_skimage=False))
 
-    print("\nTargets (issue 5), from the medians above:")
+    print("\nTargets, from the medians above:")
     for name in images:
         kind = "gray" if images[name][2] is None else "RGB"
         for r in (5, 10):

@@ -1,6 +1,6 @@
 """GPU benchmark: the CUDA backend against the CPU backend on the same machine.
 
-Cases (issue 4): 512×512 gray, 2048×2048 gray, 3840×2160 RGB, f=3, r=10, on
+Cases: 512×512 gray, 2048×2048 gray, 3840×2160 RGB, f=3, r=10, on
 noisy versions of skimage's camera (gray) and astronaut (RGB), tiled to size,
 with Gaussian noise σ=20 (8-bit units, numpy.random.default_rng(SEED)).
 

@@ -1,4 +1,4 @@
-"""Issue 7's table, case by case, through the ``nlmeans`` command line (and the API).
+"""Hostile and unlucky input, case by case, through the ``nlmeans`` command line (and the API).
 
 Every bad input gets one line ``error: ...`` on stderr and exit code 2, no
 output file and an untouched input; interruptions leave no partial file.
