@@ -152,14 +152,14 @@ class Picture:
         return np.concatenate([color, self.alpha[..., np.newaxis]], axis=-1)
 
     def describe_axes(self) -> str:
-        """``axes=TYX (from the file's metadata)``: for the result lines."""
+        """``axes=TYX from the file's metadata``: for the result lines."""
         words = {
             "metadata": "from the file's metadata",
             "--axes": "given by --axes",
             "guessed": "guessed from the shape; set --axes to change",
-            "format": "the format's",
+            "format": "of the format",
         }
-        return f"axes={self.layout} ({words.get(self.axes_source, self.axes_source)})"
+        return f"axes={self.layout} {words.get(self.axes_source, self.axes_source)}"
 
 
 class ImageFileError(NLMeansError):
