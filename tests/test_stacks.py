@@ -167,7 +167,8 @@ def test_more_pages_than_the_old_limit_are_read(tmp_path):
 
 
 def test_stack_to_png_is_refused_before_computing(tmp_path, rng):
-    tifffile.imwrite(tmp_path / "z.tif", noisy(rng, (3, 8, 8)), imagej=True, metadata={"axes": "ZYX"})
+    stack = noisy(rng, (3, 8, 8))
+    tifffile.imwrite(tmp_path / "z.tif", stack, imagej=True, metadata={"axes": "ZYX"})
     result = cli(tmp_path / "z.tif", "-o", tmp_path / "z.png")
     one_error_line(result, "PNG stores single images", "ZYX stack", "write .tif or .npy")
 

@@ -64,7 +64,8 @@ def test_bad_codec_and_non_video_stack_are_refused(tmp_path, rng):
     bad = runner.invoke(app, ["denoise", str(tmp_path / "v.mkv"), "--codec", "gif"])
     assert bad.exit_code == 2 and "--codec 'gif': expected one of lossless" in bad.stderr
     np.save(tmp_path / "z.npy", np.zeros((3, 8, 8), np.uint16))
-    refused = runner.invoke(app, ["denoise", str(tmp_path / "z.npy"), "-o", str(tmp_path / "z.mp4")])
+    command = ["denoise", str(tmp_path / "z.npy"), "-o", str(tmp_path / "z.mp4")]
+    refused = runner.invoke(app, command)
     assert refused.exit_code == 2 and "videos store 8-bit RGB time stacks" in refused.stderr
 
 
