@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fnmatch
+import functools
 import logging
 import os
 import threading
@@ -33,14 +34,16 @@ from .errors import NLMeansError
 from .frontdoor import denoise
 from .io import (
     IMAGE_EXTENSIONS,
+    VIDEO_EXTENSIONS,
     ImageFileError,
     OutputExistsError,
-    check_format,
+    check_picture_format,
     read_image,
     require_finite,
     resolve_path,
     write_image,
 )
+from .io.axes import radii_for_axes
 from .io_zarr import require_extra
 from .noise import estimate_sigma
 from .params import Params
@@ -72,6 +75,8 @@ class ItemResult:
     reason: str | None = None
     seconds: float | None = None
     params: Params | None = None
+    #: The axes of the file as read (e.g. ``YXC``, ``TYX``), when it was read.
+    axes: str | None = None
 
 
 @dataclass
@@ -137,7 +142,17 @@ def wanted(name: str, pattern: str | None) -> bool:
         return False
     if pattern is not None:
         return fnmatch.fnmatch(name, pattern)
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+    extension = os.path.splitext(name)[1].lower()
+    if extension in VIDEO_EXTENSIONS:
+        return _video_extra()  # videos are looked for with the video extra only
+    return extension in IMAGE_EXTENSIONS
+
+
+def _video_extra() -> bool:
+    """True when PyAV (the video extra) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("av") is not None
 
 
 def discover(
@@ -222,8 +237,13 @@ def reason_of(error: BaseException) -> str:
 
 
 def _options_for(picture, options: dict) -> dict:
-    """``options`` for this picture: only 3-channel ones have chrominance (h_chroma)."""
-    rgb = picture.pixels.ndim == 3 and picture.pixels.shape[-1] == 3
+    """``options`` for this picture: only 3-channel ones have chrominance (h_chroma); a
+    time axis gets its default radii (:func:`nlmeans.io.axes.radii_for_axes`)."""
+    if not (options.get("tune") or options.get("method") == "combined"):
+        # SURE tuning chooses one f and r for every axis: no per-axis defaults then.
+        f, r = radii_for_axes(picture.layout, options.get("f"), options.get("r"))
+        options = {**options, "f": f, "r": r}
+    rgb = picture.channels - (picture.alpha is not None) == 3
     if rgb or options.get("h_chroma") is None:
         return options
     return {**options, "h_chroma": None}
@@ -239,7 +259,7 @@ def denoise_picture(item: Item, picture, options: dict, replaces_input: bool):
     if replaces_input:
         raise ImageFileError(item.target, "output would replace an input file")
     # Refuse what the output format cannot store before computing it.
-    check_format(item.target, picture.pixels.dtype, picture.channels)
+    check_picture_format(item.target, picture)
     require_finite(item.source, picture.pixels)
     result, params = denoise(
         picture.pixels,
@@ -260,7 +280,12 @@ def fixed_options(options: dict, params: Params) -> dict:
 
 
 def process_item(
-    item: Item, options: dict, replaces_input: bool, overwrite: bool = False
+    item: Item,
+    options: dict,
+    replaces_input: bool,
+    overwrite: bool = False,
+    axes: str | None = None,
+    codec: str | None = None,
 ) -> ItemResult:
     """Read, denoise and write one file in one go: a task of the distributed batch.
 
@@ -272,14 +297,16 @@ def process_item(
     try:
         if not overwrite and os.path.lexists(item.target):
             return ItemResult(item, SKIPPED, "output exists")
-        picture = read_image(item.source)
+        picture = read_image(item.source, axes)
         result, params = denoise_picture(item, picture, options, replaces_input)
-        write_image(item.target, picture.with_pixels(result), replace=overwrite)
+        write_image(
+            item.target, picture.with_pixels(result), replace=overwrite, like=picture, codec=codec
+        )
     except OutputExistsError:
         return ItemResult(item, SKIPPED, "output exists", time.perf_counter() - start)
     except (NLMeansError, OSError) as error:
         return ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
-    return ItemResult(item, DONE, None, time.perf_counter() - start, params)
+    return ItemResult(item, DONE, None, time.perf_counter() - start, params, picture.layout)
 
 
 def run_batch(
@@ -288,6 +315,8 @@ def run_batch(
     options: dict,
     same_params: bool = False,
     overwrite: bool = False,
+    axes: str | None = None,
+    codec: str | None = None,
 ) -> Iterator[ItemResult]:
     """Denoise ``items`` one after another, yielding each file's result in order.
 
@@ -306,6 +335,10 @@ def run_batch(
     overwrite : bool
         Redo files whose output exists; otherwise they are skipped, which makes
         a re-run after an interruption finish the rest.
+    axes : str, optional
+        The axes of every file (``--axes``, :func:`nlmeans.io.read_image`).
+    codec : str, optional
+        Video outputs' codec (``--codec``).
 
     Yields
     ------
@@ -322,11 +355,12 @@ def run_batch(
         for item in items
     ]
     next_index = _next_todo(todo, 0)
+    read = functools.partial(read_image, axes=axes)
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-read")
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-write")
     try:
         pending = (
-            reader.submit(read_image, items[next_index].source) if next_index < len(items) else None
+            reader.submit(read, items[next_index].source) if next_index < len(items) else None
         )
         writing = None  # the output being written: (item, future, start, params)
         for index, item in enumerate(items):
@@ -344,7 +378,7 @@ def run_batch(
             current, following = pending, _next_todo(todo, index + 1)
             # Read the next file while this one is denoised (the kernels release the GIL).
             pending = (
-                reader.submit(read_image, items[following].source)
+                reader.submit(read, items[following].source)
                 if following < len(items)
                 else None
             )
@@ -372,9 +406,10 @@ def run_batch(
             # Without overwrite the output is published only if it still does not
             # exist at that moment (no check-then-rename race with another process).
             future = writer.submit(
-                write_image, item.target, picture.with_pixels(result), replace=overwrite
-            )
-            writing = (item, future, start, params)
+                write_image, item.target, picture.with_pixels(result), replace=overwrite,
+                like=picture, codec=codec,
+            )  # fmt: skip
+            writing = (item, future, start, params, picture.layout)
         yield from _written(writing)
     finally:
         # Also when interrupted (Ctrl-C, SIGTERM) or closed early: never wait for the
@@ -388,7 +423,7 @@ def _written(writing) -> Iterator[ItemResult]:
     """Wait for the output being written, then yield its result (nothing if None)."""
     if writing is None:
         return
-    item, future, start, params = writing
+    item, future, start, params, axes = writing
     try:
         future.result()
     except OutputExistsError:
@@ -397,7 +432,7 @@ def _written(writing) -> Iterator[ItemResult]:
     except (NLMeansError, OSError) as error:
         yield ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
         return
-    yield ItemResult(item, DONE, None, time.perf_counter() - start, params)
+    yield ItemResult(item, DONE, None, time.perf_counter() - start, params, axes)
 
 
 def _next_todo(todo: list[bool], start: int) -> int:
@@ -513,9 +548,11 @@ def prepare_worker(backend: str, warm, plan: dict[str, int], dask_worker=None) -
         chosen.set_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
 
 
-def _remote_item(item: Item, options: dict, replaces_input, overwrite, setup) -> ItemResult:
+def _remote_item(
+    item: Item, options: dict, replaces_input, overwrite, setup, axes=None, codec=None
+) -> ItemResult:
     prepare_worker(*setup)
-    return process_item(item, options, replaces_input, overwrite)
+    return process_item(item, options, replaces_input, overwrite, axes, codec)
 
 
 def run_batch_distributed(
@@ -526,6 +563,8 @@ def run_batch_distributed(
     same_params: bool = False,
     overwrite: bool = False,
     warm=(("pixel", 1),),
+    axes: str | None = None,
+    codec: str | None = None,
 ) -> Iterator[ItemResult]:
     """:func:`run_batch` on a Dask cluster: each file is one task (:func:`process_item`).
 
@@ -554,7 +593,9 @@ def run_batch_distributed(
             replaces = resolve_path(item.target) in sources
         except NLMeansError as error:  # the output path is a link loop
             return ItemResult(item, FAILED, reason_of(error))
-        return client.submit(_remote_item, item, opts, replaces, overwrite, setup, pure=False)
+        return client.submit(
+            _remote_item, item, opts, replaces, overwrite, setup, axes, codec, pure=False
+        )
 
     def outcome(index, future) -> ItemResult:
         if isinstance(future, ItemResult):

@@ -157,6 +157,10 @@ SLACK = 1.05
 #: the presets (f = 3, r = 17) with room to spare.
 PRESET_PAD = 24
 
+#: The same for the spatial axes of volumes and 4-D stacks, whose presets are
+#: smaller (f = 1, r = 3: 4 for pixelwise, 5 for patchwise), with room to spare.
+VOLUME_PAD = 6
+
 
 def file_bytes(height: int, width: int, channels: int, itemsize: int) -> int:
     """Peak bytes of decoding, checking, denoising and writing one image file.
@@ -183,6 +187,31 @@ def file_bytes(height: int, width: int, channels: int, itemsize: int) -> int:
     sigma = pixels * (SIGMA_BYTES_PER_PIXEL + 4 * itemsize)
     compute = image + max(sigma, denoise_bytes(height, width, channels, itemsize, PRESET_PAD))
     write = 4 * image + 4 * pixels
+    return int(max(decode, compute, write) * SLACK)
+
+
+def stack_file_bytes(spatial, channels: int, itemsize: int, pads) -> int:
+    """Peak bytes of decoding, checking, denoising and writing one stack (or array) file.
+
+    :func:`file_bytes` for any number of spatial axes, with the reflection
+    margin ``pads`` per axis (what the default radii need):
+
+    - decoding: the decoded stack, a transposed or stacked copy (frames of a
+      video, an array read from a memory map), ``2 × stack``;
+    - then the stack stays while the noise is estimated (as for an image,
+      :data:`SIGMA_BYTES_PER_PIXEL` per voxel at most) or denoised
+      (:func:`stack_denoise_bytes`), whichever is larger;
+    - then stack, result, a reordered copy for the writer (ImageJ order) and
+      the encoded file, ``4 × stack``.
+    """
+    voxels = 1
+    for n in spatial:
+        voxels *= n
+    stack = voxels * channels * itemsize
+    decode = 2 * stack
+    sigma = voxels * (SIGMA_BYTES_PER_PIXEL + 4 * itemsize)
+    compute = stack + max(sigma, stack_denoise_bytes(spatial, channels, itemsize, pads))
+    write = 4 * stack
     return int(max(decode, compute, write) * SLACK)
 
 

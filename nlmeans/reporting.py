@@ -39,6 +39,18 @@ def params_line(params: Params) -> str:
     return line
 
 
+def axes_record(picture) -> dict:
+    """``{"axes": "TYX", "axes_source": "metadata", "shape": [...]}`` of a Picture (JSON),
+    empty for None."""
+    if picture is None:
+        return {}
+    return {
+        "axes": picture.layout,
+        "axes_source": picture.axes_source,
+        "shape": list(picture.pixels.shape),
+    }
+
+
 def _radii_text(value) -> str:
     """A radius as the command line takes it: ``3``, or ``0,3,3`` per axis."""
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
@@ -143,7 +155,10 @@ class PlainProgress:
         if result.status == FAILED:
             print(f"{head}: {result.reason}", file=sys.stderr, flush=True)
         elif not self.quiet:
-            tail = f" {result.seconds:.2f}s" if result.status == DONE else f" ({result.reason})"
+            if result.status == DONE:
+                tail = f" {result.seconds:.2f}s" + (f" axes={result.axes}" if result.axes else "")
+            else:
+                tail = f" ({result.reason})"
             print(head + tail, file=self.stream, flush=True)
 
 
@@ -261,6 +276,7 @@ def item_record(result: ItemResult) -> dict:
         "status": result.status,
         "reason": result.reason,
         "seconds": result.seconds,
+        "axes": result.axes,
         "params": None if result.params is None else params_record(result.params),
     }
 

@@ -266,15 +266,18 @@ def test_cmyk_jpeg_is_written_as_rgb(tmp_path, rng):
     assert Image.open(tmp_path / "c_denoised.jpg").mode == "RGB"
 
 
-@pytest.mark.parametrize("name", ["anim.gif", "stack.tif"])
-def test_multi_frame_files_are_refused(tmp_path, rng, no_compute, name):
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [("anim.gif", "nlmeans denoises single images"), ("stack.tif", "name its axes with --axes")],
+)
+def test_multi_frame_files_are_refused(tmp_path, rng, no_compute, name, words):
     frames = [Image.fromarray(noisy(rng, (10, 10, 3))) for _ in range(2)]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
     tifffile.imwrite(tmp_path / "stack.tif", noisy(rng, (2, 10, 10), np.uint16))
     before = snapshot(tmp_path)
     source = tmp_path / name
     result = run(source, "-o", tmp_path / "out.tif")
-    assert_refused(result, source, "nlmeans denoises single images", tmp_path, before)
+    assert_refused(result, source, words, tmp_path, before)
 
 
 def test_exif_rotated_jpeg_comes_out_oriented_like_the_input(tmp_path):

@@ -11,7 +11,9 @@ import typer
 
 from .common import (
     EXIT_FAILED,
+    AxesOption,
     BackendOption,
+    CodecOption,
     DebugOption,
     FOption,
     HChromaOption,
@@ -46,8 +48,9 @@ def batch(
         str | None,
         typer.Option(
             "--pattern",
-            help="Glob on file names, e.g. '*.png'. Default: every file with an image "
-            "extension (.png .jpg .jpeg .tif .tiff .bmp, any case).",
+            help="Glob on file names, e.g. '*.png'. Default: every file with an image, "
+            "array or video extension (.png .jpg .jpeg .tif .tiff .bmp .npy, and .mp4 .mkv "
+            ".avi with nlmeans[video]; any case).",
         ),
     ] = None,
     recursive: Annotated[
@@ -90,6 +93,8 @@ def batch(
             "and OUTPUT_DIR at the same paths (a shared filesystem). Needs nlmeans[dask].",
         ),
     ] = None,
+    axes: AxesOption = None,
+    codec: CodecOption = None,
 ) -> None:
     """Denoise every image of INPUT_DIR into OUTPUT_DIR; resumable, keeps going past bad files.
 
@@ -109,6 +114,8 @@ def batch(
         run_batch_distributed,
     )
     from ..errors import NLMeansError
+    from ..io.axes import parse_axes
+    from ..io.video import check_codec
     from ..params import validate
     from ..reporting import (
         BarProgress,
@@ -119,6 +126,8 @@ def batch(
     )
 
     with clean_errors(debug):
+        axes = parse_axes(axes)
+        check_codec(codec)
         check_folders(input_dir, output_dir, recursive)
         items = discover(input_dir, output_dir, pattern, recursive)
         if not items:
@@ -151,8 +160,9 @@ def batch(
             reporter.started(str(items[0].relative))
             if client is None:
                 results = run_batch(
-                    items, options=options, same_params=same_params, overwrite=overwrite
-                )
+                    items, options=options, same_params=same_params, overwrite=overwrite,
+                    axes=axes, codec=codec,
+                )  # fmt: skip
             else:
                 results = run_batch_distributed(
                     items,
@@ -161,6 +171,8 @@ def batch(
                     same_params=same_params,
                     overwrite=overwrite,
                     warm=kernels_to_warm(method, tune, chosen),
+                    axes=axes,
+                    codec=codec,
                 )
             for index, result in enumerate(results):
                 summary.add(result)

@@ -351,3 +351,20 @@ JsonOption = Annotated[
         "--json", help="Print one JSON document on stdout instead of text; notes go to stderr."
     ),
 ]
+AxesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--axes",
+        help="The input's axes in order: T (time), Z (depth), Y, X, C (channels; S is read as "
+        "C), e.g. ZYX, TYX, ZYXC, TZYXC. Default: from the file (TIFF metadata; .npy: YX, YXC "
+        "or ZYX by shape). A T axis gets f=0, r=2 on that axis unless --f/--r are given.",
+    ),
+]
+CodecOption = Annotated[
+    str | None,
+    typer.Option(
+        "--codec",
+        help="Video outputs: lossless (default: FFV1 in .mkv/.avi, libx264rgb qp 0 in .mp4), "
+        "lossy (libx264 crf 17, yuv444p), or an encoder: ffv1, libx264rgb, libx264.",
+    ),
+]

@@ -11,7 +11,9 @@ from typing import Annotated
 import typer
 
 from .common import (
+    AxesOption,
     BackendOption,
+    CodecOption,
     DebugOption,
     FOption,
     HChromaOption,
@@ -57,7 +59,11 @@ def check_output(input_path: Path, output: Path, overwrite: bool) -> None:
 @app.command()
 def denoise(
     input_path: Annotated[
-        Path, typer.Argument(metavar="INPUT", help="Image file (or .zarr array) to denoise.")
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="Image, stack (TIFF, .npy), video (mp4/mkv/avi, nlmeans[video]) or .zarr array.",
+        ),
     ],
     output: Annotated[
         Path | None,
@@ -98,11 +104,15 @@ def denoise(
             "axis for 3-D arrays whose last axis has at most 4 entries.",
         ),
     ] = None,
+    axes: AxesOption = None,
+    codec: CodecOption = None,
 ) -> None:
-    """Denoise one image file; the input is never modified."""
+    """Denoise one image, stack or video file; the input is never modified."""
     # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
     from ..frontdoor import denoise as run_denoise
-    from ..io import check_format, read_image, require_finite, write_image
+    from ..io import check_picture_format, read_image, require_finite, write_image
+    from ..io.axes import parse_axes, radii_for_axes
+    from ..io.video import check_codec
     from ..io_zarr import is_zarr
     from ..reporting import SlabProgress
 
@@ -133,10 +143,16 @@ def denoise(
         _report(input_path, output, params, chosen, elapsed, tune, quiet, json_output)
         return
     with clean_errors(debug):
+        axes = parse_axes(axes)
+        check_codec(codec)
         check_output(input_path, output, overwrite)
-        picture = read_image(input_path)
-        check_format(output, picture.pixels.dtype, picture.channels)
+        picture = read_image(input_path, axes)
+        check_picture_format(output, picture)
         require_finite(input_path, picture.pixels)
+        # A time axis compares 2-D patches across 5 frames unless --f/--r say otherwise
+        # (SURE tuning chooses one f and r for every axis: no per-axis defaults then).
+        if not (tune or method == "combined"):
+            f, r = radii_for_axes(picture.layout, f, r)
         chosen = prepare_backend(backend, threads, method, tune, quiet, patch_kernel)
         show_bar = sys.stderr.isatty() and not (quiet or json_output)
         start = time.perf_counter()
@@ -158,13 +174,17 @@ def denoise(
             )
         elapsed = time.perf_counter() - start
         # Without --overwrite, an output that appeared meanwhile is not replaced either.
-        write_image(output, picture.with_pixels(result), replace=overwrite)
+        write_image(
+            output, picture.with_pixels(result), replace=overwrite, like=picture, codec=codec
+        )
     tuned = tune or method == "combined"
-    _report(input_path, output, params, chosen, elapsed, tuned, quiet, json_output)
+    _report(input_path, output, params, chosen, elapsed, tuned, quiet, json_output, picture)
 
 
-def _report(input_path, output, params, chosen, elapsed, tune, quiet, json_output) -> None:
-    from ..reporting import params_line, params_record
+def _report(
+    input_path, output, params, chosen, elapsed, tune, quiet, json_output, picture=None
+) -> None:
+    from ..reporting import axes_record, params_line, params_record
 
     if json_output:
         print_json(
@@ -174,11 +194,13 @@ def _report(input_path, output, params, chosen, elapsed, tune, quiet, json_outpu
                 "params": params_record(params),
                 "backend": chosen.name,
                 "seconds": elapsed,
+                **axes_record(picture),
             }
         )
     elif not quiet:
+        shape = "" if picture is None else f" ({picture.describe_axes()})"
         typer.echo(
-            f"{input_path} -> {output}\n"
+            f"{input_path} -> {output}{shape}\n"
             f"  {params_line(params)}{' (tuned by SURE)' if tune else ''}\n"
             f"  backend={chosen.name} time={elapsed:.3f}s"
         )

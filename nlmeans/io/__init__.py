@@ -5,7 +5,11 @@ checks the declared size before decoding anything:
 
 - PNG: 8-bit and palette PNGs through Pillow; 16-bit PNGs (gray, gray+alpha,
   RGB, RGBA) through :mod:`nlmeans.png16`, since Pillow truncates 16-bit color.
-- TIFF: through tifffile (8/16-bit integers, 32/64-bit floats).
+- TIFF: through tifffile (8/16-bit integers, 32/64-bit floats; LZW, Deflate,
+  PackBits, JPEG, zstd... compression through imagecodecs), single images and
+  stacks (multi-page, ImageJ hyperstacks, OME-TIFF): :mod:`nlmeans.io.tiff`.
+- ``.npy`` arrays (:mod:`nlmeans.io.npy`) and videos (mp4, mkv, avi through
+  imageio's pyav plugin, the ``video`` extra: :mod:`nlmeans.io.video`).
 - JPEG, BMP and other single images Pillow knows: through Pillow, with the EXIF
   orientation applied, palette and CMYK/YCbCr/LAB/HSV converted to RGB (RGBA
   when a palette has transparency), bilevel to 8-bit gray.
@@ -14,6 +18,9 @@ Writing encodes the whole file in memory first, then writes it to a hidden
 temporary file in the output's folder, flushes it to disk and renames it into
 place: an interrupted or failed run leaves either the old file or the complete
 new one, never a partial one.
+
+An array read from a file keeps the file's axis order; :class:`Picture`
+names its axes (:mod:`nlmeans.io.axes`: T, Z, Y, X spatial, C channels).
 """
 
 from __future__ import annotations
@@ -25,17 +32,26 @@ import os
 import stat
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import png16
-from .errors import NLMeansError
-from .memory import check_memory, file_bytes
+from .. import png16
+from ..errors import NLMeansError
+from ..memory import check_memory, file_bytes
 
-#: Extensions nlmeans writes (lower case, with the dot).
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+#: Extensions of single images nlmeans writes (lower case, with the dot).
+PICTURE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+
+#: Videos (read and written with the video extra, :mod:`nlmeans.io.video`).
+VIDEO_EXTENSIONS = (".mp4", ".mkv", ".avi")
+
+#: Extensions nlmeans writes (and ``nlmeans batch`` looks for): images, .npy arrays, videos.
+IMAGE_EXTENSIONS = PICTURE_EXTENSIONS + (".npy",) + VIDEO_EXTENSIONS
+
+#: Extensions that can hold a stack (more than two spatial axes).
+STACK_EXTENSIONS = (".tif", ".tiff", ".npy")
 
 #: Output extension -> (dtypes it stores, channel counts it stores, what to say otherwise).
 FORMATS = {
@@ -65,28 +81,67 @@ _MAGIC = (
     (b"BM", "BMP"),
     (b"GIF87a", "GIF"),
     (b"GIF89a", "GIF"),
+    (b"\x93NUMPY", "NPY"),
+    (b"\x1aE\xdf\xa3", "MKV"),  # EBML (Matroska, WebM)
 )
+
+
+def _container_kind(head: bytes) -> str | None:
+    """Video containers recognised by their first bytes (MP4/MOV, AVI), else None."""
+    if head[4:8] == b"ftyp":
+        return "MP4"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "AVI"
+    return None
 
 
 @dataclass
 class Picture:
-    """An image file's content: the color or gray ``pixels`` and an optional ``alpha``.
+    """A file's content: the ``pixels`` (color or gray), an optional ``alpha`` and the axes.
 
-    ``pixels`` is (H, W) for gray or (H, W, C) for color; ``alpha`` is (H, W)
-    or None. Both keep the file's dtype.
+    Single images: ``pixels`` is (H, W) for gray or (H, W, C) for color,
+    ``alpha`` (H, W) or None, ``axes`` None (read as ``YX`` or ``YXC``).
+    Stacks and arrays read from TIFF, ``.npy`` or video files keep the file's
+    axis order, named by ``axes`` (:mod:`nlmeans.io.axes`, e.g. ``TYX``,
+    ``CZYX``); only a ``YXC`` image has its alpha split off. Both keep the
+    file's dtype. ``axes_source`` says where the axes came from ("format",
+    "metadata", "--axes" or "guessed"); ``meta`` holds what the writer keeps
+    (compression, resolution, spacing, frame rate…).
     """
 
     pixels: np.ndarray
     alpha: np.ndarray | None = None
+    axes: str | None = None
+    axes_source: str = "format"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def layout(self) -> str:
+        """The axes of ``pixels``: ``axes``, or ``YX`` / ``YXC`` for a single image."""
+        if self.axes is not None:
+            return self.axes
+        return "YX" if self.pixels.ndim == 2 else "YXC"
+
+    @property
+    def spatial(self) -> str:
+        """The spatial axes (T, Z, Y, X) in order."""
+        return self.layout.replace("C", "")
+
+    @property
+    def is_stack(self) -> bool:
+        """More than the two axes of an image (Y, X), or channels not last."""
+        return self.layout not in ("YX", "YXC")
 
     @property
     def channel_axis(self) -> int | None:
-        return None if self.pixels.ndim == 2 else -1
+        layout = self.layout
+        return layout.index("C") if "C" in layout else None
 
     @property
     def channels(self) -> int:
         """Channels of the full image, alpha included."""
-        color = 1 if self.pixels.ndim == 2 else self.pixels.shape[-1]
+        axis = self.channel_axis
+        color = 1 if axis is None else self.pixels.shape[axis]
         return color + (self.alpha is not None)
 
     def with_pixels(self, pixels: np.ndarray) -> np.ndarray:
@@ -95,6 +150,16 @@ class Picture:
             return pixels
         color = pixels if pixels.ndim == 3 else pixels[..., np.newaxis]
         return np.concatenate([color, self.alpha[..., np.newaxis]], axis=-1)
+
+    def describe_axes(self) -> str:
+        """``axes=TYX from the file's metadata``: for the result lines."""
+        words = {
+            "metadata": "from the file's metadata",
+            "--axes": "given by --axes",
+            "guessed": "guessed from the shape; set --axes to change",
+            "format": "of the format",
+        }
+        return f"axes={self.layout} {words.get(self.axes_source, self.axes_source)}"
 
 
 class ImageFileError(NLMeansError):
@@ -136,6 +201,40 @@ def check_format(path: Path, dtype, channels: int) -> None:
         ]
         instead = f"write it as {' or '.join(fits)} instead" if fits else "it cannot be written"
         raise ImageFileError(path, f"{rule}; this image is {kind} {dtype.name} — {instead}")
+
+
+def check_picture_format(path: Path, picture: Picture) -> None:
+    """Raise ImageFileError unless ``path``'s format can store ``picture`` (as read).
+
+    A stack (more than Y and X, or channels not last) goes to ``.tif`` or
+    ``.npy`` (or, an 8-bit RGB ``TYXC`` time stack, to a video); ``.npy``
+    stores any array nlmeans reads; single images follow :func:`check_format`.
+    Called before denoising.
+    """
+    path = Path(path)
+    check_extension(path)
+    suffix = path.suffix.lower()
+    dtype = picture.pixels.dtype
+    if suffix in VIDEO_EXTENSIONS:
+        from .video import check_video_output
+
+        check_video_output(path, picture)
+        return
+    if suffix == ".npy":
+        return
+    if picture.is_stack:
+        if suffix not in STACK_EXTENSIONS:
+            shape = "x".join(map(str, picture.pixels.shape))
+            raise ImageFileError(
+                path,
+                f"{suffix[1:].upper()} stores single images; this is a {picture.layout} stack "
+                f"(shape {shape}) — write .tif or .npy instead",
+            )
+        if dtype not in FORMATS[".tif"][0]:
+            raise ImageFileError(path, f"TIFF stacks are written from uint8, uint16, float32 or "
+                                 f"float64, not {dtype}")  # fmt: skip
+        return
+    check_format(path, dtype, picture.channels)
 
 
 def check_folder_writable(path: Path) -> None:
@@ -189,17 +288,36 @@ def resolve_path(path) -> Path:
         ) from None
 
 
-def read_image(path) -> Picture:
-    """Read an image file into a :class:`Picture` (gray, gray+alpha, RGB or RGBA).
+def read_image(path, axes: str | None = None) -> Picture:
+    """Read an image, stack or array file into a :class:`Picture`.
+
+    Parameters
+    ----------
+    path : path-like
+        PNG, JPEG, BMP, GIF (single images), TIFF (images and stacks),
+        ``.npy`` or, with the video extra, mp4/mkv/avi. The format is
+        recognised from the first bytes, not the name.
+    axes : str, optional
+        The file's axes in order (:func:`nlmeans.io.axes.parse_axes`), over
+        what its metadata says; needed for stacks without axes metadata and
+        ``.npy`` arrays of 4 or more axes. Single-image formats and videos
+        have fixed axes (``YX``/``YXC``, ``TYXC``), which it must match.
 
     Raises
     ------
     ImageFileError
         The file is missing, a folder, empty, not an image, truncated or
-        corrupt, a multi-frame image, of an unsupported pixel type, or declares
-        a size that would not fit in memory (checked before decoding).
+        corrupt, an animated GIF/PNG, of an unsupported pixel type, a stack
+        whose axes are unknown, or declares a size that would not fit in
+        memory (checked before decoding).
     """
+    from .axes import parse_axes
+
     path = Path(path)
+    try:
+        axes = parse_axes(axes)
+    except NLMeansError as error:
+        raise ImageFileError(path, str(error)) from None
     try:
         status = os.stat(path)
     except OSError as error:
@@ -216,14 +334,32 @@ def read_image(path) -> Picture:
     except OSError as error:
         raise ImageFileError(path, f"cannot be read ({error.strerror})") from None
     kind = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+    kind = kind or _container_kind(head)
+    if kind == "TIFF":
+        from .tiff import read_tiff
+
+        return read_tiff(path, axes)
+    if kind == "NPY":
+        from .npy import read_npy
+
+        return read_npy(path, axes)
+    if kind in ("MKV", "MP4", "AVI"):
+        from .video import read_video
+
+        return read_video(path, axes)
     depth = _png_checked_depth(path) if kind == "PNG" else None
-    if depth == 16:
-        array = _read_png16(path)
-    elif kind == "TIFF":
-        array = _read_tiff(path)
-    else:
-        array = _read_pillow(path, kind)
-    return split_alpha(path, array)
+    array = _read_png16(path) if depth == 16 else _read_pillow(path, kind)
+    picture = split_alpha(path, array)
+    check_fixed_axes(path, axes, picture.layout, kind or "this format")
+    return picture
+
+
+def check_fixed_axes(path, given: str | None, layout: str, kind: str) -> None:
+    """Refuse ``--axes`` that differ from the fixed axes of a format (``kind``)."""
+    if given is not None and given != layout:
+        raise ImageFileError(
+            path, f"{kind} files have axes {layout}; --axes {given} does not apply to them"
+        )
 
 
 def _check_declared(
@@ -238,6 +374,31 @@ def _check_declared(
         check_memory(
             needed, f"declares {width}x{height} pixels ({channels} channels); denoising it"
         )
+    except NLMeansError as error:
+        raise ImageFileError(path, str(error)) from None
+
+
+def check_declared_stack(
+    path, shape: tuple[int, ...], axes: str, itemsize: int, extra: int = 0
+) -> None:
+    """Refuse, before decoding, a stack (or array) of ``shape`` with these ``axes`` that
+    cannot be decoded, denoised and written (:func:`nlmeans.memory.stack_file_bytes`).
+
+    The reflection margins are those of the defaults: r_t + f_t = 2 on a T axis,
+    the 2-D presets' (:data:`~nlmeans.memory.PRESET_PAD`) on Y and X when they are
+    the only other spatial axes, the volume presets' otherwise.
+    """
+    from ..memory import PRESET_PAD, VOLUME_PAD, stack_file_bytes
+
+    spatial = [n for n, letter in zip(shape, axes, strict=True) if letter != "C"]
+    letters = axes.replace("C", "")
+    channels = shape[axes.index("C")] if "C" in axes else 1
+    others = len(letters.replace("T", ""))
+    pads = [2 if a == "T" else PRESET_PAD if others == 2 else VOLUME_PAD for a in letters]
+    needed = stack_file_bytes(spatial, channels, itemsize, pads) + extra
+    size = "x".join(map(str, shape))
+    try:
+        check_memory(needed, f"declares a {axes} stack of {size}; denoising it")
     except NLMeansError as error:
         raise ImageFileError(path, str(error)) from None
 
@@ -273,9 +434,14 @@ def _read_png16(path: Path) -> np.ndarray:
         raise ImageFileError(path, f"cannot be read ({error.strerror or error})") from None
 
 
-#: Most IFDs (pages) walked in a TIFF before it is refused: a single image with a
-#: few thumbnails or masks needs a handful; a longer chain is a stack or a corrupt file.
-TIFF_MAX_IFDS = 256
+#: Most IFDs (pages) walked in a TIFF before it is refused: a stack of a few hundred
+#: thousand planes (a long time-lapse) passes; a longer chain is a corrupt file. The
+#: walk also stops at one page per :data:`TIFF_MIN_PAGE_BYTES` of the file.
+TIFF_MAX_IFDS = 300_000
+
+#: Bytes a real TIFF page takes at least (an IFD of 4 required tags is 54 bytes, plus
+#: its pixels): a chain of more pages than the file has room for is corrupt.
+TIFF_MIN_PAGE_BYTES = 32
 
 #: Largest value of one TIFF tag (bytes) read: strip/tile tables of huge images stay
 #: far below it; a tag declaring more is corrupt (and tifffile would allocate it).
@@ -309,7 +475,8 @@ def walk_tiff_ifds(handle, size: int) -> list[TiffIFD]:
     """The chain of IFDs of a TIFF, checked before tifffile parses anything.
 
     Follows the next-IFD offsets from the header with a set of visited
-    offsets and at most :data:`TIFF_MAX_IFDS` steps, and checks that every
+    offsets and at most :data:`TIFF_MAX_IFDS` steps (and one per
+    :data:`TIFF_MIN_PAGE_BYTES` of the file), and checks that every
     directory and every tag value lies inside the file (``size`` bytes) and is
     at most :data:`TIFF_MAX_TAG_BYTES`. So a chain pointing back to an earlier
     IFD, an offset past the end or a tag declaring billions of values is
@@ -337,11 +504,13 @@ def walk_tiff_ifds(handle, size: int) -> list[TiffIFD]:
     (offset,) = struct.unpack_from(order + offset_format, head, first_at)
     ifds: list[TiffIFD] = []
     visited: set[int] = set()
+    most = min(TIFF_MAX_IFDS, max(1, size // TIFF_MIN_PAGE_BYTES))
     while offset:
         if offset in visited:
             raise ValueError(f"IFD chain loops back to offset {offset}")
-        if len(ifds) >= TIFF_MAX_IFDS:
-            raise ValueError(f"more than {TIFF_MAX_IFDS} pages (or a corrupt IFD chain)")
+        if len(ifds) >= most:
+            room = "" if most == TIFF_MAX_IFDS else f" for a file of {size} bytes"
+            raise ValueError(f"more than {most} pages{room} (or a corrupt IFD chain)")
         visited.add(offset)
         if offset + count_size > size:
             raise ValueError(f"IFD offset {offset} is past the end of the file ({size} bytes)")
@@ -389,65 +558,6 @@ def _quiet_tifffile():
         yield
     finally:
         logger.setLevel(level)
-
-
-def _read_tiff(path: Path) -> np.ndarray:
-    """Read the main image of a TIFF (reduced-resolution pages and masks are ignored).
-
-    The IFD chain is walked and bounded first (:func:`walk_tiff_ifds`); then
-    the main pages are chosen by NewSubfileType, not by position, so a
-    thumbnail stored first is never taken for the image.
-    """
-    import tifffile
-
-    try:
-        with open(path, "rb") as handle:
-            ifds = walk_tiff_ifds(handle, os.fstat(handle.fileno()).st_size)
-    except (ValueError, OSError) as error:
-        raise ImageFileError(path, f"is truncated or corrupt (TIFF: {_reason(error)})") from None
-    main = [index for index, ifd in enumerate(ifds) if ifd.main]
-    if not main:
-        raise ImageFileError(path, "has no main image (only thumbnails or masks)")
-    if len(main) > 1:
-        raise ImageFileError(
-            path,
-            f"is a multi-page TIFF ({len(main)} pages); nlmeans denoises single images — "
-            "save the pages as separate files",
-        )
-    try:
-        with _quiet_tifffile(), tifffile.TiffFile(path) as tiff:
-            page = tiff.pages[main[0]]
-            photometric = page.photometric.name
-            bilevel = page.bitspersample == 1 and photometric in ("MINISBLACK", "MINISWHITE")
-            if photometric not in ("MINISBLACK", "RGB") and not bilevel:
-                raise ImageFileError(
-                    path, f"TIFF with {photometric} color is not supported; save it as gray or RGB"
-                )
-            shape, axes = page.shape, page.axes
-            extra = set(axes) - set("YXS")
-            if extra:
-                raise ImageFileError(
-                    path,
-                    f"is a multi-page TIFF (shape {shape}, axes {axes}); nlmeans denoises "
-                    "single images — save the pages as separate files",
-                )
-            channels = shape[axes.index("S")] if "S" in axes else 1
-            height, width = shape[axes.index("Y")], shape[axes.index("X")]
-            itemsize = 1 if bilevel else page.dtype.itemsize
-            # tifffile decodes into the image, plus one strip or tile at a time.
-            block = int(np.prod(page.chunks)) * itemsize if page.chunks else 0
-            _check_declared(path, height, width, channels, itemsize, extra=block)
-            array = page.asarray()
-    except ImageFileError:
-        raise
-    except Exception as error:  # tifffile raises many types for corrupt files
-        raise ImageFileError(path, f"is not a readable TIFF ({_reason(error)})") from None
-    if bilevel:  # bilevel -> 8-bit gray, black 0 and white 255 (white-is-zero inverted)
-        white = array.astype(bool) != (photometric == "MINISWHITE")
-        return np.where(white, np.uint8(255), np.uint8(0))
-    if "S" in axes and axes.index("S") < axes.index("Y"):
-        array = np.moveaxis(array, axes.index("S"), -1)  # planar RGB -> (H, W, C)
-    return array
 
 
 def _read_pillow(path: Path, kind: str | None) -> np.ndarray:
@@ -530,21 +640,34 @@ def split_alpha(path, array: np.ndarray) -> Picture:
 # --------------------------------------------------------------------- writing
 
 
-def encode_image(path: Path, array: np.ndarray) -> bytes:
-    """The bytes of ``array`` encoded in the format ``path``'s extension names."""
-    path = Path(path)
-    check_format(path, array.dtype, 1 if array.ndim == 2 else array.shape[-1])
-    suffix = path.suffix.lower()
-    if suffix in (".tif", ".tiff"):
-        import tifffile
+def encode_image(
+    path: Path, array: np.ndarray, like: Picture | None = None, codec: str | None = None
+) -> bytes:
+    """The bytes of ``array`` encoded in the format ``path``'s extension names.
 
+    ``like``: the :class:`Picture` the array was computed from (its axes and
+    the metadata the format keeps: compression, resolution, spacing, frame
+    rate); None for a single image without metadata. ``codec``: videos only
+    (:func:`nlmeans.io.video.encode_video`).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if like is None:
+        check_format(path, array.dtype, 1 if array.ndim == 2 else array.shape[-1])
+    else:
+        check_picture_format(path, Picture(array, None, like.layout if like.is_stack else None))
+    if suffix == ".npy":
         buffer = io.BytesIO()
-        channels = 1 if array.ndim == 2 else array.shape[-1]
-        options = {"photometric": "rgb" if channels >= 3 else "minisblack"}
-        if channels in (2, 4):
-            options.update(planarconfig="contig", extrasamples=["unassalpha"])
-        tifffile.imwrite(buffer, array, compression="zlib", **options)
+        np.save(buffer, array, allow_pickle=False)
         return buffer.getvalue()
+    if suffix in VIDEO_EXTENSIONS:
+        from .video import encode_video
+
+        return encode_video(path, array, like, codec)
+    if suffix in (".tif", ".tiff"):
+        from .tiff import encode_tiff
+
+        return encode_tiff(array, like)
     if suffix == ".png" and array.dtype == np.uint16:
         return png16.encode(array)
     from PIL import Image
@@ -561,8 +684,19 @@ class OutputExistsError(ImageFileError):
     """The output appeared while it was being computed, and may not be replaced."""
 
 
-def write_image(path, array: np.ndarray, *, replace: bool = True) -> None:
-    """Write ``array`` to ``path`` atomically.
+def write_image(
+    path,
+    array: np.ndarray,
+    *,
+    replace: bool = True,
+    like: Picture | None = None,
+    codec: str | None = None,
+) -> None:
+    """Write ``array`` to ``path`` atomically, in the format its extension names.
+
+    ``like`` is the :class:`Picture` the array was computed from: the output
+    keeps its axes and the metadata the format carries (:func:`encode_image`);
+    ``codec`` chooses a video's codec.
 
     The file is encoded in memory, written to a hidden temporary file in the
     same folder, flushed to disk and renamed over ``path``; on any failure or
@@ -579,7 +713,7 @@ def write_image(path, array: np.ndarray, *, replace: bool = True) -> None:
     if not path.parent.is_dir():
         raise ImageFileError(path, f"output folder {path.parent} does not exist")
     try:
-        data = encode_image(path, array)
+        data = encode_image(path, array, like, codec)
     except NLMeansError:
         raise
     except Exception as error:
@@ -697,7 +831,7 @@ def require_finite(path, pixels: np.ndarray, what: str = "") -> None:
     """
     if not np.issubdtype(pixels.dtype, np.floating) or pixels.size == 0:
         return
-    from .arrays import MAX_FLOAT_MAGNITUDE
+    from ..arrays import MAX_FLOAT_MAGNITUDE
 
     bad = int(pixels.size - np.count_nonzero(np.isfinite(pixels)))
     if bad:
