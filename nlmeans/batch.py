@@ -239,10 +239,8 @@ def reason_of(error: BaseException) -> str:
 def _options_for(picture, options: dict) -> dict:
     """``options`` for this picture: only 3-channel ones have chrominance (h_chroma); a
     time axis gets its default radii (:func:`nlmeans.io.axes.radii_for_axes`)."""
-    if not (options.get("tune") or options.get("method") == "combined"):
-        # SURE tuning chooses one f and r for every axis: no per-axis defaults then.
-        f, r = radii_for_axes(picture.layout, options.get("f"), options.get("r"))
-        options = {**options, "f": f, "r": r}
+    f, r = radii_for_axes(picture.layout, options.get("f"), options.get("r"))
+    options = {**options, "f": f, "r": r}
     rgb = picture.channels - (picture.alpha is not None) == 3
     if rgb or options.get("h_chroma") is None:
         return options

@@ -237,8 +237,8 @@ def check_components(components, n_channels: int) -> tuple[Component, ...]:
             ) from None
         if term.method != NOISY:
             check_method(term.method, combined=False)
-            f = check_radius("f", term.f, MAX_PATCH_RADIUS)
-            r = check_radius("r", term.r, MAX_SEARCH_RADIUS)
+            f = check_radii("f", term.f, MAX_PATCH_RADIUS)
+            r = check_radii("r", term.r, MAX_SEARCH_RADIUS)
             h = check_strength("h", term.h)
         else:
             f, r, h = 0, 0, 0.0

@@ -338,10 +338,12 @@ def test_video_without_the_extra_names_it(tmp_path, monkeypatch):
     one_error_line(cli(tmp_path / "v.mkv"), 'pip install "nlmeans[video]"')
 
 
-def test_tune_on_a_time_stack_chooses_one_radius_for_all_axes(tmp_path, rng):
-    # SURE tuning takes one f and r for all axes: the T defaults are not applied then.
+def test_tune_on_a_time_stack_keeps_the_time_defaults(tmp_path, rng):
+    # SURE tunes h and the method; the T axis keeps f_t = 0, r_t = 2.
     tifffile.imwrite(tmp_path / "t.tif", noisy(rng, (3, 12, 12)), imagej=True,
                      metadata={"axes": "TYX"})  # fmt: skip
     result = cli(tmp_path / "t.tif", "--tune", "--json")
     assert result.exit_code == 0, result.output
-    assert isinstance(json.loads(result.stdout)["params"]["f"], int)
+    params = json.loads(result.stdout)["params"]
+    assert params["f"][0] == 0 and params["r"][0] == 2
+    assert params["method"] in ("pixel", "patch")

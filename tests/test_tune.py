@@ -207,3 +207,18 @@ def test_cli_tune_and_method(tmp_path):
     )
     assert bad.exit_code == 2 and "error: method='x'" in bad.output
     assert not (tmp_path / "b.png").exists()
+
+
+def test_volumes_tune_per_axis_radii_and_combine_on_request():
+    # A time stack keeps its per-axis radii; SURE picks h and one method (the automatic
+    # combination is for 2-D images); a combination asked for is reproduced from Params.
+    clean = np.stack([synthetic(seed, size=32)[0] for seed in (3, 3, 3, 3)])
+    noisy = clean + np.random.default_rng(9).normal(0.0, SIGMA, clean.shape)
+    params = tune(noisy, SIGMA, f=(0, None, None), r=(2, None, None))
+    assert params.f[0] == 0 and params.r[0] == 2 and params.method in ("pixel", "patch")
+    out, combined = denoise(
+        noisy, sigma=SIGMA, f=(0, 1, 1), r=(2, 3, 3), method="combined", return_params=True
+    )
+    assert combined.method == "combined" and all(c.f in ((0, 1, 1), 0) for c in combined.components)
+    np.testing.assert_array_equal(out, denoise(noisy, params=combined))
+    assert np.mean((out - clean) ** 2) < 0.5 * np.mean((noisy - clean) ** 2)

@@ -149,10 +149,8 @@ def denoise(
         picture = read_image(input_path, axes)
         check_picture_format(output, picture)
         require_finite(input_path, picture.pixels)
-        # A time axis compares 2-D patches across 5 frames unless --f/--r say otherwise
-        # (SURE tuning chooses one f and r for every axis: no per-axis defaults then).
-        if not (tune or method == "combined"):
-            f, r = radii_for_axes(picture.layout, f, r)
+        # A time axis compares 2-D patches across 5 frames unless --f/--r say otherwise.
+        f, r = radii_for_axes(picture.layout, f, r)
         chosen = prepare_backend(backend, threads, method, tune, quiet, patch_kernel)
         show_bar = sys.stderr.isatty() and not (quiet or json_output)
         start = time.perf_counter()

@@ -365,7 +365,8 @@ def tune(
     # more below the single estimate's on astronaut at σ = 5 and 10 while its
     # PSNR was 0.04–0.3 dB lower (21 weights fitted to noisier divergences),
     # so only method="combined" asks for it there.
-    automatic = method is None and not fixed_h and not opponent
+    # Volumes and per-axis radii too: the combination was evaluated on 2-D images only.
+    automatic = method is None and not fixed_h and not opponent and not volume
     if (automatic and base.sigma * scale >= COMBINE_MIN_SIGMA_8BIT) or combined:
         anchors = [(best_method, best_f, best_r, best_h)]
         if opponent:
