@@ -5,6 +5,8 @@ Test files import the helpers with ``from conftest import ...`` (pytest puts thi
 folder on sys.path).
 """
 
+import os
+
 import numpy as np
 import pytest
 
@@ -113,3 +115,21 @@ def pixel_only_backend(monkeypatch):
     )
     monkeypatch.setitem(REGISTRY, backend.name, backend)
     return backend
+
+
+def _store_one(values):
+    values[0] = 1.0
+
+
+def ptx_compiler_reason() -> str | None:
+    """None when numba.cuda can compile PTX here (simulator off, CUDA toolkit found), else why."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM"):
+        return "the simulator compiles nothing"
+    try:
+        from numba import cuda
+        from numba import types as nb
+
+        cuda.compile_ptx(_store_one, (nb.float32[::1],), cc=(9, 0))
+    except Exception as exc:  # numba.cuda, NVVM or NVRTC missing
+        return f"numba.cuda cannot compile PTX here: {str(exc).splitlines()[0]}"
+    return None

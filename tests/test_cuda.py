@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import TINY_CASES, oracle_estimate, padded_stack
+from conftest import TINY_CASES, oracle_estimate, padded_stack, ptx_compiler_reason
 from typer.testing import CliRunner
 
 import nlmeans
@@ -285,25 +285,7 @@ def test_importing_nlmeans_does_not_import_numba_cuda():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def _store_one(values):
-    values[0] = 1.0
-
-
-def compiler_reason() -> str | None:
-    """None when numba.cuda can compile PTX here (simulator off, CUDA toolkit found), else why."""
-    if os.environ.get("NUMBA_ENABLE_CUDASIM"):
-        return "the simulator compiles nothing"
-    try:
-        from numba import cuda
-        from numba import types as nb
-
-        cuda.compile_ptx(_store_one, (nb.float32[::1],), cc=(9, 0))
-    except Exception as exc:  # numba.cuda, NVVM or NVRTC missing
-        return f"numba.cuda cannot compile PTX here: {str(exc).splitlines()[0]}"
-    return None
-
-
-COMPILER_REASON = compiler_reason()
+COMPILER_REASON = ptx_compiler_reason()
 
 
 @pytest.mark.skipif(COMPILER_REASON is not None, reason=f"{COMPILER_REASON}")

@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import ptx_compiler_reason
 
 from nlmeans.backends import reference
 from nlmeans.backends.contract import weight_constants
@@ -199,27 +200,6 @@ def test_importing_the_module_does_not_import_numba_cuda():
         os.path.dirname(os.path.abspath(__file__))))  # fmt: skip
 
 
-def _store_one(values):
-    values[0] = 1.0
-
-
-def compiler_reason() -> str | None:
-    """None when numba.cuda can compile PTX here (simulator off, CUDA toolkit found), else why."""
-    if os.environ.get("NUMBA_ENABLE_CUDASIM"):
-        return "the simulator compiles nothing"
-    try:
-        from numba import cuda
-        from numba import types as nb
-
-        cuda.compile_ptx(_store_one, (nb.float32[::1],), cc=(9, 0))
-    except Exception as exc:  # numba.cuda, NVVM or NVRTC missing
-        return f"numba.cuda cannot compile PTX here: {str(exc).splitlines()[0]}"
-    return None
-
-
-COMPILER_REASON = compiler_reason()
-
-
 def kernel_signatures():
     """{kernel name: argument types}, as the host launches them."""
     from numba import types as nb
@@ -236,6 +216,9 @@ def kernel_signatures():
         "patch_weights": (a, *[i] * 5, a, a, i, a, x, a),
         "patch_aggregate": (a, i, i, i, i, shifts, *[i] * 9, a, i, a),
     }
+
+
+COMPILER_REASON = ptx_compiler_reason()
 
 
 @pytest.mark.skipif(COMPILER_REASON is not None, reason=f"{COMPILER_REASON}")
