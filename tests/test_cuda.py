@@ -156,12 +156,12 @@ def tiny_noisy(rng, shape=(12, 12)):
 def test_denoise_tune_on_cuda_equals_the_reference_with_the_chosen_parameters(rng):
     image = tiny_noisy(rng)
     out, params = nlmeans.denoise(image, r=1, backend="cuda", tune=True, return_params=True)
-    assert params.method in REGISTRY["cuda"].methods and params.r == 1
-    chosen = dict(h=params.h, sigma=params.sigma, f=params.f, r=params.r, method=params.method)
-    expected = nlmeans.denoise(image.astype(np.float32), backend="reference", **chosen)
+    # A single method of the backend, or SURE's combination of its estimates.
+    assert params.method in (*REGISTRY["cuda"].methods, "combined") and params.r == 1
+    expected = nlmeans.denoise(image.astype(np.float32), backend="reference", params=params)
     # uint8 output: the float estimates agree to 1e-4, so the rounded ones to one level
     # (a value within 1e-4 of .5 may round either way).
-    got = nlmeans.denoise(image.astype(np.float32), backend="cuda", **chosen)
+    got = nlmeans.denoise(image.astype(np.float32), backend="cuda", params=params)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4 * 255)
     assert np.abs(out.astype(float) - expected).max() <= 0.5 + 1e-4 * 255
     assert np.abs(out.astype(float) - np.rint(expected)).max() <= 1
@@ -195,7 +195,7 @@ def test_cli_denoise_tune_on_cuda(tmp_path, rng, radius):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "backend=cuda" in result.stdout and "tuned by SURE" in result.stdout
-    assert any(f"method={m}" in result.stdout for m in REGISTRY["cuda"].methods)
+    assert any(f"method={m}" in result.stdout for m in (*REGISTRY["cuda"].methods, "combined"))
     assert iio.imread(tmp_path / "tiny_denoised.png").shape == (12, 12)
 
 
