@@ -20,8 +20,9 @@ the PSNR of each result against the clean data):
   moving one pixel per frame) plus noise σ = 20, h = 20, σ = 0 in the weights;
   nlmeans: ``nlmeans.denoise(frames, h, 0, f=(0, 3, 3), r=(2, 10, 10),
   backend="cpu")`` on all 30 uint8 frames, time / 30; OpenCV:
-  ``cv2.fastNlMeansDenoisingMulti(frames, i, 5, None, 20, 7, 21)`` (5 frames, 7 × 7 patches, 21 × 21 window) for the middle
-  frame i, time per call. Target: nlmeans ≤ 0.25 × OpenCV's time per frame.
+  ``cv2.fastNlMeansDenoisingMulti(frames, i, 5, None, 20, 7, 21)`` (5 frames,
+  7 × 7 patches, 21 × 21 window) for the middle frame i, time per call.
+  Target: nlmeans ≤ 0.25 × OpenCV's time per frame.
 
 ``--memory`` runs ``nlmeans.denoise`` (f = 1, r = 1) on a size³ float32 volume in
 a subprocess and reports its peak resident memory against the input
