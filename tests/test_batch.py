@@ -265,7 +265,7 @@ def test_symbolic_link_loops_and_broken_links_are_reported(tmp_path):
 def test_output_created_meanwhile_is_not_replaced(tmp_path, monkeypatch):
     source, target = tmp_path / "in", tmp_path / "out"
     make_tree(source)
-    denoise_module = importlib.import_module("nlmeans.batch")  # its denoise
+    denoise_module = importlib.import_module("nlmeans.batch.process")  # its denoise
     real_denoise = denoise_module.denoise
 
     def other_process_writes_b(image, **kwargs):
