@@ -225,8 +225,8 @@ def run_case(label: str, data: bytes, pad_to: int, denoise: bool) -> tuple[str, 
     the clean refusal) or "bad" (anything else: another exception, a hang, a
     traceback or unexpected exit code from the CLI).
     """
+    from nlmeans.errors import NLMeansError
     from nlmeans.io import read_image
-    from nlmeans.params import NLMeansError
 
     folder = tempfile.mkdtemp(prefix="nlmeans-fuzz-")
     suffix = os.path.splitext(label.split("#")[0])[1]

@@ -157,7 +157,7 @@ def test_process_and_distributed_schedulers():
         lazy = nd.denoise(da.from_array(image, chunks=32), **options)
         # Two 1-thread workers on this machine share its cores.
         share = max(1, os.cpu_count() // 2)
-        plans = client.run(getattr, nd, "_WORKER_THREADS")
+        plans = client.run(getattr, nd.threads, "_WORKER_THREADS")
         assert plans == {address: {address: share} for address in plans}
         assert_matches(lazy.compute(), expected, np.uint8)
 

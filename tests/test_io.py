@@ -473,9 +473,9 @@ def test_tiff_ifd_chain_loops_and_far_offsets_are_refused_quickly(tmp_path, page
 
 
 def test_tiff_with_too_many_pages_is_refused_without_walking_them_all(tmp_path, monkeypatch):
-    from nlmeans import io as nio
+    from nlmeans.io import tiff_ifds
 
-    monkeypatch.setattr(nio, "TIFF_MAX_IFDS", 4)
+    monkeypatch.setattr(tiff_ifds, "TIFF_MAX_IFDS", 4)
     tifffile.imwrite(
         tmp_path / "stack.tif", np.zeros((6, 4, 4), np.uint8), photometric="minisblack"
     )

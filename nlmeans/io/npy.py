@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import io as core
 from ..errors import NLMeansError
 from .axes import AXES_EXAMPLES, check_axes_count
+from .checks import _check_declared, check_declared_stack, split_alpha
+from .picture import ImageFileError, Picture, _reason
 
 _SUPPORTED = (np.uint8, np.uint16, np.float32, np.float64)
 
@@ -29,21 +30,21 @@ def guess_axes(shape: tuple[int, ...]) -> str | None:
     return None
 
 
-def read_npy(path: Path, axes: str | None = None) -> core.Picture:
+def read_npy(path: Path, axes: str | None = None) -> Picture:
     """Read a ``.npy`` array into a :class:`~nlmeans.io.Picture` (``axes`` validated)."""
     try:
         mapped = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as error:
         text = str(error)
         if "object" in text.lower() or "pickle" in text.lower():
-            raise core.ImageFileError(
+            raise ImageFileError(
                 path, "holds Python objects (a pickled array); nlmeans reads numeric .npy "
                 "arrays only (uint8, uint16, float32, float64)",
             ) from None  # fmt: skip
-        reason = core._reason(error)
-        raise core.ImageFileError(path, f"is truncated or corrupt (.npy: {reason})") from None
+        reason = _reason(error)
+        raise ImageFileError(path, f"is truncated or corrupt (.npy: {reason})") from None
     except OSError as error:
-        raise core.ImageFileError(path, f"cannot be read ({error.strerror or error})") from None
+        raise ImageFileError(path, f"cannot be read ({error.strerror or error})") from None
     try:
         return _picture(path, mapped, axes)
     finally:
@@ -53,43 +54,43 @@ def read_npy(path: Path, axes: str | None = None) -> core.Picture:
 def _picture(path, mapped, given):
     shape, dtype = tuple(mapped.shape), mapped.dtype
     if dtype not in _SUPPORTED:
-        raise core.ImageFileError(
+        raise ImageFileError(
             path, f"unsupported pixel type {dtype}; expected uint8, uint16, float32 or float64"
         )
     if len(shape) < 2 or 0 in shape:
         size = "x".join(map(str, shape)) or "a scalar"
-        raise core.ImageFileError(path, f"is an array of shape {size}; nlmeans needs at least "
+        raise ImageFileError(path, f"is an array of shape {size}; nlmeans needs at least "
                                   "two non-empty axes (Y, X)")  # fmt: skip
     if given is not None:
         try:
             check_axes_count(given, shape, "the array")
         except NLMeansError as error:
-            raise core.ImageFileError(path, str(error)) from None
+            raise ImageFileError(path, str(error)) from None
         axes, source = given, "--axes"
     else:
         axes, source = guess_axes(shape), "guessed"
         if axes is None:
             size = "x".join(map(str, shape))
-            raise core.ImageFileError(
+            raise ImageFileError(
                 path,
                 f"is a {len(shape)}-D array (shape {size}); name its axes with --axes, "
                 f"e.g. {AXES_EXAMPLES}",
             )
     if len(axes.replace("C", "")) > 4:
-        raise core.ImageFileError(path, "has more than 4 spatial axes")
+        raise ImageFileError(path, "has more than 4 spatial axes")
     if axes in ("YX", "YXC"):
         height, width = shape[0], shape[1]
         channels = shape[2] if len(shape) == 3 else 1
-        core._check_declared(path, height, width, channels, dtype.itemsize)
+        _check_declared(path, height, width, channels, dtype.itemsize)
     else:
-        core.check_declared_stack(path, shape, axes, dtype.itemsize)
+        check_declared_stack(path, shape, axes, dtype.itemsize)
     try:
         array = np.array(mapped, order="C")  # reads the data (a truncated file fails here)
     except (OSError, ValueError) as error:
-        raise core.ImageFileError(path, f"cannot be read ({core._reason(error)})") from None
+        raise ImageFileError(path, f"cannot be read ({_reason(error)})") from None
     meta = {"format": "npy"}
     if axes in ("YX", "YXC") and shape[-1] != 1:
-        picture = core.split_alpha(path, array)
+        picture = split_alpha(path, array)
         picture.axes_source, picture.meta = source, meta
         return picture
-    return core.Picture(array, None, axes, source, meta)
+    return Picture(array, None, axes, source, meta)

@@ -14,15 +14,19 @@ compression where tifffile writes it (:data:`KEPT_COMPRESSIONS`), else Deflate.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from pathlib import Path
 
 import numpy as np
 
-from .. import io as core
 from ..errors import NLMeansError
 from .axes import AXES_EXAMPLES, check_axes_count, from_metadata
+from .checks import _check_declared, check_declared_stack, split_alpha
+from .formats import JPEG_QUALITY
+from .picture import ImageFileError, Picture, _reason
+from .tiff_ifds import walk_tiff_ifds
 
 #: Input compression (tifffile's name) -> what the output is written with. JPEG
 #: (8-bit only, lossy) is written at quality :data:`nlmeans.io.JPEG_QUALITY`.
@@ -47,7 +51,22 @@ _SUPPORTED = (np.uint8, np.uint16, np.float32, np.float64)
 _IMAGEJ_KEYS = ("spacing", "unit", "finterval", "fps", "tunit")
 
 
-def read_tiff(path: Path, axes: str | None = None) -> core.Picture:
+@contextlib.contextmanager
+def _quiet_tifffile():
+    """Keep tifffile's log (warnings about odd tags, printed on stderr by logging's
+    last-resort handler) out of the output: what matters is raised or read."""
+    import logging
+
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def read_tiff(path: Path, axes: str | None = None) -> Picture:
     """Read the main image or stack of a TIFF into a :class:`~nlmeans.io.Picture`.
 
     ``axes`` (validated, upper case) names the axes of tifffile's series shape
@@ -57,26 +76,22 @@ def read_tiff(path: Path, axes: str | None = None) -> core.Picture:
 
     try:
         with open(path, "rb") as handle:
-            ifds = core.walk_tiff_ifds(handle, os.fstat(handle.fileno()).st_size)
+            ifds = walk_tiff_ifds(handle, os.fstat(handle.fileno()).st_size)
     except (ValueError, OSError) as error:
-        raise core.ImageFileError(
-            path, f"is truncated or corrupt (TIFF: {core._reason(error)})"
-        ) from None
+        raise ImageFileError(path, f"is truncated or corrupt (TIFF: {_reason(error)})") from None
     main = [index for index, ifd in enumerate(ifds) if ifd.main]
     if not main:
-        raise core.ImageFileError(path, "has no main image (only thumbnails or masks)")
+        raise ImageFileError(path, "has no main image (only thumbnails or masks)")
     main_offsets = {ifds[index].offset for index in main}
     try:
-        with core._quiet_tifffile(), tifffile.TiffFile(path) as tiff:
+        with _quiet_tifffile(), tifffile.TiffFile(path) as tiff:
             return _read_main(path, tiff, main, main_offsets, axes)
-    except core.ImageFileError:
+    except ImageFileError:
         raise
     except NLMeansError as error:
-        raise core.ImageFileError(path, str(error)) from None
+        raise ImageFileError(path, str(error)) from None
     except Exception as error:  # tifffile raises many types for corrupt files
-        raise core.ImageFileError(
-            path, f"is not a readable TIFF ({core._reason(error)})"
-        ) from None
+        raise ImageFileError(path, f"is not a readable TIFF ({_reason(error)})") from None
 
 
 def _main_series(tiff, main: list[int], main_offsets: set[int]):
@@ -108,12 +123,12 @@ def _read_main(path, tiff, main, main_offsets, given):
     bilevel = page.bitspersample == 1 and photometric in ("MINISBLACK", "MINISWHITE")
     decoded_rgb = photometric == "YCBCR" and page.compression.name == "JPEG"
     if photometric not in ("MINISBLACK", "RGB") and not (bilevel or decoded_rgb):
-        raise core.ImageFileError(
+        raise ImageFileError(
             path, f"TIFF with {photometric} color is not supported; save it as gray or RGB"
         )
     dtype = np.dtype(np.uint8) if bilevel else np.dtype(series.dtype if series else page.dtype)
     if dtype not in _SUPPORTED:
-        raise core.ImageFileError(
+        raise ImageFileError(
             path, f"unsupported pixel type {dtype}; expected uint8, uint16, float32 or float64"
         )
     if given is not None:
@@ -124,7 +139,7 @@ def _read_main(path, tiff, main, main_offsets, given):
         if axes is None:
             size = "x".join(map(str, shape))
             pages = f"multi-page TIFF ({len(main)} pages)" if len(main) > 1 else "TIFF"
-            raise core.ImageFileError(
+            raise ImageFileError(
                 path,
                 f"is a {pages} without usable axes metadata (shape {size}, axes {letters}); "
                 f"name its axes with --axes, e.g. {AXES_EXAMPLES}",
@@ -138,9 +153,9 @@ def _read_main(path, tiff, main, main_offsets, given):
     if axes in ("YX", "YXC") or planar_rgb:
         height, width = shape[axes.index("Y")], shape[axes.index("X")]
         channels = shape[axes.index("C")] if "C" in axes else 1
-        core._check_declared(path, height, width, channels, dtype.itemsize, extra=block)
+        _check_declared(path, height, width, channels, dtype.itemsize, extra=block)
     else:
-        core.check_declared_stack(path, shape, axes, dtype.itemsize, extra=block)
+        check_declared_stack(path, shape, axes, dtype.itemsize, extra=block)
     array = np.asarray(decode())
     if array.shape != shape:  # tifffile squeezes the series' length-1 axes the same way
         array = array.reshape(shape)
@@ -151,10 +166,10 @@ def _read_main(path, tiff, main, main_offsets, given):
     if planar_rgb:  # planar RGB image -> (H, W, C)
         array, axes = np.moveaxis(array, 0, -1), "YXC"
     if axes in ("YX", "YXC"):
-        picture = core.split_alpha(path, array)
+        picture = split_alpha(path, array)
         picture.axes_source, picture.meta = source, meta
         return picture
-    return core.Picture(array, None, axes, source, meta)
+    return Picture(array, None, axes, source, meta)
 
 
 def _metadata(tiff, page, kind: str) -> dict:
@@ -192,7 +207,7 @@ def _compression(meta: dict, dtype) -> tuple[str | None, dict]:
     if chosen == "jpeg":
         if np.dtype(dtype) != np.uint8:
             return DEFAULT_COMPRESSION, {}
-        return "jpeg", {"level": core.JPEG_QUALITY}
+        return "jpeg", {"level": JPEG_QUALITY}
     return chosen, {}
 
 
@@ -204,7 +219,7 @@ def storage_axes(layout: str, imagej: bool) -> str:
     return "".join(letter for letter in layout if letter not in "YX") + "YX"
 
 
-def encode_tiff(array: np.ndarray, like: core.Picture | None) -> bytes:
+def encode_tiff(array: np.ndarray, like: Picture | None) -> bytes:
     """The bytes of a TIFF holding ``array`` (with ``like``'s axes and metadata).
 
     Single images (``YX``, ``YXC``) as before: gray, RGB, with unassociated

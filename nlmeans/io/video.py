@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import io as core
+from .checks import check_declared_stack, check_fixed_axes
+from .picture import ImageFileError, Picture, _reason
 
 #: What a video path without PyAV says.
 VIDEO_EXTRA = 'pip install "nlmeans[video]"'
@@ -69,34 +70,32 @@ def require_av(path):
     try:
         import av
     except ImportError:
-        raise core.ImageFileError(
-            path, f"videos need the video extra (PyAV): {VIDEO_EXTRA}"
-        ) from None
+        raise ImageFileError(path, f"videos need the video extra (PyAV): {VIDEO_EXTRA}") from None
     return av
 
 
-def check_video_output(path: Path, picture: core.Picture) -> None:
+def check_video_output(path: Path, picture: Picture) -> None:
     """Refuse a video output that cannot hold ``picture`` (8-bit RGB TYXC only)."""
     require_av(path)
     layout = picture.layout
     rgb = layout == "TYXC" and picture.pixels.shape[-1] == 3
     if picture.pixels.dtype != np.uint8 or not rgb:
         shape = "x".join(map(str, picture.pixels.shape))
-        raise core.ImageFileError(
+        raise ImageFileError(
             path,
             f"videos store 8-bit RGB time stacks (axes TYXC); this is {layout} "
             f"{picture.pixels.dtype} (shape {shape}) — write .tif or .npy instead",
         )
 
 
-def read_video(path: Path, axes: str | None = None) -> core.Picture:
+def read_video(path: Path, axes: str | None = None) -> Picture:
     """Decode every frame of a video into a ``TYXC`` uint8 :class:`~nlmeans.io.Picture`."""
     av = require_av(path)
-    core.check_fixed_axes(path, axes, "TYXC", "video")
+    check_fixed_axes(path, axes, "TYXC", "video")
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
-                raise core.ImageFileError(path, "has no video stream")
+                raise ImageFileError(path, "has no video stream")
             stream = container.streams.video[0]
             width, height = stream.codec_context.width, stream.codec_context.height
             rate = stream.average_rate or stream.guessed_rate
@@ -104,15 +103,15 @@ def read_video(path: Path, axes: str | None = None) -> core.Picture:
             if not frames and container.duration and rate:
                 frames = math.ceil(container.duration / 1e6 * float(rate)) + 1
             codec = stream.codec_context.name
-    except core.ImageFileError:
+    except ImageFileError:
         raise
     except Exception as error:  # av.error.* for corrupt or unknown containers
-        reason = core._reason(error)
-        raise core.ImageFileError(path, f"is not a readable video ({reason})") from None
+        reason = _reason(error)
+        raise ImageFileError(path, f"is not a readable video ({reason})") from None
     if width <= 0 or height <= 0:
-        raise core.ImageFileError(path, "is not a readable video (no frame size)")
+        raise ImageFileError(path, "is not a readable video (no frame size)")
     bound = max(int(frames or 0), 1)
-    core.check_declared_stack(path, (bound, height, width, 3), "TYXC", 1)
+    check_declared_stack(path, (bound, height, width, 3), "TYXC", 1)
     decoded = []
     try:
         import imageio.v3 as iio
@@ -121,23 +120,21 @@ def read_video(path: Path, axes: str | None = None) -> core.Picture:
             decoded.append(np.asarray(frame))
             if len(decoded) > bound:  # more frames than declared: check again as they come
                 bound = 2 * bound
-                core.check_declared_stack(path, (bound, height, width, 3), "TYXC", 1)
-    except core.ImageFileError:
+                check_declared_stack(path, (bound, height, width, 3), "TYXC", 1)
+    except ImageFileError:
         raise
     except Exception as error:
-        reason = core._reason(error)
-        raise core.ImageFileError(path, f"is truncated or corrupt ({reason})") from None
+        reason = _reason(error)
+        raise ImageFileError(path, f"is truncated or corrupt ({reason})") from None
     if not decoded:
-        raise core.ImageFileError(path, "has no frames")
+        raise ImageFileError(path, "has no frames")
     array = np.stack(decoded)
     del decoded
     meta = {"format": "video", "fps": Fraction(rate) if rate else None, "codec": codec}
-    return core.Picture(array, None, "TYXC", "format", meta)
+    return Picture(array, None, "TYXC", "format", meta)
 
 
-def encode_video(
-    path: Path, array: np.ndarray, like: core.Picture | None, codec: str | None
-) -> bytes:
+def encode_video(path: Path, array: np.ndarray, like: Picture | None, codec: str | None) -> bytes:
     """The bytes of a video of the ``TYXC`` uint8 ``array`` (frame rate of ``like``)."""
     av = require_av(path)
     suffix = Path(path).suffix.lower()
@@ -146,7 +143,7 @@ def encode_video(
         _LOSSLESS[suffix] if choice == "lossless" else _ENCODERS[choice]
     )
     if encoder not in av.codecs_available:
-        raise core.ImageFileError(
+        raise ImageFileError(
             path, f"this FFmpeg build has no {encoder} encoder; choose another --codec"
         )
     fps = (like.meta.get("fps") if like is not None else None) or DEFAULT_FPS

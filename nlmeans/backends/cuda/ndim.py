@@ -243,7 +243,7 @@ class _Plan:
         if tile is None:
             while sum(self.sizes(self.cut(shape, rows))) > budget:
                 if rows == 1:
-                    from ...params import NLMeansError
+                    from ...errors import NLMeansError
 
                     raise NLMeansError(
                         "not enough free CUDA device memory for one slice of the image"

@@ -1,69 +1,29 @@
-"""Non-local means on Dask arrays: images larger than memory, computed chunk by chunk.
+"""Non-local means on a Dask array: decided once for the whole image, computed by chunk.
 
-:func:`denoise` mirrors :func:`nlmeans.denoise` on a dask array and returns a
-lazy dask array with the input's shape, chunks and dtype. How it stays equal to
-the in-memory run:
-
-- everything the whole image decides is decided once, before any chunk is
-  denoised: the per-channel [min, max] the result is clipped to (and, for float
-  images, the default ``data_range``) in one streaming pass over the array, and
-  the parameters (sigma when estimated, the presets, or SURE's choice with
-  ``tune``) from a sample of tiles (:func:`sample_tiles`);
-- each chunk is denoised with the overlap the method needs on every axis,
-  ``padding(method, f, r)`` (r + f pixelwise, r + 2f patchwise), taken from its
-  neighbours (:func:`dask.array.map_overlap`, no boundary); at the array's
-  true borders the block is extended by ``np.pad(mode="reflect")``, which is the
-  front door's padding there: a chunk at a border holds, with its overlap, at
-  least ``pad + 1`` pixels from that border (thinner chunks are merged, see
-  below) or the whole axis (where NumPy repeats the reflection as the front
-  door does). ``dask.array.pad(mode="reflect")`` is not used: it differs from
-  NumPy's when an axis is shorter than the margin;
-- :func:`nlmeans.frontdoor.denoise_padded_block` then computes the chunk's
-  estimate and rounds, casts and clips it exactly as :func:`nlmeans.denoise`
-  finishes a whole image.
-
-Numba threads: each task uses ``max(1, cores // dask_threads)`` Numba threads,
-where ``dask_threads`` is the number of Dask threads running tasks on the same
-machine (see :func:`task_threads`), so that Numba × Dask never oversubscribe
-the cores.
-
-References
-----------
-Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
+:func:`denoise` checks the array, takes its bounds in one streaming pass,
+resolves (or tunes) the parameters from a sample, rechunks axes thinner than
+the overlap and maps :func:`nlmeans.frontdoor.denoise_padded_block` over the
+chunks with their overlap; see :mod:`nlmeans.dask` for how the result stays
+equal to the in-memory one.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import time
 import warnings
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
-from .arrays import SUPPORTED_DTYPES, float_bounds
-from .backends import REGISTRY, select
-from .errors import NLMeansError
-from .frontdoor import block_padding, denoise_padded_block, resolve_params
-from .io_zarr import DEFAULT_CHUNK, is_zarr, open_lazy, require_extra, write_zarr
-from .params import COMBINED, Params, image_data_range, validate
-from .sure import tune as tune_params
-
-#: Tiles sampled for sigma (and SURE with ``tune``) by default.
-DEFAULT_SAMPLE_CHUNKS = 16
-
-#: Least side of a sampled tile per spatial axis (a tile is at least a chunk).
-MIN_SAMPLE_TILE = 256
-
-#: Points of the strided sample that picks a float image's default data_range;
-#: the front door's :func:`nlmeans.params.image_data_range` takes the same ones.
-_DATA_RANGE_POINTS = 1_000_000
-
-#: Numba threads per task on each distributed worker, by worker address, set by
-#: :func:`_remember_threads` (one entry per worker process's own address).
-_WORKER_THREADS: dict[str, int] = {}
+from ..arrays import SUPPORTED_DTYPES, float_bounds
+from ..backends import REGISTRY, select
+from ..errors import NLMeansError
+from ..frontdoor import block_padding, denoise_padded_block, resolve_params
+from ..io_zarr import require_extra
+from ..params import COMBINED, image_data_range, validate
+from ..sure import tune as tune_params
+from .sampling import DEFAULT_SAMPLE_CHUNKS, _strided_sample, sample_tiles
+from .threads import _planned_threads, task_threads
 
 
 def denoise(
@@ -239,13 +199,6 @@ def _in_layout(planes: np.ndarray, axis: int | None) -> np.ndarray:
     return planes[0] if axis is None else np.moveaxis(planes, 0, axis)
 
 
-def _strided_sample(x):
-    """Lazily, the values ``image_data_range`` samples: every step-th value in C order."""
-    step = max(1, x.size // _DATA_RANGE_POINTS)
-    flat = np.arange(0, x.size, step, dtype=np.int64)
-    return x.vindex[np.unravel_index(flat, x.shape)]
-
-
 def _check_float_bounds(planes, low, high) -> None:
     """The front door's float checks (finite, magnitude) from the bounds, same messages."""
     corners = np.stack([low, high], axis=-1)[..., np.newaxis]  # (C, 2, 1)
@@ -255,40 +208,6 @@ def _check_float_bounds(planes, low, high) -> None:
         count = int((~da.isfinite(planes)).sum().compute())
         raise NLMeansError(f"image has {count} non-finite (NaN or Inf) values; expected finite")
     float_bounds(corners)
-
-
-def sample_tiles(planes, count: int = DEFAULT_SAMPLE_CHUNKS):
-    """Lazily, an evenly spread sub-grid of up to ``count`` tiles of ``planes``, as one array.
-
-    Each spatial axis is cut into tiles of its largest chunk (at least
-    :data:`MIN_SAMPLE_TILE` pixels, at most the axis); the axes get tile counts
-    whose product is at most ``count``, added one at a time to the axis with the
-    most tiles per sampled tile, and whole tiles evenly spread along each axis are
-    kept, side by side in their order. With all tiles kept the sample is ``planes`` itself.
-    """
-    shape = planes.shape[1:]
-    sides = [
-        min(n, max(MIN_SAMPLE_TILE, max(c))) for n, c in zip(shape, planes.chunks[1:], strict=True)
-    ]
-    tiles = [math.ceil(n / s) for n, s in zip(shape, sides, strict=True)]
-    kept = [1] * len(shape)
-    while True:
-        growable = [k for k in range(len(shape)) if kept[k] < tiles[k]]
-        if not growable:
-            break
-        k = max(growable, key=lambda k: tiles[k] / kept[k])
-        if math.prod(kept) // kept[k] * (kept[k] + 1) > count:
-            break
-        kept[k] += 1
-    sample = planes
-    for k, (n, side, total, keep) in enumerate(zip(shape, sides, tiles, kept, strict=True)):
-        if keep == total:
-            continue
-        # Whole tiles, evenly spread from the start to the end of the axis (never overlapping).
-        starts = np.linspace(0, n - side, keep).round().astype(int)
-        index = np.concatenate([np.arange(s, s + side) for s in starts])
-        sample = sample[(slice(None),) * (k + 1) + (index,)]
-    return sample
 
 
 def _thick_chunks(chunks, pads, axis, ndim: int):
@@ -341,129 +260,3 @@ def _denoise_block(block, *, params, pads, dtype, bounds, backend, threads, bloc
     if set_threads is not None:
         set_threads(task_threads(threads))
     return denoise_padded_block(padded, params, dtype=dtype, bounds=bounds, backend=backend)
-
-
-# ------------------------------------------------------------------- threads
-
-
-def _planned_threads() -> int | None:
-    """Numba threads per task for the scheduler active now (None: decide in the task).
-
-    Threads and processes schedulers: cores // their worker count (Dask's
-    ``num_workers`` setting, by default the cores); synchronous: all cores. A
-    distributed Client: each worker gets cores of its machine // Dask threads on
-    that machine (:func:`plan_worker_threads`), looked up in the task.
-    """
-    import dask
-    import dask.local
-    import dask.multiprocessing
-    import dask.threaded
-
-    cores = os.cpu_count() or 1
-    scheduler = dask.base.get_scheduler()
-    client = getattr(scheduler, "__self__", None)
-    if client is not None and type(client).__name__ == "Client":
-        plan_worker_threads(client)
-        return None
-    if scheduler is dask.local.get_sync:
-        return cores
-    if scheduler in (None, dask.threaded.get, dask.multiprocessing.get):
-        workers = dask.config.get("num_workers", None) or cores
-        return max(1, cores // int(workers))
-    return None
-
-
-def plan_worker_threads(client) -> dict[str, int]:
-    """Tell every worker of ``client`` its Numba threads per task: cores // Dask threads per host.
-
-    The Dask threads of all the workers on one machine (their ``nthreads``,
-    summed by host) share its cores. Returns {worker address: threads}.
-    """
-    cores = client.run(os.cpu_count)
-    workers = client.scheduler_info(n_workers=-1)["workers"]
-    per_host: dict[str, int] = {}
-    for worker in workers.values():
-        per_host[worker["host"]] = per_host.get(worker["host"], 0) + worker["nthreads"]
-    plan = {
-        address: max(1, (cores.get(address) or 1) // per_host[worker["host"]])
-        for address, worker in workers.items()
-    }
-    client.run(_remember_threads, plan)
-    return plan
-
-
-def _remember_threads(plan: dict[str, int], dask_worker=None) -> None:
-    address = dask_worker.address  # client.run passes the worker
-    if address in plan:
-        _WORKER_THREADS[address] = plan[address]
-
-
-def task_threads(planned: int | None = None) -> int:
-    """Numba threads for the task running now.
-
-    ``planned`` when given; on a distributed worker the plan of
-    :func:`plan_worker_threads`, else cores // the worker's Dask threads; else
-    all cores. Never more than Numba's thread limit here.
-    """
-    cores = os.cpu_count() or 1
-    n = planned
-    if n is None:
-        n = cores
-        try:
-            from distributed import get_worker
-
-            worker = get_worker()
-        except (ImportError, ValueError):
-            worker = None
-        if worker is not None:
-            n = _WORKER_THREADS.get(worker.address) or max(1, cores // worker.state.nthreads)
-    import numba
-
-    return max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
-
-
-# ------------------------------------------------------------------- files
-
-
-def denoise_file(
-    input_path,
-    output_path,
-    *,
-    chunk: int = DEFAULT_CHUNK,
-    channel_axis: int | None = None,
-    overwrite: bool = False,
-    progress=None,
-    **options,
-) -> tuple[Params, float]:
-    """Denoise a ``.zarr`` array or a TIFF into the ``.zarr`` array ``output_path``, streaming.
-
-    The input is read lazily in chunks of ``chunk`` pixels per spatial axis
-    (:func:`nlmeans.io_zarr.open_lazy`), denoised by :func:`denoise` with
-    ``options`` and written chunk by chunk, atomically
-    (:func:`nlmeans.io_zarr.write_zarr`, which stores the parameters in the
-    array's attributes under "nlmeans"). Memory holds a few chunks per Dask
-    thread, not the image. Returns the parameters and the seconds it took.
-    """
-    input_path, output_path = Path(input_path), Path(output_path)
-    if not is_zarr(output_path):
-        raise NLMeansError(
-            f"{output_path}: a chunked input is written as .zarr; give -o OUTPUT.zarr"
-        )
-    if output_path.exists() and not overwrite:
-        raise NLMeansError(f"{output_path}: already exists; pass --overwrite to replace it")
-    if output_path.resolve() == input_path.resolve():
-        raise NLMeansError(f"{output_path}: output path is the input; choose another -o")
-    start = time.perf_counter()
-    image = open_lazy(input_path, chunk, channel_axis)
-    result, params = denoise(
-        image.pixels, channel_axis=image.channel_axis, return_params=True, **options
-    )
-    attributes = {"nlmeans": {k: getattr(params, k) for k in Params.__dataclass_fields__}}
-    write_zarr(
-        image.with_pixels(result),
-        output_path,
-        overwrite=overwrite,
-        attributes=attributes,
-        progress=progress,
-    )
-    return params, time.perf_counter() - start

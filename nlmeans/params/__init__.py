@@ -1,0 +1,65 @@
+"""The parameter record: validation, units and the presets.
+
+Units: ``h`` and ``sigma`` are in the raw intensity units of the input array;
+the radii ``f`` and ``r`` in pixels, one value for every spatial axis or one
+per axis. The preset tables of Buades, Coll & Morel (IPOL 2011, 2-D) and
+nlmeans' own for volumes are written on the 8-bit scale; ``data_range`` says
+which raw value corresponds to 255 there.
+
+The modules: :mod:`~nlmeans.params.record` (:class:`Params`, radii),
+:mod:`~nlmeans.params.checks` (the accepted ranges, :func:`validate`),
+:mod:`~nlmeans.params.components` (the terms of ``method="combined"``) and
+:mod:`~nlmeans.params.presets` (the tables, :func:`image_data_range`,
+:func:`resolve`). Their public names are re-exported here.
+"""
+
+from __future__ import annotations
+
+from .checks import (
+    COMBINED,
+    MAX_PATCH_RADIUS,
+    MAX_SEARCH_RADIUS,
+    MAX_STRENGTH,
+    METHODS,
+    PATCH_KERNELS,
+    check_finite_number,
+    check_h_chroma,
+    check_method,
+    check_patch_kernel,
+    check_radii,
+    check_radius,
+    check_strength,
+    validate,
+)
+from .components import MAX_WEIGHT, NOISY, Component, check_components
+from .presets import MIN_PRESET_SIGMA_8BIT, image_data_range, preset, resolve
+from .record import Params, Radii, compact, radii
+
+__all__ = [
+    "COMBINED",
+    "MAX_PATCH_RADIUS",
+    "MAX_SEARCH_RADIUS",
+    "MAX_STRENGTH",
+    "MAX_WEIGHT",
+    "METHODS",
+    "MIN_PRESET_SIGMA_8BIT",
+    "NOISY",
+    "PATCH_KERNELS",
+    "Component",
+    "Params",
+    "Radii",
+    "check_components",
+    "check_finite_number",
+    "check_h_chroma",
+    "check_method",
+    "check_patch_kernel",
+    "check_radii",
+    "check_radius",
+    "check_strength",
+    "compact",
+    "image_data_range",
+    "preset",
+    "radii",
+    "resolve",
+    "validate",
+]
