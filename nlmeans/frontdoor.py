@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from .arrays import (
+    channel_bounds,
     check_image,
     float_bounds,
     from_channels_first,
@@ -367,8 +368,7 @@ def denoise(
     if planes.dtype.kind == "f":
         bounds = float_bounds(planes)  # also refuses NaN, Inf and magnitudes float32 cannot square
     else:
-        spatial = tuple(range(1, planes.ndim))
-        bounds = planes.min(axis=spatial), planes.max(axis=spatial)
+        bounds = channel_bounds(planes)
     if params is not None:
         given = (h, sigma, f, r, method, h_chroma)
         if any(value is not None for value in given) or tune or not isinstance(params, Params):
