@@ -44,6 +44,8 @@ from .sure import tune as tune_params
 #: neighbourhood, so slabs change values only by float32 rounding (running sums
 #: restart at a slab's edge): far below the 1e-4 agreement with the oracle.
 SLAB_WORK = 1e9
+#: ... and at least this many times their margin along that axis thick.
+SLAB_HALOS = 4
 
 
 def resolve_params(
@@ -151,7 +153,9 @@ def estimate_planes(backend, planes: np.ndarray, params: Params, progress=None) 
     extent = planes.shape[1]
     shifts = np.prod([2 * rk + 1 for rk in r]) * (2 if chroma else 1)
     per_row = shifts * np.prod(planes.shape[2:]) * planes.shape[0]
-    rows = max(1, int(SLAB_WORK // per_row))
+    # At least SLAB_HALOS times the margin thick, so that the margin each slab
+    # recomputes (and the shifts reaching into it) stays a small share of its work.
+    rows = max(1, int(SLAB_WORK // per_row), SLAB_HALOS * pad[0])
     if rows < extent:
         rows = -(-extent // -(-extent // rows))  # even slabs
     # Source row of every padded row along the first axis (mirror reflection).
