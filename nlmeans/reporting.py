@@ -156,7 +156,8 @@ class PlainProgress:
             print(f"{head}: {result.reason}", file=sys.stderr, flush=True)
         elif not self.quiet:
             if result.status == DONE:
-                tail = f" {result.seconds:.2f}s" + (f" axes={result.axes}" if result.axes else "")
+                stack = result.axes not in (None, "YX", "YXC")  # plain images need no word
+                tail = f" {result.seconds:.2f}s" + (f" axes={result.axes}" if stack else "")
             else:
                 tail = f" ({result.reason})"
             print(head + tail, file=self.stream, flush=True)

@@ -196,7 +196,9 @@ def _report(
             }
         )
     elif not quiet:
-        shape = "" if picture is None else f" ({picture.describe_axes()})"
+        # The axes are worth a word for stacks and where they were guessed or given.
+        plain = picture is None or (not picture.is_stack and picture.axes_source == "format")
+        shape = "" if plain else f" ({picture.describe_axes()})"
         typer.echo(
             f"{input_path} -> {output}{shape}\n"
             f"  {params_line(params)}{' (tuned by SURE)' if tune else ''}\n"
