@@ -171,10 +171,13 @@ class Backend:
     set_threads: Callable[[int], None] | None = None
     device: Callable[[], str] | None = field(default=None, compare=False)
 
-    def warm_up(self, method: str, strengths: int = 1, patch_kernel: str = "uniform") -> None:
-        """Compile (or load from the cache) ``method``'s kernels for ``strengths`` h at once."""
-        f = r = (1, 1)
+    def warm_up(
+        self, method: str, strengths: int = 1, patch_kernel: str = "uniform", ndim: int = 2
+    ) -> None:
+        """Compile (or load from the cache) ``method``'s kernels for ``strengths`` h at once,
+        on ``ndim`` spatial axes (volumes and stacks may take other kernels than images)."""
+        f = r = (1,) * ndim
         pad = padding(method, f, r)
-        tiny = np.zeros((1, 3 + 2 * pad[0], 3 + 2 * pad[1]), dtype=np.float32)
+        tiny = np.zeros((1, *(3 + 2 * p for p in pad)), dtype=np.float32)
         hs = [1.0 + k for k in range(strengths)]
         self.methods[method](tiny, f, r, 0.0, hs, patch_kernel=patch_kernel)

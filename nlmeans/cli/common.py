@@ -183,11 +183,18 @@ def check_thread_variable() -> None:
 
 
 def prepare_backend(
-    name: str, threads: int | None, method, tune: bool, quiet: bool, patch_kernel: str = "uniform"
+    name: str,
+    threads: int | None,
+    method,
+    tune: bool,
+    quiet: bool,
+    patch_kernel: str = "uniform",
+    ndim: int = 2,
 ):
     """The backend the run uses, with ``--threads`` applied and every kernel it needs
     (the method's with ``patch_kernel``, and SURE's multi-h sweeps for ``--tune``)
-    compiled or loaded.
+    compiled or loaded, for images of ``ndim`` spatial axes (3 for any stack or
+    per-axis radii: the N-D kernels).
 
     Announces a compile if warming up takes a while. Also makes the noise
     estimator's first call, so that the times the commands report are those of
@@ -203,7 +210,7 @@ def prepare_backend(
     patch_kernel = check_patch_kernel(patch_kernel)
     # A combination is fitted by SURE: it warms up what tuning does.
     tune = tune or method == "combined"
-    backend = select(name, None if tune else method or "pixel", 2, patch_kernel)
+    backend = select(name, None if tune else method or "pixel", ndim, patch_kernel)
     if threads is not None:
         # Numba's thread pool is what --threads limits; the range is checked for every backend.
         REGISTRY["cpu"].set_threads(threads)
@@ -227,7 +234,7 @@ def prepare_backend(
     notice.start()
     try:
         for warm_method, strengths in to_warm:
-            backend.warm_up(warm_method, strengths, patch_kernel)
+            backend.warm_up(warm_method, strengths, patch_kernel, min(ndim, backend.max_dims))
         # Large enough for nlmeans' own estimator, so skimage's fallback is not imported.
         estimate_sigma(np.random.default_rng(0).random((96, 96), dtype=np.float32))
     finally:

@@ -151,7 +151,9 @@ def denoise(
         require_finite(input_path, picture.pixels)
         # A time axis compares 2-D patches across 5 frames unless --f/--r say otherwise.
         f, r = radii_for_axes(picture.layout, f, r)
-        chosen = prepare_backend(backend, threads, method, tune, quiet, patch_kernel)
+        per_axis = isinstance(f, tuple) or isinstance(r, tuple)
+        ndim = 3 if per_axis else len(picture.spatial)  # stacks take the N-D kernels
+        chosen = prepare_backend(backend, threads, method, tune, quiet, patch_kernel, ndim)
         show_bar = sys.stderr.isatty() and not (quiet or json_output)
         start = time.perf_counter()
         with SlabProgress(input_path.name) if show_bar else contextlib.nullcontext() as bar:
