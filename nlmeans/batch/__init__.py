@@ -27,7 +27,6 @@ from .distributed import (
     dask_client,
     kernels_to_warm,
     parse_dask,
-    plan_threads,
     prepare_worker,
     run_batch_distributed,
 )
@@ -50,7 +49,6 @@ __all__ = [
     "fixed_options",
     "kernels_to_warm",
     "parse_dask",
-    "plan_threads",
     "prepare_worker",
     "process_item",
     "reason_of",

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..backends import Backend, select
+from ..dask.threads import plan_worker_threads
 from ..errors import NLMeansError
 from ..io import resolve_path
 from ..io_zarr import require_extra
@@ -87,19 +88,6 @@ def kernels_to_warm(method: str | None, tune: bool, backend: Backend) -> list[tu
     return [(m, k) for m in methods for k in (1, 2)]
 
 
-def plan_threads(client) -> dict[str, int]:
-    """{worker address: Numba threads}: each machine's cores // the Dask threads on it."""
-    cores = client.run(os.cpu_count)
-    workers = client.scheduler_info(n_workers=-1)["workers"]
-    per_host: dict[str, int] = {}
-    for worker in workers.values():
-        per_host[worker["host"]] = per_host.get(worker["host"], 0) + worker["nthreads"]
-    return {
-        address: max(1, (cores.get(address) or 1) // per_host[worker["host"]])
-        for address, worker in workers.items()
-    }
-
-
 #: What this worker process has compiled or loaded: {(backend, method, strengths)}.
 _WARMED: set = set()
 _WARM_LOCK = threading.Lock()
@@ -165,7 +153,7 @@ def run_batch_distributed(
         and (overwrite or not os.path.lexists(item.target))
         for item in items
     ]
-    setup = (options["backend"], list(warm), plan_threads(client))
+    setup = (options["backend"], list(warm), plan_worker_threads(client))
     client.run(prepare_worker, *setup)
 
     def submit(index, opts):

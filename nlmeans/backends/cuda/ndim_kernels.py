@@ -101,17 +101,23 @@ def squared_differences_axis0(
         out[n] = acc
 
 
-@cuda.jit(cache=True)
-def box_sum(src, n_items, n0, n1, n2, axis, width, dst):
-    """dst[i, x] = Σ_{m=0}^{width−1} src[i, x + m e_axis]: a box sum along one axis.
+@cuda.jit(device=True)
+def _outputs_per_item(n0, n1, n2, axis, width):
+    """Entries of one item of a (n0, n1, n2) block after a width-``width`` sum along ``axis``."""
+    if axis == 0:
+        return (n0 - width + 1) * n1 * n2
+    if axis == 1:
+        return n0 * (n1 - width + 1) * n2
+    return n0 * n1 * (n2 - width + 1)
 
-    ``src`` is (n_items, n0, n1, n2) and ``dst`` the same with ``width − 1``
-    fewer entries along ``axis`` (0, 1 or 2). For the patch distances it sums
-    the axis-1 patch offsets j1 ∈ [−f1, f1]; for the patchwise aggregation it
-    sums V_t over the patch centres x − j, j ∈ B(0, f), one axis at a time.
+
+@cuda.jit(device=True)
+def _axis_window(n, n0, n1, n2, axis, width):
+    """(flat index of the first source term, stride along ``axis``) of output entry ``n``.
+
+    The output is (items, m0, m1, m2), the source (items, n0, n1, n2) with m_k = n_k
+    except m_axis = n_axis − width + 1.
     """
-    start = cuda.grid(1)
-    step = cuda.gridsize(1)
     m0 = n0
     m1 = n1
     m2 = n2
@@ -124,15 +130,29 @@ def box_sum(src, n_items, n0, n1, n2, axis, width, dst):
         stride = n2
     else:
         m2 = n2 - width + 1
-    for n in range(start, n_items * m0 * m1 * m2, step):
-        rest = n
-        i2 = rest % m2
-        rest //= m2
-        i1 = rest % m1
-        rest //= m1
-        i0 = rest % m0
-        item = rest // m0
-        a = ((item * n0 + i0) * n1 + i1) * n2 + i2
+    rest = n
+    i2 = rest % m2
+    rest //= m2
+    i1 = rest % m1
+    rest //= m1
+    i0 = rest % m0
+    item = rest // m0
+    return ((item * n0 + i0) * n1 + i1) * n2 + i2, stride
+
+
+@cuda.jit(cache=True)
+def box_sum(src, n_items, n0, n1, n2, axis, width, dst):
+    """dst[i, x] = Σ_{m=0}^{width−1} src[i, x + m e_axis]: a box sum along one axis.
+
+    ``src`` is (n_items, n0, n1, n2) and ``dst`` the same with ``width − 1``
+    fewer entries along ``axis`` (0, 1 or 2). For the patch distances it sums
+    the axis-1 patch offsets j1 ∈ [−f1, f1]; for the patchwise aggregation it
+    sums V_t over the patch centres x − j, j ∈ B(0, f), one axis at a time.
+    """
+    start = cuda.grid(1)
+    step = cuda.gridsize(1)
+    for n in range(start, n_items * _outputs_per_item(n0, n1, n2, axis, width), step):
+        a, stride = _axis_window(n, n0, n1, n2, axis, width)
         acc = float32(0.0)
         for m in range(width):
             acc += src[a + m * stride]
@@ -149,27 +169,8 @@ def weighted_sum(src, n_items, n0, n1, n2, axis, width, weights, dst):
     """
     start = cuda.grid(1)
     step = cuda.gridsize(1)
-    m0 = n0
-    m1 = n1
-    m2 = n2
-    stride = 1
-    if axis == 0:
-        m0 = n0 - width + 1
-        stride = n1 * n2
-    elif axis == 1:
-        m1 = n1 - width + 1
-        stride = n2
-    else:
-        m2 = n2 - width + 1
-    for n in range(start, n_items * m0 * m1 * m2, step):
-        rest = n
-        i2 = rest % m2
-        rest //= m2
-        i1 = rest % m1
-        rest //= m1
-        i0 = rest % m0
-        item = rest // m0
-        a = ((item * n0 + i0) * n1 + i1) * n2 + i2
+    for n in range(start, n_items * _outputs_per_item(n0, n1, n2, axis, width), step):
+        a, stride = _axis_window(n, n0, n1, n2, axis, width)
         acc = float32(0.0)
         for m in range(width):
             acc += weights[m] * src[a + m * stride]
