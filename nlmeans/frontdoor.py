@@ -25,6 +25,7 @@ from .color import from_opponent, to_opponent
 from .errors import NLMeansError
 from .memory import check_denoise_memory
 from .noise import estimate_sigma
+from .noise.models import GAUSSIAN, check_noise, resolve_poisson_gaussian
 from .params import (
     COMBINED,
     Params,
@@ -279,6 +280,47 @@ def block_padding(params: Params, ndim: int) -> tuple[int, ...]:
     return tuple(int(v) for v in np.max(terms, axis=0)) if terms else (0,) * ndim
 
 
+def _denoise_stabilised(image, planes, params, model_values, sigma, data_range, options):
+    """float32 (C, *S) raw-unit estimate under a noise model, and its Params.
+
+    The image is stabilised by the model (:meth:`PoissonGaussian.stabilize`),
+    denoised at σ = 1 with the other options (or ``params`` without its model),
+    and mapped back (:meth:`PoissonGaussian.invert`). The stabilised image's
+    data range (for the presets' 8-bit scale) is its own max − min, or the
+    transform of ``data_range`` above the offset when given.
+    """
+    if sigma is not None:
+        raise NLMeansError(
+            "sigma= does not apply to noise='poisson-gaussian' (the stabilised noise has "
+            "sigma 1); give gain= and read_noise= instead"
+        )
+    if params is not None:
+        if any(value is not None for value in model_values):
+            raise NLMeansError(
+                "params= carries its noise model; leave gain, read_noise and offset unset"
+            )
+        model, inner = params.noise_model, replace(params, noise_model=None)
+    else:
+        model, inner = resolve_poisson_gaussian(planes, *model_values), None
+    stable = model.stabilize(image)
+    if data_range is None:
+        span = float(stable.max() - stable.min())
+        data_range = span if span > 0 else 1.0
+    else:
+        ends = model.stabilize(np.array([model.offset, model.offset + data_range]))
+        data_range = float(ends[1] - ends[0])
+    if inner is not None:
+        options = {k: v for k, v in options.items() if k not in ("h", "f", "r", "method", "tune",
+                                                                 "h_chroma")}  # fmt: skip
+        result, used = denoise(stable, data_range=data_range, params=inner, return_params=True,
+                               **options)  # fmt: skip
+    else:
+        result, used = denoise(stable, sigma=1.0, data_range=data_range, return_params=True,
+                               **options)  # fmt: skip
+    estimate = model.invert(to_channels_first(result, options["channel_axis"]))
+    return estimate, replace(used, noise_model=model)
+
+
 def denoise(
     image: np.ndarray,
     h: float | None = None,
@@ -296,6 +338,10 @@ def denoise(
     patch_kernel: str = "uniform",
     progress=None,
     params: Params | None = None,
+    noise: str = GAUSSIAN,
+    gain: float | None = None,
+    read_noise: float | None = None,
+    offset: float | None = None,
 ):
     """Denoise ``image`` with pixelwise (or patchwise) non-local means.
 
@@ -344,6 +390,20 @@ def denoise(
         Denoise with these parameters as they are (e.g. the ones a previous
         call returned, a combination included); ``h``, ``sigma``, ``f``,
         ``r``, ``method``, ``h_chroma`` and ``tune`` must then be left unset.
+    noise : {"gaussian", "poisson-gaussian"}
+        The noise model. "gaussian" (the default): white Gaussian noise of one
+        σ. "poisson-gaussian": z = gain·P(y / gain) + N(offset, read_noise²),
+        e.g. photon-limited microscopy or low-light camera data: the image is
+        variance-stabilised by the generalized Anscombe transform, denoised at
+        σ = 1 (``h``, ``tune`` and the presets then apply to the stabilised
+        image, and ``sigma`` must be unset), and mapped back by the exact
+        unbiased inverse (:mod:`nlmeans.noise.anscombe`; Mäkitalo & Foi 2013).
+    gain, read_noise, offset : float, optional
+        ``noise="poisson-gaussian"``: the gain a > 0 (raw units per count), the
+        read noise σ_r >= 0 and the offset μ (raw units). Unset gain or read
+        noise are estimated from the image (local variance against local mean,
+        Foi et al. 2008; :mod:`nlmeans.noise.poisson_fit`); an unset offset is 0.
+        The resolved values are in ``Params.noise_model``.
 
     Returns
     -------
@@ -373,6 +433,16 @@ def denoise(
         bounds = float_bounds(planes)  # also refuses NaN, Inf and magnitudes float32 cannot square
     else:
         bounds = channel_bounds(planes)
+    stabilised = check_noise(noise, gain, read_noise, offset) != GAUSSIAN
+    if stabilised or (params is not None and getattr(params, "noise_model", None) is not None):
+        estimate, params = _denoise_stabilised(
+            image, planes, params, (gain, read_noise, offset), sigma, data_range,
+            dict(h=h, f=f, r=r, channel_axis=channel_axis, backend=backend, method=method,
+                 tune=tune, h_chroma=h_chroma, patch_kernel=patch_kernel, progress=progress),
+        )  # fmt: skip
+        estimate = _finish(estimate, image.dtype, bounds[0], bounds[1])
+        result = from_channels_first(estimate, channel_axis)
+        return (result, params) if return_params else result
     if params is not None:
         given = (h, sigma, f, r, method, h_chroma)
         if any(value is not None for value in given) or tune or not isinstance(params, Params):

@@ -36,6 +36,8 @@ def params_line(params: Params) -> str:
     if params.components:
         # The terms of the combination, weight·estimate (luminance/chrominance weights for colour).
         line += " = " + " ".join(str(component) for component in params.components)
+    if params.noise_model is not None:
+        line = f"{params.noise_model.describe()}; stabilised: {line}"
     return line
 
 

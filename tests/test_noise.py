@@ -6,7 +6,7 @@ from skimage import data
 from skimage.restoration import estimate_sigma as robust_median
 
 from nlmeans import estimate_sigma
-from nlmeans.noise import chi2_quantile_over_n
+from nlmeans.noise.wavelet import chi2_quantile_over_n
 
 
 @pytest.mark.parametrize("sigma", [5.0, 20.0])

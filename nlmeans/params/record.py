@@ -44,6 +44,11 @@ class Params:
         The patch distance: the mean over the patch (the default), or its
         Gaussian-weighted mean (weights Π_k exp(−j_k² / (2 σ_k²)), σ_k = f_k / 2,
         normalised to sum 1).
+    noise_model : PoissonGaussian or None
+        ``noise="poisson-gaussian"``: the model's parameters
+        (:class:`nlmeans.noise.models.PoissonGaussian`); the other fields then
+        apply to the variance-stabilised image, whose noise has σ = 1. None:
+        Gaussian noise, the fields in raw units.
     """
 
     f: Radii
@@ -55,6 +60,7 @@ class Params:
     h_chroma: float | None = None
     components: tuple[Component, ...] = ()
     patch_kernel: str = "uniform"
+    noise_model: object | None = None
 
 
 def radii(value: Radii, ndim: int) -> tuple[int, ...]:

@@ -1,4 +1,4 @@
-"""Noise estimation: the Gaussian noise level of an image from its flattest wavelet blocks.
+"""The wavelet noise estimate (``estimate_sigma(method="wavelet")``): the flattest HH blocks.
 
 The finest diagonal wavelet band (HH) of Gaussian noise of deviation σ is
 Gaussian noise of deviation σ (orthonormal wavelet), while the image adds
@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .arrays import check_image, to_channels_first
+from .slices import sample_slices
 
 #: Side of a block of HH coefficients, and the quantile of the block energies kept.
 BLOCK = 8
@@ -27,8 +27,6 @@ QUANTILE = 0.1
 _NORMAL_QUANTILE = -1.2815515655446004
 #: Fewer usable blocks than this: fall back to the robust median of all of HH.
 MIN_BLOCKS = 16
-#: Most 2-D slices of a volume's channel that the noise is measured on.
-MAX_SLICES = 16
 
 
 def chi2_quantile_over_n(n: int) -> float:
@@ -69,60 +67,12 @@ def plane_sigma(plane: np.ndarray) -> float:
     return float(estimate_sigma(plane))
 
 
-def estimate_sigma(image: np.ndarray, *, channel_axis: int | None = None) -> float:
-    """Estimate the Gaussian noise standard deviation of ``image``.
-
-    On each channel, the finest diagonal wavelet band's flattest blocks
-    (:func:`plane_sigma`, after the weak-texture idea of Liu, Tanaka & Okutomi,
-    2013; less biased by texture at low noise than the robust median of Donoho &
-    Johnstone, 1994, which remains the fallback for small images); the channels
-    are averaged.
-
-    Parameters
-    ----------
-    image : ndarray
-        2, 3 or 4 spatial axes, with channels along ``channel_axis`` (None: gray).
-        Volumes are measured on up to 16 evenly spread 2-D slices.
-    channel_axis : int or None
-        Axis holding the channels, or None for a gray image.
-
-    Returns
-    -------
-    float
-        Noise standard deviation in the raw intensity units of ``image``.
-
-    References
-    ----------
-    Liu, Tanaka & Okutomi, "Single-image noise level estimation for blind
-    denoising", IEEE TIP 22(12), 2013. Donoho & Johnstone, "Ideal spatial
-    adaptation by wavelet shrinkage", Biometrika 81(3), 1994.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> noisy = np.random.default_rng(0).normal(100.0, 10.0, (256, 256))
-    >>> round(estimate_sigma(noisy))
-    10
-    """
-    planes = to_channels_first(check_image(image), channel_axis)
+def wavelet_sigma(channel: np.ndarray) -> float:
+    """Noise deviation of one channel: the mean of :func:`plane_sigma` over its sampled slices."""
     with warnings.catch_warnings():
         # Each plane is 2-D gray, so skimage's "is this a color image?" guess does not
         # apply; planes too small for a wavelet detail band give NaN, taken as 0 (no noise).
         warnings.filterwarnings("ignore", "image is size", UserWarning)
         warnings.filterwarnings("ignore", category=RuntimeWarning)
-        sigmas = [plane_sigma(plane) for channel in planes for plane in sample_slices(channel)]
+        sigmas = [plane_sigma(plane) for plane in sample_slices(channel)]
     return float(np.mean(np.nan_to_num(sigmas, nan=0.0, posinf=0.0)))
-
-
-def sample_slices(channel: np.ndarray, most: int = MAX_SLICES) -> list[np.ndarray]:
-    """The 2-D slices (last two axes) of one channel that the noise is measured on.
-
-    A 2-D channel is its own slice; a volume or stack gives at most ``most``
-    slices evenly spread over its leading axes (white noise has the same σ in
-    every slice, and a few of them give a steady estimate).
-    """
-    if channel.ndim == 2:
-        return [channel]
-    stack = channel.reshape(-1, *channel.shape[-2:])
-    picks = np.unique(np.linspace(0, len(stack) - 1, min(most, len(stack))).round().astype(int))
-    return [stack[i] for i in picks]
