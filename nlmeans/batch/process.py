@@ -74,6 +74,9 @@ def fixed_options(options: dict, params: Params) -> dict:
     """``options`` with the resolved (or tuned) ``params`` fixed, for ``same_params``."""
     fixed = {"h": params.h, "sigma": params.sigma, "f": params.f, "r": params.r}
     fixed.update(h_chroma=params.h_chroma, method=params.method, tune=False)
+    model = params.noise_model
+    if model is not None:  # the stabilised image's sigma is 1: fix the model instead
+        fixed.update(sigma=None, gain=model.gain, read_noise=model.read_noise, offset=model.offset)
     return {**options, **fixed}
 
 

@@ -16,17 +16,22 @@ from .common import (
     CodecOption,
     DebugOption,
     FOption,
+    GainOption,
     HChromaOption,
     HOption,
     JsonOption,
     MethodOption,
+    NoiseOption,
+    OffsetOption,
     PatchKernelOption,
+    ReadNoiseOption,
     ROption,
     SigmaOption,
     ThreadsOption,
     TuneOption,
     app,
     clean_errors,
+    noise_options,
     prepare_backend,
     print_json,
 )
@@ -60,6 +65,10 @@ def batch(
     r: ROption = None,
     f: FOption = None,
     sigma: SigmaOption = None,
+    noise: NoiseOption = "gaussian",
+    gain: GainOption = None,
+    read_noise: ReadNoiseOption = None,
+    offset: OffsetOption = None,
     method: MethodOption = None,
     patch_kernel: PatchKernelOption = "uniform",
     tune: TuneOption = False,
@@ -140,6 +149,7 @@ def batch(
             h=h, sigma=sigma, f=f, r=r, method=method or "pixel", h_chroma=h_chroma,
             patch_kernel=patch_kernel,
         )  # fmt: skip
+        model = noise_options(noise, gain, read_noise, offset)
         if dask is not None:
             parse_dask(dask)
         chosen = prepare_backend(backend, threads, method, tune, quiet, patch_kernel)
@@ -148,6 +158,7 @@ def batch(
         summary, records = Summary(), []
         options = {"h": h, "sigma": sigma, "f": f, "r": r, "backend": chosen.name}
         options.update(method=method, tune=tune, h_chroma=h_chroma)
+        options.update(model)
         if patch_kernel != "uniform":
             options.update(patch_kernel=patch_kernel)
         if sys.stderr.isatty() and not quiet:

@@ -279,6 +279,42 @@ SigmaOption = Annotated[
     ),
 ]
 
+NoiseOption = Annotated[
+    str,
+    typer.Option(
+        "--noise",
+        help="Noise model: gaussian, or poisson-gaussian (photon counts: variance-stabilised, "
+        "denoised, exact unbiased inverse).",
+    ),
+]
+GainOption = Annotated[
+    float | None,
+    typer.Option(
+        "--gain", help="poisson-gaussian: raw units per photon count. Default: estimated."
+    ),
+]
+ReadNoiseOption = Annotated[
+    float | None,
+    typer.Option(
+        "--read-noise",
+        help="poisson-gaussian: Gaussian read noise deviation, raw units. Default: estimated.",
+    ),
+]
+OffsetOption = Annotated[
+    float | None,
+    typer.Option("--offset", help="poisson-gaussian: the dark level, raw units. Default: 0."),
+]
+
+
+def noise_options(noise: str, gain, read_noise, offset) -> dict:
+    """The noise-model keywords of nlmeans.denoise, checked; empty for Gaussian noise."""
+    from ..noise.models import GAUSSIAN, check_noise
+
+    check_noise(noise, gain, read_noise, offset)
+    if noise == GAUSSIAN:
+        return {}
+    return {"noise": noise, "gain": gain, "read_noise": read_noise, "offset": offset}
+
 
 def parse_radii(value: str | None):
     """``--r``/``--f``: one int for every spatial axis, or comma-separated ints, one per axis."""

@@ -16,19 +16,24 @@ from .common import (
     CodecOption,
     DebugOption,
     FOption,
+    GainOption,
     HChromaOption,
     HOption,
     JsonOption,
     MethodOption,
+    NoiseOption,
+    OffsetOption,
     OverwriteOption,
     PatchKernelOption,
     QuietOption,
+    ReadNoiseOption,
     ROption,
     SigmaOption,
     ThreadsOption,
     TuneOption,
     app,
     clean_errors,
+    noise_options,
     prepare_backend,
     print_json,
 )
@@ -78,6 +83,10 @@ def denoise(
     r: ROption = None,
     f: FOption = None,
     sigma: SigmaOption = None,
+    noise: NoiseOption = "gaussian",
+    gain: GainOption = None,
+    read_noise: ReadNoiseOption = None,
+    offset: OffsetOption = None,
     method: MethodOption = None,
     patch_kernel: PatchKernelOption = "uniform",
     tune: TuneOption = False,
@@ -117,6 +126,7 @@ def denoise(
     from ..reporting import SlabProgress
 
     with clean_errors(debug):
+        model = noise_options(noise, gain, read_noise, offset)
         output = output if output is not None else default_output(input_path)
         chunked = is_zarr(input_path) or is_zarr(output)
         if chunked:
@@ -127,7 +137,7 @@ def denoise(
             from dask.diagnostics import ProgressBar
 
             chosen = prepare_backend(backend, threads, method, tune, quiet)
-            options = dict(h=h, sigma=sigma, f=f, r=r, method=method, tune=tune)
+            options = dict(h=h, sigma=sigma, f=f, r=r, method=method, tune=tune, **model)
             params, elapsed = denoise_file(
                 input_path,
                 output,
@@ -171,6 +181,7 @@ def denoise(
                 h_chroma=h_chroma,
                 patch_kernel=patch_kernel,
                 progress=bar,
+                **model,
             )
         elapsed = time.perf_counter() - start
         # Without --overwrite, an output that appeared meanwhile is not replaced either.

@@ -15,11 +15,12 @@ from functools import partial
 
 import numpy as np
 
-from ..arrays import SUPPORTED_DTYPES, float_bounds
+from ..arrays import SUPPORTED_DTYPES, float_bounds, to_dtype
 from ..backends import REGISTRY, select
 from ..errors import NLMeansError
 from ..frontdoor import block_padding, denoise_padded_block, resolve_params
 from ..io_zarr import require_extra
+from ..noise.models import GAUSSIAN, check_noise, resolve_poisson_gaussian
 from ..params import COMBINED, image_data_range, validate
 from ..sure import tune as tune_params
 from .sampling import DEFAULT_SAMPLE_CHUNKS, _strided_sample, sample_tiles
@@ -43,6 +44,10 @@ def denoise(
     sample_chunks: int = DEFAULT_SAMPLE_CHUNKS,
     threads: int | None = None,
     patch_kernel: str = "uniform",
+    noise: str = GAUSSIAN,
+    gain: float | None = None,
+    read_noise: float | None = None,
+    offset: float | None = None,
 ):
     """Denoise a dask array chunk by chunk with non-local means; lazy, equal to the in-memory run.
 
@@ -62,6 +67,11 @@ def denoise(
         uint8, uint16, float32 or float64; spatial axes and an optional channel axis.
     h, sigma, f, r, channel_axis, method, backend, tune, h_chroma, data_range, patch_kernel
         As in :func:`nlmeans.denoise`.
+    noise, gain, read_noise, offset
+        As in :func:`nlmeans.denoise`: with ``noise="poisson-gaussian"`` the
+        unset model parameters are fitted on the sample, each chunk is
+        stabilised and inverted on its own (both are pixelwise) and the
+        stabilised array is denoised at σ = 1 as above.
     return_params : bool
         Also return the resolved :class:`Params` (known before any compute).
     sample_chunks : int
@@ -119,6 +129,7 @@ def denoise(
     wanted = [planes.min(axis=spatial), planes.max(axis=spatial)]
     if x.dtype.kind == "f" and data_range is None:
         wanted.append(_strided_sample(x))
+    given_range = data_range  # a noise model transforms the caller's range, not the default
     low, high, *rest = dask.compute(*wanted)
     if x.dtype.kind == "f":
         _check_float_bounds(planes, low, high)
@@ -126,6 +137,23 @@ def denoise(
         data_range = image_data_range(rest[0]) if rest else float(np.iinfo(x.dtype).max)
 
     sample = _in_layout(np.asarray(sample_tiles(planes, sample_chunks).compute()), axis)
+    if check_noise(noise, gain, read_noise, offset) != GAUSSIAN:
+        if sigma is not None:
+            raise NLMeansError(
+                "sigma= does not apply to noise='poisson-gaussian' (the stabilised noise has "
+                "sigma 1); give gain= and read_noise= instead"
+            )
+        model = resolve_poisson_gaussian(
+            sample[np.newaxis] if axis is None else np.moveaxis(sample, axis, 0),
+            gain, read_noise, offset,
+        )  # fmt: skip
+        del sample
+        return _denoise_stabilised(
+            x, model, (low, high), axis, return_params,
+            dict(h=h, f=f, r=r, channel_axis=axis, method=method, backend=backend, tune=tune,
+                 h_chroma=h_chroma, data_range=given_range, sample_chunks=sample_chunks,
+                 threads=threads, patch_kernel=patch_kernel),
+        )  # fmt: skip
     options = dict(h=h, f=f, r=r, channel_axis=axis, data_range=data_range, h_chroma=h_chroma)
     if tune:
         if patch_kernel != "uniform":
@@ -172,6 +200,37 @@ def denoise(
     out = out[0] if axis is None else da.moveaxis(out, 0, axis)
     if out.chunks != x.chunks:
         out = out.rechunk(x.chunks)
+    return (out, params) if return_params else out
+
+
+def _denoise_stabilised(x, model, bounds, axis, return_params, options):
+    """:func:`denoise` under a noise model: stabilise, denoise at σ = 1, invert, finish.
+
+    As the front door does it: the stabilised data range is the transform's
+    span over the image's bounds (or of ``data_range`` above the offset), and
+    the inverse is cast to the input's dtype and clipped to its per-channel bounds.
+    """
+    from dataclasses import replace
+
+    low, high = (np.asarray(b, dtype=np.float64) for b in bounds)
+    if options["data_range"] is None:
+        ends = model.stabilize(np.array([low.min(), high.max()]))
+    else:
+        ends = model.stabilize(np.array([model.offset, model.offset + options["data_range"]]))
+    options["data_range"] = float(ends[1] - ends[0]) if ends[1] > ends[0] else 1.0
+    stable = x.map_blocks(model.stabilize, dtype=np.float32)
+    result, params = denoise(stable, sigma=1.0, return_params=True, **options)
+    shape = [1] * x.ndim
+    if axis is not None:
+        shape[axis] = -1
+    low, high = low.reshape(shape), high.reshape(shape)
+
+    def finish(block):
+        raw = np.clip(model.invert(block), low, high)
+        return to_dtype(raw, x.dtype, overwrite=True)
+
+    out = result.map_blocks(finish, dtype=x.dtype)
+    params = replace(params, noise_model=model)
     return (out, params) if return_params else out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import NLMeansError
@@ -44,7 +45,7 @@ def denoise_file(
     result, params = denoise(
         image.pixels, channel_axis=image.channel_axis, return_params=True, **options
     )
-    attributes = {"nlmeans": {k: getattr(params, k) for k in Params.__dataclass_fields__}}
+    attributes = {"nlmeans": asdict(params)}
     write_zarr(
         image.with_pixels(result),
         output_path,

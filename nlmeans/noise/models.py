@@ -59,7 +59,8 @@ def check_noise(noise: str, gain, read_noise, offset) -> str:
     given = [n for n, v in (("gain", gain), ("read_noise", read_noise), ("offset", offset))
              if v is not None]  # fmt: skip
     if noise != POISSON_GAUSSIAN and given:
-        raise NLMeansError(f"{', '.join(given)} apply to noise='{POISSON_GAUSSIAN}' only")
+        verb = "applies" if len(given) == 1 else "apply"
+        raise NLMeansError(f"{', '.join(given)} {verb} to noise='{POISSON_GAUSSIAN}' only")
     for name, value, low in (("gain", gain, 0.0), ("read_noise", read_noise, 0.0)):
         if value is None:
             continue
