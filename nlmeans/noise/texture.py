@@ -20,6 +20,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+from numba import njit
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .slices import sample_slices
@@ -31,11 +32,11 @@ DELTA = 0.99
 #: Φ⁻¹(DELTA), for the Wilson–Hilferty quantile of χ².
 _NORMAL_DELTA = 2.3263478740408408
 #: Most patches per channel whose covariance is taken (a strided subsample beyond).
-MAX_PATCHES = 1 << 16
+MAX_PATCHES = 1 << 14
 #: Fewest patches, per patch dimension, for a covariance worth its eigenvalues.
 MIN_PER_DIMENSION = 4
 #: Most rounds of selecting patches and re-estimating σ.
-ROUNDS = 6
+ROUNDS = 4
 
 
 @cache
@@ -113,12 +114,43 @@ def plane_patches(plane: np.ndarray, side: int, stride: int, low, high):
     return patches, energy
 
 
-def patch_variance(patches: np.ndarray) -> float:
-    """σ² from the eigenvalues of the patches' covariance (:func:`noise_eigenvalue_mean`)."""
-    centred = (patches - patches.mean(axis=0)).astype(np.float32)
-    # float32 products (BLAS's fast path), float64 eigenvalues.
-    covariance = np.dot(centred.T, centred).astype(np.float64) / max(len(patches) - 1, 1)
-    return noise_eigenvalue_mean(np.linalg.eigvalsh(covariance))
+@njit(cache=True)
+def covariance_of(patches, chosen):  # pragma: no cover - compiled
+    """Sample covariance (float64) of the rows of ``patches`` where ``chosen`` is True.
+
+    One thread and no BLAS (whose threads contend with the denoiser's): the
+    mean of each patch entry, then Σ (x_i − m_i)(x_j − m_j) / (n − 1) over the
+    chosen rows for i <= j, mirrored.
+    """
+    n, p = patches.shape
+    mean = np.zeros(p)
+    count = 0
+    for row in range(n):
+        if chosen[row]:
+            count += 1
+            for i in range(p):
+                mean[i] += patches[row, i]
+    mean /= max(count, 1)
+    total = np.zeros((p, p))
+    centred = np.empty(p)
+    for row in range(n):
+        if not chosen[row]:
+            continue
+        for i in range(p):
+            centred[i] = patches[row, i] - mean[i]
+        for i in range(p):
+            value = centred[i]
+            for j in range(i, p):
+                total[i, j] += value * centred[j]
+    for i in range(p):
+        for j in range(i):
+            total[i, j] = total[j, i]
+    return total / max(count - 1, 1)
+
+
+def patch_variance(patches: np.ndarray, chosen: np.ndarray) -> float:
+    """σ² from the eigenvalues of the chosen patches' covariance (:func:`noise_eigenvalue_mean`)."""
+    return noise_eigenvalue_mean(np.linalg.eigvalsh(covariance_of(patches, chosen)))
 
 
 def channel_variance(channel: np.ndarray, side: int) -> float | None:
@@ -134,7 +166,7 @@ def channel_variance(channel: np.ndarray, side: int) -> float | None:
     least = MIN_PER_DIMENSION * side * side
     if len(patches) < least:
         return None
-    variance = patch_variance(patches)
+    variance = patch_variance(patches, np.ones(len(patches), dtype=np.bool_))
     threshold = texture_threshold(side)
     chosen = None
     for _ in range(ROUNDS):
@@ -142,7 +174,7 @@ def channel_variance(channel: np.ndarray, side: int) -> float | None:
         if weak.sum() < least or (chosen is not None and np.array_equal(weak, chosen)):
             break
         chosen = weak
-        variance = patch_variance(patches[weak])
+        variance = patch_variance(patches, weak)
     return variance
 
 
