@@ -79,39 +79,23 @@ def noise_eigenvalue_mean(eigenvalues: np.ndarray) -> float:
     return float(max(values[-1], 0.0))
 
 
-def _window_sums(values: np.ndarray, shape: tuple[int, int], stride: int) -> np.ndarray:
-    """Sums of ``values`` over every ``shape`` window whose corner is on the stride grid."""
-    total = np.zeros((values.shape[0] + 1, values.shape[1] + 1))
-    np.cumsum(np.cumsum(values, axis=0), axis=1, out=total[1:, 1:])
-    sy, sx = shape
-    corner = (slice(0, total.shape[0] - sy, stride), slice(0, total.shape[1] - sx, stride))
-    far_y = (slice(sy, None, stride), corner[1])
-    far_x = (corner[0], slice(sx, None, stride))
-    far = (slice(sy, None, stride), slice(sx, None, stride))
-    return total[far] - total[far_y] - total[far_x] + total[corner]
-
-
 def plane_patches(plane: np.ndarray, side: int, stride: int, low, high):
     """The usable patches of one 2-D plane: (patches, gradient energies).
 
-    Patches (rows of ``side²`` values) on a ``stride`` grid; those holding a
-    value at ``low`` or ``high`` (clipped pixels, whose noise is cut) are left out.
+    Patches (rows of ``side²`` float64 values) on a ``stride`` grid, taken
+    from the plane as it is (no full-size copy); those holding a value at
+    ``low`` or ``high`` (clipped pixels, whose noise is cut) are left out. A
+    patch's gradient energy ξ is the sum of its squared horizontal and
+    vertical neighbour differences.
     """
-    plane = np.asarray(plane, dtype=np.float64)
     if min(plane.shape) < side:
         return np.empty((0, side * side)), np.empty(0)
     windows = sliding_window_view(plane, (side, side))[::stride, ::stride]
-    count = windows.shape[:2]
-    patches = windows.reshape(-1, side * side)
-    energy = _window_sums(np.diff(plane, axis=1) ** 2, (side, side - 1), stride)
-    energy = energy + _window_sums(np.diff(plane, axis=0) ** 2, (side - 1, side), stride)
-    energy = energy[: count[0], : count[1]].ravel()
-    clipped = (plane <= low) | (plane >= high)
-    if clipped.any():
-        hits = _window_sums(clipped.astype(np.float64), (side, side), stride)
-        keep = hits[: count[0], : count[1]].ravel() == 0
-        return patches[keep], energy[keep]
-    return patches, energy
+    boxes = windows.reshape(-1, side, side).astype(np.float64)
+    energy = (np.diff(boxes, axis=1) ** 2).sum(axis=(1, 2))
+    energy += (np.diff(boxes, axis=2) ** 2).sum(axis=(1, 2))
+    keep = ~((boxes <= low) | (boxes >= high)).any(axis=(1, 2))
+    return boxes.reshape(len(boxes), side * side)[keep], energy[keep]
 
 
 @njit(cache=True)
