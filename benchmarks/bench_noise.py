@@ -18,7 +18,8 @@ and given; the default Gaussian NLM on the raw counts (σ estimated); and the
 GAT with the algebraic inverse (the same stabilised NLM as "given", inverted
 algebraically). Also the estimated gain and read noise.
 
-Run ``python benchmarks/bench_noise.py sigma`` or ``... pg`` (or both, the default).
+Run ``python benchmarks/bench_noise.py sigma`` or ``... pg`` (or both, the
+default); ``... time`` runs only the timing of the sigma part.
 """
 
 from __future__ import annotations
@@ -171,11 +172,15 @@ def pg_part() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", default=["sigma", "pg"], choices=["sigma", "pg"])
+    parser.add_argument(
+        "parts", nargs="*", default=["sigma", "pg"], choices=["sigma", "time", "pg"]
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     if "sigma" in args.parts:
         sigma_part()
+    elif "time" in args.parts:
+        timing()
     if "pg" in args.parts:
         print()
         pg_part()
