@@ -183,3 +183,31 @@ def test_the_command_line_takes_the_model_and_prints_it(tmp_path):
                                  "--read-noise", "2", "--offset", "10"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (batch_out / "counts.tif").exists()
+
+
+def _cuda_reason():
+    from nlmeans.backends.cuda import launcher
+
+    return launcher.availability()
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=pytest.mark.skipif(
+                _cuda_reason() is not None, reason=f"no GPU or simulator ({_cuda_reason()})"
+            ),
+        ),
+    ],
+)
+def test_every_backend_agrees_with_the_oracle_under_the_model(backend):
+    """A pre/post transform: each backend matches the reference to 1e-4 of the range."""
+    _, noisy = counts_image(8, 2.0, 1.0, size=12)
+    options = dict(noise="poisson-gaussian", gain=2.0, read_noise=1.0, h=0.8, f=1, r=2)
+    ours = nlmeans.denoise(noisy.astype(np.float32), backend=backend, **options)
+    oracle = nlmeans.denoise(noisy.astype(np.float32), backend="reference", **options)
+    span = float(noisy.max() - noisy.min())
+    assert np.abs(ours.astype(np.float64) - oracle).max() <= 1e-4 * span
