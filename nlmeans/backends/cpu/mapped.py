@@ -1,0 +1,98 @@
+"""Host side of the CPU mapped pixelwise method: guide vs values, a σ map and a mask.
+
+Builds the per-centre variance ratios and mask (:mod:`nlmeans.backends.maps`),
+lists the tiles holding a pixel inside the mask (the others are skipped: the
+time falls with the mask's area) and runs
+:func:`~nlmeans.backends.cpu.ndim_mapped._mapped_kernel`.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ..contract import patch_profiles, weight_constants
+from ..maps import centre_mask, centre_ratio, finish_outside
+from .ndim import TILE_PIXELS, _as_4d, _image_shape, _origins, _shifts, _tile_for, tile_shape
+from .ndim_mapped import _mapped_kernel
+from .ndim_sums import _AXES
+
+#: Tiles are this many times smaller with a mask, so that those outside it can be skipped.
+MASK_TILE_DIVISOR = 8
+
+
+def _live_tiles(origins: np.ndarray, tile: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The origins of the tiles that hold a pixel of ``inside`` (4 axes, the image's shape)."""
+    keep = [
+        bool(inside[tuple(slice(a, a + n) for a, n in zip(o, tile, strict=True))].any())
+        for o in origins
+    ]
+    return np.ascontiguousarray(origins[np.array(keep, dtype=bool)]).reshape(-1, _AXES)
+
+
+def mapped_pixelwise(
+    guide: np.ndarray,
+    values: np.ndarray | None,
+    f,
+    r,
+    sigma: float,
+    hs,
+    *,
+    sigma_map: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    tile=None,
+) -> np.ndarray:
+    """Pixelwise NLM of ``values`` weighted on ``guide``, with a σ map and a mask, on 1–4 axes.
+
+    Parameters
+    ----------
+    guide, values, f, r, sigma, hs, sigma_map, mask
+        As in :func:`nlmeans.backends.reference.mapped_pixelwise`.
+    tile : sequence of ints, optional
+        Output pixels per axis of one thread's unit of work (tests use small
+        tiles); default :func:`~nlmeans.backends.cpu.ndim.tile_shape`, smaller with a mask.
+
+    Returns
+    -------
+    ndarray, float32, shape (K, C_v, S_1, …, S_D)
+        As :func:`nlmeans.backends.reference.mapped_pixelwise`.
+
+    References
+    ----------
+    A. Buades, B. Coll, J.-M. Morel, "Non-Local Means Denoising", IPOL 1 (2011).
+    J. Darbon, A. Cunha, T. F. Chan, S. Osher, G. J. Jensen, "Fast nonlocal
+    filtering applied to electron cryomicroscopy", ISBI 2008.
+    """
+    dims = np.ndim(guide) - 1
+    view, f4, r4 = _as_4d(guide, f, r)
+    vals = view if values is None else _as_4d(values, f, r)[0]
+    if vals.shape[1:] != view.shape[1:]:
+        raise ValueError(f"values {np.shape(values)} and guide {np.shape(guide)} differ")
+    shape = _image_shape(view, f4, r4, 1)
+    lead = (1,) * (_AXES - dims)
+    scales, offsets = weight_constants(hs, sigma, f4, view.shape[0])
+    profiles = np.ones((_AXES, 1 + 2 * int(f4.max())), np.float32)
+    patch_profiles(f4)  # the uniform kernel only
+    spatial = np.shape(guide)[1:]
+    ratio = centre_ratio(sigma_map, f, r, sigma, spatial)
+    ratio = ratio.reshape(lead + ratio.shape)
+    inside = centre_mask(mask, f, r, spatial).reshape(ratio.shape)
+    shifts, fold_after = _shifts(r4, half=True)
+    if tile is None and mask is not None:
+        tile = tile_shape(shape, f4, r4, TILE_PIXELS // MASK_TILE_DIVISOR)
+    tile = _tile_for(shape, f4, r4, tile)
+    origins = _origins(shape, tile)
+    if mask is not None:
+        image = tuple(slice(int(k), int(k) + n) for k, n in zip(r4, shape, strict=True))
+        origins = _live_tiles(origins, tile, inside[image] > 0)
+    # Pixels of skipped tiles keep v(p); the kernel writes the others.
+    centre = tuple(slice(int(k), int(k) + n) for k, n in zip(f4 + r4, shape, strict=True))
+    out = np.empty((len(scales), vals.shape[0]) + shape, np.float32)
+    out[:] = vals[(slice(None),) + centre]
+    with numba.parallel_chunksize(1):
+        _mapped_kernel(
+            view, vals, ratio, inside, f4, r4, shifts, fold_after, scales, offsets, origins,
+            tile, out, profiles,
+        )  # fmt: skip
+    out = out.reshape(out.shape[:2] + shape[_AXES - dims :])
+    return finish_outside(out, values if values is not None else guide, mask, f, r)

@@ -1,0 +1,198 @@
+"""The N-D CPU kernel of the mapped pixelwise method: guide, values, σ map and mask.
+
+The weights of :func:`nlmeans.backends.reference.mapped_pixelwise`: patch
+distances of the guide (the shared running box sums of
+:mod:`~nlmeans.backends.cpu.ndim_sums`), each weight divided by the pair's
+σ-ratio ρ(p, q) = σ̄²(p, q) / σ₀² and multiplied by the candidate's mask, and
+weighted sums of the values. As in :mod:`~nlmeans.backends.cpu.ndim_symmetric`,
+d² and ρ are symmetric in p and q, so only the shifts t > 0 are computed and
+each serves p (candidate p + t) and p + t (candidate p); the mask is not
+symmetric, so each shift gives two weight blocks:
+
+    W⁺_t(x) = w(x, x + t) μ(x + t)   (read at x = p: the candidate p + t of p)
+    W⁻_t(x) = w(x, x + t) μ(x)       (read at x = p − t: the candidate p − t of p)
+
+Threads take the tiles the host lists (those holding a pixel inside the mask).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ...kernel_cache import ensure_kernel_cache
+from .fastexp import EXP_ARG_MAX, FMA, exp_minus
+from .ndim_sums import _ONE, _ZERO, _capacity, _fold, _patch_sums, _tile_extent, _u
+
+ensure_kernel_cache(__file__)  # before the first cached kernel is defined
+
+_HALF = np.float32(0.5)
+
+
+@njit(cache=True, fastmath=FMA)
+def _mapped_weights(sums, ext, start, t, ratio, mask, scale, offset, plus, minus):
+    """W⁺_t and W⁻_t on a block of ``ext`` patch centres (flat, C order).
+
+    Centre i of the block is index ``start`` + i of ``ratio`` and ``mask`` (the
+    grid of centres within r of the image), its candidate ``start`` + t + i.
+    w = exp(−max(d²/ρ − 2σ₀², 0) / h²) = exp(−max(sums · scale / ρ − offset, 0))
+    with ρ = (m(x) + m(x + t)) / 2, m = s² / σ₀² (the patch's mean variance).
+    """
+    at = 0
+    for i0 in range(ext[0]):
+        a0, b0 = _u(start[0] + i0), _u(start[0] + t[0] + i0)
+        for i1 in range(ext[1]):
+            a1, b1 = _u(start[1] + i1), _u(start[1] + t[1] + i1)
+            for i2 in range(ext[2]):
+                a2, b2 = _u(start[2] + i2), _u(start[2] + t[2] + i2)
+                a3, b3 = _u(start[3]), _u(start[3] + t[3])
+                base = _u(at)
+                for x in range(_u(ext[3])):
+                    # ρ(x, x + t) = σ̄² / σ₀², the mean of both patches' variance ratios.
+                    rho = _HALF * (ratio[a0, a1, a2, a3 + x] + ratio[b0, b1, b2, b3 + x])
+                    arg = min(max(sums[base + x] * scale / rho - offset, _ZERO), EXP_ARG_MAX)
+                    w = exp_minus(arg)
+                    # M(p, q) = μ(q): the candidate's mask on either side.
+                    plus[base + x] = w * mask[b0, b1, b2, b3 + x]
+                    minus[base + x] = w * mask[a0, a1, a2, a3 + x]
+                at += ext[3]
+
+
+@njit(cache=True, fastmath=FMA)
+def _mapped_accumulate(values, plus, minus, ext, fwd_at, bwd_at, o_fwd, o_bwd, n, num, den):
+    """num_c += W⁺_t(p) v_c(p + t) + W⁻_t(p − t) v_c(p − t); den += W⁺_t(p) + W⁻_t(p − t).
+
+    W⁺_t(p) is block index m + ``fwd_at``, W⁻_t(p − t) is m + ``bwd_at`` for tile
+    pixel m; v_c(p + t) is padded index ``o_fwd`` + m, v_c(p − t) is ``o_bwd`` + m.
+    """
+    n_channels = num.shape[0]
+    e1, e2, e3 = ext[1], ext[2], ext[3]
+    m_at = 0
+    for m0 in range(n[0]):
+        for m1 in range(n[1]):
+            for m2 in range(n[2]):
+                wf = _u(((fwd_at[0] + m0) * e1 + fwd_at[1] + m1) * e2 + fwd_at[2] + m2) * _u(e3)
+                wf += _u(fwd_at[3])
+                wb = _u(((bwd_at[0] + m0) * e1 + bwd_at[1] + m1) * e2 + bwd_at[2] + m2) * _u(e3)
+                wb += _u(bwd_at[3])
+                f0, f1, f2 = _u(o_fwd[0] + m0), _u(o_fwd[1] + m1), _u(o_fwd[2] + m2)
+                b0, b1, b2 = _u(o_bwd[0] + m0), _u(o_bwd[1] + m1), _u(o_bwd[2] + m2)
+                f3, b3 = _u(o_fwd[3]), _u(o_bwd[3])
+                at = _u(m_at)
+                for x in range(_u(n[3])):
+                    den[at + x] += plus[wf + x] + minus[wb + x]
+                for c in range(n_channels):
+                    for x in range(_u(n[3])):
+                        num[c, at + x] += (
+                            plus[wf + x] * values[c, f0, f1, f2, f3 + x]
+                            + minus[wb + x] * values[c, b0, b1, b2, b3 + x]
+                        )
+                m_at += n[3]
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
+def _mapped_kernel(
+    guide, values, ratio, mask, f, r, shifts, fold_after, scales, offsets, origins, tile, out,
+    profiles,
+):  # fmt: skip
+    """Mapped pixelwise NLM from the shifts t > 0 (raster order), on the listed tiles.
+
+    ``guide`` (C, S_k + 2(r_k + f_k)) and ``values`` (C_v, same) have 4 spatial
+    axes; ``ratio`` and ``mask`` (S_k + 2 r_k) hold m = s²/σ₀² and μ for every
+    centre within r of the image. ``out`` (K, C_v, S) receives
+    v̂_c(p) = Σ_q M w v_c(q) / Σ_q M w on the tiles starting at ``origins``.
+    """
+    n_h = scales.shape[0]
+    n_channels = out.shape[1]
+    shape = out.shape[2:]
+    pad = (r[0] + f[0], r[1] + f[1], r[2] + f[2], r[3] + f[3])
+    size = _capacity(tile, r, f, 2)
+    for tile_index in prange(origins.shape[0]):
+        o = (
+            origins[tile_index, 0],
+            origins[tile_index, 1],
+            origins[tile_index, 2],
+            origins[tile_index, 3],
+        )
+        n = _tile_extent(shape, tile, o)
+        n_tile = n[0] * n[1] * n[2] * n[3]
+        buf_a = np.empty(size, dtype=np.float32)
+        buf_b = np.empty(size, dtype=np.float32)
+        plus = np.empty(size, dtype=np.float32)
+        minus = np.empty(size, dtype=np.float32)
+        line = np.empty(tile[3] + r[3] + 2 * f[3], dtype=np.float32)
+        num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
+        den = np.zeros((n_h, n_tile), dtype=np.float32)
+        part_num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
+        part_den = np.zeros((n_h, n_tile), dtype=np.float32)
+        # The t = 0 term: M(p, p) w(p, p) = 1, so num_c = v_c(p), den = 1.
+        at = 0
+        for m0 in range(n[0]):
+            for m1 in range(n[1]):
+                for m2 in range(n[2]):
+                    for m3 in range(n[3]):
+                        for k in range(n_h):
+                            den[k, at] = _ONE
+                            for c in range(n_channels):
+                                num[k, c, at] = values[
+                                    c,
+                                    pad[0] + o[0] + m0,
+                                    pad[1] + o[1] + m1,
+                                    pad[2] + o[2] + m2,
+                                    pad[3] + o[3] + m3,
+                                ]
+                        at += 1
+        for s in range(shifts.shape[0]):
+            t = (shifts[s, 0], shifts[s, 1], shifts[s, 2], shifts[s, 3])
+            # The block of centres from o + min(0, −t) spanning n + |t| per axis holds p
+            # and p − t for every tile pixel p.
+            lo = (min(0, -t[0]), min(0, -t[1]), min(0, -t[2]), min(0, -t[3]))
+            ext = (n[0] + abs(t[0]), n[1] + abs(t[1]), n[2] + abs(t[2]), n[3] + abs(t[3]))
+            # Padded index of D_t's first entry (centre minus f), which is also the
+            # centre's index in ``ratio`` and ``mask``.
+            start = (
+                o[0] + lo[0] + r[0],
+                o[1] + lo[1] + r[1],
+                o[2] + lo[2] + r[2],
+                o[3] + lo[3] + r[3],
+            )
+            sums, _ = _patch_sums(guide, start, t, ext, f, line, buf_a, buf_b, profiles, False)
+            fwd_at = (-lo[0], -lo[1], -lo[2], -lo[3])
+            bwd_at = (-lo[0] - t[0], -lo[1] - t[1], -lo[2] - t[2], -lo[3] - t[3])
+            o_fwd = (
+                pad[0] + o[0] + t[0],
+                pad[1] + o[1] + t[1],
+                pad[2] + o[2] + t[2],
+                pad[3] + o[3] + t[3],
+            )
+            o_bwd = (
+                pad[0] + o[0] - t[0],
+                pad[1] + o[1] - t[1],
+                pad[2] + o[2] - t[2],
+                pad[3] + o[3] - t[3],
+            )
+            for k in range(n_h):
+                _mapped_weights(
+                    sums, ext, start, t, ratio, mask, scales[k], offsets[k], plus, minus
+                )
+                _mapped_accumulate(
+                    values, plus, minus, ext, fwd_at, bwd_at, o_fwd, o_bwd, n,
+                    part_num[k], part_den[k],
+                )  # fmt: skip
+            if fold_after[s]:
+                _fold(num, part_num)
+                _fold(den, part_den)
+        _fold(num, part_num)
+        _fold(den, part_den)
+        at = 0
+        for m0 in range(n[0]):
+            for m1 in range(n[1]):
+                for m2 in range(n[2]):
+                    for m3 in range(n[3]):
+                        # v̂_c(p) = Σ M w v_c / Σ M w; Σ M w ≥ M(p, p) w(p, p) = 1.
+                        for k in range(n_h):
+                            for c in range(n_channels):
+                                out[k, c, o[0] + m0, o[1] + m1, o[2] + m2, o[3] + m3] = (
+                                    num[k, c, at] / den[k, at]
+                                )
+                        at += 1
