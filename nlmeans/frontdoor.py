@@ -23,6 +23,7 @@ from .backends import padding, select
 from .backends.contract import PADDING_RULES
 from .color import from_opponent, to_opponent
 from .errors import NLMeansError
+from .mapped import denoise_mapped, is_mapped
 from .memory import check_denoise_memory
 from .noise import estimate_sigma
 from .params import (
@@ -296,6 +297,9 @@ def denoise(
     patch_kernel: str = "uniform",
     progress=None,
     params: Params | None = None,
+    mask=None,
+    noise: str = "gaussian",
+    coils: int = 1,
 ):
     """Denoise ``image`` with pixelwise (or patchwise) non-local means.
 
@@ -315,6 +319,10 @@ def denoise(
         ``channel_axis=None`` every axis is spatial.
     h, sigma, f, r, channel_axis, data_range
         As in :func:`resolve_params`; unset ones are resolved from the image.
+        ``sigma`` may also be an array over the spatial axes, σ per pixel (a σ
+        map; pixelwise only): h is then resolved for the map's root mean square
+        σ₀ and each pair of pixels is weighed with its own noise level
+        (:mod:`nlmeans.backends.reference` states the rule).
     method : {"pixel", "patch", "combined"}, optional
         Pixelwise (the default) or patchwise NLM (Buades, Coll & Morel, IPOL 2011):
         each patch gets the weighted mean of its candidates and each pixel averages
@@ -345,6 +353,17 @@ def denoise(
         call returned, a combination included); ``h``, ``sigma``, ``f``,
         ``r``, ``method``, ``h_chroma`` and ``tune`` must then be left unset.
 
+    mask : array_like of bool, optional
+        Over the spatial axes: only the pixels inside are denoised (the others
+        are returned bit for bit) and only candidates inside are averaged in.
+    noise : {"gaussian", "rician"}
+        "rician": a magnitude image (MRI); the weights come from the image, the
+        averages are of its square, and ``sqrt(max(NLM(m²) − 2Nσ², 0))`` is
+        returned (:mod:`nlmeans.rician`); sigma, when unset, is read from the
+        background.
+    coils : int
+        N for ``noise="rician"``: coils combined by sum of squares (noncentral χ).
+
     Returns
     -------
     ndarray, or (ndarray, Params) when ``return_params``
@@ -366,6 +385,13 @@ def denoise(
     >>> float(clean.std()) < float(noisy.std())
     True
     """
+    if is_mapped(sigma, mask, noise):
+        return denoise_mapped(
+            image, h, sigma, mask=mask, noise=noise, coils=coils, f=f, r=r,
+            channel_axis=channel_axis, data_range=data_range, backend=backend,
+            return_params=return_params, method=method, tune=tune, h_chroma=h_chroma,
+            patch_kernel=patch_kernel, progress=progress, params=params,
+        )  # fmt: skip
     image = check_image(image)
     planes = to_channels_first(image, channel_axis)
     check_denoise_memory(planes)  # before anything allocates a copy of the image
