@@ -385,7 +385,7 @@ def denoise(
     >>> float(clean.std()) < float(noisy.std())
     True
     """
-    if is_mapped(sigma, mask, noise):
+    if is_mapped(sigma, mask, noise, coils):
         return denoise_mapped(
             image, h, sigma, mask=mask, noise=noise, coils=coils, f=f, r=r,
             channel_axis=channel_axis, data_range=data_range, backend=backend,

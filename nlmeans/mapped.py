@@ -36,9 +36,10 @@ NOISE_MODELS = ("gaussian", "rician")
 SLAB_WORK = 1e9
 
 
-def is_mapped(sigma, mask, noise) -> bool:
+def is_mapped(sigma, mask, noise, coils=1) -> bool:
     """True when :func:`nlmeans.denoise` takes this path (a σ map, a mask or Rician noise)."""
-    return mask is not None or noise != "gaussian" or (sigma is not None and np.ndim(sigma) > 0)
+    mapped = sigma is not None and np.ndim(sigma) > 0
+    return mapped or mask is not None or noise != "gaussian" or coils != 1
 
 
 def check_noise(noise) -> str:
