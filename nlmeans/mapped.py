@@ -158,6 +158,74 @@ def mapped_estimate(backend, guide, values, sigma_map, mask, params: Params, pro
     return estimate
 
 
+def resolve_mapped(
+    image, planes, h, sigma, f, r, *, data_range, noise, coils, channel_axis, inside, params
+) -> tuple[Params, np.ndarray | None]:
+    """(Params with σ₀, the checked σ map or None) for the mapped path.
+
+    ``sigma`` is a scalar, a map (σ₀ its root mean square; a constant map becomes
+    its scalar) or None: estimated, from the background with ``noise="rician"``
+    (outside pixels of ``inside`` left out), else by :func:`estimate_sigma`.
+    """
+    spatial = planes.shape[1:]
+    sigma_map = None
+    if sigma is not None and np.ndim(sigma) > 0:
+        if params is not None:
+            raise NLMeansError("params= replaces sigma; give the sigma map without params")
+        sigma_map = check_sigma_map(sigma, spatial)
+        sigma = float(np.sqrt(np.mean(sigma_map**2)))  # σ₀, the map's root mean square
+        if np.all(sigma_map == sigma_map.flat[0]):
+            sigma, sigma_map = float(sigma_map.flat[0]), None  # a constant map is a scalar σ
+    if params is not None:
+        if any(value is not None for value in (h, sigma, f, r)):
+            raise NLMeansError("params= is a Params record and replaces h, sigma, f, r")
+        return params, sigma_map
+
+    def estimate():
+        if noise == "rician":
+            return background_sigma(planes if inside is None else planes[:, inside], coils)
+        return estimate_sigma(image, channel_axis=channel_axis)
+
+    params = resolve(
+        planes.shape[0],
+        h=h,
+        sigma=sigma,
+        f=f,
+        r=r,
+        data_range=image_data_range(image) if data_range is None else data_range,
+        estimate=estimate,
+        method="pixel",
+        ndim=len(spatial),
+    )
+    return params, sigma_map
+
+
+def finish_mapped(estimate, planes, inside, sigma_map, params, noise, coils, dtype, bounds):
+    """The result in ``dtype`` (C, *S): the Rician bias removed, cast, clipped to ``bounds``
+    (low 0 for Rician), and the pixels outside ``inside`` those of ``planes`` bit for bit."""
+    low, high = bounds
+    if noise == "rician":
+        variance = params.sigma**2 if sigma_map is None else sigma_map**2
+        estimate = remove_bias(estimate, variance, coils)
+        low = np.zeros_like(np.asarray(low))
+    result = to_dtype(estimate, dtype, overwrite=True)
+    index = (slice(None),) + (None,) * (result.ndim - 1)
+    np.clip(result, np.asarray(low)[index], np.asarray(high)[index], out=result)
+    if inside is not None:
+        result[:, ~inside] = planes[:, ~inside]  # outside: the input, bit for bit
+    return result
+
+
+def check_model(noise, coils, tune, method, h_chroma, patch_kernel, params) -> tuple[str, int]:
+    """(noise, coils) checked, and the combinations this path does not compute refused."""
+    noise = check_noise(noise)
+    coils = check_coils(coils)
+    if coils != 1 and noise != "rician":
+        raise NLMeansError(f"coils={coils} needs noise='rician'")
+    _refuse(tune, method, h_chroma, patch_kernel, params)
+    return noise, coils
+
+
 def denoise_mapped(
     image,
     h=None,
@@ -192,68 +260,59 @@ def denoise_mapped(
     P. Coupé et al., "An optimized blockwise nonlocal means denoising filter for
     3-D magnetic resonance images", IEEE TMI 27 (2008).
     """
-    noise = check_noise(noise)
-    coils = check_coils(coils)
-    if coils != 1 and noise != "rician":
-        raise NLMeansError(f"coils={coils} needs noise='rician'")
-    _refuse(tune, method, h_chroma, patch_kernel, params)
+    noise, coils = check_model(noise, coils, tune, method, h_chroma, patch_kernel, params)
     image = check_image(image)
     planes = to_channels_first(image, channel_axis)
     check_denoise_memory(planes)
     bounds = float_bounds(planes) if planes.dtype.kind == "f" else channel_bounds(planes)
     spatial = planes.shape[1:]
     ndim = len(spatial)
-    sigma_map = None
-    if sigma is not None and np.ndim(sigma) > 0:
-        if params is not None:
-            raise NLMeansError("params= replaces sigma; give the sigma map without params")
-        sigma_map = check_sigma_map(sigma, spatial)
-        sigma = float(np.sqrt(np.mean(sigma_map**2)))  # σ₀, the map's root mean square
-        if np.all(sigma_map == sigma_map.flat[0]):
-            sigma, sigma_map = float(sigma_map.flat[0]), None  # a constant map is a scalar σ
     inside = None if mask is None else check_mask(mask, spatial)
     if noise == "rician" and bounds[0].min() < 0:
         raise NLMeansError("noise='rician' takes magnitude images; this one has negative values")
-    if params is None:
-        if noise == "rician":
-
-            def estimate():
-                chosen = planes if inside is None else planes[:, ~inside]
-                return background_sigma(chosen, coils)
-        else:
-
-            def estimate():
-                return estimate_sigma(image, channel_axis=channel_axis)
-
-        params = resolve(
-            planes.shape[0],
-            h=h,
-            sigma=sigma,
-            f=f,
-            r=r,
-            data_range=image_data_range(image) if data_range is None else data_range,
-            estimate=estimate,
-            method="pixel",
-            ndim=ndim,
-        )
-    elif any(value is not None for value in (h, sigma, f, r)):
-        raise NLMeansError("params= is a Params record and replaces h, sigma, f, r")
+    params, sigma_map = resolve_mapped(
+        image, planes, h, sigma, f, r, data_range=data_range, noise=noise, coils=coils,
+        channel_axis=channel_axis, inside=inside, params=params,
+    )  # fmt: skip
     chosen = _mapped_backend(backend, ndim)
     check_denoise_memory(planes, padding("pixel", radii(params.f, ndim), radii(params.r, ndim)))
-    result = planes.copy() if inside is not None and not inside.any() else None
-    if result is None:
+    if inside is not None and not inside.any():
+        result = planes.copy()
+    else:
         guide = planes.astype(np.float32)
         values = np.square(guide) if noise == "rician" else None  # averaged: m² (Rician)
         estimate = mapped_estimate(chosen, guide, values, sigma_map, inside, params, progress)
-        low, high = bounds
-        if noise == "rician":
-            variance = params.sigma**2 if sigma_map is None else sigma_map**2
-            estimate = remove_bias(estimate, variance, coils)
-            low = np.zeros_like(np.asarray(low))
-        result = to_dtype(estimate, image.dtype, overwrite=True)
-        index = (slice(None),) + (None,) * ndim
-        np.clip(result, np.asarray(low)[index], np.asarray(high)[index], out=result)
-        if inside is not None:
-            result[:, ~inside] = planes[:, ~inside]  # outside: the input, bit for bit
+        result = finish_mapped(
+            estimate, planes, inside, sigma_map, params, noise, coils, image.dtype, bounds
+        )
     result = from_channels_first(result, channel_axis)
     return (result, params) if return_params else result
+
+
+def mapped_padded_block(
+    padded, padded_map, padded_mask, params: Params, *, noise, coils, dtype, bounds, backend
+) -> np.ndarray:
+    """One already padded block of the mapped path: the per-chunk step of :mod:`nlmeans.dask`.
+
+    ``padded`` (C, S + 2 pad) holds the input's values exactly (float64 for a
+    float64 image), ``padded_map`` and ``padded_mask`` (S + 2 pad) or None, all
+    with the pixelwise margin ``pad = r + f`` from the neighbouring pixels or the
+    border reflection; ``params`` resolved once for the whole image. Returns
+    (C, *S) in ``dtype``, finished as :func:`denoise_mapped` finishes an image.
+    """
+    ndim = padded.ndim - 1
+    f, r = radii(params.f, ndim), radii(params.r, ndim)
+    pad = padding("pixel", f, r)
+    centre = tuple(slice(p, n - p) for p, n in zip(pad, padded.shape[1:], strict=True))
+    planes = padded[(slice(None),) + centre].astype(dtype)
+    inside = None if padded_mask is None else padded_mask[centre]
+    sigma_map = None if padded_map is None else padded_map[centre]
+    if inside is not None and not inside.any():
+        return planes
+    guide = padded.astype(np.float32)
+    values = np.square(guide) if noise == "rician" else None
+    chosen = _mapped_backend(backend, ndim)
+    estimate = chosen.mapped(
+        guide, values, f, r, params.sigma, [params.h], sigma_map=padded_map, mask=padded_mask
+    )[0]
+    return finish_mapped(estimate, planes, inside, sigma_map, params, noise, coils, dtype, bounds)

@@ -20,6 +20,7 @@ from ..backends import REGISTRY, select
 from ..errors import NLMeansError
 from ..frontdoor import block_padding, denoise_padded_block, resolve_params
 from ..io_zarr import require_extra
+from ..mapped import is_mapped
 from ..params import COMBINED, image_data_range, validate
 from ..sure import tune as tune_params
 from .sampling import DEFAULT_SAMPLE_CHUNKS, _strided_sample, sample_tiles
@@ -43,6 +44,9 @@ def denoise(
     sample_chunks: int = DEFAULT_SAMPLE_CHUNKS,
     threads: int | None = None,
     patch_kernel: str = "uniform",
+    mask=None,
+    noise: str = "gaussian",
+    coils: int = 1,
 ):
     """Denoise a dask array chunk by chunk with non-local means; lazy, equal to the in-memory run.
 
@@ -62,6 +66,10 @@ def denoise(
         uint8, uint16, float32 or float64; spatial axes and an optional channel axis.
     h, sigma, f, r, channel_axis, method, backend, tune, h_chroma, data_range, patch_kernel
         As in :func:`nlmeans.denoise`.
+    mask, noise, coils
+        As in :func:`nlmeans.denoise`; ``sigma`` may be a σ map, and it and ``mask``
+        numpy or dask arrays over the spatial axes, chunked along with the image
+        (:mod:`nlmeans.dask.mapped`).
     return_params : bool
         Also return the resolved :class:`Params` (known before any compute).
     sample_chunks : int
@@ -96,6 +104,15 @@ def denoise(
     Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
     """
     require_extra("nlmeans.dask", modules=("dask.array",))
+    if is_mapped(sigma, mask, noise, coils):
+        from .mapped import denoise_mapped
+
+        return denoise_mapped(
+            array, h, sigma, mask=mask, noise=noise, coils=coils, f=f, r=r,
+            channel_axis=channel_axis, method=method, backend=backend, tune=tune,
+            h_chroma=h_chroma, data_range=data_range, return_params=return_params,
+            sample_chunks=sample_chunks, threads=threads, patch_kernel=patch_kernel,
+        )  # fmt: skip
     import dask
     import dask.array as da
 
