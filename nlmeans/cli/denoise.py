@@ -32,6 +32,7 @@ from .common import (
     prepare_backend,
     print_json,
 )
+from .maps import CoilsOption, MaskOption, NoiseOption, SigmaMapOption, read_maps
 
 
 def default_output(input_path: Path) -> Path:
@@ -106,9 +107,14 @@ def denoise(
     ] = None,
     axes: AxesOption = None,
     codec: CodecOption = None,
+    sigma_map: SigmaMapOption = None,
+    mask: MaskOption = None,
+    noise: NoiseOption = "gaussian",
+    coils: CoilsOption = 1,
 ) -> None:
     """Denoise one image, stack or video file; the input is never modified."""
     # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
+    from ..errors import NLMeansError
     from ..frontdoor import denoise as run_denoise
     from ..io import check_picture_format, read_image, require_finite, write_image
     from ..io.axes import parse_axes, radii_for_axes
@@ -119,6 +125,11 @@ def denoise(
     with clean_errors(debug):
         output = output if output is not None else default_output(input_path)
         chunked = is_zarr(input_path) or is_zarr(output)
+        if chunked and (sigma_map or mask or noise != "gaussian" or coils != 1):
+            raise NLMeansError(
+                "--sigma-map, --mask, --noise and --coils are not available with .zarr files; "
+                "use nlmeans.dask.denoise from Python"
+            )
         if chunked:
             from ..dask import denoise_file
             from ..io_zarr import require_extra
@@ -149,6 +160,7 @@ def denoise(
         picture = read_image(input_path, axes)
         check_picture_format(output, picture)
         require_finite(input_path, picture.pixels)
+        sigma, inside = read_maps(sigma, sigma_map, mask, picture)
         # A time axis compares 2-D patches across 5 frames unless --f/--r say otherwise.
         f, r = radii_for_axes(picture.layout, f, r)
         per_axis = isinstance(f, tuple) or isinstance(r, tuple)
@@ -171,6 +183,9 @@ def denoise(
                 h_chroma=h_chroma,
                 patch_kernel=patch_kernel,
                 progress=bar,
+                mask=inside,
+                noise=noise,
+                coils=coils,
             )
         elapsed = time.perf_counter() - start
         # Without --overwrite, an output that appeared meanwhile is not replaced either.
