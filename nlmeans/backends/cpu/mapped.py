@@ -12,13 +12,13 @@ import numba
 import numpy as np
 
 from ..contract import patch_profiles, weight_constants
-from ..maps import centre_mask, centre_ratio, finish_outside
+from ..maps import centre_ratio, finish_outside
 from .ndim import TILE_PIXELS, _as_4d, _image_shape, _origins, _shifts, _tile_for, tile_shape
 from .ndim_mapped import _mapped_kernel
 from .ndim_sums import _AXES
 
 #: Tiles are this many times smaller with a mask, so that those outside it can be skipped.
-MASK_TILE_DIVISOR = 8
+MASK_TILE_DIVISOR = 4
 
 
 def _live_tiles(origins: np.ndarray, tile: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -76,23 +76,26 @@ def mapped_pixelwise(
     spatial = np.shape(guide)[1:]
     ratio = centre_ratio(sigma_map, f, r, sigma, spatial)
     ratio = ratio.reshape(lead + ratio.shape)
-    inside = centre_mask(mask, f, r, spatial).reshape(ratio.shape)
     shifts, fold_after = _shifts(r4, half=True)
     if tile is None and mask is not None:
         tile = tile_shape(shape, f4, r4, TILE_PIXELS // MASK_TILE_DIVISOR)
     tile = _tile_for(shape, f4, r4, tile)
     origins = _origins(shape, tile)
-    if mask is not None:
-        image = tuple(slice(int(k), int(k) + n) for k, n in zip(r4, shape, strict=True))
-        origins = _live_tiles(origins, tile, inside[image] > 0)
-    # Pixels of skipped tiles keep v(p); the kernel writes the others.
     centre = tuple(slice(int(k), int(k) + n) for k, n in zip(f4 + r4, shape, strict=True))
+    # Pixels of skipped tiles keep v(p); the kernel writes the others.
     out = np.empty((len(scales), vals.shape[0]) + shape, np.float32)
     out[:] = vals[(slice(None),) + centre]
+    if mask is None:
+        inside = np.ones((1,) * (1 + _AXES), np.float32)  # unused
+        masked = vals
+    else:
+        inside = np.asarray(mask, dtype=np.float32).reshape((1,) + vals.shape[1:])
+        origins = _live_tiles(origins, tile, inside[0][centre] > 0)
+        masked = vals * inside  # μ v_c: candidates outside add nothing
     with numba.parallel_chunksize(1):
         _mapped_kernel(
-            view, vals, ratio, inside, f4, r4, shifts, fold_after, scales, offsets, origins,
-            tile, out, profiles,
+            view, masked, ratio, inside, f4, r4, shifts, fold_after, scales, offsets, origins,
+            tile, out, profiles, sigma_map is not None, mask is not None,
         )  # fmt: skip
     out = out.reshape(out.shape[:2] + shape[_AXES - dims :])
     return finish_outside(out, values if values is not None else guide, mask, f, r)

@@ -6,11 +6,10 @@ distances of the guide (the shared running box sums of
 σ-ratio ρ(p, q) = σ̄²(p, q) / σ₀² and multiplied by the candidate's mask, and
 weighted sums of the values. As in :mod:`~nlmeans.backends.cpu.ndim_symmetric`,
 d² and ρ are symmetric in p and q, so only the shifts t > 0 are computed and
-each serves p (candidate p + t) and p + t (candidate p); the mask is not
-symmetric, so each shift gives two weight blocks:
-
-    W⁺_t(x) = w(x, x + t) μ(x + t)   (read at x = p: the candidate p + t of p)
-    W⁻_t(x) = w(x, x + t) μ(x)       (read at x = p − t: the candidate p − t of p)
+each serves p (candidate p + t) and p + t (candidate p). The mask M(p, q) =
+μ(q) belongs to the candidate, not to the pair: the host multiplies the values
+by μ, and the denominator sums W_t μ (μ read like a values channel), so one
+symmetric weight block per shift serves both sides.
 
 Threads take the tiles the host lists (those holding a pixel inside the mask).
 """
@@ -30,43 +29,62 @@ _HALF = np.float32(0.5)
 
 
 @njit(cache=True, fastmath=FMA)
-def _mapped_weights(sums, ext, start, t, ratio, mask, scale, offset, plus, minus):
-    """W⁺_t and W⁻_t on a block of ``ext`` patch centres (flat, C order).
+def _mapped_weights(sums, ext, start, t, ratio, scale, offset, weights, has_ratio):
+    """W_t = w(x, x + t) on a block of ``ext`` patch centres (flat, C order).
 
-    Centre i of the block is index ``start`` + i of ``ratio`` and ``mask`` (the
-    grid of centres within r of the image), its candidate ``start`` + t + i.
-    w = exp(−max(d²/ρ − 2σ₀², 0) / h²) = exp(−max(sums · scale / ρ − offset, 0))
-    with ρ = (m(x) + m(x + t)) / 2, m = s² / σ₀² (the patch's mean variance).
+    w = exp(−max(d²/ρ − 2σ₀², 0) / h²) = exp(−max(sums · scale / ρ − offset, 0)) with
+    ρ(x, x + t) = (m(x) + m(x + t)) / 2, m = s² / σ₀² (the patch's mean variance):
+    centre i of the block is index ``start`` + i of ``ratio`` (the grid of centres
+    within r of the image), its candidate ``start`` + t + i. ρ = 1 without ``has_ratio``.
     """
+    if not has_ratio:
+        for i in range(_u(ext[0] * ext[1] * ext[2] * ext[3])):
+            arg = min(max(sums[i] * scale - offset, _ZERO), EXP_ARG_MAX)
+            weights[i] = exp_minus(arg)
+        return
+    g1, g2, g3 = ratio.shape[1], ratio.shape[2], ratio.shape[3]
+    flat = ratio.reshape(-1)
     at = 0
     for i0 in range(ext[0]):
-        a0, b0 = _u(start[0] + i0), _u(start[0] + t[0] + i0)
         for i1 in range(ext[1]):
-            a1, b1 = _u(start[1] + i1), _u(start[1] + t[1] + i1)
             for i2 in range(ext[2]):
-                a2, b2 = _u(start[2] + i2), _u(start[2] + t[2] + i2)
-                a3, b3 = _u(start[3]), _u(start[3] + t[3])
+                a = _u(
+                    (((start[0] + i0) * g1 + start[1] + i1) * g2 + start[2] + i2) * g3 + start[3]
+                )
+                b = _u(
+                    (
+                        ((start[0] + t[0] + i0) * g1 + start[1] + t[1] + i1) * g2
+                        + start[2]
+                        + t[2]
+                        + i2
+                    )
+                    * g3
+                    + start[3]
+                    + t[3]
+                )
                 base = _u(at)
                 for x in range(_u(ext[3])):
                     # ρ(x, x + t) = σ̄² / σ₀², the mean of both patches' variance ratios.
-                    rho = _HALF * (ratio[a0, a1, a2, a3 + x] + ratio[b0, b1, b2, b3 + x])
+                    rho = _HALF * (flat[a + x] + flat[b + x])
                     arg = min(max(sums[base + x] * scale / rho - offset, _ZERO), EXP_ARG_MAX)
-                    w = exp_minus(arg)
-                    # M(p, q) = μ(q): the candidate's mask on either side.
-                    plus[base + x] = w * mask[b0, b1, b2, b3 + x]
-                    minus[base + x] = w * mask[a0, a1, a2, a3 + x]
+                    weights[base + x] = exp_minus(arg)
                 at += ext[3]
 
 
 @njit(cache=True, fastmath=FMA)
-def _mapped_accumulate(values, plus, minus, ext, fwd_at, bwd_at, o_fwd, o_bwd, n, num, den):
-    """num_c += W⁺_t(p) v_c(p + t) + W⁻_t(p − t) v_c(p − t); den += W⁺_t(p) + W⁻_t(p − t).
+def _mapped_accumulate(
+    values, mask, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n, num, den, has_mask
+):
+    """num_c += W_t(p) (μ v_c)(p + t) + W_t(p − t) (μ v_c)(p − t); den likewise with μ.
 
-    W⁺_t(p) is block index m + ``fwd_at``, W⁻_t(p − t) is m + ``bwd_at`` for tile
-    pixel m; v_c(p + t) is padded index ``o_fwd`` + m, v_c(p − t) is ``o_bwd`` + m.
+    ``values`` holds μ v_c (the mask applied by the host), so the mask's only
+    other term is the denominator's: den += W_t(p) μ(p + t) + W_t(p − t) μ(p − t)
+    (μ = 1 without ``has_mask``). W_t(p) is block index m + ``fwd_at``, W_t(p − t)
+    m + ``bwd_at`` for tile pixel m; p + t is padded index ``o_fwd`` + m, p − t ``o_bwd`` + m.
     """
     n_channels = num.shape[0]
     e1, e2, e3 = ext[1], ext[2], ext[3]
+    zero = _u(0)
     m_at = 0
     for m0 in range(n[0]):
         for m1 in range(n[1]):
@@ -79,13 +97,20 @@ def _mapped_accumulate(values, plus, minus, ext, fwd_at, bwd_at, o_fwd, o_bwd, n
                 b0, b1, b2 = _u(o_bwd[0] + m0), _u(o_bwd[1] + m1), _u(o_bwd[2] + m2)
                 f3, b3 = _u(o_fwd[3]), _u(o_bwd[3])
                 at = _u(m_at)
-                for x in range(_u(n[3])):
-                    den[at + x] += plus[wf + x] + minus[wb + x]
+                if has_mask:
+                    for x in range(_u(n[3])):
+                        den[at + x] += (
+                            weights[wf + x] * mask[zero, f0, f1, f2, f3 + x]
+                            + weights[wb + x] * mask[zero, b0, b1, b2, b3 + x]
+                        )
+                else:
+                    for x in range(_u(n[3])):
+                        den[at + x] += weights[wf + x] + weights[wb + x]
                 for c in range(n_channels):
                     for x in range(_u(n[3])):
                         num[c, at + x] += (
-                            plus[wf + x] * values[c, f0, f1, f2, f3 + x]
-                            + minus[wb + x] * values[c, b0, b1, b2, b3 + x]
+                            weights[wf + x] * values[c, f0, f1, f2, f3 + x]
+                            + weights[wb + x] * values[c, b0, b1, b2, b3 + x]
                         )
                 m_at += n[3]
 
@@ -93,14 +118,15 @@ def _mapped_accumulate(values, plus, minus, ext, fwd_at, bwd_at, o_fwd, o_bwd, n
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
 def _mapped_kernel(
     guide, values, ratio, mask, f, r, shifts, fold_after, scales, offsets, origins, tile, out,
-    profiles,
+    profiles, has_ratio, has_mask,
 ):  # fmt: skip
     """Mapped pixelwise NLM from the shifts t > 0 (raster order), on the listed tiles.
 
-    ``guide`` (C, S_k + 2(r_k + f_k)) and ``values`` (C_v, same) have 4 spatial
-    axes; ``ratio`` and ``mask`` (S_k + 2 r_k) hold m = s²/σ₀² and μ for every
-    centre within r of the image. ``out`` (K, C_v, S) receives
-    v̂_c(p) = Σ_q M w v_c(q) / Σ_q M w on the tiles starting at ``origins``.
+    ``guide`` (C, S_k + 2(r_k + f_k)), ``values`` (C_v, same) holding μ v_c and
+    ``mask`` (1, same) holding μ have 4 spatial axes; ``ratio`` (S_k + 2 r_k) holds
+    m = s²/σ₀² for every centre within r of the image. ``out`` (K, C_v, S)
+    receives v̂_c(p) = Σ_q M w v_c(q) / Σ_q M w on the tiles starting at ``origins``
+    (for p inside the mask, where μ v_c(p) = v_c(p)).
     """
     n_h = scales.shape[0]
     n_channels = out.shape[1]
@@ -118,8 +144,7 @@ def _mapped_kernel(
         n_tile = n[0] * n[1] * n[2] * n[3]
         buf_a = np.empty(size, dtype=np.float32)
         buf_b = np.empty(size, dtype=np.float32)
-        plus = np.empty(size, dtype=np.float32)
-        minus = np.empty(size, dtype=np.float32)
+        weights = np.empty(size, dtype=np.float32)
         line = np.empty(tile[3] + r[3] + 2 * f[3], dtype=np.float32)
         num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
         den = np.zeros((n_h, n_tile), dtype=np.float32)
@@ -173,11 +198,11 @@ def _mapped_kernel(
             )
             for k in range(n_h):
                 _mapped_weights(
-                    sums, ext, start, t, ratio, mask, scales[k], offsets[k], plus, minus
+                    sums, ext, start, t, ratio, scales[k], offsets[k], weights, has_ratio
                 )
                 _mapped_accumulate(
-                    values, plus, minus, ext, fwd_at, bwd_at, o_fwd, o_bwd, n,
-                    part_num[k], part_den[k],
+                    values, mask, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n,
+                    part_num[k], part_den[k], has_mask,
                 )  # fmt: skip
             if fold_after[s]:
                 _fold(num, part_num)
