@@ -61,12 +61,12 @@ def test_oracle_weight_rule_is_symmetric():
     np.testing.assert_allclose(out[0, 0, 0], [expected_p, expected_q], rtol=1e-6)
 
 
-def test_live_tiles_keep_only_tiles_holding_the_mask():
+def test_live_tiles_keep_the_bounding_boxes_of_the_mask():
     inside = np.zeros((1, 1, 8, 8), bool)
-    inside[0, 0, 5, 6] = True
+    inside[0, 0, 5, 6] = inside[0, 0, 6, 5] = True
     origins = np.array([[0, 0, a, b] for a in (0, 4) for b in (0, 4)], np.int64)
-    kept = _live_tiles(origins, np.array([1, 1, 4, 4]), inside)
-    assert kept.tolist() == [[0, 0, 4, 4]]
+    kept, extents = _live_tiles(origins, np.array([1, 1, 4, 4]), inside)
+    assert kept.tolist() == [[0, 0, 5, 5]] and extents.tolist() == [[1, 1, 2, 2]]
 
 
 def noisy_gray(rng, shape=(40, 48), sigma=12.0):

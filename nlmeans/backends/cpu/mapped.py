@@ -1,8 +1,9 @@
 """Host side of the CPU mapped pixelwise method: guide vs values, a σ map and a mask.
 
 Builds the per-centre variance ratios and mask (:mod:`nlmeans.backends.maps`),
-lists the tiles holding a pixel inside the mask (the others are skipped: the
-time falls with the mask's area) and runs
+lists the tiles holding a pixel inside the mask, each cut down to the
+bounding box of those pixels (the rest is skipped: the time falls with the
+mask's area) and runs
 :func:`~nlmeans.backends.cpu.ndim_mapped._mapped_kernel`.
 """
 
@@ -21,13 +22,26 @@ from .ndim_sums import _AXES
 MASK_TILE_DIVISOR = 4
 
 
-def _live_tiles(origins: np.ndarray, tile: np.ndarray, inside: np.ndarray) -> np.ndarray:
-    """The origins of the tiles that hold a pixel of ``inside`` (4 axes, the image's shape)."""
-    keep = [
-        bool(inside[tuple(slice(a, a + n) for a, n in zip(o, tile, strict=True))].any())
-        for o in origins
-    ]
-    return np.ascontiguousarray(origins[np.array(keep, dtype=bool)]).reshape(-1, _AXES)
+def _live_tiles(origins: np.ndarray, tile: np.ndarray, inside: np.ndarray):
+    """(origins, extents) of the tiles cut down to the bounding box of their pixels of
+    ``inside`` (4 axes, the image's shape); tiles without one are left out."""
+    kept_origins, kept_extents = [], []
+    for o in origins:
+        block = inside[tuple(slice(a, a + n) for a, n in zip(o, tile, strict=True))]
+        if not block.any():
+            continue
+        first, last = [], []
+        for axis in range(_AXES):
+            hit = np.flatnonzero(block.any(axis=tuple(k for k in range(_AXES) if k != axis)))
+            first.append(hit[0])
+            last.append(hit[-1])
+        kept_origins.append(o + np.array(first))
+        kept_extents.append(np.array(last) - np.array(first) + 1)
+    shape = (len(kept_origins), _AXES)
+    return (
+        np.array(kept_origins, np.int64).reshape(shape),
+        np.array(kept_extents, np.int64).reshape(shape),
+    )
 
 
 def mapped_pixelwise(
@@ -88,14 +102,15 @@ def mapped_pixelwise(
     if mask is None:
         inside = np.ones((1,) * (1 + _AXES), np.float32)  # unused
         masked = vals
+        extents = np.minimum(tile[None], np.array(shape, np.int64)[None] - origins)
     else:
         inside = np.asarray(mask, dtype=np.float32).reshape((1,) + vals.shape[1:])
-        origins = _live_tiles(origins, tile, inside[0][centre] > 0)
+        origins, extents = _live_tiles(origins, tile, inside[0][centre] > 0)
         masked = vals * inside  # μ v_c: candidates outside add nothing
     with numba.parallel_chunksize(1):
         _mapped_kernel(
             view, masked, ratio, inside, f4, r4, shifts, fold_after, scales, offsets, origins,
-            tile, out, profiles, sigma_map is not None, mask is not None,
+            tile, out, extents, profiles, sigma_map is not None, mask is not None,
         )  # fmt: skip
     out = out.reshape(out.shape[:2] + shape[_AXES - dims :])
     return finish_outside(out, values if values is not None else guide, mask, f, r)

@@ -21,7 +21,7 @@ from numba import njit, prange
 
 from ...kernel_cache import ensure_kernel_cache
 from .fastexp import EXP_ARG_MAX, FMA, exp_minus
-from .ndim_sums import _ONE, _ZERO, _capacity, _fold, _patch_sums, _tile_extent, _u
+from .ndim_sums import _ONE, _ZERO, _capacity, _fold, _patch_sums, _u
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
@@ -118,7 +118,7 @@ def _mapped_accumulate(
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
 def _mapped_kernel(
     guide, values, ratio, mask, f, r, shifts, fold_after, scales, offsets, origins, tile, out,
-    profiles, has_ratio, has_mask,
+    extents, profiles, has_ratio, has_mask,
 ):  # fmt: skip
     """Mapped pixelwise NLM from the shifts t > 0 (raster order), on the listed tiles.
 
@@ -126,11 +126,11 @@ def _mapped_kernel(
     ``mask`` (1, same) holding μ have 4 spatial axes; ``ratio`` (S_k + 2 r_k) holds
     m = s²/σ₀² for every centre within r of the image. ``out`` (K, C_v, S)
     receives v̂_c(p) = Σ_q M w v_c(q) / Σ_q M w on the tiles starting at ``origins``
-    (for p inside the mask, where μ v_c(p) = v_c(p)).
+    (for p inside the mask, where μ v_c(p) = v_c(p)); tile i spans ``extents[i]``
+    pixels per axis from ``origins[i]`` (at most ``tile``).
     """
     n_h = scales.shape[0]
     n_channels = out.shape[1]
-    shape = out.shape[2:]
     pad = (r[0] + f[0], r[1] + f[1], r[2] + f[2], r[3] + f[3])
     size = _capacity(tile, r, f, 2)
     for tile_index in prange(origins.shape[0]):
@@ -140,7 +140,12 @@ def _mapped_kernel(
             origins[tile_index, 2],
             origins[tile_index, 3],
         )
-        n = _tile_extent(shape, tile, o)
+        n = (
+            extents[tile_index, 0],
+            extents[tile_index, 1],
+            extents[tile_index, 2],
+            extents[tile_index, 3],
+        )
         n_tile = n[0] * n[1] * n[2] * n[3]
         buf_a = np.empty(size, dtype=np.float32)
         buf_b = np.empty(size, dtype=np.float32)
