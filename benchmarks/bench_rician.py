@@ -44,10 +44,13 @@ def phantom(shape=(40, 96, 96)) -> np.ndarray:
 
 
 def mri() -> np.ndarray:
-    import nibabel
-    from dipy.data import get_fnames
+    from pathlib import Path
 
-    volume = np.asanyarray(nibabel.load(get_fnames(name="S0_10slices")).dataobj)
+    import dipy.data
+    import nibabel
+
+    path = Path(dipy.data.__file__).parent / "files" / "S0_10slices.nii.gz"  # shipped with dipy
+    volume = np.asanyarray(nibabel.load(path).dataobj)
     return np.transpose(volume[..., 0].astype(float), (2, 1, 0))  # (z, y, x)
 
 
