@@ -164,3 +164,27 @@ def test_bad_input_is_named(rng, kwargs, message):
 def test_rician_refuses_negative_values(rng):
     with pytest.raises(NLMeansError, match="magnitude"):
         nlmeans.denoise(rng.normal(0, 1, (20, 20)), sigma=1.0, noise="rician", f=1, r=2)
+
+
+def test_color_image_with_map_and_mask_matches_the_oracle(rng):
+    image = (255 * rng.random((14, 16, 3))).astype(np.uint8)
+    sigma_map = 5 + 20 * rng.random((14, 16))
+    mask = rng.random((14, 16)) > 0.3
+    kwargs = dict(h=25, sigma=sigma_map, f=1, r=2, mask=mask, channel_axis=-1)
+    cpu = nlmeans.denoise(image, backend="cpu", **kwargs)
+    oracle = nlmeans.denoise(image, backend="reference", **kwargs)
+    assert np.abs(cpu.astype(int) - oracle).max() <= 1
+    np.testing.assert_array_equal(cpu[~mask], image[~mask])
+
+
+def test_slabs_cut_the_map_and_the_mask_with_the_image(rng, monkeypatch):
+    image = noisy_gray(rng, (60, 20)).astype(np.float32)
+    sigma_map = np.tile(np.linspace(4, 25, 60)[:, None], (1, 20))
+    mask = rng.random(image.shape) > 0.3
+    kwargs = dict(h=15, sigma=sigma_map, f=1, r=2, mask=mask, noise="rician")
+    whole = nlmeans.denoise(image, **kwargs)
+    monkeypatch.setattr(nlmeans.mapped, "SLAB_WORK", 1.0)  # slabs of 4 × 3 rows
+    rows = []
+    sliced = nlmeans.denoise(image, progress=lambda done, total: rows.append(done), **kwargs)
+    assert len(rows) > 3
+    np.testing.assert_allclose(sliced, whole, rtol=0, atol=1e-4 * 255)
