@@ -9,7 +9,7 @@
    a centred disc); warm runs, interleaved, the minimum of ``--repeats``;
    the masked run's time over the unmasked ``nlmeans.denoise``'s.
 
-Usage: python benchmarks/bench_maps.py [--repeats 5] [--size 256]
+Usage: python benchmarks/bench_maps.py [--repeats 5] [--size 256] [--part ramp|masks|both]
 """
 
 from __future__ import annotations
@@ -95,9 +95,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--part", choices=("ramp", "masks", "both"), default="both")
     args = parser.parse_args()
-    ramp(args)
-    masks(args)
+    if args.part in ("ramp", "both"):
+        ramp(args)
+    if args.part in ("masks", "both"):
+        masks(args)
 
 
 if __name__ == "__main__":

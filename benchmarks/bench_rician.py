@@ -10,12 +10,16 @@ data_range = the clean maximum; wall time, warm (nlmeans' kernels loaded
 first), minimum of ``--repeats`` for the fast runs and one run for dipy's
 classic method.
 
-Compared: dipy 1.12 ``nlmeans(noisy, sigma, rician=True)`` (its default
-blockwise method, patch radius 1, block radius 2) and
-``method="classic"`` (patch radius 1, block radius 5), against nlmeans with
-its presets and with dipy classic's radii (f = 1, r = 5), h from the presets.
+Compared, each peer at its own radii (dipy's patch_radius is nlmeans' f,
+its block_radius the search radius r), h from nlmeans' presets for σ:
 
-Usage: python benchmarks/bench_rician.py [--repeats 3] [--levels 2 5 10]
+- dipy 1.12 ``nlmeans(noisy, sigma, rician=True)``, its default blockwise
+  method (patch radius 1, block radius 2), against nlmeans f = 1, r = 2, and
+  nlmeans with its presets;
+- dipy ``method="classic"`` (patch radius 1, block radius 5) against nlmeans
+  f = 1, r = 5.
+
+Usage: python benchmarks/bench_rician.py [--repeats 3] [--levels 2 5 10] [--peers blockwise classic]
 """
 
 from __future__ import annotations
@@ -67,41 +71,53 @@ def timed(repeats: int, fn, *args, **kwargs):
     return result, best
 
 
+#: peer -> (dipy keywords, the nlmeans runs at the same radii and the presets).
+PEERS = {
+    "blockwise": ({}, {"f=1 r=2": dict(f=1, r=2), "presets": {}}),
+    "classic": ({"method": "classic"}, {"f=1 r=5": dict(f=1, r=5)}),
+}
+
+
 def main() -> None:
     from dipy.denoise.nlmeans import nlmeans as dipy_nlmeans
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--levels", type=float, nargs="+", default=[2, 5, 10])
+    parser.add_argument("--peers", nargs="+", default=list(PEERS), choices=list(PEERS))
     args = parser.parse_args()
-    print("| volume | sigma (% max) | noisy | dipy blockwise | nlmeans presets | dipy classic "
-          "| nlmeans f=1 r=5 | time: presets / blockwise | time: r=5 / classic |")  # fmt: skip
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, clean in (("phantom 40x96x96", phantom()), ("MRI S0_10slices", mri())):
-        rng = np.random.default_rng(0)
-        nlmeans.denoise(clean[:6, :12, :12] + 1, sigma=1.0, noise="rician", f=1, r=5)  # warm
-        for level in args.levels:
-            sigma = level / 100 * clean.max()
-            noisy = np.hypot(
-                clean + rng.normal(0, sigma, clean.shape), rng.normal(0, sigma, clean.shape)
-            )
-            block, t_block = timed(args.repeats, dipy_nlmeans, noisy, sigma, rician=True)
-            preset, t_preset = timed(
-                args.repeats, nlmeans.denoise, noisy, sigma=sigma, noise="rician"
-            )
-            classic, t_classic = timed(1, dipy_nlmeans, noisy, sigma, rician=True, method="classic")
-            wide, t_wide = timed(
-                args.repeats, nlmeans.denoise, noisy, sigma=sigma, noise="rician", f=1, r=5
-            )
-            print(
-                f"| {name} | {level:g} | {psnr(clean, noisy):.2f} "
-                f"| {psnr(clean, block):.2f} ({t_block:.2f} s) "
-                f"| {psnr(clean, preset):.2f} ({t_preset:.2f} s) "
-                f"| {psnr(clean, classic):.2f} ({t_classic:.2f} s) "
-                f"| {psnr(clean, wide):.2f} ({t_wide:.2f} s) "
-                f"| {t_preset / t_block:.2f} | {t_wide / t_classic:.3f} |",
-                flush=True,
-            )
+    volumes = (("phantom 40x96x96", phantom()), ("MRI S0_10slices", mri()))
+    nlmeans.denoise(volumes[0][1][:6, :12, :12] + 1, sigma=1.0, noise="rician", f=1, r=5)  # warm
+    for peer in args.peers:
+        keywords, ours = PEERS[peer]
+        repeats = 1 if peer == "classic" else args.repeats
+        names = " | ".join(f"nlmeans {n}" for n in ours)
+        ratios = " | ".join(f"time {n} / dipy" for n in ours)
+        print(f"\n### dipy {peer}: PSNR (dB) and time (s)\n")
+        print(f"| volume | sigma (% max) | noisy | dipy {peer} | {names} | {ratios} |")
+        print("| --- " * (4 + 2 * len(ours)) + "|")
+        for name, clean in volumes:
+            rng = np.random.default_rng(0)
+            for level in args.levels:
+                sigma = level / 100 * clean.max()
+                noise = rng.normal(0, sigma, (2, *clean.shape))
+                noisy = np.hypot(clean + noise[0], noise[1])
+                theirs, t_theirs = timed(
+                    repeats, dipy_nlmeans, noisy, sigma, rician=True, **keywords
+                )
+                cells, times = [], []
+                for options in ours.values():
+                    mine, t_mine = timed(
+                        args.repeats, nlmeans.denoise, noisy, sigma=sigma, noise="rician", **options
+                    )
+                    cells.append(f"{psnr(clean, mine):.2f} ({t_mine:.2f})")
+                    times.append(f"{t_mine / t_theirs:.3f}")
+                print(
+                    f"| {name} | {level:g} | {psnr(clean, noisy):.2f} "
+                    f"| {psnr(clean, theirs):.2f} ({t_theirs:.2f}) | {' | '.join(cells)} "
+                    f"| {' | '.join(times)} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -212,7 +212,7 @@ def finish_mapped(estimate, planes, inside, sigma_map, params, noise, coils, dty
     index = (slice(None),) + (None,) * (result.ndim - 1)
     np.clip(result, np.asarray(low)[index], np.asarray(high)[index], out=result)
     if inside is not None:
-        result[:, ~inside] = planes[:, ~inside]  # outside: the input, bit for bit
+        np.copyto(result, planes, where=~inside[None])  # outside: the input, bit for bit
     return result
 
 

@@ -188,3 +188,18 @@ def test_slabs_cut_the_map_and_the_mask_with_the_image(rng, monkeypatch):
     sliced = nlmeans.denoise(image, progress=lambda done, total: rows.append(done), **kwargs)
     assert len(rows) > 3
     np.testing.assert_allclose(sliced, whole, rtol=0, atol=1e-4 * 255)
+
+
+@pytest.mark.parametrize("with_map", [False, True])
+def test_cpu_tiles_wholly_inside_the_mask_match_the_oracle(rng, with_map):
+    # Small tiles, most of them (with their candidates) inside: the tiles that skip
+    # the mask in the denominator and those that need it, side by side.
+    guide, values, sigma_map, _ = mapped_inputs(
+        rng, 1, (16, 18), (1, 1), (1, 2), with_map=with_map, with_mask=False, with_values=True
+    )
+    mask = np.ones(guide.shape[1:], bool)
+    mask[2:6, 3:7] = False
+    args = (guide, values, (1, 1), (1, 2), 0.1, [0.3])
+    expected = reference.mapped_pixelwise(*args, sigma_map=sigma_map, mask=mask)
+    got = mapped_pixelwise(*args, sigma_map=sigma_map, mask=mask, tile=(3, 4))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)

@@ -59,5 +59,6 @@ def finish_outside(out: np.ndarray, values: np.ndarray, mask, f, r) -> np.ndarra
         slice(fk + rk, n - fk - rk) for n, fk, rk in zip(np.shape(mask), f, r, strict=True)
     )
     outside = ~np.asarray(mask, dtype=bool)[image]
-    out[:, :, outside] = np.asarray(values)[(slice(None),) + image][:, outside]
+    centre = np.asarray(values)[(slice(None),) + image]
+    np.copyto(out, centre[None], where=outside[None, None])
     return out

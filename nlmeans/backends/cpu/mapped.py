@@ -103,14 +103,28 @@ def mapped_pixelwise(
         inside = np.ones((1,) * (1 + _AXES), np.float32)  # unused
         masked = vals
         extents = np.minimum(tile[None], np.array(shape, np.int64)[None] - origins)
+        partial = np.zeros(len(origins), np.bool_)
     else:
         inside = np.asarray(mask, dtype=np.float32).reshape((1,) + vals.shape[1:])
         origins, extents = _live_tiles(origins, tile, inside[0][centre] > 0)
+        # The candidates of a tile's pixels: padded f + o … f + o + n + 2r − 1 per axis.
+        partial = np.array(
+            [
+                not inside[0][
+                    tuple(
+                        slice(fk + a, fk + a + n + 2 * rk)
+                        for fk, rk, a, n in zip(f4, r4, o, e, strict=True)
+                    )
+                ].all()
+                for o, e in zip(origins, extents, strict=True)
+            ],
+            np.bool_,
+        )
         masked = vals * inside  # μ v_c: candidates outside add nothing
     with numba.parallel_chunksize(1):
         _mapped_kernel(
             view, masked, ratio, inside, f4, r4, shifts, fold_after, scales, offsets, origins,
-            tile, out, extents, profiles, sigma_map is not None, mask is not None,
+            tile, out, extents, profiles, sigma_map is not None, partial,
         )  # fmt: skip
     out = out.reshape(out.shape[:2] + shape[_AXES - dims :])
     return finish_outside(out, values if values is not None else guide, mask, f, r)

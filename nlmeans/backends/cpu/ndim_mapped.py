@@ -118,7 +118,7 @@ def _mapped_accumulate(
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
 def _mapped_kernel(
     guide, values, ratio, mask, f, r, shifts, fold_after, scales, offsets, origins, tile, out,
-    extents, profiles, has_ratio, has_mask,
+    extents, profiles, has_ratio, partial,
 ):  # fmt: skip
     """Mapped pixelwise NLM from the shifts t > 0 (raster order), on the listed tiles.
 
@@ -127,7 +127,9 @@ def _mapped_kernel(
     m = s²/σ₀² for every centre within r of the image. ``out`` (K, C_v, S)
     receives v̂_c(p) = Σ_q M w v_c(q) / Σ_q M w on the tiles starting at ``origins``
     (for p inside the mask, where μ v_c(p) = v_c(p)); tile i spans ``extents[i]``
-    pixels per axis from ``origins[i]`` (at most ``tile``).
+    pixels per axis from ``origins[i]`` (at most ``tile``); ``partial[i]`` says
+    whether its candidates meet the outside of the mask (else μ = 1 on all of them
+    and the denominator skips it).
     """
     n_h = scales.shape[0]
     n_channels = out.shape[1]
@@ -207,7 +209,7 @@ def _mapped_kernel(
                 )
                 _mapped_accumulate(
                     values, mask, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n,
-                    part_num[k], part_den[k], has_mask,
+                    part_num[k], part_den[k], partial[tile_index],
                 )  # fmt: skip
             if fold_after[s]:
                 _fold(num, part_num)
