@@ -25,7 +25,6 @@ from .ndim_sums import _ONE, _ZERO, _capacity, _fold, _patch_sums, _u
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
-_HALF = np.float32(0.5)
 
 
 @njit(cache=True, fastmath=FMA)
@@ -43,6 +42,7 @@ def _mapped_weights(sums, ext, start, t, ratio, scale, offset, weights, has_rati
             weights[i] = exp_minus(arg)
         return
     g1, g2, g3 = ratio.shape[1], ratio.shape[2], ratio.shape[3]
+    scale2 = scale + scale  # 1/ρ = 2 / (m(x) + m(x + t))
     flat = ratio.reshape(-1)
     at = 0
     for i0 in range(ext[0]):
@@ -64,11 +64,12 @@ def _mapped_weights(sums, ext, start, t, ratio, scale, offset, weights, has_rati
                 )
                 base = _u(at)
                 for x in range(_u(ext[3])):
-                    # ρ(x, x + t) = σ̄² / σ₀², the mean of both patches' variance ratios.
-                    rho = _HALF * (flat[a + x] + flat[b + x])
-                    arg = min(max(sums[base + x] * scale / rho - offset, _ZERO), EXP_ARG_MAX)
-                    weights[base + x] = exp_minus(arg)
+                    # 2 d²/h² / (m(x) + m(x + t)) = d²/h² / ρ(x, x + t), ρ = σ̄² / σ₀².
+                    weights[base + x] = sums[base + x] * scale2 / (flat[a + x] + flat[b + x])
                 at += ext[3]
+    for i in range(_u(ext[0] * ext[1] * ext[2] * ext[3])):
+        arg = min(max(weights[i] - offset, _ZERO), EXP_ARG_MAX)
+        weights[i] = exp_minus(arg)
 
 
 @njit(cache=True, fastmath=FMA)
