@@ -26,7 +26,6 @@ from .ndim_sums import _ONE, _ZERO, _capacity, _fold, _patch_sums, _u
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
 
-
 @njit(cache=True, fastmath=FMA)
 def _mapped_weights(sums, ext, start, t, ratio, scale, offset, weights, has_ratio):
     """W_t = w(x, x + t) on a block of ``ext`` patch centres (flat, C order).
