@@ -32,7 +32,7 @@ from .common import (
     prepare_backend,
     print_json,
 )
-from .maps import CoilsOption, MaskOption, NoiseOption, SigmaMapOption, read_maps
+from .maps import CoilsOption, MaskOption, NoiseOption, SigmaMapOption, read_maps, warm_mapped
 
 
 def default_output(input_path: Path) -> Path:
@@ -166,6 +166,8 @@ def denoise(
         per_axis = isinstance(f, tuple) or isinstance(r, tuple)
         ndim = 3 if per_axis else len(picture.spatial)  # stacks take the N-D kernels
         chosen = prepare_backend(backend, threads, method, tune, quiet, patch_kernel, ndim)
+        if sigma_map or mask or noise != "gaussian" or coils != 1:
+            warm_mapped(chosen, ndim)
         show_bar = sys.stderr.isatty() and not (quiet or json_output)
         start = time.perf_counter()
         with SlabProgress(input_path.name) if show_bar else contextlib.nullcontext() as bar:
