@@ -14,12 +14,9 @@ import numpy as np
 
 from ..contract import patch_profiles, weight_constants
 from ..maps import centre_ratio, finish_outside
-from .ndim import TILE_PIXELS, _as_4d, _image_shape, _origins, _shifts, _tile_for, tile_shape
+from .ndim import _as_4d, _image_shape, _origins, _shifts, _tile_for
 from .ndim_mapped import _mapped_kernel
 from .ndim_sums import _AXES
-
-#: Tiles are this many times smaller with a mask, so that those outside it can be skipped.
-MASK_TILE_DIVISOR = 4
 
 
 def _live_tiles(origins: np.ndarray, tile: np.ndarray, inside: np.ndarray):
@@ -64,7 +61,7 @@ def mapped_pixelwise(
         As in :func:`nlmeans.backends.reference.mapped_pixelwise`.
     tile : sequence of ints, optional
         Output pixels per axis of one thread's unit of work (tests use small
-        tiles); default :func:`~nlmeans.backends.cpu.ndim.tile_shape`, smaller with a mask.
+        tiles); default :func:`~nlmeans.backends.cpu.ndim.tile_shape`.
 
     Returns
     -------
@@ -91,8 +88,6 @@ def mapped_pixelwise(
     ratio = centre_ratio(sigma_map, f, r, sigma, spatial)
     ratio = ratio.reshape(lead + ratio.shape)
     shifts, fold_after = _shifts(r4, half=True)
-    if tile is None and mask is not None:
-        tile = tile_shape(shape, f4, r4, TILE_PIXELS // MASK_TILE_DIVISOR)
     tile = _tile_for(shape, f4, r4, tile)
     origins = _origins(shape, tile)
     centre = tuple(slice(int(k), int(k) + n) for k, n in zip(f4 + r4, shape, strict=True))
