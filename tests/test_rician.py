@@ -69,3 +69,21 @@ def test_background_of_zeros_is_refused():
     image[5:8, 5:8] = 10
     with pytest.raises(nlmeans.NLMeansError, match="give sigma"):
         nlmeans.denoise(image, noise="rician", f=1, r=2)
+
+
+def test_sigma_map_removes_each_pixels_own_bias(rng):
+    clean = phantom((4, 12, 12))
+    sigma_map = np.linspace(3.0, 9.0, clean.size).reshape(clean.shape)
+    noisy = rician(clean, sigma_map, rng)
+    f, r, h = (1, 1, 1), (1, 2, 2), 8.0
+    got = nlmeans.denoise(noisy, h=h, sigma=sigma_map, f=f, r=r, noise="rician",
+                          backend="reference")  # fmt: skip
+    widths = [(fk + rk, fk + rk) for fk, rk in zip(f, r, strict=True)]
+    padded = np.pad(noisy, widths, "reflect")
+    sigma0 = np.sqrt(np.mean(sigma_map**2))
+    mean_square = reference.mapped_pixelwise(
+        padded[None], padded[None] ** 2, f, r, sigma0, [h],
+        sigma_map=np.pad(sigma_map, widths, "reflect"),
+    )[0, 0].astype(np.float64)  # fmt: skip
+    expected = np.sqrt(np.maximum(mean_square - 2 * sigma_map**2, 0))
+    np.testing.assert_allclose(got, np.minimum(expected, noisy.max()), rtol=0, atol=1e-3)
