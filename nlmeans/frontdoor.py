@@ -23,9 +23,10 @@ from .backends import padding, select
 from .backends.contract import PADDING_RULES
 from .color import from_opponent, to_opponent
 from .errors import NLMeansError
+from .mapped import denoise_mapped, is_mapped
 from .memory import check_denoise_memory
 from .noise import estimate_sigma
-from .noise.models import GAUSSIAN, check_noise, resolve_poisson_gaussian
+from .noise.models import GAUSSIAN, POISSON_GAUSSIAN, check_noise, resolve_poisson_gaussian
 from .params import (
     COMBINED,
     Params,
@@ -338,10 +339,12 @@ def denoise(
     patch_kernel: str = "uniform",
     progress=None,
     params: Params | None = None,
+    mask=None,
     noise: str = GAUSSIAN,
     gain: float | None = None,
     read_noise: float | None = None,
     offset: float | None = None,
+    coils: int = 1,
 ):
     """Denoise ``image`` with pixelwise (or patchwise) non-local means.
 
@@ -361,6 +364,10 @@ def denoise(
         ``channel_axis=None`` every axis is spatial.
     h, sigma, f, r, channel_axis, data_range
         As in :func:`resolve_params`; unset ones are resolved from the image.
+        ``sigma`` may also be an array over the spatial axes, σ per pixel (a σ
+        map; pixelwise only): h is then resolved for the map's root mean square
+        σ₀ and each pair of pixels is weighed with its own noise level
+        (:mod:`nlmeans.backends.reference` states the rule).
     method : {"pixel", "patch", "combined"}, optional
         Pixelwise (the default) or patchwise NLM (Buades, Coll & Morel, IPOL 2011):
         each patch gets the weighted mean of its candidates and each pixel averages
@@ -390,20 +397,30 @@ def denoise(
         Denoise with these parameters as they are (e.g. the ones a previous
         call returned, a combination included); ``h``, ``sigma``, ``f``,
         ``r``, ``method``, ``h_chroma`` and ``tune`` must then be left unset.
-    noise : {"gaussian", "poisson-gaussian"}
+    mask : array_like of bool, optional
+        Over the spatial axes: only the pixels inside are denoised (the others
+        are returned bit for bit) and only candidates inside are averaged in.
+    noise : {"gaussian", "poisson-gaussian", "rician"}
         The noise model. "gaussian" (the default): white Gaussian noise of one
-        σ. "poisson-gaussian": z = gain·P(y / gain) + N(offset, read_noise²),
+        σ (a scalar, or a per-pixel map given as ``sigma``). "poisson-gaussian":
+        z = gain·P(y / gain) + N(offset, read_noise²),
         e.g. photon-limited microscopy or low-light camera data: the image is
         variance-stabilised by the generalized Anscombe transform, denoised at
         σ = 1 (``h``, ``tune`` and the presets then apply to the stabilised
         image, and ``sigma`` must be unset), and mapped back by the exact
         unbiased inverse (:mod:`nlmeans.noise.anscombe`; Mäkitalo & Foi 2013).
+        "rician": a magnitude image (MRI); the weights come from the image, the
+        averages are of its square, and ``sqrt(max(NLM(m²) − 2Nσ², 0))`` is
+        returned (:mod:`nlmeans.rician`); sigma, when unset, is read from the
+        background.
     gain, read_noise, offset : float, optional
         ``noise="poisson-gaussian"``: the gain a > 0 (raw units per count), the
         read noise σ_r >= 0 and the offset μ (raw units). Unset gain or read
         noise are estimated from the image (local variance against local mean,
         Foi et al. 2008; :mod:`nlmeans.noise.poisson_fit`); an unset offset is 0.
         The resolved values are in ``Params.noise_model``.
+    coils : int
+        N for ``noise="rician"``: coils combined by sum of squares (noncentral χ).
 
     Returns
     -------
@@ -426,6 +443,18 @@ def denoise(
     >>> float(clean.std()) < float(noisy.std())
     True
     """
+    stabilised = check_noise(noise, gain, read_noise, offset) == POISSON_GAUSSIAN
+    if is_mapped(sigma, mask, noise, coils):
+        if stabilised:
+            raise NLMeansError(
+                "noise='poisson-gaussian' is not available with a sigma map or a mask"
+            )
+        return denoise_mapped(
+            image, h, sigma, mask=mask, noise=noise, coils=coils, f=f, r=r,
+            channel_axis=channel_axis, data_range=data_range, backend=backend,
+            return_params=return_params, method=method, tune=tune, h_chroma=h_chroma,
+            patch_kernel=patch_kernel, progress=progress, params=params,
+        )  # fmt: skip
     image = check_image(image)
     planes = to_channels_first(image, channel_axis)
     check_denoise_memory(planes)  # before anything allocates a copy of the image
@@ -433,7 +462,6 @@ def denoise(
         bounds = float_bounds(planes)  # also refuses NaN, Inf and magnitudes float32 cannot square
     else:
         bounds = channel_bounds(planes)
-    stabilised = check_noise(noise, gain, read_noise, offset) != GAUSSIAN
     if stabilised or (params is not None and getattr(params, "noise_model", None) is not None):
         estimate, params = _denoise_stabilised(
             image, planes, params, (gain, read_noise, offset), sigma, data_range,

@@ -160,6 +160,11 @@ class Backend:
         CPU threads of its own (a GPU, or NumPy on one thread).
     device : callable or None
         The device it runs on, for ``nlmeans info`` (e.g. the GPU's name).
+    mapped : callable or None
+        The mapped pixelwise method (weights from a guide, averages of a values
+        image, a σ map and a mask), ``fn(guide, values, f, r, sigma, hs, *,
+        sigma_map=None, mask=None)`` as :func:`nlmeans.backends.reference.mapped_pixelwise`;
+        None when the backend lacks it.
     """
 
     name: str
@@ -170,6 +175,7 @@ class Backend:
     availability: Callable[[], str | None] = always_available
     set_threads: Callable[[int], None] | None = None
     device: Callable[[], str] | None = field(default=None, compare=False)
+    mapped: MethodFunction | None = None
 
     def warm_up(
         self, method: str, strengths: int = 1, patch_kernel: str = "uniform", ndim: int = 2

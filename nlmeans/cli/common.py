@@ -283,8 +283,9 @@ NoiseOption = Annotated[
     str,
     typer.Option(
         "--noise",
-        help="Noise model: gaussian, or poisson-gaussian (photon counts: variance-stabilised, "
-        "denoised, exact unbiased inverse).",
+        help="Noise model: gaussian; poisson-gaussian (photon counts: variance-stabilised, "
+        "denoised, exact unbiased inverse); or rician (magnitude MRI: NLM of the squared "
+        "magnitude with the 2*N*sigma^2 bias removed; sigma from the background unless given).",
     ),
 ]
 GainOption = Annotated[

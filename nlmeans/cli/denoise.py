@@ -37,6 +37,7 @@ from .common import (
     prepare_backend,
     print_json,
 )
+from .maps import CoilsOption, MaskOption, SigmaMapOption, read_maps, warm_mapped
 
 
 def default_output(input_path: Path) -> Path:
@@ -115,9 +116,13 @@ def denoise(
     ] = None,
     axes: AxesOption = None,
     codec: CodecOption = None,
+    sigma_map: SigmaMapOption = None,
+    mask: MaskOption = None,
+    coils: CoilsOption = 1,
 ) -> None:
     """Denoise one image, stack or video file; the input is never modified."""
     # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
+    from ..errors import NLMeansError
     from ..frontdoor import denoise as run_denoise
     from ..io import check_picture_format, read_image, require_finite, write_image
     from ..io.axes import parse_axes, radii_for_axes
@@ -129,6 +134,12 @@ def denoise(
         model = noise_options(noise, gain, read_noise, offset)
         output = output if output is not None else default_output(input_path)
         chunked = is_zarr(input_path) or is_zarr(output)
+        if chunked and (sigma_map or mask or noise == "rician" or coils != 1):
+            raise NLMeansError(
+                "--sigma-map, --mask, --noise rician and --coils are not available with .zarr "
+                "files; "
+                "use nlmeans.dask.denoise from Python"
+            )
         if chunked:
             from ..dask import denoise_file
             from ..io_zarr import require_extra
@@ -159,11 +170,14 @@ def denoise(
         picture = read_image(input_path, axes)
         check_picture_format(output, picture)
         require_finite(input_path, picture.pixels)
+        sigma, inside = read_maps(sigma, sigma_map, mask, picture)
         # A time axis compares 2-D patches across 5 frames unless --f/--r say otherwise.
         f, r = radii_for_axes(picture.layout, f, r)
         per_axis = isinstance(f, tuple) or isinstance(r, tuple)
         ndim = 3 if per_axis else len(picture.spatial)  # stacks take the N-D kernels
         chosen = prepare_backend(backend, threads, method, tune, quiet, patch_kernel, ndim)
+        if sigma_map or mask or noise != "gaussian" or coils != 1:
+            warm_mapped(chosen, ndim)
         show_bar = sys.stderr.isatty() and not (quiet or json_output)
         start = time.perf_counter()
         with SlabProgress(input_path.name) if show_bar else contextlib.nullcontext() as bar:
@@ -181,6 +195,8 @@ def denoise(
                 h_chroma=h_chroma,
                 patch_kernel=patch_kernel,
                 progress=bar,
+                mask=inside,
+                coils=coils,
                 **model,
             )
         elapsed = time.perf_counter() - start

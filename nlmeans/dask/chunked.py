@@ -20,7 +20,8 @@ from ..backends import REGISTRY, select
 from ..errors import NLMeansError
 from ..frontdoor import block_padding, denoise_padded_block, resolve_params
 from ..io_zarr import require_extra
-from ..noise.models import GAUSSIAN, check_noise, resolve_poisson_gaussian
+from ..mapped import is_mapped
+from ..noise.models import POISSON_GAUSSIAN, check_noise, resolve_poisson_gaussian
 from ..params import COMBINED, image_data_range, validate
 from ..sure import tune as tune_params
 from .sampling import DEFAULT_SAMPLE_CHUNKS, _strided_sample, sample_tiles
@@ -44,10 +45,12 @@ def denoise(
     sample_chunks: int = DEFAULT_SAMPLE_CHUNKS,
     threads: int | None = None,
     patch_kernel: str = "uniform",
-    noise: str = GAUSSIAN,
+    mask=None,
+    noise: str = "gaussian",
     gain: float | None = None,
     read_noise: float | None = None,
     offset: float | None = None,
+    coils: int = 1,
 ):
     """Denoise a dask array chunk by chunk with non-local means; lazy, equal to the in-memory run.
 
@@ -72,6 +75,10 @@ def denoise(
         unset model parameters are fitted on the sample, each chunk is
         stabilised and inverted on its own (both are pixelwise) and the
         stabilised array is denoised at σ = 1 as above.
+    mask, coils
+        As in :func:`nlmeans.denoise`; ``sigma`` may be a σ map, and it and ``mask``
+        numpy or dask arrays over the spatial axes, chunked along with the image
+        (:mod:`nlmeans.dask.mapped`); ``noise="rician"`` is computed chunk by chunk too.
     return_params : bool
         Also return the resolved :class:`Params` (known before any compute).
     sample_chunks : int
@@ -106,6 +113,20 @@ def denoise(
     Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
     """
     require_extra("nlmeans.dask", modules=("dask.array",))
+    stabilised = check_noise(noise, gain, read_noise, offset) == POISSON_GAUSSIAN
+    if is_mapped(sigma, mask, noise, coils):
+        if stabilised:
+            raise NLMeansError(
+                "noise='poisson-gaussian' is not available with a sigma map or a mask"
+            )
+        from .mapped import denoise_mapped
+
+        return denoise_mapped(
+            array, h, sigma, mask=mask, noise=noise, coils=coils, f=f, r=r,
+            channel_axis=channel_axis, method=method, backend=backend, tune=tune,
+            h_chroma=h_chroma, data_range=data_range, return_params=return_params,
+            sample_chunks=sample_chunks, threads=threads, patch_kernel=patch_kernel,
+        )  # fmt: skip
     import dask
     import dask.array as da
 
@@ -137,7 +158,7 @@ def denoise(
         data_range = image_data_range(rest[0]) if rest else float(np.iinfo(x.dtype).max)
 
     sample = _in_layout(np.asarray(sample_tiles(planes, sample_chunks).compute()), axis)
-    if check_noise(noise, gain, read_noise, offset) != GAUSSIAN:
+    if stabilised:
         if sigma is not None:
             raise NLMeansError(
                 "sigma= does not apply to noise='poisson-gaussian' (the stabilised noise has "

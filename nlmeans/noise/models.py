@@ -13,8 +13,9 @@ from .poisson_fit import estimate_poisson_gaussian
 
 GAUSSIAN = "gaussian"
 POISSON_GAUSSIAN = "poisson-gaussian"
-#: The noise models nlmeans.denoise takes here.
-NOISE_MODELS = (GAUSSIAN, POISSON_GAUSSIAN)
+RICIAN = "rician"
+#: The noise models nlmeans.denoise takes (Rician: :mod:`nlmeans.rician`).
+NOISE_MODELS = (GAUSSIAN, POISSON_GAUSSIAN, RICIAN)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,13 @@ def patch_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
     return patchwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 
 
+def mapped_estimates(guide, values, f, r, sigma, hs, *, sigma_map=None, mask=None):
+    """Pixelwise NLM of ``values`` weighted on ``guide`` with a σ map and a mask (N-D)."""
+    from .mapped import mapped_pixelwise
+
+    return mapped_pixelwise(guide, values, f, r, sigma, hs, sigma_map=sigma_map, mask=mask)
+
+
 def set_threads(n: int) -> None:
     """Use ``n`` Numba threads (1 … NUMBA_NUM_THREADS), else NLMeansError."""
     import numba
@@ -59,4 +66,5 @@ BACKEND = Backend(
     max_dims=4,
     patch_kernels=("uniform", "gaussian"),
     set_threads=set_threads,
+    mapped=mapped_estimates,
 )

@@ -26,6 +26,13 @@ def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
     return ndim.pixelwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 
 
+def mapped_estimates(guide, values, f, r, sigma, hs, *, sigma_map=None, mask=None):
+    """Pixelwise NLM of ``values`` weighted on ``guide`` with a σ map and a mask (1–3 axes)."""
+    from .mapped import mapped_pixelwise
+
+    return mapped_pixelwise(guide, values, f, r, sigma, hs, sigma_map=sigma_map, mask=mask)
+
+
 def device() -> str:
     """The GPU's name (or the simulator's), for ``nlmeans info``."""
     import numba
@@ -49,4 +56,5 @@ BACKEND = Backend(
     patch_kernels=("uniform", "gaussian"),
     availability=availability,
     device=device,
+    mapped=mapped_estimates,
 )
