@@ -151,7 +151,7 @@ def test_ramp_map_beats_a_single_sigma(rng):
         (dict(mask=np.ones((40, 48), bool), method="patch"), "method='patch'"),
         (dict(mask=np.ones((40, 48), bool), tune=True), "tune=True"),
         (dict(mask=np.ones((40, 48), bool), patch_kernel="gaussian"), "patch_kernel"),
-        (dict(noise="laplace"), "noise='laplace' is unknown"),
+        (dict(noise="laplace"), "noise='laplace' is not one of gaussian, poisson-gaussian, rician"),
         (dict(coils=2), "coils=2 needs noise='rician'"),
         (dict(noise="rician", coils=0), "coils=0 is out of range"),
     ],
