@@ -17,6 +17,7 @@ from .common import (
     DebugOption,
     FOption,
     HChromaOption,
+    HelpCommand,
     HOption,
     JsonOption,
     MethodOption,
@@ -32,7 +33,7 @@ from .common import (
 )
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def batch(
     input_dir: Annotated[
         Path, typer.Argument(metavar="INPUT_DIR", help="Folder of images to denoise.")

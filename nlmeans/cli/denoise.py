@@ -17,6 +17,7 @@ from .common import (
     DebugOption,
     FOption,
     HChromaOption,
+    HelpCommand,
     HOption,
     JsonOption,
     MethodOption,
@@ -56,7 +57,7 @@ def check_output(input_path: Path, output: Path, overwrite: bool) -> None:
         raise ImageFileError(output, "already exists; pass --overwrite to replace it")
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def denoise(
     input_path: Annotated[
         Path,
