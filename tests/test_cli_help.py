@@ -24,9 +24,7 @@ WIDTH = "80"
 
 
 def render(*args: str) -> str:
-    result = CliRunner().invoke(
-        app, [*args, "--help"], prog_name="nlmeans", env={"COLUMNS": WIDTH}
-    )
+    result = CliRunner().invoke(app, [*args, "--help"], prog_name="nlmeans", env={"COLUMNS": WIDTH})
     assert result.exit_code == 0, result.output
     return result.output
 

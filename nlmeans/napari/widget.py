@@ -188,7 +188,10 @@ class DenoiseWidget(Container):
     def _show_defaults(self, layer, channel_axis, sigma: float, params) -> None:
         if layer is not self.image.value or channel_axis != self.channel_axis.value:
             return  # the choice changed meanwhile; its own estimate follows
-        self.estimate.value = f"estimated σ = {sigma:.4g}; preset {params_line(params)}"
+        self.estimate.value = (
+            f"estimated σ = {sigma:.4g}; presets f={format_radii(params.f)} "
+            f"r={format_radii(params.r)} h={params.h:.4g}"
+        )
         self.h.native.setPlaceholderText(f"preset {params.h:.4g}")
         scale = spatial_scale(layer.scale, channel_axis)
         if is_anisotropic(scale):
@@ -272,7 +275,11 @@ class DenoiseWidget(Container):
             **extra,
         )
         elapsed = time.perf_counter() - self._started
-        self.status.value = f"done in {elapsed:.2f} s: {params_line(params)}"
+        self.status.value = (
+            f"done in {elapsed:.2f} s: f={format_radii(params.f)} r={format_radii(params.r)} "
+            f"h={params.h:.4g}"
+        )
+        self.status.tooltip = params_line(params)
 
     def _on_error(self, error: BaseException) -> None:
         if isinstance(error, Cancelled):
