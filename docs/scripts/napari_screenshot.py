@@ -1,4 +1,4 @@
-"""Screenshot of the napari widget docked beside a denoised volume, for the docs.
+"""Screenshot of the napari widget docked beside a noisy and a denoised volume, for the docs.
 
 Opens napari with the plugin's noisy volume sample (voxels twice as deep as
 wide), docks the nlmeans widget, lets it propose its parameters (σ estimated,
@@ -33,7 +33,7 @@ def wait_until(condition, what: str) -> None:
 
 def main() -> None:
     viewer = napari.Viewer(title="nlmeans", show=True)
-    viewer.window.resize(1280, 760)
+    viewer.window.resize(1560, 720)
     [(volume, meta, _)] = noisy_volume()
     viewer.add_image(volume, **meta)
     panel = DenoiseWidget(viewer)
@@ -41,8 +41,14 @@ def main() -> None:
     wait_until(lambda: panel.estimate.value.startswith("estimated σ"), "the σ estimate")
     panel.run_button.clicked.emit()
     wait_until(lambda: len(viewer.layers) == 2 and panel.run_button.enabled, "the denoising")
-    viewer.layers[0].visible = False
+    viewer.grid.enabled = True  # the noisy and the denoised slice side by side
+    viewer.dims.axis_labels = ("z", "y", "x")
     viewer.dims.set_point(0, volume.shape[0] // 2 * meta["scale"][0])
+    settle = time.monotonic() + 1.0  # let the canvas take its size before framing it
+    while time.monotonic() < settle:
+        QApplication.processEvents()
+        time.sleep(0.02)
+    viewer.reset_view()
     QApplication.processEvents()
     OUT.parent.mkdir(exist_ok=True)
     viewer.screenshot(str(OUT), canvas_only=False)
