@@ -14,9 +14,9 @@ cd "$(dirname "$0")/.."
 cuda_tests=(tests/test_cuda.py tests/test_cuda_ndim.py tests/test_patch_kernel.py
     tests/test_dropin.py -k cuda)
 
-napari_tests=(tests/test_napari.py)
+napari_tests=(tests/test_napari.py tests/test_napari_defaults.py)
 
-env -u NUMBA_ENABLE_CUDASIM python -m pytest -q -p no:napari --ignore="${napari_tests[0]}"
+env -u NUMBA_ENABLE_CUDASIM python -m pytest -q -p no:napari "${napari_tests[@]/#/--ignore=}"
 cpu_status=$?
 
 if [[ -n "${NUMBA_ENABLE_CUDASIM:-}" ]]; then
