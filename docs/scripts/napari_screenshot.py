@@ -41,7 +41,8 @@ def main() -> None:
     wait_until(lambda: panel.estimate.value.startswith("estimated σ"), "the σ estimate")
     panel.run_button.clicked.emit()
     wait_until(lambda: len(viewer.layers) == 2 and panel.run_button.enabled, "the denoising")
-    viewer.grid.enabled = True  # the noisy and the denoised slice side by side
+    # The noisy and the denoised slice side by side (napari 0.9 moved grid to viewer.canvas).
+    (viewer.canvas if hasattr(viewer, "canvas") else viewer).grid.enabled = True
     viewer.dims.axis_labels = ("z", "y", "x")
     viewer.dims.set_point(0, volume.shape[0] // 2 * meta["scale"][0])
     settle = time.monotonic() + 1.0  # let the canvas take its size before framing it
