@@ -18,6 +18,7 @@ from .common import (
     FOption,
     GainOption,
     HChromaOption,
+    HelpCommand,
     HOption,
     JsonOption,
     MethodOption,
@@ -37,7 +38,7 @@ from .common import (
 )
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def batch(
     input_dir: Annotated[
         Path, typer.Argument(metavar="INPUT_DIR", help="Folder of images to denoise.")

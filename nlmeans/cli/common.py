@@ -78,8 +78,18 @@ class _OneLineErrors(typer.core.TyperGroup):
         return code
 
 
+class HelpCommand(typer.core.TyperCommand):
+    """A command whose usage line names its arguments as Click does (``INPUT``, not ``{INPUT}``)."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
+
+# Help as plain text (rich_markup_mode=None): rich markup would read "nlmeans[video]" as a
+# tag and print "nlmeans", and Typer's rich table shows flags as "--overwrite <bool>".
 app = typer.Typer(
     cls=_OneLineErrors,
+    rich_markup_mode=None,
     add_completion=False,
     no_args_is_help=True,
     help="Non-local means image denoising: fast, exact, on the CPU (Numba) or an NVIDIA GPU.",

@@ -15,6 +15,7 @@ from .common import (
     DebugOption,
     FOption,
     HChromaOption,
+    HelpCommand,
     HOption,
     JsonOption,
     MethodOption,
@@ -31,7 +32,7 @@ from .common import (
 )
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def compare(
     clean: Annotated[
         Path,

@@ -18,6 +18,7 @@ from .common import (
     FOption,
     GainOption,
     HChromaOption,
+    HelpCommand,
     HOption,
     JsonOption,
     MethodOption,
@@ -62,7 +63,7 @@ def check_output(input_path: Path, output: Path, overwrite: bool) -> None:
         raise ImageFileError(output, "already exists; pass --overwrite to replace it")
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def denoise(
     input_path: Annotated[
         Path,

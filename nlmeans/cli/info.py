@@ -7,10 +7,10 @@ from pathlib import Path
 
 import typer
 
-from .common import JsonOption, app, print_json
+from .common import HelpCommand, JsonOption, app, print_json
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 def info(json_output: JsonOption = False) -> None:
     """Versions, CPU threads, kernel cache location and which backends can run here."""
     import platform
