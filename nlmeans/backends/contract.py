@@ -124,6 +124,12 @@ def is_square(f: Sequence[int], r: Sequence[int]) -> bool:
     return len(f) == 2 and len(set(f)) == 1 and len(set(r)) == 1
 
 
+def is_time_stack(f: Sequence[int], r: Sequence[int]) -> bool:
+    """True for 3-D radii of a time stack compared frame by frame: f_t = 0 and equal radii
+    on the two spatial axes (what the frame-pair kernels take)."""
+    return len(f) == 3 and int(f[0]) == 0 and is_square(f[1:], r[1:])
+
+
 def square_radii(f: Sequence[int], r: Sequence[int]) -> tuple[int, int]:
     """(f, r) as single ints for the 2-D kernels, which take equal radii on both axes."""
     if not is_square(f, r):

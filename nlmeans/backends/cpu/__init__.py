@@ -3,6 +3,9 @@
 - :mod:`.pixelwise`: the exact pixelwise formula for one h on a 2-D image with
   equal radii (the common case, tuned hardest: fused row loops, 1- and
   3-channel specialisations);
+- :mod:`.framepair`: the exact pixelwise formula for one h on a time stack
+  with 2-D patches (f_t = 0, equal spatial radii): the 2-D row loops run on
+  each pair of frames of the temporal window;
 - :mod:`.ndim`: pixelwise and patchwise for 1 to 4 spatial axes, per-axis
   radii and K strengths at once (SURE's sweeps), in tiles; also every run with
   the Gaussian patch kernel;
@@ -14,16 +17,22 @@ nlmeans stays fast.
 
 from __future__ import annotations
 
-from ..contract import Backend, is_square
+from ..contract import Backend, is_square, is_time_stack
 
 
 def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
-    """Pixelwise NLM: the 2-D kernel for one h, equal radii and the uniform patch kernel,
-    else the N-D kernel (which also computes the Gaussian patch distance)."""
-    if len(hs) == 1 and is_square(f, r) and patch_kernel == "uniform":
-        from .pixelwise import pixelwise
+    """Pixelwise NLM: the 2-D kernel for one h, equal radii and the uniform patch kernel
+    (and the frame-pair kernel for such frames in a time stack, f_t = 0), else the
+    N-D kernel (which also computes the Gaussian patch distance)."""
+    if len(hs) == 1 and patch_kernel == "uniform":
+        if is_square(f, r):
+            from .pixelwise import pixelwise
 
-        return pixelwise(padded, int(f[0]), int(r[0]), sigma, hs[0])[None]
+            return pixelwise(padded, int(f[0]), int(r[0]), sigma, hs[0])[None]
+        if is_time_stack(f, r):
+            from .framepair import framepair
+
+            return framepair(padded, int(r[0]), int(f[1]), int(r[1]), sigma, hs[0])[None]
     from .ndim import pixelwise
 
     return pixelwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
