@@ -296,6 +296,7 @@ def denoise(
     patch_kernel: str = "uniform",
     progress=None,
     params: Params | None = None,
+    motion: bool = False,
 ):
     """Denoise ``image`` with pixelwise (or patchwise) non-local means.
 
@@ -344,6 +345,11 @@ def denoise(
         Denoise with these parameters as they are (e.g. the ones a previous
         call returned, a combination included); ``h``, ``sigma``, ``f``,
         ``r``, ``method``, ``h_chroma`` and ``tune`` must then be left unset.
+    motion : bool
+        Time stacks (time first, ``f=(0, f, f)``): centre the search box of each
+        pixel in each neighbour frame on its block's displacement, found by
+        coarse-to-fine block matching (:mod:`nlmeans.backends.motion`); the
+        formula inside the box is unchanged. Pixelwise, one h, no tuning.
 
     Returns
     -------
@@ -406,7 +412,16 @@ def denoise(
             patch_kernel,
         )  # fmt: skip
     ndim = planes.ndim - 1
-    if params.method == COMBINED:
+    if motion:
+        from .backends.motion import motion_planes
+
+        if tune:
+            raise NLMeansError("motion=True takes given or preset parameters, not tune=True")
+        chosen = select(backend, "pixel", ndim)
+        estimate = motion_planes(chosen, planes, params)
+        if progress is not None:
+            progress(planes.shape[1], planes.shape[1])
+    elif params.method == COMBINED:
         # One sweep per (method, f, r) of the terms, each with all its strengths.
         chosen = select(backend, None, ndim)
         check_denoise_memory(planes, block_padding(params, ndim))

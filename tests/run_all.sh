@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-cuda_tests=(tests/test_cuda.py tests/test_cuda_ndim.py tests/test_patch_kernel.py
+cuda_tests=(tests/test_cuda.py tests/test_cuda_ndim.py tests/test_cuda_motion.py tests/test_patch_kernel.py
     tests/test_dropin.py -k cuda)
 
 env -u NUMBA_ENABLE_CUDASIM python -m pytest -q

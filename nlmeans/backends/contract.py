@@ -130,6 +130,14 @@ def is_time_stack(f: Sequence[int], r: Sequence[int]) -> bool:
     return len(f) == 3 and int(f[0]) == 0 and is_square(f[1:], r[1:])
 
 
+def motion_padding(f: Sequence[int], r: Sequence[int], margin: int) -> tuple[int, ...]:
+    """Reflect padding of a motion-compensated time stack: r_t in time, r + f + ``margin`` in
+    space (a search box displaced by up to ``margin`` pixels, and its patches)."""
+    return (int(r[0]),) + tuple(
+        int(rk) + int(fk) + int(margin) for fk, rk in zip(f[1:], r[1:], strict=True)
+    )
+
+
 def square_radii(f: Sequence[int], r: Sequence[int]) -> tuple[int, int]:
     """(f, r) as single ints for the 2-D kernels, which take equal radii on both axes."""
     if not is_square(f, r):
@@ -166,6 +174,11 @@ class Backend:
         CPU threads of its own (a GPU, or NumPy on one thread).
     device : callable or None
         The device it runs on, for ``nlmeans info`` (e.g. the GPU's name).
+    motion : callable or None
+        Motion-compensated pixelwise NLM of a time stack with 2-D patches, or
+        None: ``fn(padded, f, r, sigma, h, moves, block, margin) -> (C, T, H, W)``
+        float32 (:func:`nlmeans.backends.reference.motion_pixelwise`; padding
+        :func:`motion_padding`).
     """
 
     name: str
@@ -176,6 +189,7 @@ class Backend:
     availability: Callable[[], str | None] = always_available
     set_threads: Callable[[int], None] | None = None
     device: Callable[[], str] | None = field(default=None, compare=False)
+    motion: MethodFunction | None = None
 
     def warm_up(
         self, method: str, strengths: int = 1, patch_kernel: str = "uniform", ndim: int = 2

@@ -106,9 +106,18 @@ def denoise(
     ] = None,
     axes: AxesOption = None,
     codec: CodecOption = None,
+    motion: Annotated[
+        bool,
+        typer.Option(
+            "--motion",
+            help="Time stacks and videos: centre each pixel's search box in the neighbour "
+            "frames on its block's displacement (block matching); for panning or moving scenes.",
+        ),
+    ] = False,
 ) -> None:
     """Denoise one image, stack or video file; the input is never modified."""
     # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
+    from ..errors import NLMeansError
     from ..frontdoor import denoise as run_denoise
     from ..io import check_picture_format, read_image, require_finite, write_image
     from ..io.axes import parse_axes, radii_for_axes
@@ -124,6 +133,8 @@ def denoise(
             from ..io_zarr import require_extra
 
             require_extra("a .zarr input or output")
+            if motion:
+                raise NLMeansError("--motion takes in-memory stacks and videos, not .zarr arrays")
             from dask.diagnostics import ProgressBar
 
             chosen = prepare_backend(backend, threads, method, tune, quiet)
@@ -171,6 +182,7 @@ def denoise(
                 h_chroma=h_chroma,
                 patch_kernel=patch_kernel,
                 progress=bar,
+                motion=motion,
             )
         elapsed = time.perf_counter() - start
         # Without --overwrite, an output that appeared meanwhile is not replaced either.

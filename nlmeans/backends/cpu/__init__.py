@@ -45,6 +45,14 @@ def patch_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
     return patchwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 
 
+def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
+    """Motion-compensated pixelwise NLM of a time stack: the frame-pair kernel with each
+    block's search boxes displaced (:func:`.framepair.framepair_motion`)."""
+    from .framepair import framepair_motion
+
+    return framepair_motion(padded, int(r[0]), int(f[1]), int(r[1]), sigma, h, moves, block, margin)
+
+
 def set_threads(n: int) -> None:
     """Use ``n`` Numba threads (1 … NUMBA_NUM_THREADS), else NLMeansError."""
     import numba
@@ -68,4 +76,5 @@ BACKEND = Backend(
     max_dims=4,
     patch_kernels=("uniform", "gaussian"),
     set_threads=set_threads,
+    motion=motion_estimates,
 )

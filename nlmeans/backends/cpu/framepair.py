@@ -124,8 +124,8 @@ def _fold(total, partial, slot):
 
 @njit(cache=True, fastmath=FMA)
 def _pair_tile(
-    padded, fa, fb, sa, sb, use_a, use_b, f, r, scale, offset, y0, y1, x0, x1,
-    part_num, part_den, num, den, diff_ring, sums, patch, weights,
+    padded, fa, fb, sa, sb, use_a, use_b, f, r, margin, dy, dx, scale, offset, y0, y1, x0,
+    x1, part_num, part_den, num, den, diff_ring, sums, patch, weights,
 ):  # fmt: skip
     """The terms of the pair of frames (fa, fb) for the tile [y0, y1) × [x0, x1).
 
@@ -134,9 +134,12 @@ def _pair_tile(
     window (s > 0 only when fa == fb), folding them into the totals after each
     row of shifts. ``use_a`` / ``use_b``: whether frame a / b is an output frame
     (a padding frame's terms are skipped). Coordinates are the output image's;
-    padded = image + r + f.
+    padded = image + r + f + ``margin``. (dy, dx): the displacement of the search
+    box in frame b (motion compensation): candidates (fb, p + v + s); only with
+    ``use_b`` false unless v = 0 (frame b's pixels take the symmetric terms only
+    when their own box is not displaced either).
     """
-    pad = r + f
+    pad = r + f + margin
     side = 2 * f + 1
     cols = x1 - x0
     same = fa == fb
@@ -145,10 +148,11 @@ def _pair_tile(
             if same and sy == 0 and sx <= 0:
                 continue  # s ≤ 0 in raster order: the mirror of a shift > 0 (or the centre)
             # W_s is needed at p (the tile) and at p − s (for frame b's pixels of the tile).
-            lo = min(0, -sx)
-            hi = cols + max(0, -sx)
-            first = min(y0, y0 - sy)
-            last = max(y1, y1 - sy)
+            if use_b:
+                lo, hi = min(0, -sx), cols + max(0, -sx)
+                first, last = min(y0, y0 - sy), max(y1, y1 - sy)
+            else:
+                lo, hi, first, last = 0, cols, y0, y1
             n_diff = hi - lo + 2 * f
             diff_col = pad + x0 + lo - f  # padded column of D_s's first entry
             diff_ring[:, :n_diff] = _ZERO
@@ -156,23 +160,23 @@ def _pair_tile(
             slot = 0
             for a in range(first - f, first + f):
                 _push_pair_row(
-                    padded, fa, fb, pad + a, pad + a + sy, diff_col, diff_col + sx, n_diff,
-                    diff_ring, slot, sums,
+                    padded, fa, fb, pad + a, pad + a + sy + dy, diff_col, diff_col + sx + dx,
+                    n_diff, diff_ring, slot, sums,
                 )  # fmt: skip
                 slot += 1
             for yy in range(first, last):
                 # Running vertical sum: row yy + f enters, row yy − f − 1 leaves.
                 a = yy + f
                 _push_pair_row(
-                    padded, fa, fb, pad + a, pad + a + sy, diff_col, diff_col + sx, n_diff,
-                    diff_ring, slot, sums,
+                    padded, fa, fb, pad + a, pad + a + sy + dy, diff_col, diff_col + sx + dx,
+                    n_diff, diff_ring, slot, sums,
                 )  # fmt: skip
                 slot = slot + 1 if slot + 1 < side else 0
                 # W_s(p) = exp(−max(d² − 2σ², 0) / h²) on columns [lo, hi), at weights[0, x − lo].
                 _weight_row(sums, f, hi - lo, scale, offset, weights, 0, 0, patch)
-                if use_a and y0 <= yy < y1:  # frame a at p = (yy, x): candidate (fb, p + s)
+                if use_a and y0 <= yy < y1:  # frame a at p = (yy, x): candidate (fb, p + v + s)
                     _add_weighted(
-                        padded, fb, pad + yy + sy, pad + x0 + sx, weights, -lo, cols,
+                        padded, fb, pad + yy + sy + dy, pad + x0 + sx + dx, weights, -lo, cols,
                         part_num, part_den, sa, yy - y0,
                     )  # fmt: skip
                 q = yy + sy
@@ -190,21 +194,29 @@ def _pair_tile(
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
-def _framepair_kernel(padded, rt, f, r, scale, offset, tile_rows, tile_cols, out):
-    """Pixelwise NLM of ``padded`` (C, T + 2 r_t, H + 2(r+f), W + 2(r+f)) into ``out`` (C, T, H, W).
+def _framepair_kernel(
+    padded, rt, f, r, margin, scale, offset, tile_rows, tile_cols, motion, moves, out
+):  # fmt: skip
+    """Pixelwise NLM of ``padded`` (C, T + 2 r_t, H + 2 m, W + 2 m) into ``out`` (C, T, H, W),
+    m = r + f + ``margin``.
 
     ``scale`` = log2(e) / (C (2f+1)² h²), ``offset`` = log2(e) 2σ²/h². Tiles of
     ``tile_rows`` × ``tile_cols`` output pixels run in parallel, each through
-    every frame.
+    every frame. With ``motion``, ``moves[t, r_t + k, i, j]`` is the (dy, dx)
+    displacement of the search box of output frame t's tile (i, j) in frame
+    t + k: a pair whose two boxes are not both undisplaced is computed once in
+    each direction, each frame with its own displaced box.
     """
     n_channels, n_frames, height, width = out.shape
-    pad = r + f
+    pad = r + f + margin
     n_tile_rows = (height + tile_rows - 1) // tile_rows
     n_tile_cols = (width + tile_cols - 1) // tile_cols
     slots = rt + 1
     for tile in prange(n_tile_rows * n_tile_cols):
-        y0 = (tile // n_tile_cols) * tile_rows
-        x0 = (tile % n_tile_cols) * tile_cols
+        ti = tile // n_tile_cols
+        tj = tile % n_tile_cols
+        y0 = ti * tile_rows
+        x0 = tj * tile_cols
         y1 = min(y0 + tile_rows, height)
         x1 = min(x0 + tile_cols, width)
         rows = y1 - y0
@@ -235,11 +247,33 @@ def _framepair_kernel(padded, rt, f, r, scale, offset, tile_rows, tile_cols, out
                 b_out = rt <= b < n_frames + rt
                 if not (a_out or b_out):
                     continue  # both frames in the padding: no output needs them
-                _pair_tile(
-                    padded, a, b, a % slots, b % slots, a_out, b_out, f, r, scale, offset,
-                    y0, y1, x0, x1,
-                    part_num, part_den, num, den, diff_ring, sums, patch, weights,
-                )  # fmt: skip
+                ay = ax = by = bx = 0  # the displacements a -> b and b -> a
+                if motion and b != a:
+                    k = b - a
+                    if a_out:
+                        ay, ax = moves[a - rt, rt + k, ti, tj, 0], moves[a - rt, rt + k, ti, tj, 1]
+                    if b_out:
+                        by, bx = moves[b - rt, rt - k, ti, tj, 0], moves[b - rt, rt - k, ti, tj, 1]
+                if ay == 0 and ax == 0 and by == 0 and bx == 0:
+                    # One pass serves both frames (d² is symmetric).
+                    _pair_tile(
+                        padded, a, b, a % slots, b % slots, a_out, b_out, f, r, margin, 0, 0,
+                        scale, offset, y0, y1, x0, x1,
+                        part_num, part_den, num, den, diff_ring, sums, patch, weights,
+                    )  # fmt: skip
+                    continue
+                if a_out:  # frame a's box in frame b, displaced by (ay, ax)
+                    _pair_tile(
+                        padded, a, b, a % slots, b % slots, True, False, f, r, margin, ay, ax,
+                        scale, offset, y0, y1, x0, x1,
+                        part_num, part_den, num, den, diff_ring, sums, patch, weights,
+                    )  # fmt: skip
+                if b_out:  # frame b's box in frame a, displaced by (by, bx)
+                    _pair_tile(
+                        padded, b, a, b % slots, a % slots, True, False, f, r, margin, by, bx,
+                        scale, offset, y0, y1, x0, x1,
+                        part_num, part_den, num, den, diff_ring, sums, patch, weights,
+                    )  # fmt: skip
             if a_out:
                 # Every pair with frame a is done: û_c = Σ w u_c / Σ w (Σ w ≥ 1).
                 s = a % slots
@@ -293,9 +327,55 @@ def framepair(
     J. Darbon, A. Cunha, T. F. Chan, S. Osher, G. J. Jensen, "Fast nonlocal
     filtering applied to electron cryomicroscopy", ISBI 2008.
     """
+    return _run(padded, rt, f, r, 0, sigma, h, tile_rows, tile_cols, None)
+
+
+def framepair_motion(
+    padded: np.ndarray,
+    rt: int,
+    f: int,
+    r: int,
+    sigma: float,
+    h: float,
+    moves: np.ndarray,
+    block: int,
+    margin: int,
+) -> np.ndarray:
+    """Motion-compensated pixelwise NLM of a time stack, f = (0, f, f), r = (r_t, r, r).
+
+    Parameters
+    ----------
+    padded : ndarray, float32, shape (C, T + 2 r_t, H + 2 m, W + 2 m)
+        The frames reflect-padded by r_t in time and m = r + f + ``margin`` in space.
+    rt, f, r, sigma, h
+        As in :func:`framepair`.
+    moves : ndarray, int, shape (T, 2 r_t + 1, ⌈H / block⌉, ⌈W / block⌉, 2)
+        ``moves[t, r_t + k, i, j]``: the (dy, dx) displacement, at most ``margin``
+        in size, of the search box in frame t + k of the pixels of block (i, j)
+        of frame t (:func:`nlmeans.backends.motion.displacements`).
+    block : int
+        Side of the blocks of ``moves`` (the kernel's tiles).
+    margin : int
+        The largest displacement.
+
+    Returns
+    -------
+    ndarray, float32, shape (C, T, H, W)
+        The estimate of :func:`nlmeans.backends.reference.motion_pixelwise`.
+
+    References
+    ----------
+    A. Buades, B. Coll, J.-M. Morel, "Denoising image sequences does not require
+    motion estimation", AVSS 2005 (the static window this one displaces).
+    """
+    moves = np.ascontiguousarray(moves, dtype=np.int64)
+    return _run(padded, rt, f, r, margin, sigma, h, block, block, moves)
+
+
+def _run(padded, rt, f, r, margin, sigma, h, tile_rows, tile_cols, moves) -> np.ndarray:
     padded = np.ascontiguousarray(padded, dtype=np.float32)
     n_channels, frames, rows, cols = padded.shape
-    pad = r + f
+    pad = r + f + margin
     shape = (n_channels, frames - 2 * rt, rows - 2 * pad, cols - 2 * pad)
     if min(shape[1:]) < 1:
         raise ValueError(f"padded stack {padded.shape} is too small for r_t={rt}, f={f}, r={r}")
@@ -304,6 +384,9 @@ def framepair(
     scale, offset = np.float32(scales[0] * LOG2_E), np.float32(offsets[0] * LOG2_E)
     if tile_rows is None:
         tile_rows = tile_rows_for(shape[2], shape[3])
-    sizes = int(rt), int(f), int(r), int(tile_rows), int(tile_cols)
-    _framepair_kernel(padded, *sizes[:3], scale, offset, sizes[3], sizes[4], out)
+    motion = moves is not None
+    if not motion:
+        moves = np.zeros((1, 1, 1, 1, 2), np.int64)
+    sizes = int(rt), int(f), int(r), int(margin), int(tile_rows), int(tile_cols)
+    _framepair_kernel(padded, *sizes[:4], scale, offset, sizes[4], sizes[5], motion, moves, out)
     return out

@@ -26,6 +26,14 @@ def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
     return ndim.pixelwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 
 
+def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
+    """Motion-compensated pixelwise NLM of a time stack, one thread per output pixel
+    (:func:`.motion.motion_pixelwise`)."""
+    from .motion import motion_pixelwise
+
+    return motion_pixelwise(padded, f, r, sigma, h, moves, block, margin)
+
+
 def device() -> str:
     """The GPU's name (or the simulator's), for ``nlmeans info``."""
     import numba
@@ -49,4 +57,5 @@ BACKEND = Backend(
     patch_kernels=("uniform", "gaussian"),
     availability=availability,
     device=device,
+    motion=motion_estimates,
 )
