@@ -264,6 +264,52 @@ def denoise_padded_block(
     return _finish(estimate, dtype, bounds[0], bounds[1])
 
 
+def denoise_frames_block(
+    block: np.ndarray,
+    params: Params,
+    *,
+    context: int,
+    channel_axis: int | None = None,
+    backend: str = "auto",
+    motion: bool = False,
+) -> np.ndarray:
+    """Denoise the middle frames of ``block``, a run of a time stack with its neighbours.
+
+    ``block`` holds T frames along its first axis: ``context`` neighbour frames
+    (taken from the stack, or at its ends its mirror reflection), the frames to
+    denoise, and ``context`` more; ``context`` is the time padding of the
+    method (:func:`block_padding`, or r_t with ``motion``). The result is those
+    frames as :func:`denoise` of the whole stack gives them, clipped to the
+    block's per-channel [min, max] (a video streamed a few frames at a time).
+
+    Returns
+    -------
+    ndarray
+        (T − 2 context, …) in ``block``'s dtype, channels where ``channel_axis`` says.
+
+    References
+    ----------
+    Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
+    """
+    planes = to_channels_first(check_image(block), channel_axis)
+    bounds = float_bounds(planes) if planes.dtype.kind == "f" else channel_bounds(planes)
+    ndim = planes.ndim - 1
+    if motion:
+        from .backends.motion import motion_planes
+
+        estimate = motion_planes(select(backend, "pixel", ndim), planes, params, context=True)
+        result = _finish(estimate, block.dtype, bounds[0], bounds[1])
+    else:
+        margin = block_padding(params, ndim)
+        if margin[0] != context:
+            raise ValueError(f"context={context} frames, the method pads time by {margin[0]}")
+        padded = pad_reflect(planes, (0, *margin[1:]))
+        result = denoise_padded_block(
+            padded, params, dtype=block.dtype, bounds=bounds, backend=backend
+        )
+    return from_channels_first(result, channel_axis)
+
+
 def block_padding(params: Params, ndim: int) -> tuple[int, ...]:
     """The margin per spatial axis a block needs for :func:`denoise_padded_block`.
 

@@ -180,17 +180,21 @@ def displacements(gray: np.ndarray, rt: int, block: int, margin: int, noise: flo
     return moves
 
 
-def motion_estimate(backend, planes: np.ndarray, f, r, sigma: float, h: float) -> np.ndarray:
+def motion_estimate(
+    backend, planes: np.ndarray, f, r, sigma: float, h: float, context: bool = False
+) -> np.ndarray:
     """float32 (C, T, H, W) motion-compensated pixelwise NLM of (C, T, H, W) ``planes``.
 
     Pads by :func:`~nlmeans.backends.contract.motion_padding` with the margin of
     :func:`margin_for`, finds the :func:`displacements` on the frames' channel
-    mean and runs ``backend.motion``.
+    mean and runs ``backend.motion``. With ``context``, ``planes`` already hold
+    r_t neighbour frames before and after the T' = T − 2 r_t frames to estimate
+    (a block of a longer video), and only space is padded; the result has T' frames.
     """
     rt = int(r[0])
     margin = margin_for(rt)
     pad = motion_padding(f, r, margin)
-    padded = pad_reflect(planes, pad)
+    padded = pad_reflect(planes, (0, *pad[1:]) if context else pad)
     height, width = planes.shape[2:]
     m = pad[1]
     gray = padded[:, :, m : m + height, m : m + width].mean(axis=0)
@@ -224,9 +228,9 @@ def check_motion(params, ndim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return f, r
 
 
-def motion_planes(backend, planes: np.ndarray, params) -> np.ndarray:
+def motion_planes(backend, planes: np.ndarray, params, context: bool = False) -> np.ndarray:
     """float32 (C, T, H, W) motion-compensated estimate of ``planes`` on ``backend``
-    (:func:`check_motion`, then :func:`motion_estimate`)."""
+    (:func:`check_motion`, then :func:`motion_estimate`, ``context`` as there)."""
     from ..errors import NLMeansError
     from ..memory import check_denoise_memory
 
@@ -234,4 +238,4 @@ def motion_planes(backend, planes: np.ndarray, params) -> np.ndarray:
     if backend.motion is None:
         raise NLMeansError(f"backend={backend.name!r} has no motion-compensated kernel")
     check_denoise_memory(planes, motion_padding(f, r, margin_for(r[0])))
-    return motion_estimate(backend, planes, f, r, params.sigma, params.h)
+    return motion_estimate(backend, planes, f, r, params.sigma, params.h, context)

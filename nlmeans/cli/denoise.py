@@ -124,6 +124,7 @@ def denoise(
     from ..io.video import check_codec
     from ..io_zarr import is_zarr
     from ..reporting import SlabProgress
+    from .streamed import denoise_streamed, show_progress, wants_streaming
 
     with clean_errors(debug):
         output = output if output is not None else default_output(input_path)
@@ -157,6 +158,17 @@ def denoise(
         axes = parse_axes(axes)
         check_codec(codec)
         check_output(input_path, output, overwrite)
+        if wants_streaming(input_path, output, tune, method):
+            params, chosen, elapsed, picture, _ = denoise_streamed(
+                input_path, output, h=h, sigma=sigma, f=f, r=r, method=method,
+                patch_kernel=patch_kernel, h_chroma=h_chroma, backend=backend, threads=threads,
+                overwrite=overwrite, codec=codec, motion=motion, quiet=quiet,
+                show_bar=show_progress(quiet, json_output),
+            )  # fmt: skip
+    if wants_streaming(input_path, output, tune, method):
+        _report(input_path, output, params, chosen, elapsed, False, quiet, json_output, picture)
+        return
+    with clean_errors(debug):
         picture = read_image(input_path, axes)
         check_picture_format(output, picture)
         require_finite(input_path, picture.pixels)
