@@ -4,8 +4,9 @@ The frames are decoded, denoised and encoded a block at a time
 (:func:`nlmeans.io.video_stream.stream_video`) with the temporal search radius
 of neighbour frames on each side, so the result equals the whole video
 denoised at once while memory does not grow with its length. Unset
-parameters are resolved on the first :data:`~nlmeans.io.video_stream.STREAM_CHUNK`
-frames (the whole of a shorter video).
+parameters are resolved on the first block of frames
+(:func:`~nlmeans.io.video_stream.chunk_for`: up to 16 frames, fewer for large
+frames; the whole of a shorter video).
 """
 
 from __future__ import annotations
@@ -91,11 +92,12 @@ def denoise_streamed(
     from ..frontdoor import block_padding, denoise_frames_block, resolve_params
     from ..io import Picture
     from ..io.axes import radii_for_axes
-    from ..io.video_stream import STREAM_CHUNK, iter_frames, probe_video, stream_video
+    from ..io.video_stream import chunk_for, iter_frames, probe_video, stream_video
 
     info = probe_video(input_path)
     f, r = radii_for_axes("TYXC", f, r)
-    first = list(itertools.islice(iter_frames(input_path), STREAM_CHUNK))
+    chunk = chunk_for(info.height, info.width)
+    first = list(itertools.islice(iter_frames(input_path), chunk))
     if not first:
         from ..io import ImageFileError
 
@@ -122,7 +124,7 @@ def denoise_streamed(
     bar = FrameProgress(input_path.name) if show_bar else contextlib.nullcontext()
     with bar:
         result = stream_video(
-            input_path, output, process, context, codec=codec, replace=overwrite,
+            input_path, output, process, context, codec=codec, replace=overwrite, chunk=chunk,
             progress=bar if show_bar else None,
         )  # fmt: skip
     elapsed = time.perf_counter() - start

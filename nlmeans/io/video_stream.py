@@ -34,8 +34,17 @@ import numpy as np
 from .picture import ImageFileError, _reason
 from .video import DEFAULT_FPS, encoder_for, require_av
 
-#: Frames handed to the processing function per call (plus the context on each side).
+#: Frames handed to the processing function per call at most (plus the context each side).
 STREAM_CHUNK = 16
+#: ... and fewer for large frames: about this many bytes of float32 RGB frames per block
+#: (a 1080p frame is 24.9 MB: 5 frames per block).
+STREAM_BLOCK_BYTES = 128 * 2**20
+
+
+def chunk_for(height: int, width: int) -> int:
+    """Frames per block for frames of ``height`` × ``width``: :data:`STREAM_CHUNK` at most,
+    :data:`STREAM_BLOCK_BYTES` of float32 RGB frames, at least 1."""
+    return int(max(1, min(STREAM_CHUNK, STREAM_BLOCK_BYTES // (12 * height * width))))
 
 
 @dataclass(frozen=True)
