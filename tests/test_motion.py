@@ -51,6 +51,7 @@ def test_undisplaced_boxes_give_the_static_estimate(rng):
     static = reference.pixelwise(inner, (0, 1, 1), (1, 2, 2), 0.05, [0.3])[0]
     args = ((0, 1, 1), (1, 2, 2), 0.05, 0.3, still, 4, 3)
     np.testing.assert_allclose(reference.motion_pixelwise(padded, *args), static, atol=1e-6)
+    np.testing.assert_allclose(REGISTRY["cpu"].motion(padded, *args), static, atol=1e-4)
     moved = reference.motion_pixelwise(padded, (0, 1, 1), (1, 2, 2), 0.05, 0.3, moves, 4, 3)
     assert np.abs(moved - static).max() > 1e-3  # the displacements do move the boxes
 

@@ -17,6 +17,8 @@ nlmeans stays fast.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..contract import Backend, is_square, is_time_stack
 
 
@@ -47,8 +49,14 @@ def patch_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
 
 def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
     """Motion-compensated pixelwise NLM of a time stack: the frame-pair kernel with each
-    block's search boxes displaced (:func:`.framepair.framepair_motion`)."""
-    from .framepair import framepair_motion
+    block's search boxes displaced (:func:`.framepair.framepair_motion`); where no box
+    moves, the static frame-pair kernel on the stack without the margin (the same formula,
+    in larger tiles)."""
+    from .framepair import framepair, framepair_motion
+
+    if margin > 0 and not np.any(moves):
+        inner = padded[:, :, margin:-margin, margin:-margin]
+        return framepair(inner, int(r[0]), int(f[1]), int(r[1]), sigma, h)
 
     return framepair_motion(padded, int(r[0]), int(f[1]), int(r[1]), sigma, h, moves, block, margin)
 
