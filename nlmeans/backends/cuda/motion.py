@@ -17,6 +17,7 @@ import math
 import numpy as np
 from numba import cuda, float32
 
+from ...errors import NLMeansError
 from ...kernel_cache import ensure_kernel_cache
 from ..contract import weight_constants
 
@@ -87,7 +88,10 @@ def motion_pixelwise(padded, f, r, sigma, h, moves, block, margin) -> np.ndarray
     pad = rs + fs + int(margin)
     n_channels, frames, rows, cols = padded.shape
     if n_channels > MAX_CHANNELS:
-        raise ValueError(f"the CUDA motion kernel takes up to {MAX_CHANNELS} channels")
+        raise NLMeansError(
+            f"motion=True on the CUDA backend takes up to {MAX_CHANNELS} channels, not "
+            f"{n_channels}; use backend='cpu'"
+        )
     shape = (n_channels, frames - 2 * rt, rows - 2 * pad, cols - 2 * pad)
     scales, offsets = weight_constants([h], sigma, (0, fs, fs), n_channels)
     d_out = cuda.device_array(shape, np.float32)
