@@ -126,3 +126,10 @@ def test_an_interruption_leaves_no_partial_file(tmp_path, rng):
     with pytest.raises(KeyboardInterrupt):
         stream_video(tmp_path / "v.mkv", tmp_path / "out.mkv", interrupted, 1, chunk=4)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mkv"]
+
+
+def test_streamed_cli_refuses_axes_a_video_does_not_have(tmp_path, rng):
+    make_video(tmp_path / "v.mkv", rng, frames=4)
+    result = runner.invoke(app, ["denoise", str(tmp_path / "v.mkv"), "--axes", "ZYXC"])
+    assert result.exit_code == 2 and "--axes ZYXC does not apply" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mkv"]

@@ -163,7 +163,7 @@ def denoise(
                 input_path, output, h=h, sigma=sigma, f=f, r=r, method=method,
                 patch_kernel=patch_kernel, h_chroma=h_chroma, backend=backend, threads=threads,
                 overwrite=overwrite, codec=codec, motion=motion, quiet=quiet,
-                show_bar=show_progress(quiet, json_output),
+                show_bar=show_progress(quiet, json_output), axes=axes,
             )  # fmt: skip
     if wants_streaming(input_path, output, tune, method):
         _report(input_path, output, params, chosen, elapsed, False, quiet, json_output, picture)

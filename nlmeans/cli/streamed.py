@@ -82,6 +82,7 @@ def denoise_streamed(
     motion: bool,
     quiet: bool,
     show_bar: bool,
+    axes: str | None = None,
 ):
     """Denoise the video ``input_path`` into ``output`` block by block.
 
@@ -92,8 +93,10 @@ def denoise_streamed(
     from ..frontdoor import block_padding, denoise_frames_block, resolve_params
     from ..io import Picture
     from ..io.axes import radii_for_axes
+    from ..io.checks import check_fixed_axes
     from ..io.video_stream import chunk_for, iter_frames, probe_video, stream_video
 
+    check_fixed_axes(input_path, axes, "TYXC", "video")
     info = probe_video(input_path)
     f, r = radii_for_axes("TYXC", f, r)
     chunk = chunk_for(info.height, info.width)
