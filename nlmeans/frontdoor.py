@@ -266,6 +266,52 @@ def denoise_padded_block(
     return _finish(estimate, dtype, bounds[0], bounds[1])
 
 
+def denoise_frames_block(
+    block: np.ndarray,
+    params: Params,
+    *,
+    context: int,
+    channel_axis: int | None = None,
+    backend: str = "auto",
+    motion: bool = False,
+) -> np.ndarray:
+    """Denoise the middle frames of ``block``, a run of a time stack with its neighbours.
+
+    ``block`` holds T frames along its first axis: ``context`` neighbour frames
+    (taken from the stack, or at its ends its mirror reflection), the frames to
+    denoise, and ``context`` more; ``context`` is the time padding of the
+    method (:func:`block_padding`, or r_t with ``motion``). The result is those
+    frames as :func:`denoise` of the whole stack gives them, clipped to the
+    block's per-channel [min, max] (a video streamed a few frames at a time).
+
+    Returns
+    -------
+    ndarray
+        (T − 2 context, …) in ``block``'s dtype, channels where ``channel_axis`` says.
+
+    References
+    ----------
+    Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
+    """
+    planes = to_channels_first(check_image(block), channel_axis)
+    bounds = float_bounds(planes) if planes.dtype.kind == "f" else channel_bounds(planes)
+    ndim = planes.ndim - 1
+    if motion:
+        from .backends.motion import motion_planes
+
+        estimate = motion_planes(select(backend, "pixel", ndim), planes, params, context=True)
+        result = _finish(estimate, block.dtype, bounds[0], bounds[1])
+    else:
+        margin = block_padding(params, ndim)
+        if margin[0] != context:
+            raise ValueError(f"context={context} frames, the method pads time by {margin[0]}")
+        padded = pad_reflect(planes, (0, *margin[1:]))
+        result = denoise_padded_block(
+            padded, params, dtype=block.dtype, bounds=bounds, backend=backend
+        )
+    return from_channels_first(result, channel_axis)
+
+
 def block_padding(params: Params, ndim: int) -> tuple[int, ...]:
     """The margin per spatial axis a block needs for :func:`denoise_padded_block`.
 
@@ -345,6 +391,7 @@ def denoise(
     read_noise: float | None = None,
     offset: float | None = None,
     coils: int = 1,
+    motion: bool = False,
 ):
     """Denoise ``image`` with pixelwise (or patchwise) non-local means.
 
@@ -421,6 +468,11 @@ def denoise(
         The resolved values are in ``Params.noise_model``.
     coils : int
         N for ``noise="rician"``: coils combined by sum of squares (noncentral χ).
+    motion : bool
+        Time stacks (time first, ``f=(0, f, f)``): centre the search box of each
+        pixel in each neighbour frame on its block's displacement, found by
+        coarse-to-fine block matching (:mod:`nlmeans.backends.motion`); the
+        formula inside the box is unchanged. Pixelwise, one h, no tuning.
 
     Returns
     -------
@@ -444,6 +496,12 @@ def denoise(
     True
     """
     stabilised = check_noise(noise, gain, read_noise, offset) == POISSON_GAUSSIAN
+    if motion and (stabilised or is_mapped(sigma, mask, noise, coils)):
+        raise NLMeansError(
+            "motion=True is not available with a sigma map, a mask or noise other than 'gaussian'"
+        )
+    if motion and tune:
+        raise NLMeansError("motion=True takes given or preset parameters, not tune=True")
     if is_mapped(sigma, mask, noise, coils):
         if stabilised:
             raise NLMeansError(
@@ -504,7 +562,14 @@ def denoise(
             patch_kernel,
         )  # fmt: skip
     ndim = planes.ndim - 1
-    if params.method == COMBINED:
+    if motion:
+        from .backends.motion import motion_planes
+
+        chosen = select(backend, "pixel", ndim)
+        estimate = motion_planes(chosen, planes, params)
+        if progress is not None:
+            progress(planes.shape[1], planes.shape[1])
+    elif params.method == COMBINED:
         # One sweep per (method, f, r) of the terms, each with all its strengths.
         chosen = select(backend, None, ndim)
         check_denoise_memory(planes, block_padding(params, ndim))

@@ -11,8 +11,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-cuda_tests=(tests/test_cuda.py tests/test_cuda_ndim.py tests/test_cuda_maps.py tests/test_patch_kernel.py
-    tests/test_dropin.py tests/test_poisson_gaussian.py -k cuda)
+cuda_tests=(tests/test_cuda.py tests/test_cuda_ndim.py tests/test_cuda_maps.py tests/test_cuda_motion.py
+    tests/test_patch_kernel.py tests/test_dropin.py tests/test_poisson_gaussian.py -k cuda)
 
 napari_tests=(tests/test_napari.py tests/test_napari_defaults.py)
 

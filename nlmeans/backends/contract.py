@@ -124,6 +124,20 @@ def is_square(f: Sequence[int], r: Sequence[int]) -> bool:
     return len(f) == 2 and len(set(f)) == 1 and len(set(r)) == 1
 
 
+def is_time_stack(f: Sequence[int], r: Sequence[int]) -> bool:
+    """True for 3-D radii of a time stack compared frame by frame: f_t = 0 and equal radii
+    on the two spatial axes (what the frame-pair kernels take)."""
+    return len(f) == 3 and int(f[0]) == 0 and is_square(f[1:], r[1:])
+
+
+def motion_padding(f: Sequence[int], r: Sequence[int], margin: int) -> tuple[int, ...]:
+    """Reflect padding of a motion-compensated time stack: r_t in time, r + f + ``margin`` in
+    space (a search box displaced by up to ``margin`` pixels, and its patches)."""
+    return (int(r[0]),) + tuple(
+        int(rk) + int(fk) + int(margin) for fk, rk in zip(f[1:], r[1:], strict=True)
+    )
+
+
 def square_radii(f: Sequence[int], r: Sequence[int]) -> tuple[int, int]:
     """(f, r) as single ints for the 2-D kernels, which take equal radii on both axes."""
     if not is_square(f, r):
@@ -165,6 +179,11 @@ class Backend:
         image, a σ map and a mask), ``fn(guide, values, f, r, sigma, hs, *,
         sigma_map=None, mask=None)`` as :func:`nlmeans.backends.reference.mapped_pixelwise`;
         None when the backend lacks it.
+    motion : callable or None
+        Motion-compensated pixelwise NLM of a time stack with 2-D patches, or
+        None: ``fn(padded, f, r, sigma, h, moves, block, margin) -> (C, T, H, W)``
+        float32 (:func:`nlmeans.backends.reference.motion_pixelwise`; padding
+        :func:`motion_padding`).
     """
 
     name: str
@@ -176,6 +195,7 @@ class Backend:
     set_threads: Callable[[int], None] | None = None
     device: Callable[[], str] | None = field(default=None, compare=False)
     mapped: MethodFunction | None = None
+    motion: MethodFunction | None = None
 
     def warm_up(
         self, method: str, strengths: int = 1, patch_kernel: str = "uniform", ndim: int = 2

@@ -120,6 +120,14 @@ def denoise(
     sigma_map: SigmaMapOption = None,
     mask: MaskOption = None,
     coils: CoilsOption = 1,
+    motion: Annotated[
+        bool,
+        typer.Option(
+            "--motion",
+            help="Time stacks and videos: centre each pixel's search box in the neighbour "
+            "frames on its block's displacement (block matching); for panning or moving scenes.",
+        ),
+    ] = False,
 ) -> None:
     """Denoise one image, stack or video file; the input is never modified."""
     # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
@@ -130,6 +138,7 @@ def denoise(
     from ..io.video import check_codec
     from ..io_zarr import is_zarr
     from ..reporting import SlabProgress
+    from .streamed import denoise_streamed, show_progress, wants_streaming
 
     with clean_errors(debug):
         model = noise_options(noise, gain, read_noise, offset)
@@ -146,6 +155,8 @@ def denoise(
             from ..io_zarr import require_extra
 
             require_extra("a .zarr input or output")
+            if motion:
+                raise NLMeansError("--motion takes in-memory stacks and videos, not .zarr arrays")
             from dask.diagnostics import ProgressBar
 
             chosen = prepare_backend(backend, threads, method, tune, quiet)
@@ -168,6 +179,17 @@ def denoise(
         axes = parse_axes(axes)
         check_codec(codec)
         check_output(input_path, output, overwrite)
+        if wants_streaming(input_path, output, tune, method):
+            params, chosen, elapsed, picture, _ = denoise_streamed(
+                input_path, output, h=h, sigma=sigma, f=f, r=r, method=method,
+                patch_kernel=patch_kernel, h_chroma=h_chroma, backend=backend, threads=threads,
+                overwrite=overwrite, codec=codec, motion=motion, quiet=quiet,
+                show_bar=show_progress(quiet, json_output), axes=axes,
+            )  # fmt: skip
+    if wants_streaming(input_path, output, tune, method):
+        _report(input_path, output, params, chosen, elapsed, False, quiet, json_output, picture)
+        return
+    with clean_errors(debug):
         picture = read_image(input_path, axes)
         check_picture_format(output, picture)
         require_finite(input_path, picture.pixels)
@@ -199,6 +221,7 @@ def denoise(
                 mask=inside,
                 coils=coils,
                 **model,
+                motion=motion,
             )
         elapsed = time.perf_counter() - start
         # Without --overwrite, an output that appeared meanwhile is not replaced either.

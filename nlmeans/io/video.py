@@ -134,11 +134,11 @@ def read_video(path: Path, axes: str | None = None) -> Picture:
     return Picture(array, None, "TYXC", "format", meta)
 
 
-def encode_video(path: Path, array: np.ndarray, like: Picture | None, codec: str | None) -> bytes:
-    """The bytes of a video of the ``TYXC`` uint8 ``array`` (frame rate of ``like``)."""
+def encoder_for(path: Path, codec: str | None) -> tuple[str, str, dict]:
+    """(encoder, pixel format, options) of ``--codec`` for the container of ``path``."""
     av = require_av(path)
-    suffix = Path(path).suffix.lower()
     choice = check_codec(codec)
+    suffix = Path(path).suffix.lower()
     encoder, pixel_format, options = (
         _LOSSLESS[suffix] if choice == "lossless" else _ENCODERS[choice]
     )
@@ -146,6 +146,14 @@ def encode_video(path: Path, array: np.ndarray, like: Picture | None, codec: str
         raise ImageFileError(
             path, f"this FFmpeg build has no {encoder} encoder; choose another --codec"
         )
+    return encoder, pixel_format, dict(options)
+
+
+def encode_video(path: Path, array: np.ndarray, like: Picture | None, codec: str | None) -> bytes:
+    """The bytes of a video of the ``TYXC`` uint8 ``array`` (frame rate of ``like``)."""
+    av = require_av(path)
+    encoder, pixel_format, options = encoder_for(path, codec)
+    suffix = Path(path).suffix.lower()
     fps = (like.meta.get("fps") if like is not None else None) or DEFAULT_FPS
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=_MUXERS[suffix]) as container:

@@ -3,6 +3,9 @@
 - :mod:`.pixelwise`: the exact pixelwise formula for one h on a 2-D image with
   equal radii (the common case, tuned hardest: fused row loops, 1- and
   3-channel specialisations);
+- :mod:`.framepair`: the exact pixelwise formula for one h on a time stack
+  with 2-D patches (f_t = 0, equal spatial radii): the 2-D row loops run on
+  each pair of frames of the temporal window;
 - :mod:`.ndim`: pixelwise and patchwise for 1 to 4 spatial axes, per-axis
   radii and K strengths at once (SURE's sweeps), in tiles; also every run with
   the Gaussian patch kernel;
@@ -14,16 +17,24 @@ nlmeans stays fast.
 
 from __future__ import annotations
 
-from ..contract import Backend, is_square
+import numpy as np
+
+from ..contract import Backend, is_square, is_time_stack
 
 
 def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
-    """Pixelwise NLM: the 2-D kernel for one h, equal radii and the uniform patch kernel,
-    else the N-D kernel (which also computes the Gaussian patch distance)."""
-    if len(hs) == 1 and is_square(f, r) and patch_kernel == "uniform":
-        from .pixelwise import pixelwise
+    """Pixelwise NLM: the 2-D kernel for one h, equal radii and the uniform patch kernel
+    (and the frame-pair kernel for such frames in a time stack, f_t = 0), else the
+    N-D kernel (which also computes the Gaussian patch distance)."""
+    if len(hs) == 1 and patch_kernel == "uniform":
+        if is_square(f, r):
+            from .pixelwise import pixelwise
 
-        return pixelwise(padded, int(f[0]), int(r[0]), sigma, hs[0])[None]
+            return pixelwise(padded, int(f[0]), int(r[0]), sigma, hs[0])[None]
+        if is_time_stack(f, r):
+            from .framepair import framepair
+
+            return framepair(padded, int(r[0]), int(f[1]), int(r[1]), sigma, hs[0])[None]
     from .ndim import pixelwise
 
     return pixelwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
@@ -41,6 +52,20 @@ def mapped_estimates(guide, values, f, r, sigma, hs, *, sigma_map=None, mask=Non
     from .mapped import mapped_pixelwise
 
     return mapped_pixelwise(guide, values, f, r, sigma, hs, sigma_map=sigma_map, mask=mask)
+
+
+def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
+    """Motion-compensated pixelwise NLM of a time stack: the frame-pair kernel with each
+    block's search boxes displaced (:func:`.framepair.framepair_motion`); where no box
+    moves, the static frame-pair kernel on the stack without the margin (the same formula,
+    in larger tiles)."""
+    from .framepair import framepair, framepair_motion
+
+    if margin > 0 and not np.any(moves):
+        inner = padded[:, :, margin:-margin, margin:-margin]
+        return framepair(inner, int(r[0]), int(f[1]), int(r[1]), sigma, h)
+
+    return framepair_motion(padded, int(r[0]), int(f[1]), int(r[1]), sigma, h, moves, block, margin)
 
 
 def set_threads(n: int) -> None:
@@ -67,4 +92,5 @@ BACKEND = Backend(
     patch_kernels=("uniform", "gaussian"),
     set_threads=set_threads,
     mapped=mapped_estimates,
+    motion=motion_estimates,
 )

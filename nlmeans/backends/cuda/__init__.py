@@ -33,6 +33,14 @@ def mapped_estimates(guide, values, f, r, sigma, hs, *, sigma_map=None, mask=Non
     return mapped_pixelwise(guide, values, f, r, sigma, hs, sigma_map=sigma_map, mask=mask)
 
 
+def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
+    """Motion-compensated pixelwise NLM of a time stack, one thread per output pixel
+    (:func:`.motion.motion_pixelwise`)."""
+    from .motion import motion_pixelwise
+
+    return motion_pixelwise(padded, f, r, sigma, h, moves, block, margin)
+
+
 def device() -> str:
     """The GPU's name (or the simulator's), for ``nlmeans info``."""
     import numba
@@ -57,4 +65,5 @@ BACKEND = Backend(
     availability=availability,
     device=device,
     mapped=mapped_estimates,
+    motion=motion_estimates,
 )
