@@ -66,7 +66,16 @@ import itertools
 import numpy as np
 
 from ..color import OPPONENT
-from .bayes_rules import GAMMA, QUANTUM, RIDGE, TILE, group_sizes, grouping_channels, padding_rule, zones
+from .bayes_rules import (
+    GAMMA,
+    QUANTUM,
+    RIDGE,
+    TILE,
+    group_sizes,
+    grouping_channels,
+    padding_rule,
+    zones,
+)
 
 
 def bayes(padded, f, r, sigma, hs, *, patch_kernel="uniform") -> np.ndarray:
@@ -100,7 +109,8 @@ def bayes(padded, f, r, sigma, hs, *, patch_kernel="uniform") -> np.ndarray:
     r = tuple(int(v) for v in r)
     n_channels = u.shape[0]
     pad = tuple(padding_rule(fk, rk) for fk, rk in zip(f, r, strict=True))
-    interior = (slice(None),) + tuple(slice(p, n - p) for p, n in zip(pad, u.shape[1:]))
+    inner = zip(pad, u.shape[1:], strict=True)
+    interior = (slice(None),) + tuple(slice(p, n - p) for p, n in inner)
     colour = n_channels == 3
     if colour:
         u = np.tensordot(OPPONENT.astype(np.float64), u, axes=1)
@@ -123,9 +133,8 @@ def _box(radius):
 
 def _patch(v, p, f):
     """(C, d1) values of the patch centred at p."""
-    return v[(slice(None),) + tuple(slice(pk - fk, pk + fk + 1) for pk, fk in zip(p, f))].reshape(
-        v.shape[0], -1
-    )
+    box = tuple(slice(pk - fk, pk + fk + 1) for pk, fk in zip(p, f, strict=True))
+    return v[(slice(None), *box)].reshape(v.shape[0], -1)
 
 
 def _step(u, guide, f, r, zone, n_group, sigma, h, *, first):
@@ -150,8 +159,8 @@ def _step(u, guide, f, r, zone, n_group, sigma, h, *, first):
             ref = _patch(guide, p, f)[channels]
             candidates, distances = [], []
             for t in window:  # raster order: increasing linear index of q
-                q = tuple(pk + tk for pk, tk in zip(p, t))
-                if all(fk <= qk < s - fk for qk, fk, s in zip(q, f, shape)):
+                q = tuple(pk + tk for pk, tk in zip(p, t, strict=True))
+                if all(fk <= qk < s - fk for qk, fk, s in zip(q, f, shape, strict=True)):
                     candidates.append(q)
                     distances.append(np.sum((_patch(guide, q, f)[channels] - ref) ** 2))
             quantum = QUANTUM * h * h
@@ -166,8 +175,8 @@ def _step(u, guide, f, r, zone, n_group, sigma, h, *, first):
             else:
                 basic = np.stack([_patch(guide, q, f) for q in group])
                 estimate = _step2_group(noisy, basic, sigma, h)
-            for q, patch in zip(group, estimate):
-                box = tuple(slice(qk - fk, qk + fk + 1) for qk, fk in zip(q, f))
+            for q, patch in zip(group, estimate, strict=True):
+                box = tuple(slice(qk - fk, qk + fk + 1) for qk, fk in zip(q, f, strict=True))
                 total[(slice(None),) + box] += patch.reshape((n_channels,) + count[box].shape)
                 count[box] += 1.0
                 if tile_start <= q[0] < tile_start + TILE:

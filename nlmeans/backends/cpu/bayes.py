@@ -25,7 +25,16 @@ import numpy as np
 from numba import njit, prange
 
 from ...color import OPPONENT
-from ..bayes_rules import GAMMA, QUANTUM, RIDGE, TILE, group_sizes, grouping_channels, padding_rule, zones
+from ..bayes_rules import (
+    GAMMA,
+    QUANTUM,
+    RIDGE,
+    TILE,
+    group_sizes,
+    grouping_channels,
+    padding_rule,
+    zones,
+)
 
 
 def bayes(padded, f, r, sigma, hs, *, patch_kernel="uniform") -> np.ndarray:
@@ -53,7 +62,7 @@ def bayes(padded, f, r, sigma, hs, *, patch_kernel="uniform") -> np.ndarray:
     zone1, zone2 = zones(shape, pad, f, r)
     n1, n2 = group_sizes(f, n_channels)
     geometry = _geometry(shape, f, r)
-    interior = (slice(None),) + tuple(slice(p, n - p) for p, n in zip(pad, shape))
+    interior = (slice(None),) + tuple(slice(p, n - p) for p, n in zip(pad, shape, strict=True))
     grouping = np.asarray(grouping_channels(n_channels), dtype=np.int64)
     every = np.arange(n_channels, dtype=np.int64)
     out = []
