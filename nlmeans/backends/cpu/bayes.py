@@ -137,12 +137,14 @@ def _tile(
     candidates = np.empty(nw, dtype=np.int64)
     n_max = min(n_group, nw)
     width = d1 if first else n_channels * d1
-    z = np.empty((n_max, width), dtype=np.float64)
-    b = np.empty((n_max, width), dtype=np.float64)
-    estimate = np.empty((n_max, n_channels * d1), dtype=np.float64)
+    # Groups are stored dimension × member (z[j, i]: value j of member i), so that the
+    # statistics and the solves run over contiguous members.
+    z = np.empty((width, n_max), dtype=np.float64)
+    b = np.empty((width, n_max), dtype=np.float64)
+    work = np.empty((width, n_max), dtype=np.float64)
+    estimate = np.empty((n_channels * d1, n_max), dtype=np.float64)
     cov = np.empty((width, width), dtype=np.float64)
     mean = np.empty(width, dtype=np.float64)
-    rhs = np.empty(width, dtype=np.float64)
     coords = np.empty(dims, dtype=np.int64)
     quantum = QUANTUM * h * h
     positions = stop - start
@@ -190,28 +192,28 @@ def _tile(
                 for i in range(n):
                     q = candidates[order[i]]
                     for j in range(d1):
-                        z[i, j] = u[c, q + patch[j]]
-                _step1_channel(z, n, d1, cov, mean, rhs, sigma, h)
-                for i in range(n):
-                    for j in range(d1):
-                        estimate[i, c * d1 + j] = z[i, j]
+                        z[j, i] = u[c, q + patch[j]]
+                _step1_channel(z, n, d1, cov, mean, work, sigma, h)
+                for j in range(d1):
+                    for i in range(n):
+                        estimate[c * d1 + j, i] = z[j, i]
         else:
             for i in range(n):
                 q = candidates[order[i]]
                 for c in range(n_channels):
                     for j in range(d1):
-                        z[i, c * d1 + j] = u[c, q + patch[j]]
-                        b[i, c * d1 + j] = guide[c, q + patch[j]]
-            _step2_group(z, b, n, n_channels, d1, cov, mean, rhs, sigma, h)
-            for i in range(n):
-                for j in range(width):
-                    estimate[i, j] = z[i, j]
+                        z[c * d1 + j, i] = u[c, q + patch[j]]
+                        b[c * d1 + j, i] = guide[c, q + patch[j]]
+            _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h)
+            for j in range(width):
+                for i in range(n):
+                    estimate[j, i] = z[j, i]
         # Aggregation: every member's estimate onto its patch, count one per pixel.
         for i in range(n):
             q = candidates[order[i]]
             for c in range(n_channels):
                 for j in range(d1):
-                    total[c, q + patch[j]] += np.float32(estimate[i, c * d1 + j])
+                    total[c, q + patch[j]] += np.float32(estimate[c * d1 + j, i])
             for j in range(d1):
                 count[q + patch[j]] += np.float32(1.0)
             local = q - start * row
@@ -219,79 +221,83 @@ def _tile(
                 taken[local] = True
 
 
-@njit(cache=True)
-def _step1_channel(z, n, d, cov, mean, rhs, sigma, h):
-    """Step 1 on one channel, in place on z[:n, :d]: Z_i − h² (C + εI)⁻¹ (Z_i − m), or the
-    group's mean when its variance is at most γσ² (flat area)."""
+@njit(cache=True, fastmath=True)
+def _step1_channel(z, n, d, cov, mean, work, sigma, h):
+    """Step 1 on one channel, in place on z[:d, :n] (value × member):
+    Z_i − h² (C + εI)⁻¹ (Z_i − m), or the group's mean when its variance is at most
+    γσ² (flat area)."""
     mean_all = 0.0
-    for i in range(n):
-        for j in range(d):
-            mean_all += z[i, j]
+    for j in range(d):
+        for i in range(n):
+            mean_all += z[j, i]
     mean_all /= n * d
     spread = 0.0
-    for i in range(n):
-        for j in range(d):
-            spread += (z[i, j] - mean_all) ** 2
+    for j in range(d):
+        for i in range(n):
+            spread += (z[j, i] - mean_all) ** 2
     if spread / (n * d) <= GAMMA * sigma * sigma:
-        z[:n, :d] = mean_all
+        z[:d, :n] = mean_all
         return
-    _covariance(z, n, d, cov, mean)
+    _covariance(z, n, d, cov, mean, work)
     for j in range(d):
         cov[j, j] += RIDGE * h * h  # C + εI
-    _wiener(z, z, n, d, cov, mean, rhs, h)
+    _wiener(z, n, d, cov, mean, work, h)
 
 
-@njit(cache=True)
-def _step2_group(z, b, n, n_channels, d1, cov, mean, rhs, sigma, h):
-    """Step 2 in place on z[:n] (noisy, over all channels): Z_i − h² (C_B + h² I)⁻¹ (Z_i − m),
-    m and C_B those of the basic group b; each channel's basic mean on a flat area."""
+@njit(cache=True, fastmath=True)
+def _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h):
+    """Step 2 in place on z[:, :n] (noisy, over all channels, value × member):
+    Z_i − h² (C_B + h² I)⁻¹ (Z_i − m), m and C_B those of the basic group b; each
+    channel's basic mean on a flat area."""
     d = n_channels * d1
     spread = 0.0
     for c in range(n_channels):
         m = 0.0
-        for i in range(n):
-            for j in range(d1):
-                m += z[i, c * d1 + j]
+        for j in range(c * d1, (c + 1) * d1):
+            for i in range(n):
+                m += z[j, i]
         m /= n * d1
-        for i in range(n):
-            for j in range(d1):
-                spread += (z[i, c * d1 + j] - m) ** 2
+        for j in range(c * d1, (c + 1) * d1):
+            for i in range(n):
+                spread += (z[j, i] - m) ** 2
     if spread / (n * d) <= GAMMA * sigma * sigma:
         for c in range(n_channels):
             m = 0.0
-            for i in range(n):
-                for j in range(d1):
-                    m += b[i, c * d1 + j]
-            z[:n, c * d1 : (c + 1) * d1] = m / (n * d1)
+            for j in range(c * d1, (c + 1) * d1):
+                for i in range(n):
+                    m += b[j, i]
+            z[c * d1 : (c + 1) * d1, :n] = m / (n * d1)
         return
-    _covariance(b, n, d, cov, mean)
+    _covariance(b, n, d, cov, mean, work)
     for j in range(d):
         cov[j, j] += h * h  # C_B + h² I
-    _wiener(z, z, n, d, cov, mean, rhs, h)
+    _wiener(z, n, d, cov, mean, work, h)
 
 
-@njit(cache=True)
-def _covariance(x, n, d, cov, mean):
-    """mean = the rows' mean of x[:n, :d]; cov = (x − mean)ᵀ(x − mean) / (n − 1)."""
+@njit(cache=True, fastmath=True)
+def _covariance(x, n, d, cov, mean, work):
+    """mean = the members' mean of x[:d, :n]; cov = Σ_i (x_i − mean)(x_i − mean)ᵀ / (n − 1)."""
     for j in range(d):
         s = 0.0
         for i in range(n):
-            s += x[i, j]
+            s += x[j, i]
         mean[j] = s / n
+        for i in range(n):
+            work[j, i] = x[j, i] - mean[j]
     scale = 1.0 / max(n - 1, 1)
     for a in range(d):
         for c in range(a + 1):
             s = 0.0
             for i in range(n):
-                s += (x[i, a] - mean[a]) * (x[i, c] - mean[c])
+                s += work[a, i] * work[c, i]
             cov[a, c] = s * scale
             cov[c, a] = s * scale
 
 
-@njit(cache=True)
-def _wiener(src, dst, n, d, a, mean, rhs, h):
-    """dst_i = src_i − h² A⁻¹ (src_i − mean) for the rows i < n (A symmetric positive
-    definite, factorised in place by Cholesky)."""
+@njit(cache=True, fastmath=True)
+def _wiener(z, n, d, a, mean, work, h):
+    """z_i ← z_i − h² A⁻¹ (z_i − mean) for the members i < n (columns of z[:d]); A symmetric
+    positive definite, factorised in place by Cholesky, the d × n systems solved at once."""
     # A = L Lᵀ, L in the lower triangle of a.
     for j in range(d):
         s = a[j, j]
@@ -303,17 +309,26 @@ def _wiener(src, dst, n, d, a, mean, rhs, h):
             for k in range(j):
                 s -= a[i, k] * a[j, k]
             a[i, j] = s / a[j, j]
-    for i in range(n):
-        # rhs = A⁻¹ (src_i − mean): solve L y = x, then Lᵀ rhs = y.
-        for j in range(d):
-            s = src[i, j] - mean[j]
-            for k in range(j):
-                s -= a[j, k] * rhs[k]
-            rhs[j] = s / a[j, j]
-        for j in range(d - 1, -1, -1):
-            s = rhs[j]
-            for k in range(j + 1, d):
-                s -= a[k, j] * rhs[k]
-            rhs[j] = s / a[j, j]
-        for j in range(d):
-            dst[i, j] = src[i, j] - h * h * rhs[j]
+    for j in range(d):
+        for i in range(n):
+            work[j, i] = z[j, i] - mean[j]
+    # work ← L⁻¹ work (forward), then L⁻ᵀ work (backward): work = A⁻¹ (z − mean).
+    for j in range(d):
+        for k in range(j):
+            ljk = a[j, k]
+            for i in range(n):
+                work[j, i] -= ljk * work[k, i]
+        inv = 1.0 / a[j, j]
+        for i in range(n):
+            work[j, i] *= inv
+    for j in range(d - 1, -1, -1):
+        for k in range(j + 1, d):
+            lkj = a[k, j]
+            for i in range(n):
+                work[j, i] -= lkj * work[k, i]
+        inv = 1.0 / a[j, j]
+        for i in range(n):
+            work[j, i] *= inv
+    for j in range(d):
+        for i in range(n):
+            z[j, i] -= h * h * work[j, i]
