@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 import nlmeans
 from nlmeans.backends import reference_bayes, select
-from nlmeans.backends.bayes_rules import GAMMA, RIDGE, padding_rule
+from nlmeans.backends.bayes_rules import RIDGE, padding_rule
 from nlmeans.backends.cpu.bayes import bayes as cpu_bayes
 from nlmeans.cli import app
 from nlmeans.errors import NLMeansError
@@ -50,9 +50,13 @@ def test_step2_is_the_mmse_estimate_from_the_basic_group(rng):
 
 def test_flat_groups_become_their_mean(rng):
     z = 50 + rng.normal(0, 1.0, (30, 9))  # variance 1 ≤ γ σ² with σ = 1.1
-    assert np.var(z) <= GAMMA * 1.1**2
-    got = reference_bayes._step1_channel(z, sigma=1.1, h=1.1)
+    assert np.var(z) <= 1.05 * 1.1**2
+    got = reference_bayes._step1_channel(z, sigma=1.1, h=1.1, gamma=1.05)
     np.testing.assert_allclose(got, z.mean())
+    noisy = z.reshape(30, 1, 9)
+    basic = noisy + 3.0
+    got = reference_bayes._step2_group(noisy, basic, sigma=1.1, h=1.1, gamma=1.05)
+    np.testing.assert_allclose(got, basic.mean())
 
 
 def test_oracle_denoises_and_keeps_a_constant(rng):
@@ -89,7 +93,7 @@ def test_api_gray_and_colour_on_cpu_and_reference(rng):
     gray = np.clip(noisy_ramp(rng, 1, (24, 26))[0], 0, 255).astype(np.uint8)
     out, params = nlmeans.denoise(gray, sigma=20, method="bayes", return_params=True)
     assert out.dtype == np.uint8 and out.shape == gray.shape
-    assert params.method == "bayes" and params.f == 1 and params.h == 20.0
+    assert params.method == "bayes" and (params.f, params.r, params.h) == (2, 9, 20.0)
     small = dict(sigma=20, method="bayes", f=1, r=2)
     a = nlmeans.denoise(gray[:12, :12].astype(np.float32), backend="cpu", **small)
     b = nlmeans.denoise(gray[:12, :12].astype(np.float32), backend="reference", **small)

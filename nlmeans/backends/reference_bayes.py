@@ -25,15 +25,16 @@ so ties go to the earlier position. n = n1 or n2 of
 
 Step 1 (per channel c, Z the n × d1 matrix of the noisy patches of the group):
 
-    flat test:  s² = mean((Z − mean(Z))²) ≤ γ σ²  ⇒  every P̂ = mean(Z)
+    flat test:  s² = mean((Z − mean(Z))²) ≤ γ₁ σ²  ⇒  every P̂ = mean(Z)
     otherwise:  m = mean of the rows, C = (Z − m)ᵀ(Z − m) / (n − 1),
                 P̂_i = m + (C − h² I) C⁻¹ (Z_i − m) = Z_i − h² (C + ε I)⁻¹ (Z_i − m)
 
-with ε = RIDGE · h² a numerical guard (:mod:`~nlmeans.backends.bayes_rules`).
+with ε = RIDGE · h² a numerical guard; γ₁ = GAMMA_STEP1, γ₂ = GAMMA_STEP2
+(:mod:`~nlmeans.backends.bayes_rules`, where the measurement that set γ₁ is).
 
 Step 2 (Z the n × C·d1 noisy vectors over all channels, B the basic ones):
 
-    flat test:  mean over c of mean((Z_c − mean(Z_c))²) ≤ γ σ²  ⇒  P̂_c = mean(B_c)
+    flat test:  mean over c of mean((Z_c − mean(Z_c))²) ≤ γ₂ σ²  ⇒  P̂_c = mean(B_c)
     otherwise:  m = mean of the rows of B, C_B = (B − m)ᵀ(B − m) / (n − 1),
                 P̂_i = m + C_B (C_B + h² I)⁻¹ (Z_i − m) = Z_i − h² (C_B + h² I)⁻¹ (Z_i − m)
 
@@ -67,7 +68,8 @@ import numpy as np
 
 from ..color import OPPONENT
 from .bayes_rules import (
-    GAMMA,
+    GAMMA_STEP1,
+    GAMMA_STEP2,
     QUANTUM,
     RIDGE,
     TILE,
@@ -187,10 +189,10 @@ def _step(u, guide, f, r, zone, n_group, sigma, h, *, first):
     return result
 
 
-def _step1_channel(z, sigma, h):
+def _step1_channel(z, sigma, h, gamma=GAMMA_STEP1):
     """Step-1 estimates (n, d1) of one channel's noisy group z (n, d1)."""
     mean_all = z.mean()
-    if np.mean((z - mean_all) ** 2) <= GAMMA * sigma * sigma:
+    if np.mean((z - mean_all) ** 2) <= gamma * sigma * sigma:
         return np.full(z.shape, mean_all)  # flat area: the group's mean
     m = z.mean(axis=0)
     centred = z - m
@@ -200,11 +202,11 @@ def _step1_channel(z, sigma, h):
     return z - h * h * np.linalg.solve(a, centred.T).T
 
 
-def _step2_group(noisy, basic, sigma, h):
+def _step2_group(noisy, basic, sigma, h, gamma=GAMMA_STEP2):
     """Step-2 estimates (n, C, d1) from the noisy and basic groups (n, C, d1)."""
     n, n_channels, d1 = noisy.shape
     spread = noisy - noisy.mean(axis=(0, 2), keepdims=True)
-    if np.mean(spread**2) <= GAMMA * sigma * sigma:
+    if np.mean(spread**2) <= gamma * sigma * sigma:
         # flat area: each channel's mean of the basic group
         return np.broadcast_to(basic.mean(axis=(0, 2), keepdims=True), noisy.shape).copy()
     z = noisy.reshape(n, -1)

@@ -26,7 +26,8 @@ from numba import njit, prange
 
 from ...color import OPPONENT
 from ..bayes_rules import (
-    GAMMA,
+    GAMMA_STEP1,
+    GAMMA_STEP2,
     QUANTUM,
     RIDGE,
     TILE,
@@ -97,10 +98,13 @@ def _step(u, guide, geometry, zone, n_group, channels, sigma, h, first, f, r):
     tiles = np.arange(lo[0], hi[0], TILE, dtype=np.int64)
     ncolour = 1 + -(-2 * (r[0] + f[0]) // TILE)
     fr = np.asarray(f, dtype=np.int64)
+    # The rules' constants go in as arguments: a cached kernel never keeps a stale one.
+    gamma = GAMMA_STEP1 if first else GAMMA_STEP2
+    constants = np.asarray([gamma, RIDGE, QUANTUM], dtype=np.float64)
     for colour in range(ncolour):
         _tiles(
             u, guide, total, count, tiles[colour::ncolour], lo, hi, shape, strides, fr,
-            window, patch, channels, n_group, sigma, h, first,
+            window, patch, channels, n_group, sigma, h, first, TILE, constants,
         )  # fmt: skip
     reached = count > 0
     result = guide.copy()
@@ -111,28 +115,29 @@ def _step(u, guide, geometry, zone, n_group, channels, sigma, h, first, f, r):
 @njit(cache=True, parallel=True)
 def _tiles(
     u, guide, total, count, tiles, lo, hi, shape, strides, f, window, patch, channels,
-    n_group, sigma, h, first,
+    n_group, sigma, h, first, tile, constants,
 ):  # fmt: skip
-    """The groups of the references of ``tiles`` (none two within reach of each other)."""
+    """The groups of the references of ``tiles`` (none two within reach of each other);
+    ``constants`` = (γ of this step, RIDGE, QUANTUM)."""
     for i in prange(tiles.size):
         _tile(
             u, guide, total, count, tiles[i], lo, hi, shape, strides, f, window, patch,
-            channels, n_group, sigma, h, first,
+            channels, n_group, sigma, h, first, tile, constants,
         )  # fmt: skip
 
 
 @njit(cache=True)
 def _tile(
     u, guide, total, count, start, lo, hi, shape, strides, f, window, patch, channels,
-    n_group, sigma, h, first,
+    n_group, sigma, h, first, tile, constants,
 ):  # fmt: skip
     n_channels = u.shape[0]
     dims = shape.size
     d1 = patch.size
     nw = window.shape[0]
-    stop = min(start + TILE, hi[0])
+    stop = min(start + tile, hi[0])
     row = strides[0]
-    taken = np.zeros(TILE * row, dtype=np.bool_)  # group members formed in this tile
+    taken = np.zeros(tile * row, dtype=np.bool_)  # group members formed in this tile
     distances = np.empty(nw, dtype=np.float64)
     candidates = np.empty(nw, dtype=np.int64)
     n_max = min(n_group, nw)
@@ -146,7 +151,7 @@ def _tile(
     cov = np.empty((width, width), dtype=np.float64)
     mean = np.empty(width, dtype=np.float64)
     coords = np.empty(dims, dtype=np.int64)
-    quantum = QUANTUM * h * h
+    gamma, ridge, quantum = constants[0], constants[1], constants[2] * h * h
     positions = stop - start
     for k in range(1, dims):
         positions *= hi[k] - lo[k]
@@ -193,7 +198,7 @@ def _tile(
                     q = candidates[order[i]]
                     for j in range(d1):
                         z[j, i] = u[c, q + patch[j]]
-                _step1_channel(z, n, d1, cov, mean, work, sigma, h)
+                _step1_channel(z, n, d1, cov, mean, work, sigma, h, gamma, ridge)
                 for j in range(d1):
                     for i in range(n):
                         estimate[c * d1 + j, i] = z[j, i]
@@ -204,7 +209,7 @@ def _tile(
                     for j in range(d1):
                         z[c * d1 + j, i] = u[c, q + patch[j]]
                         b[c * d1 + j, i] = guide[c, q + patch[j]]
-            _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h)
+            _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h, gamma)
             for j in range(width):
                 for i in range(n):
                     estimate[j, i] = z[j, i]
@@ -217,12 +222,12 @@ def _tile(
             for j in range(d1):
                 count[q + patch[j]] += np.float32(1.0)
             local = q - start * row
-            if 0 <= local < TILE * row:
+            if 0 <= local < tile * row:
                 taken[local] = True
 
 
 @njit(cache=True, fastmath=True)
-def _step1_channel(z, n, d, cov, mean, work, sigma, h):
+def _step1_channel(z, n, d, cov, mean, work, sigma, h, gamma, ridge):
     """Step 1 on one channel, in place on z[:d, :n] (value × member):
     Z_i − h² (C + εI)⁻¹ (Z_i − m), or the group's mean when its variance is at most
     γσ² (flat area)."""
@@ -235,17 +240,17 @@ def _step1_channel(z, n, d, cov, mean, work, sigma, h):
     for j in range(d):
         for i in range(n):
             spread += (z[j, i] - mean_all) ** 2
-    if spread / (n * d) <= GAMMA * sigma * sigma:
+    if spread / (n * d) <= gamma * sigma * sigma:
         z[:d, :n] = mean_all
         return
     _covariance(z, n, d, cov, mean, work)
     for j in range(d):
-        cov[j, j] += RIDGE * h * h  # C + εI
+        cov[j, j] += ridge * h * h  # C + εI
     _wiener(z, n, d, cov, mean, work, h)
 
 
 @njit(cache=True, fastmath=True)
-def _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h):
+def _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h, gamma):
     """Step 2 in place on z[:, :n] (noisy, over all channels, value × member):
     Z_i − h² (C_B + h² I)⁻¹ (Z_i − m), m and C_B those of the basic group b; each
     channel's basic mean on a flat area."""
@@ -260,7 +265,7 @@ def _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h):
         for j in range(c * d1, (c + 1) * d1):
             for i in range(n):
                 spread += (z[j, i] - m) ** 2
-    if spread / (n * d) <= GAMMA * sigma * sigma:
+    if spread / (n * d) <= gamma * sigma * sigma:
         for c in range(n_channels):
             m = 0.0
             for j in range(c * d1, (c + 1) * d1):
