@@ -160,7 +160,7 @@ def candidate_oracle(clean, noisy, sigma, axis) -> dict:
         planes, target = to_opponent(planes), to_opponent(target).astype(np.float64)
     planes = np.ascontiguousarray(planes, dtype=np.float32)
     runs = []
-    for method in backend.methods:
+    for method in ("pixel", "patch"):  # tune's search space: the NLM methods
         for f in (1, 2, 3):
             centre = centre_ratio(sigma) * patch_scale(f) * sigma
             hs = [centre * 0.5 * 1.15**k for k in range(15 if axis is not None else 12)]
