@@ -31,10 +31,11 @@ TILE = 8
 #: Flat-area test (the paper's "homogeneous area" criterion): a group whose
 #: noisy empirical variance is at most γ·σ² is replaced by its mean (step 1) or
 #: by the mean of its basic estimate (step 2). The paper's γ = 1.05 wiped fine
-#: textures (measured, σ given, 256² crops, 5×5 patches, against γ = 0 in both
-#: steps — step 1: −0.5 dB on text at σ = 30, −0.9 on text and −1.1 on brick at
-#: σ = 50; step 2: −0.1 to −0.3 dB on text and brick at σ = 30–50), so both steps
-#: take γ = 0: only an exactly constant group is replaced by its mean.
+#: textures (measured, σ given, 256² crops, 5×5 patches, against γ = 0: in both
+#: steps −0.5 dB on text at σ = 30, −0.85 on text and −1.1 on brick at σ = 50,
+#: −0.1 on camera; in step 2 alone −0.1 to −0.3 dB on text and brick at σ =
+#: 30–50), so both steps take γ = 0: only an exactly constant group is replaced
+#: by its mean.
 GAMMA_STEP1 = 0.0
 GAMMA_STEP2 = 0.0
 #: Step 1 inverts the noisy group's covariance C; it inverts C + RIDGE·h²·I so
