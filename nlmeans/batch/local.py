@@ -69,7 +69,9 @@ def run_batch(
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-read")
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-write")
     try:
-        pending = reader.submit(read, items[next_index].source) if next_index < len(items) else None
+        pending = (
+            reader.submit(read, items[next_index].source) if next_index < len(items) else None
+        )
         writing = None  # the output being written: (item, future, start, params)
         for index, item in enumerate(items):
             if item.error is not None:
@@ -86,7 +88,9 @@ def run_batch(
             current, following = pending, _next_todo(todo, index + 1)
             # Read the next file while this one is denoised (the kernels release the GIL).
             pending = (
-                reader.submit(read, items[following].source) if following < len(items) else None
+                reader.submit(read, items[following].source)
+                if following < len(items)
+                else None
             )
             try:
                 picture = current.result()
