@@ -4,6 +4,7 @@
     python benchmarks/bench_cpu.py --quick    # 3 runs, no 2048² case: a smoke test
     python benchmarks/bench_cpu.py --memory   # peak memory, 4000×3000 RGB uint8
     python benchmarks/bench_cpu.py --startup  # wall time of `nlmeans --help` and `denoise`
+    python benchmarks/bench_cpu.py --bayes    # NL-Bayes against the bm3d package, 512²
 
 Every peer denoises the same noisy uint8 image with the same weights
 w = exp(−d²/h²) (the formula with σ = 0, which is OpenCV's formula):
@@ -191,13 +192,55 @@ def startup(runs: int) -> None:
             print(f"{label}: median {statistics.median(times):.2f} s wall of {runs} runs")
 
 
+def bayes_rows(runs: int) -> None:
+    """NL-Bayes (``method="bayes"``, σ given, its presets) against the ``bm3d`` package
+    (``bm3d``; colour ``bm3d_rgb``), σ = 20, 512² camera and astronaut, interleaved."""
+    import bm3d
+
+    threads = numba.config.NUMBA_NUM_THREADS
+    print(f"NL-Bayes against bm3d, σ={NOISE_SIGMA:g} given, {threads} Numba threads, "
+          f"median of {runs} interleaved runs")  # fmt: skip
+    print("| image | peer | seconds | × nlmeans | PSNR dB |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for name in ("camera", "astronaut"):
+        clean, noisy, axis = noisy_pair(name, 512)
+        unit = noisy / 255.0
+
+        def run_bayes(noisy=noisy, axis=axis):
+            return nlmeans.denoise(noisy, sigma=NOISE_SIGMA, method="bayes", channel_axis=axis)
+
+        def run_bm3d(unit=unit, axis=axis):
+            denoiser = bm3d.bm3d if axis is None else bm3d.bm3d_rgb
+            return np.asarray(denoiser(unit, sigma_psd=NOISE_SIGMA / 255.0)) * 255.0
+
+        table = {"nlmeans bayes": run_bayes, "bm3d": run_bm3d}
+        results = {label: run() for label, run in table.items()}  # warm-up (and compile)
+        times = {label: [] for label in table}
+        for _ in range(runs):
+            for label, run in table.items():
+                start = time.perf_counter()
+                results[label] = run()
+                times[label].append(time.perf_counter() - start)
+        base = statistics.median(times["nlmeans bayes"])
+        for label in table:
+            seconds = statistics.median(times[label])
+            quality = peak_signal_noise_ratio(clean.astype(np.float64), results[label],
+                                              data_range=255)  # fmt: skip
+            print(f"| {name} 512² | {label} | {seconds:.2f} | {seconds / base:.2f} | "
+                  f"{quality:.2f} |", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=7, help="timed rounds per case (median)")
     parser.add_argument("--quick", action="store_true", help="3 runs, no 2048² case")
     parser.add_argument("--memory", action="store_true", help="peak memory, 4000×3000 RGB")
     parser.add_argument("--startup", action="store_true", help="command-line start-up times")
+    parser.add_argument("--bayes", action="store_true", help="NL-Bayes against bm3d, 512²")
     args = parser.parse_args()
+    if args.bayes:
+        bayes_rows(args.runs)
+        return
     if args.memory or args.startup:
         if args.memory:
             memory()

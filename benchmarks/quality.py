@@ -23,6 +23,11 @@ without clipping; PSNR (data_range 255) and SSIM on the 8-bit scale. Columns:
   ``fastNlMeansDenoisingColored``; OpenCV needs uint8, so its input is
   rounded and clipped to [0, 255].
 - BM3D (``bm3d`` package, ``bench`` extra): ``bm3d``, colour ``bm3d_rgb``, σ given.
+- NL-Bayes σ: ``nlmeans.denoise(noisy, sigma=σ, method="bayes")``, its presets.
+
+``--bayes-only`` computes just the NL-Bayes and BM3D columns (with their times)
+and the mean PSNR gap per kind, e.g.
+``python benchmarks/quality.py --bayes-only --sigmas 10,20,30,50``.
 
 Run ``python benchmarks/quality.py`` for the whole table, or a subset, e.g.
 ``python benchmarks/quality.py --images camera --sigmas 20 --no-bm3d``.
@@ -63,6 +68,7 @@ COLUMNS = (
     ("skimage oracle", "skimage_oracle"),
     ("OpenCV oracle", "opencv_oracle"),
     ("BM3D", "bm3d"),
+    ("NL-Bayes σ", "bayes"),
 )
 
 
@@ -154,7 +160,7 @@ def candidate_oracle(clean, noisy, sigma, axis) -> dict:
         planes, target = to_opponent(planes), to_opponent(target).astype(np.float64)
     planes = np.ascontiguousarray(planes, dtype=np.float32)
     runs = []
-    for method in backend.methods:
+    for method in ("pixel", "patch"):  # tune's search space: the NLM methods
         for f in (1, 2, 3):
             centre = centre_ratio(sigma) * patch_scale(f) * sigma
             hs = [centre * 0.5 * 1.15**k for k in range(15 if axis is not None else 12)]
@@ -210,11 +216,44 @@ def bm3d_column(clean, noisy, sigma, axis) -> dict:
     import bm3d
 
     unit = noisy / 255.0
+    start = time.perf_counter()
     if axis is None:
         out = bm3d.bm3d(unit, sigma_psd=sigma / 255.0)
     else:
         out = bm3d.bm3d_rgb(unit, sigma_psd=sigma / 255.0)
-    return {"bm3d": score(clean, np.asarray(out) * 255.0, "bm3d")}
+    seconds = time.perf_counter() - start
+    return {"bm3d": {**score(clean, np.asarray(out) * 255.0, "bm3d"), "seconds": seconds}}
+
+
+def bayes_column(clean, noisy, sigma, axis) -> dict:
+    start = time.perf_counter()
+    out, params = nlmeans.denoise(noisy, sigma=float(sigma), channel_axis=axis,
+                                  data_range=255.0, method="bayes", return_params=True)  # fmt: skip
+    seconds = time.perf_counter() - start
+    return {"bayes": {**score(clean, out.astype(np.float64), label(params)), "seconds": seconds}}
+
+
+def bayes_markdown(rows: list[dict]) -> str:
+    """NL-Bayes against BM3D: PSNR / SSIM, the gap and the time ratio, then the mean gaps."""
+    lines = ["| image | σ | NL-Bayes | BM3D | NL-Bayes − BM3D | time NL-Bayes / BM3D |",
+             "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for row in rows:
+        ours, peer = row["bayes"], row["bm3d"]
+        lines.append(
+            f"| {row['image']} | {row['sigma']} | {ours['psnr']:.2f} / {ours['ssim']:.3f} | "
+            f"{peer['psnr']:.2f} / {peer['ssim']:.3f} | {ours['psnr'] - peer['psnr']:+.2f} | "
+            f"{ours['seconds'] / peer['seconds']:.2f} |"
+        )
+    lines.append("")
+    for kind, names in (("gray", GRAY), ("colour", COLOUR)):
+        gaps = [r["bayes"]["psnr"] - r["bm3d"]["psnr"] for r in rows if r["image"] in names]
+        if gaps:
+            lines.append(
+                f"- NL-Bayes − BM3D, {kind}, σ ≤ 50: mean {np.mean(gaps):+.2f} dB, "
+                f"min {min(gaps):+.2f} dB over {len(gaps)} rows (target: gray ≥ −0.20, "
+                f"colour ≥ 0)"
+            )
+    return "\n".join(lines)
 
 
 def markdown(rows: list[dict]) -> str:
@@ -302,7 +341,11 @@ def main() -> None:
     parser.add_argument("--no-oracle", action="store_true", help="skip the oracle searches")
     parser.add_argument("--no-opencv", action="store_true", help="skip OpenCV")
     parser.add_argument("--json", help="also write the raw results to this file")
+    parser.add_argument("--bayes-only", action="store_true", help="NL-Bayes and BM3D only")
     args = parser.parse_args()
+    if args.bayes_only:
+        bayes_table(args)
+        return
 
     started = time.perf_counter()
     warm, _ = load("camera")
@@ -321,6 +364,7 @@ def main() -> None:
                     row |= opencv_oracle(clean, noisy, sigma, axis)
             if not args.no_bm3d:
                 row |= bm3d_column(clean, noisy, sigma, axis)
+            row |= bayes_column(clean, noisy, sigma, axis)
             rows.append(row)
             print(markdown([row]).splitlines()[-1], flush=True)
             if args.json:
@@ -330,6 +374,26 @@ def main() -> None:
     print(markdown(rows))
     print()
     print(targets(rows))
+    print(f"\n{len(rows)} rows in {time.perf_counter() - started:.0f} s")
+
+
+def bayes_table(args) -> None:
+    """The NL-Bayes and BM3D columns alone, each image and σ of ``args``."""
+    started = time.perf_counter()
+    warm, _ = load("camera")
+    nlmeans.denoise(warm[:64, :64], sigma=10.0, data_range=255.0, method="bayes")
+    rows = []
+    for name in args.images.split(","):
+        clean, axis = load(name)
+        for sigma in (int(s) for s in args.sigmas.split(",")):
+            noisy = add_noise(clean, sigma, seed=sigma)
+            row = {"image": name, "sigma": sigma, "seed": sigma}
+            row |= bayes_column(clean, noisy, sigma, axis)
+            row |= bm3d_column(clean, noisy, sigma, axis)
+            rows.append(row)
+            print(bayes_markdown([row]).splitlines()[2], flush=True)
+    print()
+    print(bayes_markdown(rows))
     print(f"\n{len(rows)} rows in {time.perf_counter() - started:.0f} s")
 
 

@@ -20,7 +20,7 @@ from .arrays import (
     to_dtype,
 )
 from .backends import padding, select
-from .backends.contract import PADDING_RULES
+from .backends.contract import PADDING_RULES, SLAB_ALIGN
 from .color import from_opponent, to_opponent
 from .errors import NLMeansError
 from .mapped import denoise_mapped, is_mapped
@@ -160,6 +160,9 @@ def estimate_planes(backend, planes: np.ndarray, params: Params, progress=None) 
     rows = max(1, int(SLAB_WORK // per_row), SLAB_HALOS * pad[0])
     if rows < extent:
         rows = -(-extent // -(-extent // rows))  # even slabs
+        # Cut where the method's result does not depend on the cut (NL-Bayes' tiles).
+        align = SLAB_ALIGN.get(params.method, 1)
+        rows = -(-rows // align) * align
     # Source row of every padded row along the first axis (mirror reflection).
     source_rows = np.pad(np.arange(extent), pad[0], mode="reflect")
     estimate = np.empty(planes.shape, dtype=np.float32)
@@ -415,13 +418,17 @@ def denoise(
         map; pixelwise only): h is then resolved for the map's root mean square
         σ₀ and each pair of pixels is weighed with its own noise level
         (:mod:`nlmeans.backends.reference` states the rule).
-    method : {"pixel", "patch", "combined"}, optional
+    method : {"pixel", "patch", "combined", "bayes"}, optional
         Pixelwise (the default) or patchwise NLM (Buades, Coll & Morel, IPOL 2011):
         each patch gets the weighted mean of its candidates and each pixel averages
         the estimates of the (2f+1)² patches that contain it. "combined": a
         linear combination of several pixel and patch estimates and the noisy
         image, with weights minimising SURE (:func:`nlmeans.tune`; Blu &
-        Luisier, IEEE TIP 2007); its terms are ``Params.components``.
+        Luisier, IEEE TIP 2007); its terms are ``Params.components``. "bayes":
+        NL-Bayes (Lebrun, Buades & Morel 2013), the Wiener estimate of groups
+        of similar patches in two steps; ``h`` is the square root of the noise
+        variance its filters subtract (default σ), f and r from its own presets
+        (:mod:`nlmeans.backends.reference_bayes`).
     tune : bool
         Choose the unset ``h``, ``f``, ``r`` and ``method`` (and, for a
         3-channel image, ``h_chroma``) by minimising SURE (:func:`nlmeans.tune`)

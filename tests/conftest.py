@@ -60,7 +60,7 @@ TINY_CASES = [
 ]
 
 #: The oracle's function for each method, in the backend signature.
-ORACLE = {"pixel": oracle.pixelwise, "patch": oracle.patchwise}
+ORACLE = {"pixel": oracle.pixelwise, "patch": oracle.patchwise, "bayes": oracle.bayes}
 
 
 @pytest.fixture

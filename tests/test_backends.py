@@ -17,7 +17,7 @@ def test_the_registry_holds_the_three_backends_by_name():
     assert all(backend.name == name for name, backend in REGISTRY.items())
     assert {"reference", "cpu"} <= set(AVAILABLE)
     for name, backend in REGISTRY.items():
-        assert set(backend.methods) <= {"pixel", "patch"} and backend.methods, name
+        assert set(backend.methods) <= {"pixel", "patch", "bayes"} and backend.methods, name
         assert availability(name) == backend.availability()
 
 

@@ -30,16 +30,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .bayes_rules import TILE as BAYES_TILE
+from .bayes_rules import padding_rule as bayes_padding
+
 #: fn(padded, f, r, sigma, hs, *, patch_kernel="uniform") -> (K, C, *S) float32; see the
 #: module docstring.
 MethodFunction = Callable[..., np.ndarray]
 
 #: method -> reflect padding on axis k from (f_k, r_k): pixelwise needs r + f; patchwise
-#: r + 2f (the patch centres that cover a border pixel lie up to f outside the image).
+#: r + 2f (the patch centres that cover a border pixel lie up to f outside the image);
+#: NL-Bayes 4(r + f) + 2(TILE − 1) (:mod:`.bayes_rules`: two steps, tiles of references).
 PADDING_RULES: Mapping[str, Callable[[int, int], int]] = {
     "pixel": lambda f, r: r + f,
     "patch": lambda f, r: r + 2 * f,
+    "bayes": bayes_padding,
 }
+
+#: method -> the multiple of rows along the first axis that a block of its may be cut
+#: on and give the same result as the whole image (NL-Bayes visits tiles of rows).
+SLAB_ALIGN: Mapping[str, int] = {"bayes": BAYES_TILE}
 
 
 def padding(method: str, f: Sequence[int], r: Sequence[int]) -> tuple[int, ...]:

@@ -81,6 +81,9 @@ Signature (shared by all backends)::
 ints; ``sigma`` a float; ``hs`` a sequence of K strengths h > 0, one estimate
 each; ``patch_kernel`` "uniform" (d²) or "gaussian" (d²_g). The arithmetic
 here is float64; the result is returned as float32.
+
+NL-Bayes (``method="bayes"``) has its own transcription,
+:mod:`nlmeans.backends.reference_bayes`.
 """
 
 from __future__ import annotations
@@ -90,6 +93,7 @@ import itertools
 import numpy as np
 
 from .contract import Backend
+from .reference_bayes import bayes
 
 
 def _check(padded: np.ndarray, f, r, extra_f: int) -> tuple[np.ndarray, tuple, tuple, tuple]:
@@ -416,7 +420,7 @@ def motion_pixelwise(padded: np.ndarray, f, r, sigma: float, h: float, moves, bl
 BACKEND = Backend(
     name="reference",
     summary="NumPy oracle, slow; for tests and small images",
-    methods={"pixel": pixelwise, "patch": patchwise},
+    methods={"pixel": pixelwise, "patch": patchwise, "bayes": bayes},
     max_dims=4,
     patch_kernels=("uniform", "gaussian"),
     mapped=mapped_pixelwise,

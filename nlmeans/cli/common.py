@@ -365,7 +365,8 @@ MethodOption = Annotated[
         "--method",
         help="pixel (the exact pixelwise formula), patch (patchwise aggregation, IPOL 2011) or "
         "combined (a SURE-weighted combination of pixel and patch estimates and the noisy "
-        "image). Default: pixel, or chosen by --tune.",
+        "image); bayes (NL-Bayes, Lebrun, Buades & Morel 2013: Wiener filters of groups of "
+        "similar patches, two steps). Default: pixel, or chosen by --tune.",
     ),
 ]
 PatchKernelOption = Annotated[

@@ -16,6 +16,7 @@ The modules: :mod:`~nlmeans.params.record` (:class:`Params`, radii),
 from __future__ import annotations
 
 from .checks import (
+    BAYES,
     COMBINED,
     MAX_PATCH_RADIUS,
     MAX_SEARCH_RADIUS,
@@ -36,6 +37,7 @@ from .presets import MIN_PRESET_SIGMA_8BIT, image_data_range, preset, resolve
 from .record import Params, Radii, compact, radii
 
 __all__ = [
+    "BAYES",
     "COMBINED",
     "MAX_PATCH_RADIUS",
     "MAX_SEARCH_RADIUS",

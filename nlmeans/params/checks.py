@@ -26,6 +26,10 @@ MAX_STRENGTH = 1e15
 #: "patch" aggregates denoised patches (Buades, Coll & Morel, IPOL 2011, "patchwise").
 METHODS = ("pixel", "patch")
 
+#: NL-Bayes (Lebrun, Buades & Morel 2013): the Bayesian estimate of groups of
+#: similar patches, in two steps; a method of its own beside the NLM ones.
+BAYES = "bayes"
+
 #: A SURE-weighted linear combination of NLM estimates and the noisy image
 #: (:mod:`nlmeans.sure.combination`); its terms are ``Params.components``.
 COMBINED = "combined"
@@ -74,8 +78,10 @@ def check_h_chroma(value, n_channels: int) -> float:
 
 
 def check_method(value, combined: bool = True) -> str:
-    """Return ``value`` if it names an NLM method (or ``combined``), or raise NLMeansError."""
-    names = (*METHODS, COMBINED) if combined else METHODS
+    """Return ``value`` if it names a method, or raise NLMeansError: an NLM one, or with
+    ``combined`` also ``bayes`` and ``combined`` (the terms of a combination are NLM
+    estimates only)."""
+    names = (*METHODS, BAYES, COMBINED) if combined else METHODS
     if not isinstance(value, str) or value not in names:
         raise NLMeansError(f"method={value!r} is unknown; expected one of {', '.join(names)}")
     return value
@@ -138,7 +144,8 @@ def validate(
     ``h_chroma`` > 0, ``sigma`` >= 0, at most :data:`MAX_STRENGTH`; ``f``, ``r`` integers
     within :data:`MAX_PATCH_RADIUS` and :data:`MAX_SEARCH_RADIUS`, or a tuple of them
     with one per spatial axis (``ndim`` of them, when given); ``method`` one of
-    :data:`METHODS` or :data:`COMBINED`; ``patch_kernel`` one of :data:`PATCH_KERNELS`),
+    :data:`METHODS`, :data:`BAYES` or :data:`COMBINED`; ``patch_kernel`` one of
+    :data:`PATCH_KERNELS`),
     else NLMeansError names the parameter, the value and the
     range. Used to refuse bad command-line values before any file is touched;
     ``h_chroma``'s need for three channels is checked by :func:`resolve`.

@@ -14,7 +14,9 @@ import math
 import numpy as np
 
 from ..errors import NLMeansError
+from .bayes_presets import bayes_preset
 from .checks import (
+    BAYES,
     COMBINED,
     check_finite_number,
     check_h_chroma,
@@ -154,7 +156,10 @@ def resolve(
             v is None or (isinstance(v, tuple) and v[k] is None) for v in (given["f"], given["r"])
         )
     ]
-    preset_f, preset_r, ratio = preset(sigma * scale, n_channels, len(open_axes) or ndim)
+    if given["method"] == BAYES:
+        preset_f, preset_r, ratio = bayes_preset(sigma * scale, len(open_axes) or ndim)
+    else:
+        preset_f, preset_r, ratio = preset(sigma * scale, n_channels, len(open_axes) or ndim)
     h = given["h"]
     if h is None:
         h = ratio * max(sigma * scale, MIN_PRESET_SIGMA_8BIT) / scale

@@ -9,6 +9,7 @@
 - :mod:`.ndim`: pixelwise and patchwise for 1 to 4 spatial axes, per-axis
   radii and K strengths at once (SURE's sweeps), in tiles; also every run with
   the Gaussian patch kernel;
+- :mod:`.bayes`: NL-Bayes (``method="bayes"``), any dimension, parallel over tiles;
 - :mod:`.fastexp`: the vectorisable float32 exp of the weights.
 
 The kernel modules import (and compile or load) on first use, so importing
@@ -68,6 +69,13 @@ def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
     return framepair_motion(padded, int(r[0]), int(f[1]), int(r[1]), sigma, h, moves, block, margin)
 
 
+def bayes_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
+    """NL-Bayes (Lebrun, Buades & Morel 2013), both steps, for K strengths."""
+    from .bayes import bayes
+
+    return bayes(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
+
+
 def set_threads(n: int) -> None:
     """Use ``n`` Numba threads (1 … NUMBA_NUM_THREADS), else NLMeansError."""
     import numba
@@ -87,7 +95,7 @@ def set_threads(n: int) -> None:
 BACKEND = Backend(
     name="cpu",
     summary="Numba, parallel",
-    methods={"pixel": pixel_estimates, "patch": patch_estimates},
+    methods={"pixel": pixel_estimates, "patch": patch_estimates, "bayes": bayes_estimates},
     max_dims=4,
     patch_kernels=("uniform", "gaussian"),
     set_threads=set_threads,

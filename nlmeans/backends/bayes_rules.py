@@ -1,0 +1,95 @@
+"""The constants and geometry of NL-Bayes that its oracle and its fast backends share.
+
+NL-Bayes (Lebrun, Buades & Morel, SIAM J. Imaging Sciences 2013; IPOL 2013)
+filters groups of similar patches; the rules here fix, for a patch radius f
+and a search radius r, how many patches a group holds, where reference patches
+are taken, the order in which they are visited (the skip rule of the paper
+makes the result depend on it) and the reflect padding a block needs so that
+its interior is the same as in a run on the whole image.
+
+Visiting order. Reference patches (named by their centre) are visited in
+*tiles*: the rows ``[t·TILE, (t+1)·TILE)`` of the padded block along its first
+axis, each tile in raster order. A reference is skipped when it already
+belongs to a group formed earlier *in the same tile* (the paper's speed-up,
+applied per tile so that tiles are independent: they run in parallel and a
+block cut on a multiple of TILE rows gives the same result as the whole image).
+
+Zones. Step 1 (the basic estimate) takes references within ``3(r+f) + TILE − 1``
+of the block's interior on the first axis and ``3(r+f)`` on the others; step 2
+within ``r + f``. Both zones are widened to whole tiles on the first axis. A
+reference's window and patches then stay inside the padded block when the pad
+is :func:`padding`'s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+#: Rows of the first axis per tile of references (see the module docstring).
+TILE = 8
+#: Flat-area test (the paper's "homogeneous area" criterion): a group whose
+#: noisy empirical variance is at most γ·σ² is replaced by its mean (step 1) or
+#: by the mean of its basic estimate (step 2). The paper's γ = 1.05 wiped fine
+#: textures (measured, σ given, 256² crops, 5×5 patches, against γ = 0: in both
+#: steps −0.5 dB on text at σ = 30, −0.85 on text and −1.1 on brick at σ = 50,
+#: −0.1 on camera; in step 2 alone −0.1 to −0.3 dB on text and brick at σ =
+#: 30–50), so both steps take γ = 0: only an exactly constant group is replaced
+#: by its mean.
+GAMMA_STEP1 = 0.0
+GAMMA_STEP2 = 0.0
+#: Step 1 inverts the noisy group's covariance C; it inverts C + RIDGE·h²·I so
+#: that a rank-deficient group (fewer distinct patches than dimensions) keeps a
+#: finite estimate. A numerical guard only: the eigenvalues of C that matter are
+#: about σ² or more, 1000× the ridge.
+RIDGE = 1e-3
+#: Patch distances are ranked after rounding to a multiple of QUANTUM·h², so
+#: that the float64 oracle and the float32 backends (whose basic estimates differ
+#: by rounding) see the same ties — broken by position — and form the same groups.
+QUANTUM = 1e-3
+#: Fewest patches in a group (the paper's groups hold 15 to 100).
+MIN_GROUP = 15
+
+
+def group_sizes(f: Sequence[int], n_channels: int) -> tuple[int, int]:
+    """(n1, n2): the patches per group of step 1 and of step 2.
+
+    Step 1 filters each channel on its own (vectors of d1 = Π(2f_k+1) values):
+    n1 = max(3·d1, 30), so that the d1 × d1 covariance is estimated from about
+    three times as many samples as it has dimensions (the paper's colour rule
+    3k², and 35–90 for gray 3×3 and 5×5 patches). Step 2 filters vectors over
+    all channels (d2 = C·d1): n2 = max(d2, MIN_GROUP), the paper's 15–25 gray
+    and 3k² colour groups. Both are capped by the window's size by the callers.
+    """
+    d1 = math.prod(2 * int(fk) + 1 for fk in f)
+    return max(3 * d1, 30), max(n_channels * d1, MIN_GROUP)
+
+
+def padding_rule(fk: int, rk: int) -> int:
+    """Reflect padding on one axis: ``4(r+f) + 2(TILE−1)`` (see the module docstring)."""
+    return 4 * (int(rk) + int(fk)) + 2 * (TILE - 1)
+
+
+def zones(
+    shape: Sequence[int], pad: Sequence[int], f: Sequence[int], r: Sequence[int]
+) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """The reference zones (per axis, [lo, hi) in padded coordinates) of step 1 and step 2.
+
+    ``shape`` is the padded block's spatial shape and ``pad`` its padding.
+    Every zone lies within the patch centres that fit, ``[f_k, S_k − f_k)``.
+    """
+    step1, step2 = [], []
+    for k, (size, pk, fk, rk) in enumerate(zip(shape, pad, f, r, strict=True)):
+        reach = fk + rk
+        for zone, margin in ((step1, 3 * reach + (TILE - 1 if k == 0 else 0)), (step2, reach)):
+            lo, hi = pk - margin, size - pk + margin
+            if k == 0:  # whole tiles on the first axis
+                lo, hi = (lo // TILE) * TILE, -(-hi // TILE) * TILE
+            zone.append((max(lo, fk), min(hi, size - fk)))
+    return tuple(step1), tuple(step2)
+
+
+def grouping_channels(n_channels: int) -> tuple[int, ...]:
+    """The channels step 1 compares patches on: the luminance of a colour image
+    (channel 0 of its opponent planes), every channel otherwise."""
+    return (0,) if n_channels == 3 else tuple(range(n_channels))
