@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 cuda_tests=(tests/test_cuda.py tests/test_cuda_ndim.py tests/test_patch_kernel.py
-    tests/test_dropin.py -k cuda)
+    tests/test_dropin.py tests/test_poisson_gaussian.py -k cuda)
 
 env -u NUMBA_ENABLE_CUDASIM python -m pytest -q
 cpu_status=$?

@@ -141,38 +141,41 @@ def exact_unbiased_inverse(
 def reference_expected(counts: float, s: float) -> float:
     """E[f(z) | y' = counts]: the direct sum over k of Pois(k; y') times the Gaussian integral.
 
-    Plain NumPy transcription of the formula, one value at a time (the oracle of
-    :class:`ExpectedTransform`); the integral is a fine trapezoid over ±10 s.
+    Plain NumPy transcription of the formula (the oracle of
+    :class:`ExpectedTransform`): the Poisson probabilities from their
+    definition, each Gaussian integral a fine trapezoid over ±10 s.
     """
     from math import exp, lgamma, log
 
     top = int(counts + 15 * np.sqrt(counts) + 30)
+    k = np.arange(top + 1, dtype=np.float64)
+    if counts == 0.0:
+        p = (k == 0).astype(np.float64)
+    else:
+        p = np.array([exp(j * log(counts) - counts - lgamma(j + 1)) for j in range(top + 1)])
     if s > 0:
-        x = np.linspace(-10 * s, 10 * s, 40001)
+        x = np.linspace(-10 * s, 10 * s, 10001)
         density = np.exp(-0.5 * (x / s) ** 2)
         density /= np.trapezoid(density, x)
-    total = 0.0
-    for k in range(top + 1):
-        if counts == 0.0:
-            p = 1.0 if k == 0 else 0.0
-        else:
-            p = exp(k * log(counts) - counts - lgamma(k + 1))
-        if p == 0.0:
-            continue
-        if s > 0:
-            value = np.trapezoid(2 * np.sqrt(np.maximum(k + x + 0.375 + s * s, 0)) * density, x)
-        else:
-            value = 2 * np.sqrt(k + 0.375)
-        total += p * value
-    return float(total)
+        inside = np.maximum(k[:, None] + x[None, :] + 0.375 + s * s, 0.0)
+        values = np.trapezoid(2 * np.sqrt(inside) * density, x, axis=1)
+    else:
+        values = 2 * np.sqrt(k + 0.375)
+    return float(np.sum(p * values))
 
 
 def reference_inverse(d: float, s: float) -> float:
     """The y' with :func:`reference_expected` (y', s) = d, by bisection (0 below E(0))."""
     if d <= reference_expected(0.0, s):
         return 0.0
-    low, high = 0.0, max(1.0, d * d)
-    for _ in range(60):
+    # Bracket around the algebraic inverse, widened until it holds the root.
+    guess = max((d / 2) ** 2 - 0.375 - s * s, 0.0)
+    low, high = max(guess - 1.0, 0.0), guess + 1.0
+    while low > 0 and reference_expected(low, s) > d:
+        low = max(low - 2.0, 0.0)
+    while reference_expected(high, s) < d:
+        high += 2.0
+    while high - low > 1e-7 * high:
         middle = 0.5 * (low + high)
         if reference_expected(middle, s) < d:
             low = middle

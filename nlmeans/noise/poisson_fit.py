@@ -58,12 +58,13 @@ def block_statistics(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def level_points(level, energy, texture) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mean, variance, count) per level set: the least textured half of its blocks."""
+    """(mean, variance, count) per level set: the least textured half of its blocks.
+
+    LEVELS sets, fewer for small images (at least 16 blocks each, two sets at least).
+    """
     order = np.argsort(level, kind="stable")
     points = []
-    for group in np.array_split(order, LEVELS):
-        if len(group) < 4:
-            continue
+    for group in np.array_split(order, max(2, min(LEVELS, len(order) // 16))):
         calm = group[texture[group] <= np.median(texture[group])]
         points.append((level[calm].mean(), energy[calm].mean(), len(calm)))
     return tuple(np.array(column) for column in zip(*points, strict=True))
