@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 
 import numpy as np
 from skimage import data
@@ -28,9 +29,11 @@ def main() -> None:
         noisy = np.clip(image + rng.normal(0, 20, image.shape), 0, 255).astype(np.uint8)
         sigma = nlmeans.estimate_sigma(noisy, channel_axis=axis)
         runs = {
-            "presets": lambda: nlmeans.denoise(noisy, sigma=sigma, channel_axis=axis),
-            "tune": lambda: nlmeans.tune(noisy, sigma, channel_axis=axis),
-            "tune pixel": lambda: nlmeans.tune(noisy, sigma, channel_axis=axis, methods=("pixel",)),
+            "presets": partial(nlmeans.denoise, noisy, sigma=sigma, channel_axis=axis),
+            "tune": partial(nlmeans.tune, noisy, sigma, channel_axis=axis),
+            "tune pixel": partial(
+                nlmeans.tune, noisy, sigma, channel_axis=axis, methods=("pixel",)
+            ),
         }
         for run in runs.values():  # warm: compile or load the kernels
             run()
