@@ -111,3 +111,18 @@ def test_tune_combines_below_sigma_15_with_exact_divergences():
     assert {c.method for c in params.components} == {"pixel", "noisy"}
     _, automatic = tune(noisy, 8.0, methods=("pixel",), return_scores=True)
     assert "combined" in {s.method for s in automatic}  # fitted, below σ 15
+
+
+def test_no_automatic_combination_where_sure_is_negative():
+    # A dark scene with σ = 30 noise clipped at 0: the noise left is far below σ,
+    # SURE goes negative, and the weights of a combination would fit that error.
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:96, 0:96]
+    clean = 8.0 + 4.0 * np.sin(x / 7.0) + 4.0 * (y > 48)
+    noisy = np.clip(clean + rng.normal(0, 30.0, clean.shape), 0, 255)
+    params, scores = tune(noisy, 30.0, return_scores=True)
+    singles = [s.sure for s in scores if s.method != "combined"]
+    assert min(singles) < 0
+    assert params.method != "combined"
+    # Asked for, it is still given.
+    assert tune(noisy, 30.0, method="combined").method == "combined"
