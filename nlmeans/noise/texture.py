@@ -25,7 +25,10 @@ import numpy as np
 from numba import njit
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..kernel_cache import ensure_kernel_cache
 from .slices import sample_slices
+
+ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
 #: Patch sides tried in turn (the first that leaves enough patches): 7 × 7 by default.
 SIDES = (7, 5, 3)

@@ -28,6 +28,7 @@ from .search import (
     SEARCH_RADII,
     best_per_group,
     centre_ratio,
+    interior_blocks,
     patch_scale,
     tune,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "combined_estimate",
     "fit_combination",
     "fit_weights",
+    "interior_blocks",
     "patch_scale",
     "sample_blocks",
     "sample_tiles",

@@ -82,6 +82,8 @@ class Sweep:
         Pixels per channel on the tiles.
     estimates : ndarray (K, C, count) or None
         D(u) on the tiles' pixels (tile after tile), when kept for a combination.
+    exact : bool
+        Whether ``divergence`` is exact (:mod:`.exact`) rather than Monte-Carlo.
     """
 
     method: str
@@ -93,6 +95,7 @@ class Sweep:
     tile_divergence: np.ndarray
     count: int
     estimates: np.ndarray | None = None
+    exact: bool = False
 
     def sure(self, sigma: float) -> np.ndarray:
         """(K, C) SURE per h and channel: ‖D(u) − u‖²/n − σ² + 2σ² div D(u)/n."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
@@ -46,8 +47,23 @@ from ..params import (
     image_data_range,
     resolve,
 )
+from . import exact
 from .combination import fit_combination
-from .scores import SAMPLE_FRACTION, Candidate, sample_blocks, sweep_tiles, tile_pixels
+from .scores import (
+    MIN_SAMPLE_PIXELS,
+    SAMPLE_FRACTION,
+    Candidate,
+    sample_blocks,
+    sweep_tiles,
+    tile_pixels,
+)
+
+#: Methods searched when none is given. In 2-D, pixelwise SURE has an exact
+#: divergence (:mod:`.exact`, one run per (f, r)) and ranks (f, r) alone;
+#: "patch" (Monte-Carlo divergence: a second run of a slower kernel) is scored
+#: at the best pixelwise (f, r) only. Leaving it out is faster and lost 0.1 to
+#: 0.7 dB on brick, camera and page crops at σ 5–30 in a check here.
+SEARCH_METHODS = ("pixel", "patch")
 
 #: Candidate patch radii.
 PATCH_RADII = (1, 2, 3)
@@ -69,6 +85,12 @@ FINE_STEPS = (0.8, 1.0, 1.25)
 #: (method, f, r) kept from the coarse pass for the fine one (and the combination).
 KEEP = 2
 
+#: h grid of the methods without an exact divergence ("patch") in a 2-D
+#: search, relative to the coarse pass's best pixelwise h at the same (f, r):
+#: the coarse pass scores pixelwise candidates only (one exact run each), and
+#: the fine pass adds each other method at the best pixelwise (f, r).
+OTHER_STEPS = (0.6, 0.75, 0.9, 1.1, 1.35)
+
 #: Pixels of the coarse pass's tiles.
 COARSE_MIN_PIXELS = 16 * 1024
 
@@ -76,10 +98,11 @@ COARSE_MIN_PIXELS = 16 * 1024
 #: share below the best single estimate's (its extra cost buys something).
 COMBINE_MIN_GAIN = 0.02
 
-#: ... and when σ (8-bit scale) is at least this: below, the Monte-Carlo
-#: divergences (ε = σ/100 against float32 rounding) are too noisy for ~10
-#: fitted weights, and the combination lost 0.2–0.7 dB to the single estimate
-#: at σ = 5 on camera, grass and astronaut in benchmarks/quality.py.
+#: ... and, for terms with a Monte-Carlo divergence ("patch", volumes), when
+#: σ (8-bit scale) is at least this: below, the Monte-Carlo divergences
+#: (ε = σ/100 against float32 rounding) are too noisy for ~10 fitted weights,
+#: and the combination lost 0.2–0.7 dB to the single estimate at σ = 5 on
+#: camera, grass and astronaut in benchmarks/quality.py.
 COMBINE_MIN_SIGMA_8BIT = 15.0
 
 
@@ -148,6 +171,46 @@ def best_per_group(scores, luminance_hs=None, chroma_hs=None):
     return min(choices, key=lambda choice: choice[-1])
 
 
+def _corrected(sweep, probed, exact_sweep):
+    """``sweep`` (Monte-Carlo) less the probe's error on the same tiles, as a control variate.
+
+    ``probed`` and ``exact_sweep`` are one pixelwise candidate scored with the
+    probe and exactly; their divergences' difference (per channel and tile,
+    mean over h) is the probe's error there, which is largely shared by the
+    other estimates scored with the same probe (on a 96² colour scene the
+    probe put one candidate's SURE 20 % above the exact one, and the uncorrected
+    patchwise scores were then not comparable with the exact pixelwise ones).
+    """
+    error = (probed.tile_divergence - exact_sweep.tile_divergence).mean(axis=0)  # (C, T)
+    tile_divergence = sweep.tile_divergence - error[None]
+    return replace(sweep, tile_divergence=tile_divergence, divergence=tile_divergence.sum(axis=2))
+
+
+def interior_blocks(shape, fraction, min_pixels, margin):
+    """:func:`sample_blocks` of the image less a band of ``margin`` pixels on every side.
+
+    The exact divergence leaves out the mirrored copies a pixel has in the
+    padding, which only pixels within (r + f) / 2 of the border have: SURE is
+    taken on the pixels beyond that band (all of them where the band would
+    leave less than half of an axis).
+    """
+    if margin == 0 or min(shape) <= 4 * margin:
+        return sample_blocks(shape, fraction, min_pixels)
+    inner = tuple(n - 2 * margin for n in shape)
+    return [
+        (tuple(o + margin for o in origin), size)
+        for origin, size in sample_blocks(inner, fraction, min_pixels)
+    ]
+
+
+def _sweeps(work, sigma, candidates, tiles, seed, backend, keep=False, exact_ok=True):
+    """The sweeps of ``candidates``: exact divergence where it applies, else Monte-Carlo."""
+    if exact_ok and exact.applies(candidates, work.ndim - 1):
+        oracle = backend.name == "reference"
+        return exact.exact_sweeps(work, sigma, candidates, tiles, keep=keep, oracle=oracle)
+    return sweep_tiles(work, sigma, candidates, tiles, seed=seed, backend=backend, keep=keep)
+
+
 def tune(
     image: np.ndarray,
     sigma: float | None = None,
@@ -160,6 +223,7 @@ def tune(
     method: str | None = None,
     h_chroma: float | None = None,
     h_ratios=None,
+    methods=SEARCH_METHODS,
     patch_radii=PATCH_RADII,
     radii=SEARCH_RADII,
     fraction: float = SAMPLE_FRACTION,
@@ -200,6 +264,10 @@ def tune(
     h_ratios : sequence of float, optional
         Candidate h / σ (σ on the 8-bit scale floored at 1, like the presets),
         the same for every patch radius, without the fine pass's grid.
+    methods : sequence of str
+        The methods searched when ``method`` is None (or "combined"): by
+        default "pixel" alone, scored with its exact divergence; adding
+        "patch" scores every candidate with the Monte-Carlo divergence.
     patch_radii : sequence of int
         Candidate patch radii f.
     radii : sequence of int
@@ -267,8 +335,9 @@ def tune(
     if method is not None and not combined:
         methods = [base.method]
     else:
-        methods = [m for m in METHODS if m in chosen.methods]
-        missing = [m for m in METHODS if m not in chosen.methods]
+        wanted = [check_method(m, combined=False) for m in methods]
+        methods = [m for m in METHODS if m in wanted and m in chosen.methods]
+        missing = [m for m in METHODS if m in wanted and m not in chosen.methods]
         if missing:
             warnings.warn(
                 f"tune: backend={chosen.name!r} does not compute method "
@@ -307,17 +376,30 @@ def tune(
     scores: list[Candidate] = []
 
     # 1. Coarse pass: every (method, f, r) on a few tiles, the KEEP best go on.
+    # Where the pixelwise divergence is exact (2-D), only pixelwise candidates
+    # are scored there; the other methods join the fine pass at the best (f, r).
     refine = h_ratios is None and not (fixed_h and (fixed_chroma or not opponent))
     kept = {combo: grids(combo[1]) for combo in combos}
+    # The exact divergence leaves out a border band (:func:`interior_blocks`),
+    # so it is used where SURE is taken on tiles, not on a whole small image
+    # (there the band is a large share, and pixelwise NLM's worst pixels).
+    exact_search = (
+        not volume and "pixel" in methods and len(sample_blocks(work.shape[1:], fraction)) > 1
+    )
+    others = [m for m in methods if m != "pixel"] if exact_search and refine else []
+    if others:
+        combos = [combo for combo in combos if combo[0] == "pixel"]
+    margin = (max(rs) + max(fs)) // 2 + 1 if exact_search else 0
     if refine:
-        tiles = sample_blocks(work.shape[1:], 0.0, COARSE_MIN_PIXELS)
-        coarse = sweep_tiles(
+        tiles = interior_blocks(work.shape[1:], 0.0, COARSE_MIN_PIXELS, margin)
+        coarse = _sweeps(
             work,
             sigma_,
             [(*combo, sorted(set(sum(kept[combo], [])))) for combo in combos],
             tiles,
-            seed=seed,
-            backend=chosen,
+            seed,
+            chosen,
+            exact_ok=exact_search,
         )
         ranked = []
         for sweep, combo in zip(coarse, combos, strict=True):
@@ -331,18 +413,33 @@ def tune(
             if opponent:
                 chroma = [h_chroma] if fixed_chroma else [best_chroma * s for s in FINE_STEPS]
             kept[combo] = (luma, chroma)
+        _, (_, best_f, best_r), (_, _, _, best_h, best_chroma, _) = ranked[0]
+        for other in others:
+            luma = [base.h] if fixed_h else [best_h * s for s in OTHER_STEPS]
+            chroma = luma
+            if opponent:
+                chroma = [h_chroma] if fixed_chroma else [best_chroma * s for s in OTHER_STEPS]
+            kept[(other, best_f, best_r)] = (luma, chroma)
 
     # 2. Fine pass on the full sample, estimates kept for the combination.
-    tiles = sample_blocks(work.shape[1:], fraction)
-    fine = sweep_tiles(
-        work,
-        sigma_,
-        [(*combo, sorted(set(luma + chroma))) for combo, (luma, chroma) in kept.items()],
-        tiles,
-        seed=seed,
-        backend=chosen,
-        keep=True,
-    )
+    tiles = interior_blocks(work.shape[1:], fraction, MIN_SAMPLE_PIXELS, margin)
+    fine_candidates = [
+        (*combo, sorted(set(luma + chroma))) for combo, (luma, chroma) in kept.items()
+    ]
+    if others:  # the exact pixelwise sweeps, then the Monte-Carlo ones
+        pixel = [c for c in fine_candidates if c[0] == "pixel"]
+        fine = _sweeps(work, sigma_, pixel, tiles, seed, chosen, keep=True)
+        # The best pixelwise candidate (first) is also scored with the probe:
+        # its error corrects the other methods' scores (a control variate).
+        rest = fine_candidates[len(pixel) :]
+        probed = sweep_tiles(
+            work, sigma_, [pixel[0], *rest], tiles, seed=seed, backend=chosen, keep=True
+        )
+        fine += [_corrected(sweep, probed[0], fine[0]) for sweep in probed[1:]]
+    else:
+        fine = _sweeps(
+            work, sigma_, fine_candidates, tiles, seed, chosen, keep=True, exact_ok=exact_search
+        )
     choices = []
     for sweep, (luma, chroma) in zip(fine, kept.values(), strict=True):
         choices += _rank([sweep], sigma_, opponent, luma, chroma if opponent else None)
@@ -366,16 +463,32 @@ def tune(
     # PSNR was 0.04–0.3 dB lower (21 weights fitted to noisier divergences),
     # so only method="combined" asks for it there.
     # Volumes and per-axis radii too: the combination was evaluated on 2-D images only.
+    # Where there are terms with an exact divergence (2-D pixelwise), only they
+    # are combined: with the Monte-Carlo "patch" terms as well (12 weights), the
+    # combination's SURE was 15 % below its true MSE on a 128² test scene at
+    # σ = 20 (the fit follows the probe's noise), against 1–7 % without them.
+    # Monte-Carlo terms alone are combined from COMBINE_MIN_SIGMA_8BIT up.
     automatic = method is None and not fixed_h and not opponent and not volume
-    if (automatic and base.sigma * scale >= COMBINE_MIN_SIGMA_8BIT) or combined:
-        anchors = [(best_method, best_f, best_r, best_h)]
+    terms = [s for s in fine if s.exact] or fine
+    low = base.sigma * scale < COMBINE_MIN_SIGMA_8BIT and not terms[0].exact
+    if (automatic and not low) or combined:
+        anchor = min(
+            (choice for choice, sweep in zip(choices, fine, strict=True) if sweep in terms),
+            key=lambda choice: choice[-1],
+        )
+        anchors = [anchor[:3] + (anchor[3],)]
         if opponent:
-            anchors.append((best_method, best_f, best_r, best_chroma))
+            anchors.append(anchor[:3] + (anchor[4],))
         components, sure = fit_combination(
-            fine, tile_pixels(work, tiles), sigma_, opponent, anchors
+            terms, tile_pixels(work, tiles), sigma_, opponent, anchors
         )
         scores.append(Candidate(COMBINED, best_f, best_r, best_h, sure))
-        if combined or sure <= (1 - COMBINE_MIN_GAIN) * best_sure:
+        # A negative SURE of the best single estimate (an MSE below zero) means the
+        # noise is not white Gaussian of σ (e.g. clipped at the ends of the 8-bit
+        # range); fitted weights then follow the model's error: 512² camera, σ = 30
+        # rounded and clipped, got 27.1 dB combined against 28.3 dB single.
+        trusted = best_sure > 0
+        if combined or (trusted and sure <= (1 - COMBINE_MIN_GAIN) * best_sure):
             params = Params(
                 f=best_f,
                 r=best_r,

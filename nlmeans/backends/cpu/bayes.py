@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from ...color import OPPONENT
+from ...kernel_cache import ensure_kernel_cache
 from ..bayes_rules import (
     GAMMA_STEP1,
     GAMMA_STEP2,
@@ -36,6 +37,8 @@ from ..bayes_rules import (
     padding_rule,
     zones,
 )
+
+ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
 
 def bayes(padded, f, r, sigma, hs, *, patch_kernel="uniform") -> np.ndarray:
