@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import NLMeansError
+from .noreplace import rename_folder_no_replace
 
 #: How to install what chunked files and clusters need.
 EXTRA_HINT = 'pip install "nlmeans[dask]"'
@@ -205,13 +206,20 @@ def write_zarr(array, path, *, overwrite: bool = False, attributes=None, progres
         )
         with progress if progress is not None else contextlib.nullcontext():
             da.store(array, target, lock=False)
-        if path.exists():
+        if overwrite and os.path.lexists(path):
+            # The complete new store replaces the old one: moved aside, then removed.
             aside = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
             os.replace(path, aside / path.name)
             os.replace(temp, path)
             shutil.rmtree(aside, ignore_errors=True)
         else:
-            os.replace(temp, path)
+            # A store another process created meanwhile is kept (no-replace rename).
+            rename_folder_no_replace(temp, path)
+    except FileExistsError:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise NLMeansError(
+            f"{path}: already exists (it appeared meanwhile); pass --overwrite to replace it"
+        ) from None
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise

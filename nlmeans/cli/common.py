@@ -243,10 +243,26 @@ def prepare_backend(
 
 
 def print_json(document: dict) -> None:
-    """The one JSON document a ``--json`` command prints on stdout."""
+    """The one JSON document a ``--json`` command prints on stdout: strict JSON, with
+    non-finite numbers (a PSNR of a noise-free image, an undefined ratio) as null."""
     import json
 
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(_finite(document), indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def _finite(value):
+    """``value`` with every non-finite float, at any depth, replaced by None."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0:  # NumPy scalars
+        return _finite(value.item())
+    return value
 
 
 def write_text(path: Path, text: str) -> None:

@@ -103,7 +103,13 @@ def compare(
     """
     # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
     from ..evaluate import compare_image, mean_rows, montage, opencv_available, to_8bit_scale
-    from ..io import check_extension, check_folder_writable, read_image, write_image
+    from ..io import (
+        check_extension,
+        check_folder_writable,
+        read_image,
+        refuse_input_as_output,
+        write_image,
+    )
     from ..reporting import comparison_record, comparison_text, comparisons_csv, rows_table
 
     with clean_errors(debug):
@@ -114,12 +120,17 @@ def compare(
         if known_sigma and noise_sigma is None:
             raise fail("--known-sigma needs --sigma (the noise of a --noisy file is unknown)")
         pairs = _compare_pairs(clean, noisy)
-        # Refuse report files that cannot be written before computing anything.
+        # Refuse report files that cannot be written, or would replace an input,
+        # before computing anything.
         if montage_path is not None:
             check_extension(montage_path)
-        for report in (montage_path, csv_path):
+        inputs = [clean, noisy, *(path for pair in pairs for path in pair)]
+        for report, what in ((montage_path, "--montage"), (csv_path, "--csv")):
             if report is not None:
                 check_folder_writable(report)
+                targets = [report] if report is not montage_path else _montages(report, pairs)
+                for target in targets:
+                    refuse_input_as_output(target, inputs, what)
         if patch_kernel != "uniform":
             from ..params import check_patch_kernel
 
@@ -170,11 +181,7 @@ def compare(
             if not json_output:
                 typer.echo(comparison_text(comparison, noise) + "\n")
             if montage_path is not None:
-                target = montage_path
-                if len(pairs) > 1:
-                    target = montage_path.with_name(
-                        f"{montage_path.stem}_{clean_path.stem}{montage_path.suffix}"
-                    )
+                target = _montages(montage_path, pairs)[len(comparisons) - 1]
                 write_image(target, montage(comparison, clean8))
                 if not json_output:
                     typer.echo(f"montage: {target}\n")
@@ -197,6 +204,17 @@ def compare(
                 "mean": None if means is None else [vars(row) for row in means],
             }
         )
+
+
+def _montages(montage_path: Path, pairs) -> list[Path]:
+    """The montage file of each pair: ``montage_path`` itself for one image, else one
+    ``<stem>_<image><ext>`` per image."""
+    if len(pairs) == 1:
+        return [montage_path]
+    return [
+        montage_path.with_name(f"{montage_path.stem}_{clean.stem}{montage_path.suffix}")
+        for clean, _ in pairs
+    ]
 
 
 def _compare_pairs(clean: Path, noisy: Path | None) -> list[tuple[Path, Path | None]]:

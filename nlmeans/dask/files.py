@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from ..errors import NLMeansError
+from ..io import same_file
 from ..io_zarr import DEFAULT_CHUNK, is_zarr, open_lazy, write_zarr
 from ..params import Params
 from .chunked import denoise
@@ -37,7 +38,7 @@ def denoise_file(
         )
     if output_path.exists() and not overwrite:
         raise NLMeansError(f"{output_path}: already exists; pass --overwrite to replace it")
-    if output_path.resolve() == input_path.resolve():
+    if same_file(output_path, input_path):
         raise NLMeansError(f"{output_path}: output path is the input; choose another -o")
     start = time.perf_counter()
     image = open_lazy(input_path, chunk, channel_axis)

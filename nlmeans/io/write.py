@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import png16
 from ..errors import NLMeansError
+from ..noreplace import rename_no_replace
 from .formats import JPEG_QUALITY, VIDEO_EXTENSIONS, check_format, check_picture_format
 from .picture import ImageFileError, Picture, _reason
 
@@ -129,28 +130,6 @@ def write_image(
     _sync_folder(path.parent)
 
 
-_RENAME_NOREPLACE = 1
-_renameat2 = None
-
-
-def _renameat2_function():
-    """glibc's ``renameat2`` through ctypes, or None where it is missing (not Linux)."""
-    global _renameat2
-    if _renameat2 is None:
-        _renameat2 = False
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            function = libc.renameat2
-            function.argtypes = [
-                ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint
-            ]  # fmt: skip
-            function.restype = ctypes.c_int
-            _renameat2 = function
-    return _renameat2 or None
-
-
 def publish_new(temp, path) -> None:
     """Move ``temp`` to ``path`` only if ``path`` does not exist; FileExistsError if it does.
 
@@ -159,19 +138,8 @@ def publish_new(temp, path) -> None:
     if ``path`` exists), else, on file systems with neither, an existence
     check right before the rename.
     """
-    temp, path = os.fsencode(temp), os.fsencode(path)
-    renameat2 = _renameat2_function()
-    if renameat2 is not None:
-        import ctypes
-
-        at_cwd = -100  # AT_FDCWD
-        if renameat2(at_cwd, temp, at_cwd, path, _RENAME_NOREPLACE) == 0:
-            return
-        code = ctypes.get_errno()
-        if code == errno.EEXIST:
-            raise FileExistsError(code, os.strerror(code), os.fsdecode(path))
-        if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
-            raise OSError(code, os.strerror(code), os.fsdecode(path))
+    if rename_no_replace(temp, path):
+        return
     try:
         os.link(temp, path)  # FileExistsError if path exists
     except FileExistsError:

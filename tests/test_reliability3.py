@@ -1,0 +1,198 @@
+"""Hostile input, round 3: no input lost, no data silently dropped, every error one line.
+
+Each case runs through the ``nlmeans`` command line (and the API where it
+applies): exit 2 with one ``error:`` line naming the problem, nothing written,
+the inputs untouched.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from nlmeans.cli import app
+
+runner = CliRunner()
+
+
+def snapshot(folder):
+    """{relative path: bytes} of every file under ``folder`` (hidden ones included)."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_one_line(result, code, *words):
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def tiff(tmp_path):
+    import tifffile
+
+    path = tmp_path / "g.tif"
+    tifffile.imwrite(path, np.random.default_rng(0).integers(0, 256, (24, 24), dtype=np.uint8))
+    return path
+
+
+@pytest.fixture
+def photo(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "g.png"
+    Image.fromarray(rng.integers(0, 256, (24, 24), dtype=np.uint8)).save(path)
+    return path
+
+
+# --- An output path that is one of the inputs -------------------------------------------------
+
+
+def _alias(kind, target, folder):
+    """A path reaching ``target``: itself, a symbolic link or a hard link."""
+    if kind == "same":
+        return target
+    alias = folder / f"alias_{kind}{target.suffix}"
+    (os.symlink if kind == "symlink" else os.link)(target, alias)
+    return alias
+
+
+@pytest.mark.parametrize("kind", ["same", "symlink", "hardlink"])
+@pytest.mark.parametrize("option", ["--csv", "--montage"])
+def test_compare_refuses_a_report_that_is_its_clean_input(tmp_path, photo, kind, option):
+    target = _alias(kind, photo, tmp_path)
+    before = snapshot(tmp_path)
+    result = invoke("compare", photo, "--sigma", 5, "--no-opencv", option, target)
+    assert_one_line(result, 2, option, "is the input file")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("kind", ["same", "symlink", "hardlink"])
+def test_compare_refuses_a_report_that_is_its_noisy_input(tmp_path, photo, kind):
+    noisy = tmp_path / "n.png"
+    noisy.write_bytes(photo.read_bytes())
+    target = _alias(kind, noisy, tmp_path)
+    before = snapshot(tmp_path)
+    result = invoke("compare", photo, "--noisy", noisy, "--no-opencv", "--csv", target)
+    assert_one_line(result, 2, "--csv", "is the input file")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("option", ["--csv", "--montage"])
+def test_compare_refuses_a_report_that_is_a_folder_member(tmp_path, photo, option):
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(photo.read_bytes())
+    (folder / "b.png").write_bytes(photo.read_bytes())
+    # A folder's montages are <stem>_<image>.png: "m_b.png" names the second montage.
+    target = folder / ("b.png" if option == "--csv" else "m.png")
+    if option == "--montage":
+        os.symlink(folder / "a.png", folder / "m_b.png")
+    before = snapshot(tmp_path)
+    result = invoke("compare", folder, "--sigma", 5, "--no-opencv", option, target)
+    assert_one_line(result, 2, option, "is the input file")
+    assert snapshot(tmp_path) == before
+
+
+def test_denoise_refuses_an_output_hard_linked_to_its_input(tmp_path, photo):
+    target = _alias("hardlink", photo, tmp_path)
+    before = snapshot(tmp_path)
+    result = invoke("denoise", photo, "-o", target, "--overwrite")
+    assert_one_line(result, 2, "output path is the input")
+    assert snapshot(tmp_path) == before
+
+
+def test_zarr_denoise_refuses_an_output_linked_to_its_input(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    source = tmp_path / "in.zarr"
+    zarr.create_array(store=str(source), shape=(16, 16), dtype="f4")[:] = np.ones((16, 16))
+    os.symlink(source, tmp_path / "link.zarr")
+    before = snapshot(tmp_path)
+    result = invoke("denoise", source, "-o", tmp_path / "link.zarr", "--overwrite", "-q")
+    assert_one_line(result, 2, "is the input")
+    assert snapshot(tmp_path) == before
+
+
+# --- A .zarr output that appears while denoise computes ---------------------------------------
+
+
+def _store_appearing(monkeypatch, output, marker):
+    """Make another "process" create ``output`` (with ``marker``) while the chunks compute."""
+    import dask.array as da
+
+    store = da.store
+
+    def store_then_appear(*args, **kwargs):
+        result = store(*args, **kwargs)
+        output.mkdir()
+        (output / "theirs.txt").write_text(marker)
+        return result
+
+    monkeypatch.setattr(da, "store", store_then_appear)
+
+
+def test_a_zarr_output_created_meanwhile_is_kept(tmp_path, tiff, monkeypatch):
+    pytest.importorskip("zarr")
+    output = tmp_path / "out.zarr"
+    _store_appearing(monkeypatch, output, "keep me")
+    result = invoke("denoise", tiff, "-o", output, "-q")
+    assert_one_line(result, 2, "already exists (it appeared meanwhile)")
+    assert (output / "theirs.txt").read_text() == "keep me"
+    assert sorted(p.name for p in output.iterdir()) == ["theirs.txt"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.zarr")]
+
+
+def test_a_zarr_overwrite_replaces_only_once_complete(tmp_path, tiff, monkeypatch):
+    zarr = pytest.importorskip("zarr")
+    import dask.array as da
+
+    output = tmp_path / "out.zarr"
+    output.mkdir()
+    (output / "old.txt").write_text("old")
+    store, seen = da.store, []
+
+    def store_and_look(*args, **kwargs):
+        result = store(*args, **kwargs)
+        seen.append(sorted(p.name for p in output.iterdir()))  # the old store, still whole
+        return result
+
+    monkeypatch.setattr(da, "store", store_and_look)
+    result = invoke("denoise", tiff, "-o", output, "-q", "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert seen == [["old.txt"]]
+    assert zarr.open(str(output), mode="r").shape == (24, 24)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.zarr")]
+
+
+def test_write_zarr_api_keeps_a_store_created_meanwhile(tmp_path, monkeypatch):
+    pytest.importorskip("zarr")
+    import dask.array as da
+
+    from nlmeans.errors import NLMeansError
+    from nlmeans.io_zarr import write_zarr
+
+    output = tmp_path / "api.zarr"
+    _store_appearing(monkeypatch, output, "theirs")
+    with pytest.raises(NLMeansError, match="appeared meanwhile"):
+        write_zarr(da.zeros((8, 8), chunks=4), output)
+    assert (output / "theirs.txt").read_text() == "theirs"
+
+
+def test_json_of_compare_is_strict(tmp_path, photo):
+    result = invoke("compare", photo, "--sigma", 0, "--no-opencv", "--json")
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant):
+        raise ValueError(constant)
+
+    json.loads(result.stdout, parse_constant=refuse)
