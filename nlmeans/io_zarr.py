@@ -126,7 +126,13 @@ def open_lazy(path, chunk: int = DEFAULT_CHUNK, channel_axis: int | None = None)
 
         try:
             with tifffile.TiffFile(path) as tiff:
-                axes = tiff.series[0].axes
+                axes, series = tiff.series[0].axes, len(tiff.series)
+            if series > 1:  # pages written one by one are series of their own
+                raise NLMeansError(
+                    f"{path}: holds {series} image series (e.g. {series} pages written one "
+                    "by one); the chunked path reads one — give a .tif output to read the "
+                    "pages as a stack"
+                )
             store = tifffile.imread(path, aszarr=True)
             array = _single_array(path, zarr.open(store, mode="r"))
         except NLMeansError:

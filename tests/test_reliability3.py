@@ -196,3 +196,105 @@ def test_json_of_compare_is_strict(tmp_path, photo):
         raise ValueError(constant)
 
     json.loads(result.stdout, parse_constant=refuse)
+
+
+# --- Containers: every page, frame or series read, or a refusal -------------------------------
+
+
+def _pages_one_by_one(path, pages, how):
+    import tifffile
+
+    if how == "contiguous=False":
+        with tifffile.TiffWriter(path) as writer:
+            for page in pages:
+                writer.write(page, contiguous=False)
+    else:
+        for page in pages:
+            tifffile.imwrite(path, page, append=True)
+
+
+@pytest.mark.parametrize("count", [5, 400])
+@pytest.mark.parametrize("how", ["contiguous=False", "append=True"])
+def test_a_tiff_written_page_by_page_is_never_read_as_its_first_page(tmp_path, count, how):
+    import tifffile
+
+    pages = np.random.default_rng(count).integers(0, 256, (count, 12, 10), dtype=np.uint8)
+    source = tmp_path / "pages.tif"
+    _pages_one_by_one(source, pages, how)
+    output = tmp_path / "out.tif"
+    # Without axes metadata: a one-line refusal naming the page count, nothing written.
+    result = invoke("denoise", source, "-o", output, "-q")
+    assert_one_line(result, 2, f"({count} pages)", "--axes")
+    assert not output.exists()
+    # Named axes: the whole stack read, denoised and written back.
+    result = invoke("denoise", source, "-o", output, "-q", "--axes", "ZYX", "--r", 1, "--f", 1)
+    assert result.exit_code == 0, result.output
+    assert tifffile.imread(output).shape == pages.shape
+
+
+def test_read_image_api_reads_every_page(tmp_path):
+    from nlmeans.io import read_image
+
+    pages = np.random.default_rng(1).integers(0, 256, (5, 8, 9), dtype=np.uint16)
+    source = tmp_path / "pages.tif"
+    _pages_one_by_one(source, pages, "append=True")
+    np.testing.assert_array_equal(read_image(source, "ZYX").pixels, pages)
+
+
+def test_a_tiff_of_unlike_pages_is_refused_naming_its_pages(tmp_path):
+    import tifffile
+
+    source = tmp_path / "mixed.tif"
+    tifffile.imwrite(source, np.zeros((8, 8), np.uint8))
+    tifffile.imwrite(source, np.zeros((6, 5), np.uint8), append=True)
+    result = invoke("denoise", source, "-o", tmp_path / "out.tif", "-q")
+    assert_one_line(result, 2, "has 2 pages of different shapes")
+    assert not (tmp_path / "out.tif").exists()
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.6, 0.9])
+def test_a_cut_mkv_is_refused_naming_the_missing_frames(tmp_path, fraction):
+    pytest.importorskip("av")
+    from fractions import Fraction
+
+    from nlmeans.io import Picture
+    from nlmeans.io.video import encode_video
+
+    frames = np.random.default_rng(2).integers(0, 256, (40, 16, 24, 3), dtype=np.uint8)
+    like = Picture(frames, None, "TYXC", "format", {"fps": Fraction(25)})
+    data = encode_video(tmp_path / "v.mkv", frames, like, None)
+    (tmp_path / "whole.mkv").write_bytes(data)
+    (tmp_path / "cut.mkv").write_bytes(data[: int(len(data) * fraction)])
+    result = invoke("denoise", tmp_path / "cut.mkv", "-o", tmp_path / "out.mkv", "-q")
+    assert_one_line(result, 2, "is truncated or damaged", "of the 40 its container declares")
+    assert not (tmp_path / "out.mkv").exists()
+    # The whole file reads all 40 frames.
+    from nlmeans.io import read_image
+
+    assert read_image(tmp_path / "whole.mkv").pixels.shape == frames.shape
+
+
+def test_the_chunked_path_refuses_a_tiff_of_several_series(tmp_path):
+    pytest.importorskip("zarr")
+    source = tmp_path / "pages.tif"
+    _pages_one_by_one(source, np.zeros((5, 8, 8), np.uint8), "append=True")
+    result = invoke("denoise", source, "-o", tmp_path / "out.zarr", "-q")
+    assert_one_line(result, 2, "holds 5 image series")
+    assert not (tmp_path / "out.zarr").exists()
+
+
+def test_a_video_of_two_streams_is_refused(tmp_path):
+    av = pytest.importorskip("av")
+    path = tmp_path / "two.mkv"
+    with av.open(str(path), "w") as container:
+        streams = [container.add_stream("ffv1", rate=25) for _ in range(2)]
+        for stream in streams:
+            stream.width, stream.height, stream.pix_fmt = 16, 16, "bgr0"
+        frame = av.VideoFrame.from_ndarray(np.zeros((16, 16, 3), np.uint8), format="rgb24")
+        for _ in range(3):
+            for stream in streams:
+                container.mux(stream.encode(frame))
+        for stream in streams:
+            container.mux(stream.encode())
+    result = invoke("denoise", path, "-o", tmp_path / "out.mkv", "-q")
+    assert_one_line(result, 2, "has 2 video streams")
