@@ -23,6 +23,7 @@ from .backends import padding, select
 from .backends.contract import PADDING_RULES
 from .color import from_opponent, to_opponent
 from .errors import NLMeansError
+from .interrupts import interruptible
 from .memory import check_denoise_memory
 from .noise import estimate_sigma
 from .params import (
@@ -153,9 +154,11 @@ def estimate_planes(backend, planes: np.ndarray, params: Params, progress=None) 
     extent = planes.shape[1]
     shifts = np.prod([2 * rk + 1 for rk in r]) * (2 if chroma else 1)
     per_row = shifts * np.prod(planes.shape[2:]) * planes.shape[0]
-    # At least SLAB_HALOS times the margin thick, so that the margin each slab
-    # recomputes (and the shifts reaching into it) stays a small share of its work.
-    rows = max(1, int(SLAB_WORK // per_row), SLAB_HALOS * pad[0])
+    # At least SLAB_HALOS times the patch margin thick, so that the margin each slab
+    # recomputes stays a small share of its work. The search radius is not part of
+    # it (the shifts only read those rows): with a large r a slab stays a few rows,
+    # and the work between two interrupt checks bounded.
+    rows = max(1, int(SLAB_WORK // per_row), SLAB_HALOS * (pad[0] - r[0]))
     if rows < extent:
         rows = -(-extent // -(-extent // rows))  # even slabs
     # Source row of every padded row along the first axis (mirror reflection).
@@ -189,7 +192,7 @@ def _estimate_padded(backend, padded, params: Params, f, r) -> np.ndarray:
     """
     two = params.h_chroma is not None and params.h_chroma != params.h
     strengths = [params.h, params.h_chroma] if two else [params.h]
-    compute = backend.methods[params.method]
+    compute = interruptible(backend.methods[params.method])
     estimates = compute(padded, f, r, params.sigma, strengths, patch_kernel=params.patch_kernel)
     estimate = estimates[0]
     if two:

@@ -45,6 +45,8 @@ class _OneLineErrors(typer.core.TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         from ..errors import NLMeansError
 
+        global _interrupt_reported
+        _interrupt_reported = False
         arguments = list(sys.argv[1:] if args is None else args)
         interrupt_on_sigterm()
         warnings.showwarning = _warning_as_note
@@ -65,14 +67,17 @@ class _OneLineErrors(typer.core.TyperGroup):
                 typer.echo(f"error: {message}{where}", err=True)
                 code = error.exit_code
         except (KeyboardInterrupt, typer.Abort):
-            typer.echo("error: interrupted", err=True)
-            code = EXIT_INTERRUPTED
+            code = EXIT_INTERRUPTED  # its line is printed below
         except Exception as error:
             if "--debug" in arguments:
                 raise
             typer.echo(f"error: {internal_error(error)}", err=True)
             code = EXIT_INTERNAL
         code = code if isinstance(code, int) else EXIT_OK
+        if code == EXIT_INTERRUPTED and not _interrupt_reported:
+            # Typer turns an interrupt outside a command's error boundary (parsing the
+            # arguments, the moment a command returns) into exit 130 without a word.
+            typer.echo("error: interrupted", err=True)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -120,8 +125,14 @@ def root() -> None:
     """Non-local means image denoising: fast, exact, on the CPU (Numba) or an NVIDIA GPU."""
 
 
+#: Whether this run printed its ``error: interrupted`` line (one line, whatever the path).
+_interrupt_reported = False
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Print ``error: message`` on stderr and return the Exit to raise."""
+    global _interrupt_reported
+    _interrupt_reported = _interrupt_reported or code == EXIT_INTERRUPTED
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
 
@@ -265,8 +276,13 @@ def _finite(value):
     return value
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write a report file atomically (temporary file in the same folder, then rename)."""
+def write_text(path: Path, text: str, final: bool = False) -> None:
+    """Write a report file atomically (temporary file in the same folder, then rename).
+
+    ``final``: the command's last output (:func:`nlmeans.io.write.final_publish`).
+    """
+    from ..io.write import final_publish
+
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
@@ -274,7 +290,8 @@ def write_text(path: Path, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temp, 0o666 & ~umask)  # mkstemp makes it private; a report is not
-        os.replace(temp, path)
+        with final_publish(final):
+            os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)

@@ -182,14 +182,15 @@ def compare(
                 typer.echo(comparison_text(comparison, noise) + "\n")
             if montage_path is not None:
                 target = _montages(montage_path, pairs)[len(comparisons) - 1]
-                write_image(target, montage(comparison, clean8))
+                last = csv_path is None and len(comparisons) == len(pairs)
+                write_image(target, montage(comparison, clean8), final=last)
                 if not json_output:
                     typer.echo(f"montage: {target}\n")
         means = mean_rows(comparisons) if len(comparisons) > 1 else None
         if means is not None and not json_output:
             typer.echo(f"mean over {len(comparisons)} images\n{rows_table(means)}")
         if csv_path is not None:
-            write_text(csv_path, comparisons_csv(comparisons, means))
+            write_text(csv_path, comparisons_csv(comparisons, means), final=True)
 
     if json_output:
         print_json(

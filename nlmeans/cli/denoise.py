@@ -175,7 +175,12 @@ def denoise(
         elapsed = time.perf_counter() - start
         # Without --overwrite, an output that appeared meanwhile is not replaced either.
         write_image(
-            output, picture.with_pixels(result), replace=overwrite, like=picture, codec=codec
+            output,
+            picture.with_pixels(result),
+            replace=overwrite,
+            like=picture,
+            codec=codec,
+            final=True,
         )
     tuned = tune or method == "combined"
     _report(input_path, output, params, chosen, elapsed, tuned, quiet, json_output, picture)

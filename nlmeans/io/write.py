@@ -13,7 +13,9 @@ import contextlib
 import errno
 import io
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +71,27 @@ class OutputExistsError(ImageFileError):
     """The output appeared while it was being computed, and may not be replaced."""
 
 
+@contextlib.contextmanager
+def final_publish(final: bool = True):
+    """Around the rename that publishes a command's last output: Ctrl-C and SIGTERM are
+    held from just before it and, once it succeeded, stay held (the run is done; the
+    process exits 0 and drops them), so that an interrupt never lands between a
+    published output and the end of the run. If the rename fails they are released
+    (a pending one is then raised). No effect unless ``final``, off the main thread
+    or where signals cannot be blocked."""
+    held = (signal.SIGINT, signal.SIGTERM)
+    usable = hasattr(signal, "pthread_sigmask")
+    if not (final and usable and threading.current_thread() is threading.main_thread()):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        raise
+
+
 def write_image(
     path,
     array: np.ndarray,
@@ -76,6 +99,7 @@ def write_image(
     replace: bool = True,
     like: Picture | None = None,
     codec: str | None = None,
+    final: bool = False,
 ) -> None:
     """Write ``array`` to ``path`` atomically, in the format its extension names.
 
@@ -93,6 +117,9 @@ def write_image(
     exist at that very moment (:func:`publish_new`, no check-then-rename race):
     a file another process created meanwhile is kept and
     :class:`OutputExistsError` is raised.
+
+    ``final``: the command line's last output; interrupts are held from its
+    rename on (:func:`final_publish`).
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -113,10 +140,11 @@ def write_image(
             temp.flush()
             os.fsync(temp.fileno())
         os.chmod(temp_name, mode)
-        if replace:
-            os.replace(temp_name, path)
-        else:
-            publish_new(temp_name, path)
+        with final_publish(final):
+            if replace:
+                os.replace(temp_name, path)
+            else:
+                publish_new(temp_name, path)
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
