@@ -282,6 +282,24 @@ def block_padding(params: Params, ndim: int) -> tuple[int, ...]:
     return tuple(int(v) for v in np.max(terms, axis=0)) if terms else (0,) * ndim
 
 
+#: SURE tunes and combines for a noise sigma up to this many times the data range:
+#: beyond it the noise hides the image entirely and the fitted weights overflow.
+MAX_TUNING_SIGMA = 4.0
+
+
+def _check_tuning_sigma(image, sigma, data_range) -> None:
+    """NLMeansError naming ``sigma`` and its range when SURE cannot tune for it."""
+    if sigma is None:
+        return
+    limit = MAX_TUNING_SIGMA * (data_range if data_range is not None else image_data_range(image))
+    if not float(sigma) <= limit:
+        raise NLMeansError(
+            f"sigma={sigma:g} is out of range for tuning or the combined method: expected at "
+            f"most {limit:g} ({MAX_TUNING_SIGMA:g} times the data range); noise that large "
+            "hides the image (give h instead of tuning)"
+        )
+
+
 def denoise(
     image: np.ndarray,
     h: float | None = None,
@@ -385,6 +403,7 @@ def denoise(
         if params.method == COMBINED:
             params = replace(params, components=check_components(params.components, len(planes)))
     elif tune or method == COMBINED:
+        _check_tuning_sigma(image, sigma, data_range)
         if check_patch_kernel(patch_kernel) != "uniform":
             raise NLMeansError(
                 f"tune=True chooses parameters for the uniform patch kernel only, not "

@@ -298,3 +298,91 @@ def test_a_video_of_two_streams_is_refused(tmp_path):
             container.mux(stream.encode())
     result = invoke("denoise", path, "-o", tmp_path / "out.mkv", "-q")
     assert_one_line(result, 2, "has 2 video streams")
+
+
+# --- Errors that were internal (exit 3): one line, exit 2 --------------------------------------
+
+
+def test_a_malformed_npy_header_is_one_line(tmp_path):
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((8, 8), np.float32))
+    data = buffer.getvalue().replace(b"'shape': (8, 8)", b"'shape': (8, 8a")
+    (tmp_path / "bad.npy").write_bytes(data)
+    result = invoke("denoise", tmp_path / "bad.npy", "-o", tmp_path / "o.npy")
+    assert_one_line(result, 2, "bad.npy: is truncated or corrupt (.npy header")
+    assert not (tmp_path / "o.npy").exists()
+
+
+def _zarr_store(path, shape=(16, 16), chunks=(8, 8), **options):
+    zarr = pytest.importorskip("zarr")
+    array = zarr.create_array(store=str(path), shape=shape, chunks=chunks, dtype="f4", **options)
+    return array
+
+
+@pytest.mark.parametrize("side", ["input", "output"])
+def test_a_zarr_link_loop_is_one_line(tmp_path, tiff, side):
+    pytest.importorskip("zarr")
+    loop = tmp_path / "loop.zarr"
+    os.symlink(loop, loop)
+    args = (loop, "-o", tmp_path / "o.zarr") if side == "input" else (tiff, "-o", loop)
+    result = invoke("denoise", *args, "-q")
+    assert_one_line(result, 2, "loop.zarr: is a symbolic link loop")
+
+
+def test_a_zarr_chunk_shape_of_zeros_is_one_line(tmp_path):
+    import json as json_module
+
+    store = tmp_path / "zero.zarr"
+    _zarr_store(store)[:] = 1
+    meta = json_module.loads((store / "zarr.json").read_text())
+    meta["chunk_grid"]["configuration"]["chunk_shape"] = [0, 0]
+    (store / "zarr.json").write_text(json_module.dumps(meta))
+    result = invoke("denoise", store, "-o", tmp_path / "o.zarr", "-q")
+    assert_one_line(result, 2, "chunk shape [0, 0] has an empty side")
+
+
+def test_a_huge_zarr_is_refused_before_any_allocation(tmp_path):
+    store = tmp_path / "huge.zarr"
+    _zarr_store(store, shape=(10**12, 10**12), chunks=(256, 256))
+    result = invoke("denoise", store, "-o", tmp_path / "o.zarr", "-q")
+    assert_one_line(result, 2, "chunks of side 1024", "give larger --chunks")
+    assert not (tmp_path / "o.zarr").exists()
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_a_corrupt_zarr_chunk_is_one_line(tmp_path, compressed):
+    store = tmp_path / "bad.zarr"
+    options = {} if compressed else {"compressors": None}
+    _zarr_store(store, **options)[:] = 1
+    chunk = sorted(p for p in (store / "c").rglob("*") if p.is_file())[0]
+    chunk.write_bytes(b"garbage")
+    result = invoke("denoise", store, "-o", tmp_path / "o.zarr", "-q", "--h", 0.1, "--sigma", 0.1)
+    assert_one_line(result, 2, "bad.zarr: a chunk cannot be read")
+    assert not (tmp_path / "o.zarr").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_compare_refuses_a_negative_seed_and_a_volume(tmp_path, photo):
+    result = invoke("compare", photo, "--sigma", 5, "--seed", -1, "--no-opencv")
+    assert_one_line(result, 2, "--seed")
+    volume = tmp_path / "vol.npy"
+    np.save(volume, np.random.default_rng(0).random((8, 16, 16)).astype(np.float32))
+    result = invoke("compare", volume, "--sigma", 5, "--no-opencv")
+    assert_one_line(result, 2, "is a ZYX stack", "compare takes single 2-D images")
+
+
+def test_huge_sigmas_name_the_parameter_and_its_range(tmp_path, photo):
+    result = invoke("compare", photo, "--sigma", 1e300, "--tune", "--no-opencv")
+    assert_one_line(result, 2, "--sigma 1e+300 is out of range", "from 0 to 1020")
+    for extra in (["--tune", "--sigma", 1e6], ["--method", "combined", "--sigma", 1e15]):
+        result = invoke("denoise", photo, "-o", tmp_path / "o.png", *extra)
+        assert_one_line(result, 2, "sigma=", "is out of range", "at most 1020")
+    # The API says the same; a sigma within the range works.
+    import nlmeans
+
+    image = np.asarray(Image.open(photo))
+    with pytest.raises(nlmeans.NLMeansError, match="at most 1020"):
+        nlmeans.denoise(image, sigma=1e6, tune=True)
+    assert nlmeans.denoise(image, sigma=1000, method="combined").shape == image.shape

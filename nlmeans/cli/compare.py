@@ -30,6 +30,9 @@ from .common import (
     write_text,
 )
 
+#: Largest --sigma of added noise, 8-bit units: beyond it the noise hides the image.
+MAX_NOISE_SIGMA = 4 * 255.0
+
 
 @app.command()
 def compare(
@@ -56,7 +59,7 @@ def compare(
             "8-bit units (0-255), float and unclipped.",
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the added noise.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the added noise.")] = 0,
     known_sigma: Annotated[
         bool,
         typer.Option(
@@ -115,8 +118,11 @@ def compare(
     with clean_errors(debug):
         if (noisy is None) == (noise_sigma is None):
             raise fail("give exactly one of --noisy NOISY or --sigma S")
-        if noise_sigma is not None and not (noise_sigma >= 0 and noise_sigma < float("inf")):
-            raise fail(f"--sigma {noise_sigma} is out of range; expected a finite value >= 0")
+        if noise_sigma is not None and not (0 <= noise_sigma <= MAX_NOISE_SIGMA):
+            raise fail(
+                f"--sigma {noise_sigma:g} is out of range; expected a value from 0 to "
+                f"{MAX_NOISE_SIGMA:g} (8-bit units: 4 times the 0-255 range)"
+            )
         if known_sigma and noise_sigma is None:
             raise fail("--known-sigma needs --sigma (the noise of a --noisy file is unknown)")
         pairs = _compare_pairs(clean, noisy)
@@ -148,12 +154,12 @@ def compare(
 
         comparisons = []
         for clean_path, noisy_path in pairs:
-            clean8 = to_8bit_scale(read_image(clean_path).pixels)
+            clean8 = to_8bit_scale(_single_image(read_image(clean_path), clean_path))
             noisy8 = None
             if noisy_path is None:
                 noise = f"Gaussian noise sigma={noise_sigma:g} seed={seed} (float, unclipped)"
             else:
-                noisy8 = to_8bit_scale(read_image(noisy_path).pixels)
+                noisy8 = to_8bit_scale(_single_image(read_image(noisy_path), noisy_path))
                 noise = f"noisy file {noisy_path}"
                 if noisy8.shape != clean8.shape:
                     raise fail(
@@ -205,6 +211,19 @@ def compare(
                 "mean": None if means is None else [vars(row) for row in means],
             }
         )
+
+
+def _single_image(picture, path):
+    """The pixels of a single image; a stack (volume, time series, video) refused."""
+    from ..errors import NLMeansError
+
+    if picture.is_stack:
+        raise NLMeansError(
+            f"{path}: is a {picture.layout} stack (shape "
+            f"{'x'.join(map(str, picture.pixels.shape))}); compare takes single 2-D images "
+            "(gray or color) — use denoise for stacks"
+        )
+    return picture.pixels
 
 
 def _montages(montage_path: Path, pairs) -> list[Path]:
