@@ -120,7 +120,7 @@ def compare(
             raise fail("give exactly one of --noisy NOISY or --sigma S")
         if noise_sigma is not None and not (0 <= noise_sigma <= MAX_NOISE_SIGMA):
             raise fail(
-                f"--sigma {noise_sigma:g} is out of range; expected a value from 0 to "
+                f"--sigma {noise_sigma} is out of range; expected a value from 0 to "
                 f"{MAX_NOISE_SIGMA:g} (8-bit units: 4 times the 0-255 range)"
             )
         if known_sigma and noise_sigma is None:
