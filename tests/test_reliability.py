@@ -576,7 +576,8 @@ def test_real_signal_during_denoise_leaves_no_output_and_no_temp(tmp_path, rng, 
         assert not output.exists() or np.asarray(Image.open(output)).shape == (256, 256, 3)
     else:
         assert process.returncode == 130, stderr
-        assert stderr.strip() == "error: interrupted"
+        # (The compile notice comes when warming the kernels is slow: a busy machine.)
+        assert stderr.replace("compiling kernels, first run only…\n", "") == "error: interrupted\n"
         assert snapshot(tmp_path) == before  # no output, no hidden temporary file, input intact
 
 
