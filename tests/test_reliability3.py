@@ -388,3 +388,120 @@ def test_huge_sigmas_name_the_parameter_and_its_range(tmp_path, photo):
     with pytest.raises(nlmeans.NLMeansError, match="at most 1020"):
         nlmeans.denoise(image, sigma=1e6, tune=True)
     assert nlmeans.denoise(image, sigma=1000, method="combined").shape == image.shape
+
+
+# --- Limits: memory, threads, workers ----------------------------------------------------------
+
+
+def test_the_memory_check_honours_rlimit_as(monkeypatch):
+    import resource
+
+    from nlmeans import memory
+
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (2 * 2**30, resource.RLIM_INFINITY))
+    left = memory.address_space_available()
+    assert left is not None and 0 <= left < 2 * 2**30
+    assert memory.available_bytes() <= left
+
+
+def test_batch_goes_on_after_a_file_fails_with_an_internal_error(tmp_path, photo, monkeypatch):
+    import nlmeans.batch.process as process
+
+    source, target = tmp_path / "in", tmp_path / "out"
+    source.mkdir()
+    (source / "a.png").write_bytes(photo.read_bytes())
+    (source / "b.png").write_bytes(photo.read_bytes())
+    denoise_picture = process.denoise_picture
+
+    def failing(item, *args, **kwargs):
+        if item.source.name == "a.png":
+            raise MemoryError()
+        return denoise_picture(item, *args, **kwargs)
+
+    import nlmeans.batch.local as local
+
+    monkeypatch.setattr(local, "denoise_picture", failing)
+    result = invoke("batch", source, target, "--r", 2, "--f", 1)
+    assert result.exit_code == 1, result.output
+    assert "a.png" in result.output and "out of memory (MemoryError)" in result.output
+    assert sorted(p.name for p in target.iterdir()) == ["b.png"]
+
+
+@pytest.mark.parametrize(("value", "words"), [("", "is invalid"), ("abc", "is invalid")])
+def test_a_bad_thread_variable_is_one_line(tmp_path, photo, value, words):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_NUM_THREADS": value}
+    done = subprocess.run(
+        [sys.executable, "-m", "nlmeans", "denoise", photo, "-o", tmp_path / "o.png"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: NUMBA_NUM_THREADS={value!r} is invalid; expected an integer >= 1 "
+        "(or leave it unset)"
+    ]
+
+
+def test_too_many_threads_are_capped_with_one_note(tmp_path, photo):
+    import subprocess
+    import sys
+
+    cores = os.cpu_count()
+    env = {**os.environ, "NUMBA_NUM_THREADS": str(1000)}
+    done = subprocess.run(
+        [sys.executable, "-m", "nlmeans", "denoise", photo, "-o", tmp_path / "o.png", "-q",
+         "--threads", "2000"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("compiling")]
+    assert lines == [
+        f"note: NUMBA_NUM_THREADS=1000 is more than the {cores} CPU cores here; using {cores}",
+        f"note: --threads 2000 is more than the {cores} CPU threads here; using {cores}",
+    ]
+    assert (tmp_path / "o.png").exists()
+
+
+def test_denoise_nl_means_caps_threads_with_a_warning():
+    import numba
+
+    from nlmeans import denoise_nl_means
+
+    most = numba.config.NUMBA_NUM_THREADS
+    image = np.random.default_rng(0).random((16, 16))
+    with pytest.warns(UserWarning, match=f"using {most}"):
+        denoise_nl_means(image, h=0.1, patch_size=3, patch_distance=2, threads=most + 2)
+
+
+@pytest.mark.parametrize(
+    "options", [{"threads": 0}, {"threads": -3}, {"sample_chunks": 1.5}, {"sample_chunks": "2"}]
+)
+def test_dask_denoise_refuses_bad_counts(options):
+    pytest.importorskip("dask")
+    import dask.array as da
+
+    import nlmeans
+    from nlmeans.dask import denoise
+
+    name = next(iter(options))
+    with pytest.raises(nlmeans.NLMeansError, match=f"{name}=.* is out of range"):
+        denoise(da.zeros((16, 16), chunks=8), h=0.1, sigma=0.1, **options)
+
+
+def test_dask_local_workers_are_capped_with_a_note():
+    pytest.importorskip("distributed")
+    from nlmeans.batch.distributed import local_worker_limit, parse_dask
+
+    most = local_worker_limit()
+    assert 1 <= most <= (os.cpu_count() or 1)
+    with pytest.warns(UserWarning, match=f"using {most}"):
+        assert parse_dask("local:1000") == ("local", most)
+
+
+def test_zarr_progress_only_on_a_terminal(tmp_path, tiff):
+    pytest.importorskip("zarr")
+    result = invoke("denoise", tiff, "-o", tmp_path / "o.zarr", "--r", 2, "--f", 1)
+    assert result.exit_code == 0, result.output
+    assert "\r" not in result.stderr and "[" not in result.stderr

@@ -177,20 +177,25 @@ def clean_errors(debug: bool):
 
 
 def check_thread_variable() -> None:
-    """Refuse a NUMBA_NUM_THREADS that Numba would fail on, before Numba is imported."""
+    """Refuse a NUMBA_NUM_THREADS that Numba would fail on (empty, not a number, below 1)
+    and cap one above the cores, before Numba is imported."""
     from ..errors import NLMeansError
 
     value = os.environ.get("NUMBA_NUM_THREADS")
-    if value is None or value == "":
+    if value is None:
         return
     try:
-        valid = int(value) >= 1
+        count = int(value)
     except ValueError:
-        valid = False
-    if not valid:
+        count = 0
+    if count < 1:
         raise NLMeansError(
             f"NUMBA_NUM_THREADS={value!r} is invalid; expected an integer >= 1 (or leave it unset)"
         )
+    cores = os.cpu_count() or 1
+    if count > cores:  # more threads than cores: no faster, and thread creation can fail
+        note(f"NUMBA_NUM_THREADS={count} is more than the {cores} CPU cores here; using {cores}")
+        os.environ["NUMBA_NUM_THREADS"] = str(cores)
 
 
 def prepare_backend(
@@ -223,6 +228,12 @@ def prepare_backend(
     tune = tune or method == "combined"
     backend = select(name, None if tune else method or "pixel", ndim, patch_kernel)
     if threads is not None:
+        import numba
+
+        most = numba.config.NUMBA_NUM_THREADS
+        if threads > most:
+            note(f"--threads {threads} is more than the {most} CPU threads here; using {most}")
+            threads = most
         # Numba's thread pool is what --threads limits; the range is checked for every backend.
         REGISTRY["cpu"].set_threads(threads)
         if backend.set_threads is None:

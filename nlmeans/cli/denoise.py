@@ -134,7 +134,8 @@ def denoise(
                 chunk=chunks,
                 channel_axis=channel_axis,
                 overwrite=overwrite,
-                progress=None if quiet else ProgressBar(out=sys.stderr),
+                # Dask's bar redraws with carriage returns: on a terminal only, like the rest.
+                progress=ProgressBar(out=sys.stderr) if sys.stderr.isatty() and not quiet else None,
                 h_chroma=h_chroma,
                 backend=chosen.name,
                 **options,
