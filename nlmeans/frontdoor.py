@@ -300,6 +300,25 @@ def _check_tuning_sigma(image, sigma, data_range) -> None:
         )
 
 
+def _channel_axis_for(image: np.ndarray, channel_axis):
+    """``channel_axis`` as given, or for "auto" -1 (with a UserWarning) for a 3-D array whose
+    last axis has 3 or 4 entries (a photo), else None (every axis spatial)."""
+    if not (isinstance(channel_axis, str) and channel_axis == "auto"):
+        return channel_axis
+    if image.ndim == 3 and image.shape[-1] in (3, 4):
+        import warnings
+
+        warnings.warn(
+            f"an array of shape {image.shape} is taken as a color image, channels last "
+            "(channel_axis=-1); pass channel_axis=-1 to say so, or channel_axis=None for a "
+            "3-D volume",
+            UserWarning,
+            stacklevel=3,
+        )
+        return -1
+    return None
+
+
 def denoise(
     image: np.ndarray,
     h: float | None = None,
@@ -307,7 +326,7 @@ def denoise(
     *,
     f=None,
     r=None,
-    channel_axis: int | None = None,
+    channel_axis: int | None | str = "auto",
     data_range: float | None = None,
     backend: str = "auto",
     return_params: bool = False,
@@ -334,8 +353,15 @@ def denoise(
     image : ndarray
         uint8, uint16, float32 or float64 with 2, 3 or 4 spatial axes; with
         ``channel_axis=None`` every axis is spatial.
-    h, sigma, f, r, channel_axis, data_range
+    h, sigma, f, r, data_range
         As in :func:`resolve_params`; unset ones are resolved from the image.
+    channel_axis : int, None or "auto"
+        The axis holding the channels, or None when every axis is spatial.
+        "auto" (the default): a 3-D array whose last axis has 3 or 4 entries
+        (an RGB or RGBA photo) is taken as color, channels last, with a
+        UserWarning saying so — never silently as a volume; any other array
+        as all spatial. Pass ``channel_axis=None`` for a volume of 3 or 4
+        slices along its last axis, ``channel_axis=-1`` to silence the warning.
     method : {"pixel", "patch", "combined"}, optional
         Pixelwise (the default) or patchwise NLM (Buades, Coll & Morel, IPOL 2011):
         each patch gets the weighted mean of its candidates and each pixel averages
@@ -388,6 +414,7 @@ def denoise(
     True
     """
     image = check_image(image)
+    channel_axis = _channel_axis_for(image, channel_axis)
     planes = to_channels_first(image, channel_axis)
     check_denoise_memory(planes)  # before anything allocates a copy of the image
     if planes.dtype.kind == "f":

@@ -505,3 +505,31 @@ def test_zarr_progress_only_on_a_terminal(tmp_path, tiff):
     result = invoke("denoise", tiff, "-o", tmp_path / "o.zarr", "--r", 2, "--f", 1)
     assert result.exit_code == 0, result.output
     assert "\r" not in result.stderr and "[" not in result.stderr
+
+
+# --- A photo through the first example -------------------------------------------------------
+
+
+def test_a_photo_without_channel_axis_is_taken_as_color_with_a_warning():
+    import warnings
+
+    import nlmeans
+    from nlmeans import denoise_nl_means
+
+    rng = np.random.default_rng(3)
+    clean = np.repeat(np.linspace(0, 255, 40)[None, :, None], 40, axis=0).repeat(3, axis=2)
+    photo = np.clip(clean + rng.normal(0, 20, clean.shape), 0, 255).astype(np.uint8)
+    options = dict(h=15, sigma=20, f=1, r=3)
+    with pytest.warns(UserWarning, match=r"taken as a color image.*channel_axis=None"):
+        guessed = nlmeans.denoise(photo, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # explicit axes: no warning
+        color = nlmeans.denoise(photo, channel_axis=-1, **options)
+        volume = nlmeans.denoise(photo, channel_axis=None, **options)
+        gray = nlmeans.denoise(photo[..., 0], **options)
+        # The drop-in keeps scikit-image's meaning: no channel_axis, every axis spatial.
+        dropin = denoise_nl_means(photo / 255.0, h=0.06, sigma=0.08, patch_size=3,
+                                  patch_distance=3)  # fmt: skip
+    np.testing.assert_array_equal(guessed, color)
+    assert not np.array_equal(color, volume)
+    assert gray.shape == (40, 40) and dropin.shape == photo.shape
