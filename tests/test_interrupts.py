@@ -189,3 +189,19 @@ def test_an_interrupt_reaches_python_while_a_kernel_runs(monkeypatch):
     while busy():
         time.sleep(0.01)
     assert returned == [True]
+
+
+def test_a_command_run_in_process_leaves_interrupts_deliverable(noisy_png, tmp_path):
+    # The last output's rename holds SIGINT and SIGTERM; in a longer-lived process (this
+    # one) they are released after the command, or every later child would inherit them
+    # blocked and never stop on Ctrl-C.
+    from typer.testing import CliRunner
+
+    from nlmeans.cli import app
+
+    result = CliRunner().invoke(
+        app, ["denoise", str(noisy_png), "-o", str(tmp_path / "o.png"), "--r", "2", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert signal.SIGINT not in blocked and signal.SIGTERM not in blocked

@@ -74,6 +74,10 @@ class _OneLineErrors(typer.core.TyperGroup):
             typer.echo(f"error: {internal_error(error)}", err=True)
             code = EXIT_INTERNAL
         code = code if isinstance(code, int) else EXIT_OK
+        if not PROCESS_ENDS:
+            from ..io.write import release_held_signals
+
+            release_held_signals()
         if code == EXIT_INTERRUPTED and not _interrupt_reported:
             # Typer turns an interrupt outside a command's error boundary (parsing the
             # arguments, the moment a command returns) into exit 130 without a word.
@@ -124,6 +128,10 @@ COMPILE_NOTICE_AFTER_S = 2.0
 def root() -> None:
     """Non-local means image denoising: fast, exact, on the CPU (Numba) or an NVIDIA GPU."""
 
+
+#: True when the process ends with the command (the console script): the interrupts held
+#: since its last output was published then stay held until the exit.
+PROCESS_ENDS = False
 
 #: Whether this run printed its ``error: interrupted`` line (one line, whatever the path).
 _interrupt_reported = False

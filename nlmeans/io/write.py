@@ -90,6 +90,24 @@ def final_publish(final: bool = True):
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         raise
+    if not _held_since:
+        _held_since.append(previous)
+
+
+#: The signal mask before :func:`final_publish` held the interrupts (empty: none held).
+_held_since: list = []
+
+
+def release_held_signals() -> None:
+    """Drop the interrupts that came after a command's last output was published, and stop
+    holding them: for a command run inside a longer-lived process (tests, a Python
+    caller), whose later work and child processes must see Ctrl-C again."""
+    if not _held_since:
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    while held & signal.sigpending():
+        signal.sigtimedwait(held, 0)  # consume it: the run it would interrupt is done
+    signal.pthread_sigmask(signal.SIG_SETMASK, _held_since.pop())
 
 
 def write_image(
