@@ -94,7 +94,8 @@ def _command(kind, source, folder):
         return ["batch", source.parent, out, "--r", 120], [out / source.name]
     if kind == "compare":
         csv = folder / "c.csv"
-        return ["compare", source, "--sigma", 10, "--r", 120, "--no-opencv", "--csv", csv], [csv]
+        # r = 20: scikit-image's phase may hold the GIL (the interrupt then waits for it).
+        return ["compare", source, "--sigma", 10, "--r", 20, "--no-opencv", "--csv", csv], [csv]
     return ["info"], []
 
 
