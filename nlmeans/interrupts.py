@@ -72,11 +72,12 @@ def interruptible(function):
             finally:
                 _RUNNING.release()
 
+        worker = threading.Thread(target=work, name="nlmeans-kernel", daemon=True)
         try:
-            worker = threading.Thread(target=work, name="nlmeans-kernel", daemon=True)
             worker.start()
-        except BaseException:
-            _RUNNING.release()
+        except BaseException:  # e.g. Ctrl-C while start() waits for the thread to run
+            if worker.ident is None:  # it never ran: the lock is the caller's to give back
+                _RUNNING.release()
             raise
         while worker.is_alive():
             worker.join(WAIT_S)  # KeyboardInterrupt is raised here

@@ -73,9 +73,10 @@ class _OneLineErrors(typer.core.TyperGroup):
                 raise
             typer.echo(f"error: {internal_error(error)}", err=True)
             code = EXIT_INTERNAL
+        finally:
+            if not PROCESS_ENDS and "nlmeans.io.write" in sys.modules:  # (--help loads no io)
+                sys.modules["nlmeans.io.write"].release_held_signals()
         code = code if isinstance(code, int) else EXIT_OK
-        if not PROCESS_ENDS and "nlmeans.io.write" in sys.modules:  # (--help loads no io)
-            sys.modules["nlmeans.io.write"].release_held_signals()
         if code == EXIT_INTERRUPTED and not _interrupt_reported:
             # Typer turns an interrupt outside a command's error boundary (parsing the
             # arguments, the moment a command returns) into exit 130 without a word.
