@@ -7,7 +7,10 @@ command line's start-up) does not import NumPy, Numba or scikit-image.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING
+
+# typing.TYPE_CHECKING without importing typing: the console script's first lines, before
+# its Ctrl-C handlers, stay short.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 

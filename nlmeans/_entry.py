@@ -31,6 +31,9 @@ INTERRUPTED = 130
 
 def main() -> None:
     """Run the command line; after an interrupt, exit with 130 straight away."""
+    from .cli import common
+
+    common.PROCESS_ENDS = True  # the held interrupts of a finished run stay held to the exit
     try:
         run()
     except SystemExit as done:

@@ -207,6 +207,15 @@ def denoise_nl_means(
         import numba
 
         previous = numba.get_num_threads()
+        most = numba.config.NUMBA_NUM_THREADS
+        if isinstance(threads, int) and not isinstance(threads, bool) and threads > most:
+            import warnings
+
+            warnings.warn(
+                f"threads={threads} is more than the {most} CPU threads here; using {most}",
+                stacklevel=2,
+            )
+            threads = most
         REGISTRY["cpu"].set_threads(threads)
     try:
         return denoise(

@@ -23,6 +23,7 @@ from .backends import padding, select
 from .backends.contract import PADDING_RULES, SLAB_ALIGN
 from .color import from_opponent, to_opponent
 from .errors import NLMeansError
+from .interrupts import interruptible
 from .mapped import denoise_mapped, is_mapped
 from .memory import check_denoise_memory
 from .noise import estimate_sigma
@@ -155,9 +156,11 @@ def estimate_planes(backend, planes: np.ndarray, params: Params, progress=None) 
     extent = planes.shape[1]
     shifts = np.prod([2 * rk + 1 for rk in r]) * (2 if chroma else 1)
     per_row = shifts * np.prod(planes.shape[2:]) * planes.shape[0]
-    # At least SLAB_HALOS times the margin thick, so that the margin each slab
-    # recomputes (and the shifts reaching into it) stays a small share of its work.
-    rows = max(1, int(SLAB_WORK // per_row), SLAB_HALOS * pad[0])
+    # At least SLAB_HALOS times the patch margin thick, so that the margin each slab
+    # recomputes stays a small share of its work. The search radius is not part of
+    # it (the shifts only read those rows): with a large r a slab stays a few rows,
+    # and the work between two interrupt checks bounded.
+    rows = max(1, int(SLAB_WORK // per_row), SLAB_HALOS * (pad[0] - r[0]))
     if rows < extent:
         rows = -(-extent // -(-extent // rows))  # even slabs
         # Cut where the method's result does not depend on the cut (NL-Bayes' tiles).
@@ -194,7 +197,7 @@ def _estimate_padded(backend, padded, params: Params, f, r) -> np.ndarray:
     """
     two = params.h_chroma is not None and params.h_chroma != params.h
     strengths = [params.h, params.h_chroma] if two else [params.h]
-    compute = backend.methods[params.method]
+    compute = interruptible(backend.methods[params.method])
     estimates = compute(padded, f, r, params.sigma, strengths, patch_kernel=params.patch_kernel)
     estimate = estimates[0]
     if two:
@@ -371,6 +374,43 @@ def _denoise_stabilised(image, planes, params, model_values, sigma, data_range, 
     return estimate, replace(used, noise_model=model)
 
 
+#: SURE tunes and combines for a noise sigma up to this many times the data range:
+#: beyond it the noise hides the image entirely and the fitted weights overflow.
+MAX_TUNING_SIGMA = 4.0
+
+
+def _check_tuning_sigma(image, sigma, data_range) -> None:
+    """NLMeansError naming ``sigma`` and its range when SURE cannot tune for it."""
+    if sigma is None:
+        return
+    limit = MAX_TUNING_SIGMA * (data_range if data_range is not None else image_data_range(image))
+    if not float(sigma) <= limit:
+        raise NLMeansError(
+            f"sigma={sigma:g} is out of range for tuning or the combined method: expected at "
+            f"most {limit:g} ({MAX_TUNING_SIGMA:g} times the data range); noise that large "
+            "hides the image (give h instead of tuning)"
+        )
+
+
+def _channel_axis_for(image: np.ndarray, channel_axis):
+    """``channel_axis`` as given, or for "auto" -1 (with a UserWarning) for a 3-D array whose
+    last axis has 3 or 4 entries (a photo), else None (every axis spatial)."""
+    if not (isinstance(channel_axis, str) and channel_axis == "auto"):
+        return channel_axis
+    if image.ndim == 3 and image.shape[-1] in (3, 4):
+        import warnings
+
+        warnings.warn(
+            f"an array of shape {image.shape} is taken as a color image, channels last "
+            "(channel_axis=-1); pass channel_axis=-1 to say so, or channel_axis=None for a "
+            "3-D volume",
+            UserWarning,
+            stacklevel=3,
+        )
+        return -1
+    return None
+
+
 def denoise(
     image: np.ndarray,
     h: float | None = None,
@@ -378,7 +418,7 @@ def denoise(
     *,
     f=None,
     r=None,
-    channel_axis: int | None = None,
+    channel_axis: int | None | str = "auto",
     data_range: float | None = None,
     backend: str = "auto",
     return_params: bool = False,
@@ -412,12 +452,19 @@ def denoise(
     image : ndarray
         uint8, uint16, float32 or float64 with 2, 3 or 4 spatial axes; with
         ``channel_axis=None`` every axis is spatial.
-    h, sigma, f, r, channel_axis, data_range
+    h, sigma, f, r, data_range
         As in :func:`resolve_params`; unset ones are resolved from the image.
         ``sigma`` may also be an array over the spatial axes, σ per pixel (a σ
         map; pixelwise only): h is then resolved for the map's root mean square
         σ₀ and each pair of pixels is weighed with its own noise level
         (:mod:`nlmeans.backends.reference` states the rule).
+    channel_axis : int, None or "auto"
+        The axis holding the channels, or None when every axis is spatial.
+        "auto" (the default): a 3-D array whose last axis has 3 or 4 entries
+        (an RGB or RGBA photo) is taken as color, channels last, with a
+        UserWarning saying so — never silently as a volume; any other array
+        as all spatial. Pass ``channel_axis=None`` for a volume of 3 or 4
+        slices along its last axis, ``channel_axis=-1`` to silence the warning.
     method : {"pixel", "patch", "combined", "bayes"}, optional
         Pixelwise (the default) or patchwise NLM (Buades, Coll & Morel, IPOL 2011):
         each patch gets the weighted mean of its candidates and each pixel averages
@@ -502,6 +549,8 @@ def denoise(
     >>> float(clean.std()) < float(noisy.std())
     True
     """
+    image = check_image(image)
+    channel_axis = _channel_axis_for(image, channel_axis)
     stabilised = check_noise(noise, gain, read_noise, offset) == POISSON_GAUSSIAN
     if motion and (stabilised or is_mapped(sigma, mask, noise, coils)):
         raise NLMeansError(
@@ -520,7 +569,6 @@ def denoise(
             return_params=return_params, method=method, tune=tune, h_chroma=h_chroma,
             patch_kernel=patch_kernel, progress=progress, params=params,
         )  # fmt: skip
-    image = check_image(image)
     planes = to_channels_first(image, channel_axis)
     check_denoise_memory(planes)  # before anything allocates a copy of the image
     if planes.dtype.kind == "f":
@@ -545,6 +593,7 @@ def denoise(
         if params.method == COMBINED:
             params = replace(params, components=check_components(params.components, len(planes)))
     elif tune or method == COMBINED:
+        _check_tuning_sigma(image, sigma, data_range)
         if check_patch_kernel(patch_kernel) != "uniform":
             raise NLMeansError(
                 f"tune=True chooses parameters for the uniform patch kernel only, not "

@@ -17,7 +17,9 @@ NLMeansError line naming the extra.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
+import math
 import os
 import shutil
 import tempfile
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import NLMeansError
+from .noreplace import rename_folder_no_replace
 
 #: How to install what chunked files and clusters need.
 EXTRA_HINT = 'pip install "nlmeans[dask]"'
@@ -107,6 +110,7 @@ def open_lazy(path, chunk: int = DEFAULT_CHUNK, channel_axis: int | None = None)
     import zarr
 
     path = Path(path)
+    _refuse_broken_link(path)
     if not path.exists():
         raise NLMeansError(f"{path}: no such file or folder")
     if chunk < 1:
@@ -125,7 +129,13 @@ def open_lazy(path, chunk: int = DEFAULT_CHUNK, channel_axis: int | None = None)
 
         try:
             with tifffile.TiffFile(path) as tiff:
-                axes = tiff.series[0].axes
+                axes, series = tiff.series[0].axes, len(tiff.series)
+            if series > 1:  # pages written one by one are series of their own
+                raise NLMeansError(
+                    f"{path}: holds {series} image series (e.g. {series} pages written one "
+                    "by one); the chunked path reads one — give a .tif output to read the "
+                    "pages as a stack"
+                )
             store = tifffile.imread(path, aszarr=True)
             array = _single_array(path, zarr.open(store, mode="r"))
         except NLMeansError:
@@ -143,7 +153,9 @@ def open_lazy(path, chunk: int = DEFAULT_CHUNK, channel_axis: int | None = None)
                 f"channel_axis={channel_axis} is out of range for an array of shape {array.shape}"
             )
         channel_axis %= array.ndim
-    pixels = da.from_zarr(array, chunks=_chunks_for(array.shape, channel_axis, chunk))
+    chunks = _chunks_for(array.shape, channel_axis, chunk)
+    _check_chunking(path, array, chunks)
+    pixels = da.from_array(_CheckedChunks(path, array), chunks=chunks, asarray=True)
     alpha = None
     if alpha_axis is not None:
         last = array.shape[alpha_axis] - 1
@@ -153,6 +165,61 @@ def open_lazy(path, chunk: int = DEFAULT_CHUNK, channel_axis: int | None = None)
             pixels = da.take(pixels, 0, axis=alpha_axis)
             channel_axis = None
     return LazyImage(pixels, channel_axis, alpha, alpha_axis)
+
+
+#: Most chunks a chunked run holds in its task graph (each task takes memory, about a
+#: kilobyte, before any pixel is read): 1e6 chunks of 1024² pixels are 1e12 pixels.
+MAX_CHUNKS = 1_000_000
+
+
+def _refuse_broken_link(path: Path) -> None:
+    """NLMeansError for a symbolic link loop or a link to nothing at ``path``."""
+    if os.path.islink(path) and not path.exists():
+        try:
+            os.stat(path)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise NLMeansError(
+                    f"{path}: is a symbolic link loop (it never reaches a file)"
+                ) from None
+        raise NLMeansError(f"{path}: is a broken symbolic link")
+
+
+def _check_chunking(path, array, chunks) -> None:
+    """Refuse, before any allocation, a zarr array whose stored chunks are empty or that
+    would make more than :data:`MAX_CHUNKS` chunks (the task graph alone would not fit)."""
+    stored = getattr(array, "chunks", None)
+    if stored is not None and any(int(side) < 1 for side in stored):
+        raise NLMeansError(
+            f"{path}: its chunk shape {list(stored)} has an empty side; the store is corrupt"
+        )
+    sides = zip(array.shape, chunks, strict=True)
+    count = math.prod(-(-int(n) // max(int(c), 1)) for n, c in sides)
+    if count > MAX_CHUNKS:
+        shape = "x".join(map(str, array.shape))
+        raise NLMeansError(
+            f"{path}: shape {shape} makes {count:.3g} chunks of side {max(chunks)}, more than "
+            f"the {MAX_CHUNKS:.0e} whose task graph fits in memory; give larger --chunks"
+        )
+
+
+class _CheckedChunks:
+    """A zarr array read chunk by chunk, a chunk that cannot be decoded raised as one
+    NLMeansError naming the file (a corrupt or truncated chunk), not a codec's error."""
+
+    def __init__(self, path, array):
+        self.path, self.array = path, array
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+
+    def __getitem__(self, key):
+        try:
+            return self.array[key]
+        except Exception as error:
+            detail = " ".join(str(error).split())
+            raise NLMeansError(
+                f"{self.path}: a chunk cannot be read; the store is corrupt or truncated "
+                f"({type(error).__name__}: {detail})"
+            ) from None
 
 
 def _single_array(path, node):
@@ -186,6 +253,7 @@ def write_zarr(array, path, *, overwrite: bool = False, attributes=None, progres
     import zarr
 
     path = Path(path)
+    _refuse_broken_link(path)
     if not path.parent.is_dir():
         raise NLMeansError(f"{path}: output folder {path.parent} does not exist")
     if path.exists() and not overwrite:
@@ -205,13 +273,20 @@ def write_zarr(array, path, *, overwrite: bool = False, attributes=None, progres
         )
         with progress if progress is not None else contextlib.nullcontext():
             da.store(array, target, lock=False)
-        if path.exists():
+        if overwrite and os.path.lexists(path):
+            # The complete new store replaces the old one: moved aside, then removed.
             aside = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
             os.replace(path, aside / path.name)
             os.replace(temp, path)
             shutil.rmtree(aside, ignore_errors=True)
         else:
-            os.replace(temp, path)
+            # A store another process created meanwhile is kept (no-replace rename).
+            rename_folder_no_replace(temp, path)
+    except FileExistsError:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise NLMeansError(
+            f"{path}: already exists (it appeared meanwhile); pass --overwrite to replace it"
+        ) from None
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise

@@ -103,9 +103,10 @@ def cgroup_available(root: str | None = None, proc_cgroup: str | None = None) ->
 def available_bytes() -> int | None:
     """Memory this process can allocate without swapping or being killed, or None if unknown.
 
-    Linux: the smaller of ``MemAvailable`` (/proc/meminfo) and what is left
-    under a cgroup memory limit (:func:`cgroup_available`); elsewhere the free
-    physical pages.
+    Linux: the smaller of ``MemAvailable`` (/proc/meminfo), what is left
+    under a cgroup memory limit (:func:`cgroup_available`) and under the
+    process's address-space limit (:func:`address_space_available`); elsewhere
+    the free physical pages.
     """
     system = None
     try:
@@ -122,8 +123,28 @@ def available_bytes() -> int | None:
         except (AttributeError, OSError, ValueError):
             system = None
     limited = cgroup_available()
-    known = [value for value in (system, limited) if value is not None]
+    known = [value for value in (system, limited, address_space_available()) if value is not None]
     return min(known) if known else None
+
+
+def address_space_available() -> int | None:
+    """Address space left under this process's RLIMIT_AS (``ulimit -v``, ``prlimit --as``),
+    or None when there is no such limit: its soft limit minus the process's size now
+    (``/proc/self/statm``), which an allocation beyond fails with MemoryError."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, AttributeError, OSError, ValueError):
+        return None
+    if limit == resource.RLIM_INFINITY or limit < 0:
+        return None
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, limit - size)
 
 
 def stack_denoise_bytes(spatial, channels: int, itemsize: int, pads=0) -> int:

@@ -285,7 +285,9 @@ def test_output_created_meanwhile_is_not_replaced(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("without", ["renameat2", "renameat2 and link"])
 def test_no_replace_publish_falls_back_where_the_system_lacks_it(tmp_path, monkeypatch, without):
-    monkeypatch.setattr(nlmeans.io.write, "_renameat2_function", lambda: None)
+    import nlmeans.noreplace
+
+    monkeypatch.setattr(nlmeans.noreplace, "_renameat2_function", lambda: None)
     if without == "renameat2 and link":
 
         def no_links(src, dst):
@@ -302,7 +304,9 @@ def test_no_replace_publish_falls_back_where_the_system_lacks_it(tmp_path, monke
 
 
 def test_no_replace_publish_uses_renameat2_on_linux(tmp_path):
-    if nlmeans.io.write._renameat2_function() is None:
+    import nlmeans.noreplace
+
+    if nlmeans.noreplace._renameat2_function() is None:
         pytest.skip("no renameat2 here")
     (tmp_path / "t").write_bytes(b"new")
     (tmp_path / "x").write_bytes(b"old")

@@ -7,10 +7,8 @@ the formula, never NaN or a black image.
 """
 
 import os
-import signal
 import subprocess
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -162,28 +160,6 @@ def test_an_invalid_thread_variable_is_one_line(tmp_path, photo):
         assert done.stderr.strip().splitlines() == [
             "error: NUMBA_NUM_THREADS='0' is invalid; expected an integer >= 1 (or leave it unset)"
         ]
-
-
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-@pytest.mark.parametrize("delay", [0.6, 2.0])
-def test_an_interrupt_exits_130_without_a_traceback(tmp_path, signum, delay):
-    # Ctrl-C or kill while nlmeans imports (the console script's first lines take
-    # over both signals) or while it computes: one line, 130, nothing written.
-    # (Within Python's own start-up, before any nlmeans code runs, nothing can.)
-    source = tmp_path / "big.png"
-    write_image(source, data.camera())
-    process = subprocess.Popen(
-        [sys.executable, "-m", "nlmeans", "denoise", str(source), "-o", str(tmp_path / "i.png"),
-         "--r", "120"],  # a long run (seconds), so the signal comes before its end
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
-    time.sleep(delay)
-    process.send_signal(signum)
-    _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 130, stderr
-    assert "error: interrupted" in stderr and "Traceback" not in stderr
-    assert not (tmp_path / "i.png").exists()
 
 
 def test_odd_array_types_and_arguments_are_clean_errors_or_work():

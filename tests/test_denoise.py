@@ -125,14 +125,15 @@ def test_long_runs_go_in_slabs_with_progress_and_the_same_result(monkeypatch, rn
     import nlmeans.frontdoor as frontdoor
 
     volume = rng.random((24, 20, 18)).astype(np.float32)
-    options = dict(h=0.3, sigma=0.1, f=(0, 1, 1), r=(2, 2, 2))
+    options = dict(h=0.3, sigma=0.1, f=(1, 1, 1), r=(3, 2, 2))
     whole = denoise(volume, **options)
     monkeypatch.setattr(frontdoor, "SLAB_WORK", 1.0)  # every slab as thin as allowed
     seen = []
     sliced = denoise(volume, progress=lambda done, total: seen.append((done, total)), **options)
-    # Slabs of 4 margins (4 × 2 rows): the padding is taken from the neighbouring rows,
-    # so only float32 rounding of the running sums differs.
-    assert [done for done, _ in seen] == [8, 16, 24] and {t for _, t in seen} == {24}
+    # Slabs of 4 patch margins (4 × 1 rows; the search radius is no part of the margin):
+    # the padding is taken from the neighbouring rows, so only float32 rounding of the
+    # running sums differs.
+    assert [done for done, _ in seen] == [4, 8, 12, 16, 20, 24] and {t for _, t in seen} == {24}
     np.testing.assert_allclose(sliced, whole, rtol=0, atol=1e-6)
     reference = denoise(volume, backend="reference", **options)
     np.testing.assert_allclose(sliced, reference, rtol=0, atol=1e-4)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -37,6 +38,14 @@ def parse_dask(spec: str) -> tuple[str, int | str]:
             workers = 0
         if workers < 1:
             raise NLMeansError(f"--dask {spec!r}: expected local:N with N >= 1 workers")
+        most = local_worker_limit()
+        if workers > most:
+            warnings.warn(
+                f"--dask local:{workers} is more workers than this machine holds "
+                f"(its cores and memory); using {most}",
+                stacklevel=2,
+            )
+            workers = most
         result = ("local", workers)
     elif spec.startswith("tcp://"):
         result = ("tcp", spec)
@@ -44,6 +53,22 @@ def parse_dask(spec: str) -> tuple[str, int | str]:
         raise NLMeansError(f"--dask {spec!r}: expected local:N or tcp://host:port")
     require_extra("--dask", modules=("distributed",))
     return result
+
+
+#: Memory a local worker process takes before any image (Python, NumPy, Numba, Dask).
+LOCAL_WORKER_BYTES = 512 * 2**20
+
+
+def local_worker_limit() -> int:
+    """Most ``--dask local:N`` workers here: one per core, and no more than the available
+    memory holds at :data:`LOCAL_WORKER_BYTES` each."""
+    from ..memory import available_bytes
+
+    most = os.cpu_count() or 1
+    free = available_bytes()
+    if free is not None:
+        most = min(most, max(1, free // LOCAL_WORKER_BYTES))
+    return int(most)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from ..errors import NLMeansError
 from ..io import OutputExistsError, read_image, resolve_path, write_image
 from .process import denoise_picture, fixed_options, reason_of
 from .records import DONE, FAILED, SKIPPED, Item, ItemResult
@@ -102,7 +101,7 @@ def run_batch(
                 if same_params and not resolved_once:
                     options = fixed_options(options, params)
                     resolved_once = True
-            except (NLMeansError, OSError) as error:
+            except Exception as error:  # one file's failure, an internal one included
                 yield from _written(writing)
                 writing = None
                 yield ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
@@ -135,7 +134,7 @@ def _written(writing) -> Iterator[ItemResult]:
     except OutputExistsError:
         yield ItemResult(item, SKIPPED, "output exists", time.perf_counter() - start)
         return
-    except (NLMeansError, OSError) as error:
+    except Exception as error:  # one file's failure, an internal one included
         yield ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
         return
     yield ItemResult(item, DONE, None, time.perf_counter() - start, params, axes)

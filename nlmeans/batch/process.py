@@ -33,6 +33,11 @@ def reason_of(error: BaseException) -> str:
         return error.problem
     if isinstance(error, OSError):
         return error.strerror or str(error)
+    if isinstance(error, MemoryError):
+        return "out of memory (MemoryError): the file needs more memory than this process may use"
+    if not isinstance(error, NLMeansError):  # not anticipated: named as such, the batch goes on
+        detail = " ".join(str(error).split()) or "no message"
+        return f"internal error: {type(error).__name__}: {detail}"
     return str(error)
 
 

@@ -45,6 +45,8 @@ class _OneLineErrors(typer.core.TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         from ..errors import NLMeansError
 
+        global _interrupt_reported
+        _interrupt_reported = False
         arguments = list(sys.argv[1:] if args is None else args)
         interrupt_on_sigterm()
         warnings.showwarning = _warning_as_note
@@ -65,14 +67,20 @@ class _OneLineErrors(typer.core.TyperGroup):
                 typer.echo(f"error: {message}{where}", err=True)
                 code = error.exit_code
         except (KeyboardInterrupt, typer.Abort):
-            typer.echo("error: interrupted", err=True)
-            code = EXIT_INTERRUPTED
+            code = EXIT_INTERRUPTED  # its line is printed below
         except Exception as error:
             if "--debug" in arguments:
                 raise
             typer.echo(f"error: {internal_error(error)}", err=True)
             code = EXIT_INTERNAL
+        finally:
+            if not PROCESS_ENDS and "nlmeans.io.write" in sys.modules:  # (--help loads no io)
+                sys.modules["nlmeans.io.write"].release_held_signals()
         code = code if isinstance(code, int) else EXIT_OK
+        if code == EXIT_INTERRUPTED and not _interrupt_reported:
+            # Typer turns an interrupt outside a command's error boundary (parsing the
+            # arguments, the moment a command returns) into exit 130 without a word.
+            typer.echo("error: interrupted", err=True)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -130,8 +138,18 @@ def root() -> None:
     """Non-local means image denoising: fast, exact, on the CPU (Numba) or an NVIDIA GPU."""
 
 
+#: True when the process ends with the command (the console script): the interrupts held
+#: since its last output was published then stay held until the exit.
+PROCESS_ENDS = False
+
+#: Whether this run printed its ``error: interrupted`` line (one line, whatever the path).
+_interrupt_reported = False
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Print ``error: message`` on stderr and return the Exit to raise."""
+    global _interrupt_reported
+    _interrupt_reported = _interrupt_reported or code == EXIT_INTERRUPTED
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
 
@@ -176,20 +194,25 @@ def clean_errors(debug: bool):
 
 
 def check_thread_variable() -> None:
-    """Refuse a NUMBA_NUM_THREADS that Numba would fail on, before Numba is imported."""
+    """Refuse a NUMBA_NUM_THREADS that Numba would fail on (empty, not a number, below 1)
+    and cap one above the cores, before Numba is imported."""
     from ..errors import NLMeansError
 
     value = os.environ.get("NUMBA_NUM_THREADS")
-    if value is None or value == "":
+    if value is None:
         return
     try:
-        valid = int(value) >= 1
+        count = int(value)
     except ValueError:
-        valid = False
-    if not valid:
+        count = 0
+    if count < 1:
         raise NLMeansError(
             f"NUMBA_NUM_THREADS={value!r} is invalid; expected an integer >= 1 (or leave it unset)"
         )
+    cores = os.cpu_count() or 1
+    if count > cores:  # more threads than cores: no faster, and thread creation can fail
+        note(f"NUMBA_NUM_THREADS={count} is more than the {cores} CPU cores here; using {cores}")
+        os.environ["NUMBA_NUM_THREADS"] = str(cores)
 
 
 def prepare_backend(
@@ -222,6 +245,12 @@ def prepare_backend(
     tune = tune or method == "combined"
     backend = select(name, None if tune else method or "pixel", ndim, patch_kernel)
     if threads is not None:
+        import numba
+
+        most = numba.config.NUMBA_NUM_THREADS
+        if threads > most:
+            note(f"--threads {threads} is more than the {most} CPU threads here; using {most}")
+            threads = most
         # Numba's thread pool is what --threads limits; the range is checked for every backend.
         REGISTRY["cpu"].set_threads(threads)
         if backend.set_threads is None:
@@ -253,14 +282,35 @@ def prepare_backend(
 
 
 def print_json(document: dict) -> None:
-    """The one JSON document a ``--json`` command prints on stdout."""
+    """The one JSON document a ``--json`` command prints on stdout: strict JSON, with
+    non-finite numbers (a PSNR of a noise-free image, an undefined ratio) as null."""
     import json
 
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(_finite(document), indent=2, ensure_ascii=False, allow_nan=False))
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write a report file atomically (temporary file in the same folder, then rename)."""
+def _finite(value):
+    """``value`` with every non-finite float, at any depth, replaced by None."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0:  # NumPy scalars
+        return _finite(value.item())
+    return value
+
+
+def write_text(path: Path, text: str, final: bool = False) -> None:
+    """Write a report file atomically (temporary file in the same folder, then rename).
+
+    ``final``: the command's last output (:func:`nlmeans.io.write.final_publish`).
+    """
+    from ..io.write import final_publish
+
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
@@ -268,7 +318,8 @@ def write_text(path: Path, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temp, 0o666 & ~umask)  # mkstemp makes it private; a report is not
-        os.replace(temp, path)
+        with final_publish(final):
+            os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)

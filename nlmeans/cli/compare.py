@@ -31,6 +31,9 @@ from .common import (
     write_text,
 )
 
+#: Largest --sigma of added noise, 8-bit units: beyond it the noise hides the image.
+MAX_NOISE_SIGMA = 4 * 255.0
+
 
 @app.command(cls=HelpCommand)
 def compare(
@@ -57,7 +60,7 @@ def compare(
             "8-bit units (0-255), float and unclipped.",
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the added noise.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the added noise.")] = 0,
     known_sigma: Annotated[
         bool,
         typer.Option(
@@ -104,23 +107,37 @@ def compare(
     """
     # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
     from ..evaluate import compare_image, mean_rows, montage, opencv_available, to_8bit_scale
-    from ..io import check_extension, check_folder_writable, read_image, write_image
+    from ..io import (
+        check_extension,
+        check_folder_writable,
+        read_image,
+        refuse_input_as_output,
+        write_image,
+    )
     from ..reporting import comparison_record, comparison_text, comparisons_csv, rows_table
 
     with clean_errors(debug):
         if (noisy is None) == (noise_sigma is None):
             raise fail("give exactly one of --noisy NOISY or --sigma S")
-        if noise_sigma is not None and not (noise_sigma >= 0 and noise_sigma < float("inf")):
-            raise fail(f"--sigma {noise_sigma} is out of range; expected a finite value >= 0")
+        if noise_sigma is not None and not (0 <= noise_sigma <= MAX_NOISE_SIGMA):
+            raise fail(
+                f"--sigma {noise_sigma} is out of range; expected a value from 0 to "
+                f"{MAX_NOISE_SIGMA:g} (8-bit units: 4 times the 0-255 range)"
+            )
         if known_sigma and noise_sigma is None:
             raise fail("--known-sigma needs --sigma (the noise of a --noisy file is unknown)")
         pairs = _compare_pairs(clean, noisy)
-        # Refuse report files that cannot be written before computing anything.
+        # Refuse report files that cannot be written, or would replace an input,
+        # before computing anything.
         if montage_path is not None:
             check_extension(montage_path)
-        for report in (montage_path, csv_path):
+        inputs = [clean, noisy, *(path for pair in pairs for path in pair)]
+        for report, what in ((montage_path, "--montage"), (csv_path, "--csv")):
             if report is not None:
                 check_folder_writable(report)
+                targets = [report] if report is not montage_path else _montages(report, pairs)
+                for target in targets:
+                    refuse_input_as_output(target, inputs, what)
         if patch_kernel != "uniform":
             from ..params import check_patch_kernel
 
@@ -138,12 +155,12 @@ def compare(
 
         comparisons = []
         for clean_path, noisy_path in pairs:
-            clean8 = to_8bit_scale(read_image(clean_path).pixels)
+            clean8 = to_8bit_scale(_single_image(read_image(clean_path), clean_path))
             noisy8 = None
             if noisy_path is None:
                 noise = f"Gaussian noise sigma={noise_sigma:g} seed={seed} (float, unclipped)"
             else:
-                noisy8 = to_8bit_scale(read_image(noisy_path).pixels)
+                noisy8 = to_8bit_scale(_single_image(read_image(noisy_path), noisy_path))
                 noise = f"noisy file {noisy_path}"
                 if noisy8.shape != clean8.shape:
                     raise fail(
@@ -171,19 +188,16 @@ def compare(
             if not json_output:
                 typer.echo(comparison_text(comparison, noise) + "\n")
             if montage_path is not None:
-                target = montage_path
-                if len(pairs) > 1:
-                    target = montage_path.with_name(
-                        f"{montage_path.stem}_{clean_path.stem}{montage_path.suffix}"
-                    )
-                write_image(target, montage(comparison, clean8))
+                target = _montages(montage_path, pairs)[len(comparisons) - 1]
+                last = csv_path is None and len(comparisons) == len(pairs)
+                write_image(target, montage(comparison, clean8), final=last)
                 if not json_output:
                     typer.echo(f"montage: {target}\n")
         means = mean_rows(comparisons) if len(comparisons) > 1 else None
         if means is not None and not json_output:
             typer.echo(f"mean over {len(comparisons)} images\n{rows_table(means)}")
         if csv_path is not None:
-            write_text(csv_path, comparisons_csv(comparisons, means))
+            write_text(csv_path, comparisons_csv(comparisons, means), final=True)
 
     if json_output:
         print_json(
@@ -198,6 +212,30 @@ def compare(
                 "mean": None if means is None else [vars(row) for row in means],
             }
         )
+
+
+def _single_image(picture, path):
+    """The pixels of a single image; a stack (volume, time series, video) refused."""
+    from ..errors import NLMeansError
+
+    if picture.is_stack:
+        raise NLMeansError(
+            f"{path}: is a {picture.layout} stack (shape "
+            f"{'x'.join(map(str, picture.pixels.shape))}); compare takes single 2-D images "
+            "(gray or color) — use denoise for stacks"
+        )
+    return picture.pixels
+
+
+def _montages(montage_path: Path, pairs) -> list[Path]:
+    """The montage file of each pair: ``montage_path`` itself for one image, else one
+    ``<stem>_<image><ext>`` per image."""
+    if len(pairs) == 1:
+        return [montage_path]
+    return [
+        montage_path.with_name(f"{montage_path.stem}_{clean.stem}{montage_path.suffix}")
+        for clean, _ in pairs
+    ]
 
 
 def _compare_pairs(clean: Path, noisy: Path | None) -> list[tuple[Path, Path | None]]:

@@ -167,7 +167,8 @@ def denoise(
                 chunk=chunks,
                 channel_axis=channel_axis,
                 overwrite=overwrite,
-                progress=None if quiet else ProgressBar(out=sys.stderr),
+                # Dask's bar redraws with carriage returns: on a terminal only, like the rest.
+                progress=ProgressBar(out=sys.stderr) if sys.stderr.isatty() and not quiet else None,
                 h_chroma=h_chroma,
                 backend=chosen.name,
                 **options,
@@ -226,7 +227,12 @@ def denoise(
         elapsed = time.perf_counter() - start
         # Without --overwrite, an output that appeared meanwhile is not replaced either.
         write_image(
-            output, picture.with_pixels(result), replace=overwrite, like=picture, codec=codec
+            output,
+            picture.with_pixels(result),
+            replace=overwrite,
+            like=picture,
+            codec=codec,
+            final=True,
         )
     tuned = tune or method == "combined"
     _report(input_path, output, params, chosen, elapsed, tuned, quiet, json_output, picture)

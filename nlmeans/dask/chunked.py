@@ -138,9 +138,9 @@ def denoise(
         raise NLMeansError(f"image has shape {x.shape} with no pixels (or unknown chunk sizes)")
     axis = _channel_axis(channel_axis, x.ndim)
     validate(h=h, sigma=sigma, f=f, r=r, method=method or "pixel", h_chroma=h_chroma)
-    sample_chunks = int(sample_chunks)
-    if sample_chunks < 1:
-        raise NLMeansError(f"sample_chunks={sample_chunks} is out of range; expected >= 1")
+    _check_count("sample_chunks", sample_chunks)
+    if threads is not None:
+        _check_count("threads", threads)
 
     planes = x[np.newaxis] if axis is None else da.moveaxis(x, axis, 0)
     planes = planes.rechunk({0: -1})  # the kernels need every channel of a pixel
@@ -325,6 +325,13 @@ def _thick_chunks(chunks, pads, axis, ndim: int):
             stacklevel=3,
         )
     return tuple(new)
+
+
+def _check_count(name: str, value) -> None:
+    """NLMeansError unless ``value`` is an integer >= 1 (a float or a string is refused,
+    never converted)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise NLMeansError(f"{name}={value!r} is out of range; expected an integer >= 1")
 
 
 def _denoise_block(block, *, params, pads, dtype, bounds, backend, threads, block_info=None):

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import NLMeansError
+from ..io import same_file
 from ..io_zarr import DEFAULT_CHUNK, is_zarr, open_lazy, write_zarr
 from ..params import Params
 from .chunked import denoise
@@ -38,7 +39,7 @@ def denoise_file(
         )
     if output_path.exists() and not overwrite:
         raise NLMeansError(f"{output_path}: already exists; pass --overwrite to replace it")
-    if output_path.resolve() == input_path.resolve():
+    if same_file(output_path, input_path):
         raise NLMeansError(f"{output_path}: output path is the input; choose another -o")
     start = time.perf_counter()
     image = open_lazy(input_path, chunk, channel_axis)

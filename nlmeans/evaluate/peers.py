@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..frontdoor import denoise
+from ..interrupts import interruptible
 from ..params import Params
 
 
@@ -83,7 +84,10 @@ def run_skimage(noisy: np.ndarray, params: Params) -> np.ndarray:
 
     channel_axis = None if noisy.ndim == 2 else -1
     unit = (noisy / 255.0).astype(np.float32)
-    result = denoise_nl_means(unit, channel_axis=channel_axis, **skimage_parameters(params))
+    # In a worker thread (its loops release the GIL): Ctrl-C is honoured at once.
+    result = interruptible(denoise_nl_means)(
+        unit, channel_axis=channel_axis, **skimage_parameters(params)
+    )
     # It squeezes unit axes (a 1×7 image comes back as (7,)): restore the shape.
     return np.asarray(result, dtype=np.float64).reshape(noisy.shape) * 255.0
 
@@ -104,7 +108,7 @@ def run_opencv(noisy: np.ndarray, params: Params) -> np.ndarray:
     source = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
     args = opencv_parameters(params)
     # fastNlMeansDenoising takes 1 to 4 channels: color stays in RGB, as for nlmeans.
-    result = cv2.fastNlMeansDenoising(
+    result = interruptible(cv2.fastNlMeansDenoising)(
         source, None, args["h"], args["templateWindowSize"], args["searchWindowSize"]
     )
     return result.astype(np.float64)

@@ -28,7 +28,8 @@ output format stores, checked before denoising), :mod:`~nlmeans.io.read`
 (format recognition, :func:`read_image`), :mod:`~nlmeans.io.checks` (what
 every reader checks), :mod:`~nlmeans.io.images` (PNG, JPEG, BMP),
 :mod:`~nlmeans.io.tiff_ifds` (the bounded IFD walk), :mod:`~nlmeans.io.tiff`,
-:mod:`~nlmeans.io.npy`, :mod:`~nlmeans.io.video`, :mod:`~nlmeans.io.axes` and
+:mod:`~nlmeans.io.npy`, :mod:`~nlmeans.io.video`, :mod:`~nlmeans.io.axes`,
+:mod:`~nlmeans.io.same` (is an output one of the inputs) and
 :mod:`~nlmeans.io.write` (encoding, atomic no-replace publishing). The names
 other modules use are re-exported here.
 """
@@ -50,6 +51,7 @@ from .formats import (
 )
 from .picture import ImageFileError, Picture
 from .read import read_image, resolve_path
+from .same import refuse_input_as_output, same_file
 from .tiff_ifds import (
     TIFF_MAX_IFDS,
     TIFF_MAX_TAG_BYTES,
@@ -83,7 +85,9 @@ __all__ = [
     "publish_new",
     "read_image",
     "require_finite",
+    "refuse_input_as_output",
     "resolve_path",
+    "same_file",
     "split_alpha",
     "walk_tiff_ifds",
     "write_image",

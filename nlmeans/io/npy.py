@@ -45,6 +45,10 @@ def read_npy(path: Path, axes: str | None = None) -> Picture:
         raise ImageFileError(path, f"is truncated or corrupt (.npy: {reason})") from None
     except OSError as error:
         raise ImageFileError(path, f"cannot be read ({error.strerror or error})") from None
+    except Exception as error:  # a malformed header (NumPy's parser raises many types)
+        raise ImageFileError(
+            path, f"is truncated or corrupt (.npy header: {_reason(error)})"
+        ) from None
     try:
         return _picture(path, mapped, axes)
     finally:

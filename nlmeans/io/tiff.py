@@ -95,14 +95,31 @@ def read_tiff(path: Path, axes: str | None = None) -> Picture:
 
 
 def _main_series(tiff, main: list[int], main_offsets: set[int]):
-    """The first series of tifffile made of main pages only, or None."""
+    """The first series of tifffile made of main pages only that holds every main page's
+    pixels, or None (then the main pages are read as one sequence, or refused)."""
+    pixels = sum(int(np.prod(tiff.pages[index].shape)) for index in main)
     for series in tiff.series:
         pages = series.pages
         if len(pages) == 0 or pages[0] is None or pages[0].offset not in main_offsets:
             continue
         if len(pages) <= 1 or all(p is None or p.offset in main_offsets for p in pages):
-            return series
+            # A series of fewer pages than the file has (pages written one by one,
+            # each its own series) would drop the others: never a silent subset.
+            return series if int(np.prod(series.shape)) == pixels else None
     return None
+
+
+def _check_same_pages(path, tiff, main: list[int]) -> None:
+    """Refuse main pages that cannot form one stack (different shapes or pixel types),
+    naming the page count: reading the first page alone would drop the others."""
+    kinds = {(tuple(tiff.pages[i].shape), str(tiff.pages[i].dtype)) for i in main}
+    if len(kinds) > 1:
+        shapes = ", ".join(sorted("x".join(map(str, sh)) + f" {dtype}" for sh, dtype in kinds))
+        raise ImageFileError(
+            path,
+            f"has {len(main)} pages of different shapes or pixel types ({shapes}); nlmeans "
+            "reads one image or one stack of like pages — split the file into one per shape",
+        )
 
 
 def _read_main(path, tiff, main, main_offsets, given):
@@ -116,6 +133,7 @@ def _read_main(path, tiff, main, main_offsets, given):
         if len(main) == 1:
             shape, letters, decode = tuple(page.shape), page.axes, page.asarray
         else:
+            _check_same_pages(path, tiff, main)
             shape, letters = (len(main), *page.shape), "I" + page.axes
             decode = lambda: tiff.asarray(key=main)  # noqa: E731
         kind = "tiff"

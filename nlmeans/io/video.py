@@ -96,11 +96,21 @@ def read_video(path: Path, axes: str | None = None) -> Picture:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise ImageFileError(path, "has no video stream")
+            if len(container.streams.video) > 1:  # only one would be read: never dropped
+                raise ImageFileError(
+                    path,
+                    f"has {len(container.streams.video)} video streams; nlmeans reads a "
+                    "video of one stream — extract the one to denoise (e.g. ffmpeg -map 0:v:0)",
+                )
             stream = container.streams.video[0]
             width, height = stream.codec_context.width, stream.codec_context.height
             rate = stream.average_rate or stream.guessed_rate
             frames = stream.frames
+            # Frames the container promises: its frame count, else (Matroska) its
+            # duration times the frame rate; fewer decoded means a damaged file.
+            declared = int(frames or 0)
             if not frames and container.duration and rate:
+                declared = round(container.duration / 1e6 * float(rate))
                 frames = math.ceil(container.duration / 1e6 * float(rate)) + 1
             codec = stream.codec_context.name
     except ImageFileError:
@@ -128,10 +138,26 @@ def read_video(path: Path, axes: str | None = None) -> Picture:
         raise ImageFileError(path, f"is truncated or corrupt ({reason})") from None
     if not decoded:
         raise ImageFileError(path, "has no frames")
+    check_frame_count(path, len(decoded), declared)
     array = np.stack(decoded)
     del decoded
     meta = {"format": "video", "fps": Fraction(rate) if rate else None, "codec": codec}
     return Picture(array, None, "TYXC", "format", meta)
+
+
+def check_frame_count(path, decoded: int, declared: int) -> None:
+    """Refuse a video that decodes to fewer frames than its container declares (a cut
+    or damaged file), naming both counts: its frames are never silently dropped.
+
+    ``declared`` is 0 when the container says nothing. A duration-derived count
+    may be off by rounding: one frame in a hundred (at least one) is tolerated.
+    """
+    if declared and declared - decoded > max(1, declared // 100):
+        raise ImageFileError(
+            path,
+            f"is truncated or damaged: {decoded} frames decode of the {declared} its "
+            "container declares",
+        )
 
 
 def encoder_for(path: Path, codec: str | None) -> tuple[str, str, dict]:

@@ -13,13 +13,16 @@ import contextlib
 import errno
 import io
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from .. import png16
 from ..errors import NLMeansError
+from ..noreplace import rename_no_replace
 from .formats import JPEG_QUALITY, VIDEO_EXTENSIONS, check_format, check_picture_format
 from .picture import ImageFileError, Picture, _reason
 
@@ -68,6 +71,45 @@ class OutputExistsError(ImageFileError):
     """The output appeared while it was being computed, and may not be replaced."""
 
 
+@contextlib.contextmanager
+def final_publish(final: bool = True):
+    """Around the rename that publishes a command's last output: Ctrl-C and SIGTERM are
+    held from just before it and, once it succeeded, stay held (the run is done; the
+    process exits 0 and drops them), so that an interrupt never lands between a
+    published output and the end of the run. If the rename fails they are released
+    (a pending one is then raised). No effect unless ``final``, off the main thread
+    or where signals cannot be blocked."""
+    held = (signal.SIGINT, signal.SIGTERM)
+    usable = hasattr(signal, "pthread_sigmask")
+    if not (final and usable and threading.current_thread() is threading.main_thread()):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        raise
+    if not _held_since:
+        _held_since.append(previous)
+
+
+#: The signal mask before :func:`final_publish` held the interrupts (empty: none held).
+_held_since: list = []
+
+
+def release_held_signals() -> None:
+    """Drop the interrupts that came after a command's last output was published, and stop
+    holding them: for a command run inside a longer-lived process (tests, a Python
+    caller), whose later work and child processes must see Ctrl-C again."""
+    if not _held_since:
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    while held & signal.sigpending():
+        signal.sigtimedwait(held, 0)  # consume it: the run it would interrupt is done
+    signal.pthread_sigmask(signal.SIG_SETMASK, _held_since.pop())
+
+
 def write_image(
     path,
     array: np.ndarray,
@@ -75,6 +117,7 @@ def write_image(
     replace: bool = True,
     like: Picture | None = None,
     codec: str | None = None,
+    final: bool = False,
 ) -> None:
     """Write ``array`` to ``path`` atomically, in the format its extension names.
 
@@ -92,6 +135,9 @@ def write_image(
     exist at that very moment (:func:`publish_new`, no check-then-rename race):
     a file another process created meanwhile is kept and
     :class:`OutputExistsError` is raised.
+
+    ``final``: the command line's last output; interrupts are held from its
+    rename on (:func:`final_publish`).
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -112,10 +158,11 @@ def write_image(
             temp.flush()
             os.fsync(temp.fileno())
         os.chmod(temp_name, mode)
-        if replace:
-            os.replace(temp_name, path)
-        else:
-            publish_new(temp_name, path)
+        with final_publish(final):
+            if replace:
+                os.replace(temp_name, path)
+            else:
+                publish_new(temp_name, path)
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
@@ -129,28 +176,6 @@ def write_image(
     _sync_folder(path.parent)
 
 
-_RENAME_NOREPLACE = 1
-_renameat2 = None
-
-
-def _renameat2_function():
-    """glibc's ``renameat2`` through ctypes, or None where it is missing (not Linux)."""
-    global _renameat2
-    if _renameat2 is None:
-        _renameat2 = False
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            function = libc.renameat2
-            function.argtypes = [
-                ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint
-            ]  # fmt: skip
-            function.restype = ctypes.c_int
-            _renameat2 = function
-    return _renameat2 or None
-
-
 def publish_new(temp, path) -> None:
     """Move ``temp`` to ``path`` only if ``path`` does not exist; FileExistsError if it does.
 
@@ -159,19 +184,8 @@ def publish_new(temp, path) -> None:
     if ``path`` exists), else, on file systems with neither, an existence
     check right before the rename.
     """
-    temp, path = os.fsencode(temp), os.fsencode(path)
-    renameat2 = _renameat2_function()
-    if renameat2 is not None:
-        import ctypes
-
-        at_cwd = -100  # AT_FDCWD
-        if renameat2(at_cwd, temp, at_cwd, path, _RENAME_NOREPLACE) == 0:
-            return
-        code = ctypes.get_errno()
-        if code == errno.EEXIST:
-            raise FileExistsError(code, os.strerror(code), os.fsdecode(path))
-        if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
-            raise OSError(code, os.strerror(code), os.fsdecode(path))
+    if rename_no_replace(temp, path):
+        return
     try:
         os.link(temp, path)  # FileExistsError if path exists
     except FileExistsError:

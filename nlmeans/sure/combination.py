@@ -30,6 +30,7 @@ from ..arrays import pad_reflect
 from ..backends import Backend, padding
 from ..color import from_opponent, to_opponent
 from ..errors import NLMeansError
+from ..interrupts import interruptible
 from ..params import NOISY, Component, Params, check_components, radii
 
 #: Ridge λ of the weight fit, relative to the mean diagonal of X Xᵀ.
@@ -130,7 +131,7 @@ def combined_estimate(backend: Backend, planes: np.ndarray, params: Params) -> n
         fs, rs = radii(f, work.ndim - 1), radii(r, work.ndim - 1)
         padded = pad_reflect(work, padding(method, fs, rs))
         hs = sorted({t.h for t in terms})
-        estimates = backend.methods[method](padded, fs, rs, params.sigma, hs)
+        estimates = interruptible(backend.methods[method])(padded, fs, rs, params.sigma, hs)
         del padded
         for term in terms:
             add(term, estimates[hs.index(term.h)])

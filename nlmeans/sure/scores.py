@@ -36,6 +36,7 @@ import numpy as np
 
 from ..arrays import pad_reflect
 from ..backends import Backend, padding, select
+from ..interrupts import interruptible
 from ..params import Radii, radii
 
 #: Side of the square tiles SURE is evaluated on.
@@ -227,7 +228,7 @@ def sweep_tiles(
 
     sweeps = []
     for method, f, r, hs in candidates:
-        compute = backend.methods[method]
+        compute = interruptible(backend.methods[method])
         fs, rs = radii(f, ndim), radii(r, ndim)
         pad = padding(method, fs, rs)
         hs = tuple(float(h) for h in hs)

@@ -1,0 +1,88 @@
+"""Ctrl-C and ``kill`` honoured at once, however long one kernel call takes.
+
+A Numba kernel call cannot be interrupted: Python runs signal handlers between
+bytecodes of the main thread, never inside compiled code. A call with large
+radii (r = 200 on a 1200² RGB photo) takes hours, and a slab holds at least a
+few rows. So the main thread hands each kernel call to a worker thread (the
+kernels release the GIL) and waits for it in short, interruptible waits: an
+interrupt raises KeyboardInterrupt in the main thread within a fraction of a
+second, whatever the size of the call.
+
+The abandoned call runs on until it ends (the command line exits at once;
+in Python the next call waits for it, since one kernel runs at a time).
+Calls from other threads (Dask workers, batch read-ahead) run directly.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+
+#: Seconds between two looks at a pending interrupt while a kernel runs.
+WAIT_S = 0.05
+
+#: One kernel call at a time through a worker (an abandoned one included).
+_RUNNING = threading.Lock()
+
+
+def _thread_count_setter():
+    """A function applying the caller's Numba thread count in another thread (Numba keeps
+    ``set_num_threads`` per thread), or a no-op before Numba is imported."""
+    numba = sys.modules.get("numba")
+    if numba is None:
+        return lambda: None
+    count = numba.get_num_threads()
+    return lambda: numba.set_num_threads(count)
+
+
+def busy() -> bool:
+    """True while a kernel call runs in a worker (one abandoned after an interrupt included)."""
+    return _RUNNING.locked()
+
+
+def _acquire(lock: threading.Lock) -> None:
+    """Take ``lock``, in interruptible waits."""
+    while not lock.acquire(timeout=WAIT_S):
+        pass
+
+
+def interruptible(function):
+    """``function`` run in a worker thread that the main thread waits on interruptibly.
+
+    Returns a wrapper with ``function``'s arguments and result (its exceptions
+    are raised in the caller). Off the main thread the wrapper calls
+    ``function`` directly.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            return function(*args, **kwargs)
+        outcome: dict = {}
+        apply_threads = _thread_count_setter()
+        _acquire(_RUNNING)
+
+        def work():
+            try:
+                apply_threads()
+                outcome["value"] = function(*args, **kwargs)
+            except BaseException as error:  # handed to the caller below
+                outcome["error"] = error
+            finally:
+                _RUNNING.release()
+
+        worker = threading.Thread(target=work, name="nlmeans-kernel", daemon=True)
+        try:
+            worker.start()
+        except BaseException:  # e.g. Ctrl-C while start() waits for the thread to run
+            if worker.ident is None:  # it never ran: the lock is the caller's to give back
+                _RUNNING.release()
+            raise
+        while worker.is_alive():
+            worker.join(WAIT_S)  # KeyboardInterrupt is raised here
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    return wrapper
