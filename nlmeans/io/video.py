@@ -94,15 +94,7 @@ def read_video(path: Path, axes: str | None = None) -> Picture:
     check_fixed_axes(path, axes, "TYXC", "video")
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise ImageFileError(path, "has no video stream")
-            if len(container.streams.video) > 1:  # only one would be read: never dropped
-                raise ImageFileError(
-                    path,
-                    f"has {len(container.streams.video)} video streams; nlmeans reads a "
-                    "video of one stream — extract the one to denoise (e.g. ffmpeg -map 0:v:0)",
-                )
-            stream = container.streams.video[0]
+            stream = the_video_stream(path, container)
             width, height = stream.codec_context.width, stream.codec_context.height
             rate = stream.average_rate or stream.guessed_rate
             frames = stream.frames
@@ -143,6 +135,20 @@ def read_video(path: Path, axes: str | None = None) -> Picture:
     del decoded
     meta = {"format": "video", "fps": Fraction(rate) if rate else None, "codec": codec}
     return Picture(array, None, "TYXC", "format", meta)
+
+
+def the_video_stream(path, container):
+    """The one video stream of an open ``container``; ImageFileError for none or several
+    (only one would be read: the others are never silently dropped)."""
+    if not container.streams.video:
+        raise ImageFileError(path, "has no video stream")
+    if len(container.streams.video) > 1:
+        raise ImageFileError(
+            path,
+            f"has {len(container.streams.video)} video streams; nlmeans reads a "
+            "video of one stream — extract the one to denoise (e.g. ffmpeg -map 0:v:0)",
+        )
+    return container.streams.video[0]
 
 
 def check_frame_count(path, decoded: int, declared: int) -> None:

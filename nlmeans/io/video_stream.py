@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .picture import ImageFileError, _reason
-from .video import DEFAULT_FPS, encoder_for, require_av
+from .video import DEFAULT_FPS, check_frame_count, encoder_for, require_av, the_video_stream
 
 #: Frames handed to the processing function per call at most (plus the context each side).
 STREAM_CHUNK = 16
@@ -71,9 +71,7 @@ def probe_video(path: Path) -> VideoInfo:
     av = require_av(path)
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise ImageFileError(path, "has no video stream")
-            stream = container.streams.video[0]
+            stream = the_video_stream(path, container)
             width, height = stream.codec_context.width, stream.codec_context.height
             rate = stream.average_rate or stream.guessed_rate
             frames = stream.frames or None
@@ -222,6 +220,7 @@ def stream_video(
             _mux_audio_until(sink, audio_out, packets, pending, math.inf)
         if written == 0:
             raise ImageFileError(source, "has no frames")
+        check_frame_count(source, written, info.frames or 0)  # a cut file: refused, not shortened
         with open(temp_name, "rb+") as done:
             os.fsync(done.fileno())
         if replace:
