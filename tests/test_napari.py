@@ -127,6 +127,28 @@ def test_rgb_photo_uses_its_channel_axis_and_given_parameters(make_napari_viewer
     np.testing.assert_array_equal(result.data, expected)
 
 
+def test_noise_model_reaches_the_library(make_napari_viewer, qtbot):
+    rng = np.random.default_rng(3)
+    clean = np.full((48, 48), 60.0)
+    clean[12:36, 12:36] = 160.0
+    magnitude = np.hypot(clean + rng.normal(0, 8, clean.shape), rng.normal(0, 8, clean.shape))
+    viewer = make_napari_viewer()
+    viewer.add_image(magnitude.astype(np.float32))
+    panel = docked(viewer)
+    panel.noise.value = "rician"
+    panel.sigma.value = "8"
+    panel.h.value = "8"
+    panel.backend.value = "cpu"
+    panel.run_button.clicked.emit()
+    qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=WAIT_MS)
+    expected = nlmeans.denoise(
+        magnitude.astype(np.float32), h=8, sigma=8, noise="rician", channel_axis=None
+    )
+    np.testing.assert_array_equal(viewer.layers[1].data, expected)
+    gaussian = nlmeans.denoise(magnitude.astype(np.float32), h=8, sigma=8, channel_axis=None)
+    assert not np.array_equal(expected, gaussian)
+
+
 def test_bad_field_is_reported_and_nothing_runs(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((16, 16), np.uint8))

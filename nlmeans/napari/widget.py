@@ -47,7 +47,9 @@ from .defaults import (
 )
 
 #: The methods the widget offers, as :func:`nlmeans.denoise` names them.
-METHODS = ("pixel", "patch", "combined")
+METHODS = ("pixel", "patch", "combined", "bayes")
+#: The noise models the widget offers (:func:`nlmeans.denoise`'s ``noise``).
+NOISE_MODELS = ("gaussian", "poisson-gaussian", "rician")
 
 
 class Cancelled(Exception):
@@ -100,6 +102,7 @@ class DenoiseWidget(Container):
         self._viewer = napari_viewer
         self.image = ComboBox(label="image", choices=self._image_layers)
         self.method = ComboBox(label="method", choices=METHODS, value="pixel")
+        self.noise = ComboBox(label="noise model", choices=NOISE_MODELS, value="gaussian")
         self.sigma = LineEdit(label="noise σ")
         self.estimate = Label(label="", value="")
         self.h = LineEdit(label="h")
@@ -116,6 +119,7 @@ class DenoiseWidget(Container):
             [
                 self.image,
                 self.method,
+                self.noise,
                 self.sigma,
                 self.estimate,
                 self.h,
@@ -214,6 +218,7 @@ class DenoiseWidget(Container):
             f=parse_radii("patch radius", self.patch_radius.value, ndim),
             r=parse_radii("search radius", self.search_radius.value, ndim),
             method=self.method.value,
+            noise=self.noise.value,
             tune=self.tune.value,
             backend=self.backend.value,
             channel_axis=self.channel_axis.value,
