@@ -142,3 +142,13 @@ def test_cli_method_bayes(tmp_path, rng):
     assert result.exit_code == 0, result.output
     out = iio.imread(target)
     assert out.shape == image.shape and out.std() < image.std()
+
+
+
+def test_h_chroma_is_refused_with_bayes():
+    # NL-Bayes filters colour in its own planes; the front door's second strength for the
+    # chrominance gave non-finite values on a 1-pixel-wide image (found by the property tests).
+    image = np.ones((3, 1, 4), np.float32)
+    image[0, 0, 0] = 9514.0
+    with pytest.raises(NLMeansError, match="h_chroma is not available with method='bayes'"):
+        nlmeans.denoise(image, channel_axis=0, method="bayes", h_chroma=0.001, sigma=1.0)

@@ -50,12 +50,15 @@ def images(draw, constant=False, wild=False, rgb=False):
     return draw(hnp.arrays(dtype, shape, elements=elements)), axis
 
 
-#: Every (backend, method) pair usable here: the GPU joins where one is present.
+#: Every (backend, method) pair usable here: the GPU joins where one is present. The NL-Bayes
+#: oracle is left out: a literal transcription taking seconds per 9×9 image, it is checked
+#: against the CPU kernels in test_bayes.py, and the CPU kernels take the properties here.
 KERNELS = sorted(
     (name, method)
     for name, backend in REGISTRY.items()
     if backend.availability() is None
     for method in backend.methods
+    if (name, method) != ("reference", "bayes")
 )
 
 valid_params = st.builds(

@@ -150,6 +150,11 @@ def validate(
     range. Used to refuse bad command-line values before any file is touched;
     ``h_chroma``'s need for three channels is checked by :func:`resolve`.
     """
+    if method == BAYES and h_chroma is not None:
+        raise NLMeansError(
+            "h_chroma is not available with method='bayes': NL-Bayes filters colour in its own "
+            "luminance-chrominance planes with one h"
+        )
     return {
         "h": None if h is None else check_strength("h", h),
         "sigma": None if sigma is None else check_strength("sigma", sigma, strict=False),

@@ -40,6 +40,9 @@ from ..bayes_rules import (
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
+# The kernels use NumPy's error model: a division by zero gives inf or nan as in the NumPy
+# oracle instead of raising inside the parallel loop.
+
 
 def bayes(padded, f, r, sigma, hs, *, patch_kernel="uniform") -> np.ndarray:
     """NL-Bayes (Lebrun, Buades & Morel 2013) of the interior of ``padded``, per strength h.
@@ -115,7 +118,7 @@ def _step(u, guide, geometry, zone, n_group, channels, sigma, h, first, f, r):
     return result
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, error_model="numpy", parallel=True)
 def _tiles(
     u, guide, total, count, tiles, lo, hi, shape, strides, f, window, patch, channels,
     n_group, sigma, h, first, tile, constants,
@@ -129,7 +132,7 @@ def _tiles(
         )  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _tile(
     u, guide, total, count, start, lo, hi, shape, strides, f, window, patch, channels,
     n_group, sigma, h, first, tile, constants,
@@ -229,7 +232,7 @@ def _tile(
                 taken[local] = True
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, error_model="numpy", fastmath=True)
 def _step1_channel(z, n, d, cov, mean, work, sigma, h, gamma, ridge):
     """Step 1 on one channel, in place on z[:d, :n] (value × member):
     Z_i − h² (C + εI)⁻¹ (Z_i − m), or the group's mean when its variance is at most
@@ -252,7 +255,7 @@ def _step1_channel(z, n, d, cov, mean, work, sigma, h, gamma, ridge):
     _wiener(z, n, d, cov, mean, work, h)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, error_model="numpy", fastmath=True)
 def _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h, gamma):
     """Step 2 in place on z[:, :n] (noisy, over all channels, value × member):
     Z_i − h² (C_B + h² I)⁻¹ (Z_i − m), m and C_B those of the basic group b; each
@@ -282,7 +285,7 @@ def _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h, gamma):
     _wiener(z, n, d, cov, mean, work, h)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, error_model="numpy", fastmath=True)
 def _covariance(x, n, d, cov, mean, work):
     """mean = the members' mean of x[:d, :n]; cov = Σ_i (x_i − mean)(x_i − mean)ᵀ / (n − 1)."""
     for j in range(d):
@@ -302,7 +305,7 @@ def _covariance(x, n, d, cov, mean, work):
             cov[c, a] = s * scale
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, error_model="numpy", fastmath=True)
 def _wiener(z, n, d, a, mean, work, h):
     """z_i ← z_i − h² A⁻¹ (z_i − mean) for the members i < n (columns of z[:d]); A symmetric
     positive definite, factorised in place by Cholesky, the d × n systems solved at once."""
