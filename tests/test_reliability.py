@@ -60,6 +60,9 @@ def no_compute(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("denoise was called")
 
+    # Modules that bind the real function at import must do so before the patch (a module
+    # first imported under it would keep the forbidden one for the rest of the session).
+    importlib.import_module("nlmeans.batch.process")
     monkeypatch.setattr(importlib.import_module("nlmeans.frontdoor"), "denoise", forbidden)
 
 
