@@ -44,7 +44,7 @@ autodoc_typehints = "none"
 
 #: Topic pages listed in index.md's "Topics" toctree (its @TOPICS@ line) when present:
 #: pages that are written alongside the code they describe.
-TOPICS = ["noise", "maps-and-masks", "time-stacks", "nl-bayes", "reliability"]
+TOPICS = ["noise", "maps-and-masks", "time-stacks", "nl-bayes", "tuning", "reliability"]
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"nlmeans {release}"
