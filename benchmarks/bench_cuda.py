@@ -38,7 +38,7 @@ from skimage import data
 
 import nlmeans
 from nlmeans.backends import REGISTRY
-from nlmeans.backends.cuda import launcher as nlm_cuda
+from nlmeans.backends.cuda import _launcher as nlm_cuda
 
 SEED = 4
 SIGMA = 20.0

@@ -33,7 +33,7 @@ import numpy as np
 
 import nlmeans
 from nlmeans.evaluate import add_noise, psnr
-from nlmeans.noise.anscombe import algebraic_inverse
+from nlmeans.noise._anscombe import algebraic_inverse
 
 sys.path.insert(0, str(Path(__file__).parent))
 from quality import IMAGES, load  # noqa: E402
@@ -162,12 +162,16 @@ def pg_part() -> None:
           f"({worst[1]} peak {worst[2]} read noise {worst[3]:g}); not above on {len(below)} of "
           f"{len(margins)} rows")  # fmt: skip
     gains = np.array(gains)
-    print(f"- gain: |â/a − 1| ≤ 10 % on {np.sum(np.abs(gains) <= 0.1)} of {len(gains)} rows, "
-          f"median {100 * np.nanmedian(gains):+.1f} %, "
-          f"worst {100 * np.nanmax(np.abs(gains)):.0f} %")
+    print(
+        f"- gain: |â/a − 1| ≤ 10 % on {np.sum(np.abs(gains) <= 0.1)} of {len(gains)} rows, "
+        f"median {100 * np.nanmedian(gains):+.1f} %, "
+        f"worst {100 * np.nanmax(np.abs(gains)):.0f} %"
+    )
     errors = np.array([e / s for e, s in reads if s > 0])
-    print(f"- read noise (s > 0): |σ̂_r/σ_r − 1| ≤ 10 % on {np.sum(np.abs(errors) <= 0.1)} of "
-          f"{len(errors)} rows, median {100 * np.nanmedian(errors):+.1f} %")
+    print(
+        f"- read noise (s > 0): |σ̂_r/σ_r − 1| ≤ 10 % on {np.sum(np.abs(errors) <= 0.1)} of "
+        f"{len(errors)} rows, median {100 * np.nanmedian(errors):+.1f} %"
+    )
 
 
 def main() -> None:

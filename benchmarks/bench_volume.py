@@ -23,9 +23,9 @@ the PSNR of each result against the clean data):
   ``cv2.fastNlMeansDenoisingMulti(frames, i, 5, None, 20, 7, 21)`` (5 frames,
   7 × 7 patches, 21 × 21 window) for the middle frame i, time per call.
   Target: nlmeans ≤ 0.25 × OpenCV's time per frame. Two more rows on the same
-  frames: "nlmeans N-D" runs the N-D kernel (``nlmeans.backends.cpu.ndim``) on
+  frames: "nlmeans N-D" runs the N-D kernel (``nlmeans.backends.cpu._ndim``) on
   the stack padded beforehand, the kernel the front door took for time stacks
-  before the frame-pair kernel (``nlmeans.backends.cpu.framepair``), which
+  before the frame-pair kernel (``nlmeans.backends.cpu._framepair``), which
   ``nlmeans.denoise`` now takes; "nlmeans motion" is ``motion=True`` (block
   matching plus displaced search boxes). ``--frames`` sets the number of frames
   (30 by default; fewer on a loaded machine).
@@ -83,8 +83,8 @@ def volume_case():
 
 def video_case(n_frames: int = 30):
     """(clean, noisy) n × 512 × 512 in the uint8 range, and the peers (time per frame)."""
-    from nlmeans.arrays import pad_reflect
-    from nlmeans.backends.cpu import ndim
+    from nlmeans._arrays import pad_reflect
+    from nlmeans.backends.cpu import _ndim as ndim
 
     rng = np.random.default_rng(SEED)
     camera = data.camera()

@@ -42,9 +42,9 @@ import time
 import numpy as np
 
 import nlmeans
-from nlmeans.arrays import pad_reflect
+from nlmeans._arrays import pad_reflect
+from nlmeans._color import to_opponent
 from nlmeans.backends import padding, select
-from nlmeans.color import to_opponent
 from nlmeans.evaluate import add_noise, psnr, ssim
 from nlmeans.sure import centre_ratio, patch_scale
 

@@ -18,10 +18,10 @@ __version__ = "0.1.0"
 _HOMES = {
     "NLMeansError": "errors",
     "Params": "params",
-    "denoise": "frontdoor",
+    "denoise": "_denoise",
     "denoise_nl_means": "dropin",
     "estimate_sigma": "noise",
-    "resolve_params": "frontdoor",
+    "resolve_params": "_denoise",
     "tune": "sure",
 }
 
@@ -37,9 +37,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads them
+    from ._denoise import denoise, resolve_params
     from .dropin import denoise_nl_means
     from .errors import NLMeansError
-    from .frontdoor import denoise, resolve_params
     from .noise import estimate_sigma
     from .params import Params
     from .sure import tune

@@ -31,7 +31,7 @@ INTERRUPTED = 130
 
 def main() -> None:
     """Run the command line; after an interrupt, exit with 130 straight away."""
-    from .cli import common
+    from .cli import _common as common
 
     common.PROCESS_ENDS = True  # the held interrupts of a finished run stay held to the exit
     try:

@@ -1,7 +1,7 @@
 """A drop-in for scikit-image's ``skimage.restoration.denoise_nl_means``.
 
 Same signature, units, accepted shapes and output dtypes as scikit-image 0.26,
-computed by nlmeans' kernels (CPU or GPU) through :func:`nlmeans.frontdoor.denoise`.
+computed by nlmeans' kernels (CPU or GPU) through :func:`nlmeans._denoise.denoise`.
 The module is called ``dropin`` so that it never shadows the ``skimage`` package.
 """
 
@@ -11,9 +11,9 @@ import operator
 
 import numpy as np
 
+from ._denoise import denoise
 from .backends import REGISTRY
 from .errors import NLMeansError
-from .frontdoor import denoise
 
 #: Spatial axes scikit-image's function takes (and so does this one).
 SPATIAL_DIMS = (2, 3, 4)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import nlmeans
-from nlmeans.arrays import to_channels_first
+from nlmeans._arrays import to_channels_first
 from nlmeans.backends import REGISTRY, Backend, padding
 from nlmeans.backends import reference as oracle
 

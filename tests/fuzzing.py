@@ -30,7 +30,7 @@ def seed_files() -> dict[str, bytes]:
     import tifffile
     from PIL import Image
 
-    from nlmeans import png16
+    from nlmeans.io import _png16 as png16
 
     rng = np.random.default_rng(7)
     gray8 = rng.integers(0, 256, (20, 24), dtype=np.uint8)
@@ -212,7 +212,7 @@ def _expired(signum, frame):
 
 def init_worker() -> None:
     """Import and warm everything once per worker; checks see little free memory."""
-    from nlmeans import memory
+    from nlmeans import _memory as memory
 
     memory.available_bytes = lambda: WORKER_AVAILABLE
     signal.signal(signal.SIGALRM, _expired)

@@ -22,7 +22,7 @@ cpu_status=$?
 if [[ -n "${NUMBA_ENABLE_CUDASIM:-}" ]]; then
     echo "CUDA tests with NUMBA_ENABLE_CUDASIM=$NUMBA_ENABLE_CUDASIM"
     python -m pytest -q -p no:napari "${cuda_tests[@]}"
-elif python -c "import sys; from nlmeans.backends.cuda.launcher import availability as a; sys.exit(a() is not None)" \
+elif python -c "import sys; from nlmeans.backends.cuda._launcher import availability as a; sys.exit(a() is not None)" \
     2>/dev/null; then
     echo "CUDA tests on the GPU"
     python -m pytest -q -p no:napari "${cuda_tests[@]}"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import nlmeans
 import nlmeans.io
-import nlmeans.io.write
+import nlmeans.io._write
 from nlmeans.batch import discover
 from nlmeans.cli import app
 
@@ -102,7 +102,7 @@ def test_failure_during_write_leaves_no_output_and_no_temp_file(tmp_path, monkey
     def disk_full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(nlmeans.io.write.os, "fsync", disk_full)
+    monkeypatch.setattr(nlmeans.io._write.os, "fsync", disk_full)
     result = runner.invoke(app, ["batch", str(source), str(target), "-R", *FIXED])
     assert result.exit_code == 1
     assert "No space left on device" in result.stderr
@@ -123,7 +123,7 @@ def test_interrupt_during_write_leaves_only_complete_files(tmp_path, monkeypatch
         real_publish(src, dst)
 
     # Without --overwrite, outputs are published by a no-replace rename.
-    monkeypatch.setattr(nlmeans.io.write, "publish_new", interrupted_at_b)
+    monkeypatch.setattr(nlmeans.io._write, "publish_new", interrupted_at_b)
     result = runner.invoke(app, ["batch", str(source), str(target), "-R", *FIXED])
     assert result.exit_code == 130
     files = [p for p in target.rglob("*") if p.is_file()]
@@ -265,7 +265,7 @@ def test_symbolic_link_loops_and_broken_links_are_reported(tmp_path):
 def test_output_created_meanwhile_is_not_replaced(tmp_path, monkeypatch):
     source, target = tmp_path / "in", tmp_path / "out"
     make_tree(source)
-    denoise_module = importlib.import_module("nlmeans.batch.process")  # its denoise
+    denoise_module = importlib.import_module("nlmeans.batch._process")  # its denoise
     real_denoise = denoise_module.denoise
 
     def other_process_writes_b(image, **kwargs):
@@ -285,15 +285,15 @@ def test_output_created_meanwhile_is_not_replaced(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("without", ["renameat2", "renameat2 and link"])
 def test_no_replace_publish_falls_back_where_the_system_lacks_it(tmp_path, monkeypatch, without):
-    import nlmeans.noreplace
+    import nlmeans.io._noreplace
 
-    monkeypatch.setattr(nlmeans.noreplace, "_renameat2_function", lambda: None)
+    monkeypatch.setattr(nlmeans.io._noreplace, "_renameat2_function", lambda: None)
     if without == "renameat2 and link":
 
         def no_links(src, dst):
             raise OSError(1, "Operation not permitted")
 
-        monkeypatch.setattr(nlmeans.io.write.os, "link", no_links)
+        monkeypatch.setattr(nlmeans.io._write.os, "link", no_links)
     image = np.zeros((4, 5), np.uint8)
     nlmeans.io.write_image(tmp_path / "new.png", image, replace=False)
     assert iio.imread(tmp_path / "new.png").shape == (4, 5)
@@ -304,9 +304,9 @@ def test_no_replace_publish_falls_back_where_the_system_lacks_it(tmp_path, monke
 
 
 def test_no_replace_publish_uses_renameat2_on_linux(tmp_path):
-    import nlmeans.noreplace
+    import nlmeans.io._noreplace
 
-    if nlmeans.noreplace._renameat2_function() is None:
+    if nlmeans.io._noreplace._renameat2_function() is None:
         pytest.skip("no renameat2 here")
     (tmp_path / "t").write_bytes(b"new")
     (tmp_path / "x").write_bytes(b"old")

@@ -7,8 +7,8 @@ from typer.testing import CliRunner
 
 import nlmeans
 from nlmeans.backends import reference_bayes, select
-from nlmeans.backends.bayes_rules import RIDGE, padding_rule
-from nlmeans.backends.cpu.bayes import bayes as cpu_bayes
+from nlmeans.backends._bayes_rules import RIDGE, padding_rule
+from nlmeans.backends.cpu._bayes import bayes as cpu_bayes
 from nlmeans.cli import app
 from nlmeans.errors import NLMeansError
 
@@ -109,12 +109,12 @@ def test_the_gpu_backend_says_it_lacks_the_method():
 
 
 def test_slabs_cut_on_tiles_give_the_whole_image_result(monkeypatch, rng):
-    import nlmeans.frontdoor as frontdoor
+    import nlmeans._denoise as core
 
     image = noisy_ramp(rng, 1, (250, 20))[0].astype(np.float32)
     options = dict(sigma=20.0, method="bayes", f=1, r=2)
     whole = nlmeans.denoise(image, **options)
-    monkeypatch.setattr(frontdoor, "SLAB_WORK", 1.0)  # every slab as thin as allowed
+    monkeypatch.setattr(core, "SLAB_WORK", 1.0)  # every slab as thin as allowed
     seen = []
     sliced = nlmeans.denoise(image, progress=lambda done, total: seen.append(done), **options)
     assert len(seen) > 1 and all(done % 8 == 0 for done in seen[:-1])
@@ -142,7 +142,6 @@ def test_cli_method_bayes(tmp_path, rng):
     assert result.exit_code == 0, result.output
     out = iio.imread(target)
     assert out.shape == image.shape and out.std() < image.std()
-
 
 
 def test_h_chroma_is_refused_with_bayes():

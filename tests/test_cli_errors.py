@@ -135,12 +135,12 @@ def test_usage_errors_are_one_line(tmp_path, photo, args, words):
 
 
 def test_unexpected_exceptions_are_one_line_with_their_own_exit_code(tmp_path, photo, monkeypatch):
-    import nlmeans.frontdoor
+    import nlmeans._denoise
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("something nobody expected")
 
-    monkeypatch.setattr(nlmeans.frontdoor, "denoise", broken)
+    monkeypatch.setattr(nlmeans._denoise, "denoise", broken)
     args = ["denoise", str(photo), "-o", str(tmp_path / "x.png")]
     result = runner.invoke(app, args)
     assert result.exit_code == 3

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 import nlmeans
 from nlmeans import NLMeansError, denoise, tune
+from nlmeans._color import OPPONENT, from_opponent, to_opponent
 from nlmeans.cli import app
-from nlmeans.color import OPPONENT, from_opponent, to_opponent
 
 runner = CliRunner()
 SIGMA = 20.0

@@ -5,10 +5,10 @@ import pytest
 from conftest import PIXEL_CASES, oracle_estimate, random_padded
 
 from nlmeans import NLMeansError, Params, denoise
-from nlmeans.arrays import pad_reflect
+from nlmeans._arrays import pad_reflect
 from nlmeans.backends import cpu
-from nlmeans.backends.cpu import fastexp
-from nlmeans.backends.cpu.pixelwise import TILE_COLS, TILE_ROWS, pixelwise
+from nlmeans.backends.cpu import _fastexp as fastexp
+from nlmeans.backends.cpu._pixelwise import TILE_COLS, TILE_ROWS, pixelwise
 
 
 @pytest.mark.parametrize("shape, channel_axis, f, r, h, sigma", PIXEL_CASES)

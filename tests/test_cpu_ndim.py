@@ -1,10 +1,10 @@
-"""The N-D CPU kernels (nlmeans.backends.cpu.ndim) against the N-D NumPy oracle."""
+"""The N-D CPU kernels (nlmeans.backends.cpu._ndim) against the N-D NumPy oracle."""
 
 import numpy as np
 import pytest
 
 from nlmeans.backends import reference
-from nlmeans.backends.cpu import ndim
+from nlmeans.backends.cpu import _ndim as ndim
 
 #: method -> (kernel, oracle, padding r_k + extra · f_k)
 METHODS = {

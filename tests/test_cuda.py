@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 import nlmeans
 from nlmeans import NLMeansError
 from nlmeans.backends import REGISTRY, availability, select
-from nlmeans.backends.cuda import launcher as nlm_cuda
+from nlmeans.backends.cuda import _launcher as nlm_cuda
 from nlmeans.cli import app
 
 REASON = nlm_cuda.availability()
@@ -270,7 +270,7 @@ def test_launch_plan_fits_shared_memory(n_channels, f, r, plan):
 def test_small_grids_launch_without_numba_performance_warning():
     """On a GPU numba.cuda warns for grids under 128 blocks: the probe and every small image."""
     cuda_kernels = pytest.importorskip(
-        "nlmeans.backends.cuda.kernels", reason="numba.cuda is missing"
+        "nlmeans.backends.cuda._kernels", reason="numba.cuda is missing"
     )
     kernel = cuda_kernels.staged_kernel
     with pytest.warns(Warning, match=nlm_cuda.LOW_OCCUPANCY_WARNING):
@@ -296,7 +296,7 @@ def test_kernels_compile_to_float32_ptx(monkeypatch, name):
     from numba import cuda
     from numba import types as nb
 
-    from nlmeans.backends.cuda import kernels as cuda_kernels
+    from nlmeans.backends.cuda import _kernels as cuda_kernels
 
     # Compiling the device function asks for the current device's compute
     # capability; a machine without a GPU answers for an H100.

@@ -11,7 +11,7 @@ from maps_cases import MAPPED_CASES, mapped_inputs
 
 import nlmeans
 from nlmeans.backends import reference
-from nlmeans.backends.cuda import launcher
+from nlmeans.backends.cuda import _launcher as launcher
 
 REASON = launcher.availability()
 device = pytest.mark.skipif(
@@ -28,7 +28,7 @@ TOLERANCE = 1e-4  # of the data range, which is 1
     [(False, False, False), (True, True, True), (True, False, True), (False, True, False)],
 )
 def test_cuda_mapped_matches_oracle(rng, case, with_map, with_mask, with_values):
-    from nlmeans.backends.cuda.mapped import mapped_pixelwise
+    from nlmeans.backends.cuda._mapped import mapped_pixelwise
 
     n_channels, shape, f, r = case
     guide, values, sigma_map, mask = mapped_inputs(

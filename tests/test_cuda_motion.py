@@ -9,7 +9,7 @@ import pytest
 from test_motion import motion_case
 
 from nlmeans.backends import reference
-from nlmeans.backends.cuda import launcher
+from nlmeans.backends.cuda import _launcher as launcher
 
 REASON = launcher.availability()
 device = pytest.mark.skipif(
@@ -28,7 +28,7 @@ device = pytest.mark.skipif(
     ],
 )
 def test_cuda_motion_kernel_matches_the_oracle(rng, case):
-    from nlmeans.backends.cuda.motion import motion_pixelwise
+    from nlmeans.backends.cuda._motion import motion_pixelwise
 
     f, r, block, margin = case[5], case[6], case[7], case[8]
     padded, moves = motion_case(rng, *case)

@@ -18,9 +18,9 @@ import pytest
 from conftest import ptx_compiler_reason
 
 from nlmeans.backends import reference
-from nlmeans.backends.contract import weight_constants
-from nlmeans.backends.cuda import launcher as nlm_cuda
-from nlmeans.backends.cuda import ndim
+from nlmeans.backends._contract import weight_constants
+from nlmeans.backends.cuda import _launcher as nlm_cuda
+from nlmeans.backends.cuda import _ndim as ndim
 from nlmeans.errors import NLMeansError
 
 REASON = nlm_cuda.availability()
@@ -194,7 +194,8 @@ def test_memory_plan_tiles_and_batches():
 
 def test_importing_the_module_does_not_import_numba_cuda():
     code = (
-        "import sys, nlmeans.backends.cuda.ndim; assert 'numba.cuda' not in sys.modules, 'imported'"
+        "import sys, nlmeans.backends.cuda._ndim; "
+        "assert 'numba.cuda' not in sys.modules, 'imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.dirname(
         os.path.dirname(os.path.abspath(__file__))))  # fmt: skip
@@ -228,7 +229,7 @@ def test_kernels_compile_to_float32_ptx(monkeypatch, name):
     import numba.cuda.dispatcher
     from numba import cuda
 
-    from nlmeans.backends.cuda import ndim_kernels
+    from nlmeans.backends.cuda import _ndim_kernels as ndim_kernels
 
     # A machine without a GPU answers the current device's compute capability for an H100.
     monkeypatch.setattr(
@@ -250,7 +251,7 @@ def test_kernels_compile_to_float32_ptx(monkeypatch, name):
 def test_small_grids_launch_without_numba_performance_warning():
     """numba.cuda warns when a grid has under 128 blocks; the launcher silences it."""
     kernels = pytest.importorskip(
-        "nlmeans.backends.cuda.ndim_kernels", reason="numba.cuda is missing"
+        "nlmeans.backends.cuda._ndim_kernels", reason="numba.cuda is missing"
     )
 
     class ConfigureOnly:

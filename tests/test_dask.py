@@ -92,17 +92,17 @@ def test_color_h_chroma_and_float64_bounds():
 
 
 def test_parameters_are_resolved_once_from_a_sample_before_compute(monkeypatch):
-    import nlmeans.frontdoor
+    import nlmeans._denoise
 
     image = noisy((600, 600), np.uint8, seed=4)
     calls = []
-    estimate = nlmeans.frontdoor.estimate_sigma
+    estimate = nlmeans._denoise.estimate_sigma
 
     def counted(sample, **kwargs):
         calls.append(sample.shape)
         return estimate(sample, **kwargs)
 
-    monkeypatch.setattr(nlmeans.frontdoor, "estimate_sigma", counted)
+    monkeypatch.setattr(nlmeans._denoise, "estimate_sigma", counted)
     lazy, params = nd.denoise(
         da.from_array(image, chunks=(100, 100)), return_params=True, sample_chunks=4
     )
@@ -157,7 +157,7 @@ def test_process_and_distributed_schedulers():
         lazy = nd.denoise(da.from_array(image, chunks=32), **options)
         # Two 1-thread workers on this machine share its cores.
         share = max(1, os.cpu_count() // 2)
-        plans = client.run(getattr, nd.threads, "_WORKER_THREADS")
+        plans = client.run(getattr, nd._threads, "_WORKER_THREADS")
         assert plans == {address: {address: share} for address in plans}
         assert_matches(lazy.compute(), expected, np.uint8)
 
@@ -205,7 +205,7 @@ def test_tiff_to_zarr_keeps_alpha(tmp_path):
 
 
 def test_an_interrupted_zarr_write_leaves_no_output(tmp_path, monkeypatch):
-    import nlmeans.io_zarr as io_zarr
+    import nlmeans.io._zarr as io_zarr
 
     image = da.from_array(noisy((64, 64), np.uint8), chunks=32)
 

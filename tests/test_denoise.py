@@ -122,12 +122,12 @@ def test_non_finite_pixels_are_refused(rng):
 
 
 def test_long_runs_go_in_slabs_with_progress_and_the_same_result(monkeypatch, rng):
-    import nlmeans.frontdoor as frontdoor
+    import nlmeans._denoise as core
 
     volume = rng.random((24, 20, 18)).astype(np.float32)
     options = dict(h=0.3, sigma=0.1, f=(1, 1, 1), r=(3, 2, 2))
     whole = denoise(volume, **options)
-    monkeypatch.setattr(frontdoor, "SLAB_WORK", 1.0)  # every slab as thin as allowed
+    monkeypatch.setattr(core, "SLAB_WORK", 1.0)  # every slab as thin as allowed
     seen = []
     sliced = denoise(volume, progress=lambda done, total: seen.append((done, total)), **options)
     # Slabs of 4 patch margins (4 × 1 rows; the search radius is no part of the margin):

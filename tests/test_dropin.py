@@ -11,7 +11,7 @@ import pytest
 
 import nlmeans
 from nlmeans import denoise_nl_means
-from nlmeans.backends.cuda import launcher
+from nlmeans.backends.cuda import _launcher as launcher
 from nlmeans.dropin import fast_mode_h
 from nlmeans.errors import NLMeansError
 

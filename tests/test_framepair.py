@@ -1,12 +1,12 @@
-"""The frame-pair kernel of time stacks (nlmeans.backends.cpu.framepair) against the oracle."""
+"""The frame-pair kernel of time stacks (nlmeans.backends.cpu._framepair) against the oracle."""
 
 import numpy as np
 import pytest
 
 import nlmeans
 from nlmeans.backends import reference
-from nlmeans.backends.cpu import framepair as framepair_module
-from nlmeans.backends.cpu.framepair import framepair
+from nlmeans.backends.cpu import _framepair as framepair_module
+from nlmeans.backends.cpu._framepair import framepair
 
 
 def padded_stack(frames: np.ndarray, rt: int, f: int, r: int) -> np.ndarray:

@@ -134,7 +134,7 @@ def test_a_large_radius_is_interrupted_at_once(tmp_path):
 def test_a_kernel_call_keeps_its_result_errors_and_thread_count():
     import numba
 
-    from nlmeans.interrupts import interruptible
+    from nlmeans._interrupts import interruptible
 
     assert interruptible(lambda a, b=1: a + b)(2, b=3) == 5
     with pytest.raises(ZeroDivisionError):
@@ -154,8 +154,8 @@ def test_an_interrupt_reaches_python_while_a_kernel_runs(monkeypatch):
     # sent once the kernel has started. (test_a_large_radius_is_interrupted_at_once is
     # the one a compiled kernel in the main thread fails.)
     import nlmeans
+    from nlmeans._interrupts import busy
     from nlmeans.backends import REGISTRY
-    from nlmeans.interrupts import busy
 
     release, started, returned = threading.Event(), threading.Event(), []
     kernel = REGISTRY["cpu"].methods["pixel"]

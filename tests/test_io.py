@@ -1,4 +1,4 @@
-"""nlmeans.io and nlmeans.png16: reading, writing and refusing image files."""
+"""nlmeans.io and nlmeans.io._png16: reading, writing and refusing image files."""
 
 import contextlib
 import io
@@ -14,7 +14,7 @@ import pytest
 import tifffile
 from PIL import Image
 
-from nlmeans import memory, png16
+from nlmeans import _memory as memory
 from nlmeans.io import (
     ImageFileError,
     check_format,
@@ -23,6 +23,7 @@ from nlmeans.io import (
     resolve_path,
     write_image,
 )
+from nlmeans.io import _png16 as png16
 
 
 def full(picture):
@@ -473,7 +474,7 @@ def test_tiff_ifd_chain_loops_and_far_offsets_are_refused_quickly(tmp_path, page
 
 
 def test_tiff_with_too_many_pages_is_refused_without_walking_them_all(tmp_path, monkeypatch):
-    from nlmeans.io import tiff_ifds
+    from nlmeans.io import _tiff_ifds as tiff_ifds
 
     monkeypatch.setattr(tiff_ifds, "TIFF_MAX_IFDS", 4)
     tifffile.imwrite(

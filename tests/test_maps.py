@@ -8,7 +8,7 @@ from maps_cases import MAPPED_CASES, mapped_inputs
 
 import nlmeans
 from nlmeans.backends import reference
-from nlmeans.backends.cpu.mapped import _live_tiles, mapped_pixelwise
+from nlmeans.backends.cpu._mapped import _live_tiles, mapped_pixelwise
 from nlmeans.errors import NLMeansError
 
 TOLERANCE = 1e-4  # of the data range, which is 1
@@ -183,7 +183,7 @@ def test_slabs_cut_the_map_and_the_mask_with_the_image(rng, monkeypatch):
     mask = rng.random(image.shape) > 0.3
     kwargs = dict(h=15, sigma=sigma_map, f=1, r=2, mask=mask, noise="rician")
     whole = nlmeans.denoise(image, **kwargs)
-    monkeypatch.setattr(nlmeans.mapped, "SLAB_WORK", 1.0)  # slabs of 4 × 3 rows
+    monkeypatch.setattr(nlmeans._mapped, "SLAB_WORK", 1.0)  # slabs of 4 × 3 rows
     rows = []
     sliced = nlmeans.denoise(image, progress=lambda done, total: rows.append(done), **kwargs)
     assert len(rows) > 3

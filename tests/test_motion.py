@@ -6,8 +6,8 @@ import pytest
 
 import nlmeans
 from nlmeans.backends import REGISTRY, reference
-from nlmeans.backends.contract import motion_padding
-from nlmeans.backends.motion import displacements
+from nlmeans.backends._contract import motion_padding
+from nlmeans.backends._motion import displacements
 from nlmeans.errors import NLMeansError
 
 

@@ -16,8 +16,9 @@ import pytest
 napari = pytest.importorskip("napari")
 
 import nlmeans  # noqa: E402
-from nlmeans.napari import samples, widget  # noqa: E402
-from nlmeans.napari.widget import DenoiseWidget  # noqa: E402
+from nlmeans.napari import _samples as samples  # noqa: E402
+from nlmeans.napari import _widget as widget  # noqa: E402
+from nlmeans.napari._widget import DenoiseWidget  # noqa: E402
 
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
     pytest.fail(
@@ -173,9 +174,9 @@ def test_library_error_is_shown(make_napari_viewer, qtbot):
 def test_cancel_stops_between_slabs(make_napari_viewer, qtbot, monkeypatch):
     # Many slabs (tiny slab work). The first slab's report waits until Cancel has been
     # pressed, so the cancel lands there whatever the machine's load.
-    import nlmeans.frontdoor
+    import nlmeans._denoise
 
-    monkeypatch.setattr(nlmeans.frontdoor, "SLAB_WORK", 1.0)
+    monkeypatch.setattr(nlmeans._denoise, "SLAB_WORK", 1.0)
     first, gate = threading.Event(), threading.Event()
     reports = []
     real = widget._denoise

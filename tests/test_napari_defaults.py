@@ -1,11 +1,11 @@
-"""What the napari widget proposes for a layer (nlmeans.napari.defaults: no Qt, no napari)."""
+"""What the napari widget proposes for a layer (nlmeans.napari._defaults: no Qt, no napari)."""
 
 from __future__ import annotations
 
 import pytest
 
 from nlmeans import NLMeansError
-from nlmeans.napari.defaults import (
+from nlmeans.napari._defaults import (
     default_channel_axis,
     format_radii,
     is_anisotropic,

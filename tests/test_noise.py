@@ -6,7 +6,7 @@ from skimage import data
 from skimage.restoration import estimate_sigma as robust_median
 
 from nlmeans import estimate_sigma
-from nlmeans.noise.wavelet import chi2_quantile_over_n
+from nlmeans.noise._wavelet import chi2_quantile_over_n
 
 
 @pytest.mark.parametrize("sigma", [5.0, 20.0])
@@ -44,7 +44,7 @@ def test_odd_sizes_are_measured(shape):
     assert abs(estimate_sigma(noisy) - 10.0) < 1.5
 
 
-# The default estimator: weakly textured patches, noise eigenvalues (nlmeans.noise.texture).
+# The default estimator: weakly textured patches, noise eigenvalues (nlmeans.noise._texture).
 
 
 def test_a_texture_fools_the_patch_estimate_less_than_the_wavelet_one():
@@ -96,7 +96,7 @@ def test_unknown_method_is_refused():
 
 
 def test_the_texture_threshold_is_the_quantile_of_white_noise_gradient_energy():
-    from nlmeans.noise.texture import DELTA, texture_threshold
+    from nlmeans.noise._texture import DELTA, texture_threshold
 
     noise = np.random.default_rng(10).normal(size=(40_000, 7, 7))
     energy = (np.diff(noise, axis=2) ** 2).sum(axis=(1, 2)) + (np.diff(noise, axis=1) ** 2).sum(
@@ -106,7 +106,7 @@ def test_the_texture_threshold_is_the_quantile_of_white_noise_gradient_energy():
 
 
 def test_noise_eigenvalues_of_a_white_noise_covariance_average_to_its_variance():
-    from nlmeans.noise.texture import noise_eigenvalue_mean
+    from nlmeans.noise._texture import noise_eigenvalue_mean
 
     patches = np.random.default_rng(11).normal(0.0, 3.0, (5000, 49))
     eigenvalues = np.linalg.eigvalsh(np.cov(patches, rowvar=False))

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 import nlmeans
-from nlmeans.backends import REGISTRY, contract, reference, select
-from nlmeans.backends.cpu import ndim as cpu_ndim
-from nlmeans.backends.cuda import launcher
+from nlmeans.backends import REGISTRY, reference, select
+from nlmeans.backends import _contract as contract
+from nlmeans.backends.cpu import _ndim as cpu_ndim
+from nlmeans.backends.cuda import _launcher as launcher
 from nlmeans.errors import NLMeansError
 from nlmeans.params import Params
 
@@ -144,7 +145,7 @@ CUDA_CASES = [
 @device
 @pytest.mark.parametrize("shape, f, r, channels, method, batch", CUDA_CASES)
 def test_cuda_gaussian_matches_oracle(rng, shape, f, r, channels, method, batch):
-    from nlmeans.backends.cuda import ndim as cuda_ndim
+    from nlmeans.backends.cuda import _ndim as cuda_ndim
 
     p = padded(rng, method, channels, shape, f, r)
     hs = [0.1, 0.35]
@@ -201,7 +202,7 @@ def test_front_door_refuses(rng):
 
 
 def test_params_line_shows_a_non_uniform_kernel():
-    from nlmeans.reporting import params_line
+    from nlmeans._reporting import params_line
 
     assert "patch_kernel" not in params_line(Params(f=1, r=2, h=3.0, sigma=1.0))
     line = params_line(Params(f=1, r=2, h=3.0, sigma=1.0, patch_kernel="gaussian"))

@@ -7,9 +7,9 @@ from skimage import data
 import nlmeans
 from nlmeans import NLMeansError
 from nlmeans.evaluate import psnr
-from nlmeans.noise import anscombe
-from nlmeans.noise.models import PoissonGaussian
-from nlmeans.noise.poisson_fit import estimate_poisson_gaussian
+from nlmeans.noise import _anscombe as anscombe
+from nlmeans.noise._models import PoissonGaussian
+from nlmeans.noise._poisson_fit import estimate_poisson_gaussian
 
 
 def counts_image(peak, gain=1.0, read_noise=0.0, offset=0.0, seed=0, size=128):
@@ -139,7 +139,7 @@ def test_dask_gives_the_in_memory_result():
 
 
 def test_same_params_fix_the_model_not_sigma():
-    from nlmeans.batch.process import fixed_options
+    from nlmeans.batch._process import fixed_options
 
     _, noisy = counts_image(10, size=64)
     _, params = nlmeans.denoise(noisy, noise="poisson-gaussian", return_params=True)
@@ -186,7 +186,7 @@ def test_the_command_line_takes_the_model_and_prints_it(tmp_path):
 
 
 def _cuda_reason():
-    from nlmeans.backends.cuda import launcher
+    from nlmeans.backends.cuda import _launcher as launcher
 
     return launcher.availability()
 

@@ -21,8 +21,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import nlmeans
-from nlmeans import memory, png16
+from nlmeans import _memory as memory
 from nlmeans.cli import app
+from nlmeans.io import _png16 as png16
 from nlmeans.io import write_image
 
 runner = CliRunner()
@@ -62,8 +63,8 @@ def no_compute(monkeypatch):
 
     # Modules that bind the real function at import must do so before the patch (a module
     # first imported under it would keep the forbidden one for the rest of the session).
-    importlib.import_module("nlmeans.batch.process")
-    monkeypatch.setattr(importlib.import_module("nlmeans.frontdoor"), "denoise", forbidden)
+    importlib.import_module("nlmeans.batch._process")
+    monkeypatch.setattr(importlib.import_module("nlmeans._denoise"), "denoise", forbidden)
 
 
 # ------------------------------------------------------------------- bad input files
@@ -541,7 +542,7 @@ def test_interrupt_during_denoise_leaves_nothing(tmp_path, source, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(importlib.import_module("nlmeans.frontdoor"), "denoise", interrupted)
+    monkeypatch.setattr(importlib.import_module("nlmeans._denoise"), "denoise", interrupted)
     before = snapshot(tmp_path)
     result = run(source, "-o", tmp_path / "out.png")
     assert result.exit_code == 130 and "error: interrupted" in result.stderr
@@ -559,7 +560,7 @@ def test_real_signal_during_denoise_leaves_no_output_and_no_temp(tmp_path, rng, 
     output = tmp_path / "out.png"
     args = [str(source), "-o", str(output), "--backend", "reference", "--r", "15"]
     script = (
-        "import sys, nlmeans._entry, nlmeans.frontdoor, nlmeans.io, nlmeans.backends.reference\n"
+        "import sys, nlmeans._entry, nlmeans._denoise, nlmeans.io, nlmeans.backends.reference\n"
         "print('ready', flush=True)\n"
         f"sys.argv = ['nlmeans', 'denoise', *{args!r}]\n"
         "nlmeans._entry.main()\n"  # the console script's
@@ -672,7 +673,7 @@ def test_real_sigint_during_batch_keeps_finished_files_and_a_rerun_resumes(tmp_p
         Image.fromarray(noisy(rng, (96, 96, 3))).save(source / f"img{index}.png")
     args = [str(source), str(target), "--backend", "reference", "--r", "12", "-q"]
     script = (
-        "import sys, nlmeans.cli, nlmeans.batch, nlmeans.frontdoor, nlmeans.io\n"  # loads backends
+        "import sys, nlmeans.cli, nlmeans.batch, nlmeans._denoise, nlmeans.io\n"  # loads backends
         f"sys.argv = ['nlmeans', 'batch', *{args!r}]\n"
         "nlmeans.cli.main()\n"
     )

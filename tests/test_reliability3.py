@@ -181,7 +181,7 @@ def test_write_zarr_api_keeps_a_store_created_meanwhile(tmp_path, monkeypatch):
     import dask.array as da
 
     from nlmeans.errors import NLMeansError
-    from nlmeans.io_zarr import write_zarr
+    from nlmeans.io._zarr import write_zarr
 
     output = tmp_path / "api.zarr"
     _store_appearing(monkeypatch, output, "theirs")
@@ -260,7 +260,7 @@ def test_a_cut_mkv_is_refused_naming_the_missing_frames(tmp_path, fraction):
     from fractions import Fraction
 
     from nlmeans.io import Picture
-    from nlmeans.io.video import encode_video
+    from nlmeans.io._video import encode_video
 
     frames = np.random.default_rng(2).integers(0, 256, (40, 16, 24, 3), dtype=np.uint8)
     like = Picture(frames, None, "TYXC", "format", {"fps": Fraction(25)})
@@ -396,7 +396,7 @@ def test_huge_sigmas_name_the_parameter_and_its_range(tmp_path, photo):
 def test_the_memory_check_honours_rlimit_as(monkeypatch):
     import resource
 
-    from nlmeans import memory
+    from nlmeans import _memory as memory
 
     monkeypatch.setattr(resource, "getrlimit", lambda which: (2 * 2**30, resource.RLIM_INFINITY))
     left = memory.address_space_available()
@@ -405,7 +405,7 @@ def test_the_memory_check_honours_rlimit_as(monkeypatch):
 
 
 def test_batch_goes_on_after_a_file_fails_with_an_internal_error(tmp_path, photo, monkeypatch):
-    import nlmeans.batch.process as process
+    import nlmeans.batch._process as process
 
     source, target = tmp_path / "in", tmp_path / "out"
     source.mkdir()
@@ -418,7 +418,7 @@ def test_batch_goes_on_after_a_file_fails_with_an_internal_error(tmp_path, photo
             raise MemoryError()
         return denoise_picture(item, *args, **kwargs)
 
-    import nlmeans.batch.local as local
+    import nlmeans.batch._local as local
 
     monkeypatch.setattr(local, "denoise_picture", failing)
     result = invoke("batch", source, target, "--r", 2, "--f", 1)
@@ -492,7 +492,7 @@ def test_dask_denoise_refuses_bad_counts(options):
 
 def test_dask_local_workers_are_capped_with_a_note():
     pytest.importorskip("distributed")
-    from nlmeans.batch.distributed import local_worker_limit, parse_dask
+    from nlmeans.batch._distributed import local_worker_limit, parse_dask
 
     most = local_worker_limit()
     assert 1 <= most <= (os.cpu_count() or 1)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import nlmeans
+from nlmeans._rician import background_sigma
 from nlmeans.backends import reference
-from nlmeans.rician import background_sigma
 
 
 def rician(clean, sigma, rng, coils=1):

@@ -13,10 +13,10 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import nlmeans
-from nlmeans import memory
+from nlmeans import _memory as memory
 from nlmeans.cli import app
 from nlmeans.io import ImageFileError, read_image, write_image
-from nlmeans.io.axes import parse_axes, radii_for_axes
+from nlmeans.io._axes import parse_axes, radii_for_axes
 
 runner = CliRunner()
 

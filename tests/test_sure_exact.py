@@ -5,9 +5,9 @@ import pytest
 from conftest import ORACLE
 
 from nlmeans import denoise, tune
-from nlmeans.backends.cpu.sure_pixel import sure_tiles
+from nlmeans.backends.cpu._sure_pixel import sure_tiles
 from nlmeans.sure import sample_blocks
-from nlmeans.sure.exact import divergence_reference, exact_sweeps
+from nlmeans.sure._exact import divergence_reference, exact_sweeps
 
 SIGMA = 20.0
 

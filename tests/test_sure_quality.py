@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 import nlmeans
 from nlmeans import NLMeansError, Params, denoise, tune
+from nlmeans._reporting import params_line, params_record
 from nlmeans.cli import app
 from nlmeans.params import Component
-from nlmeans.reporting import params_line, params_record
 from nlmeans.sure import fit_weights
 
 SIZE = 96

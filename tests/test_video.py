@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 import nlmeans
 from nlmeans.cli import app
 from nlmeans.io import Picture, read_image, write_image
-from nlmeans.io.axes import radii_for_axes
+from nlmeans.io._axes import radii_for_axes
 
 av = pytest.importorskip("av", reason="the video extra (PyAV) is not installed")
 
@@ -70,7 +70,7 @@ def test_bad_codec_and_non_video_stack_are_refused(tmp_path, rng):
 
 
 def test_video_memory_is_checked_before_decoding(tmp_path, rng, monkeypatch):
-    from nlmeans import memory
+    from nlmeans import _memory as memory
 
     video(tmp_path, rng)
     monkeypatch.setattr(memory, "available_bytes", lambda: 64 * 1024)

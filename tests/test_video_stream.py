@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 
 import nlmeans
 from nlmeans.cli import app
-from nlmeans.io import Picture, read_image, video_stream, write_image
-from nlmeans.io.video_stream import stream_video, windows
+from nlmeans.io import Picture, read_image, write_image
+from nlmeans.io import _video_stream as video_stream
+from nlmeans.io._video_stream import stream_video, windows
 
 av = pytest.importorskip("av", reason="the video extra (PyAV) is not installed")
 

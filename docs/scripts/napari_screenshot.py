@@ -15,8 +15,8 @@ from pathlib import Path
 import napari
 from qtpy.QtWidgets import QApplication
 
-from nlmeans.napari.samples import noisy_volume
-from nlmeans.napari.widget import DenoiseWidget
+from nlmeans.napari._samples import noisy_volume
+from nlmeans.napari._widget import DenoiseWidget
 
 OUT = Path(__file__).resolve().parents[1] / "_static" / "napari-widget.png"
 TIMEOUT_S = 300

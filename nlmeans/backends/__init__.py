@@ -1,6 +1,6 @@
 """The backend registry: every backend declared as data, and the one place that picks one.
 
-Each backend is a :class:`~nlmeans.backends.contract.Backend` record (its
+Each backend is a :class:`~nlmeans.backends._contract.Backend` record (its
 methods, the spatial axes it takes, whether it can run here and why not,
 whether it has CPU threads to limit). Adding a backend adds a module or
 package here and one line to :data:`REGISTRY`; adding a method adds it to the
@@ -10,7 +10,7 @@ backends that compute it and its padding rule to :mod:`.contract`.
 from __future__ import annotations
 
 from ..errors import NLMeansError
-from .contract import Backend, padding, weight_constants
+from ._contract import Backend, padding, weight_constants
 from .cpu import BACKEND as CPU
 from .cuda import BACKEND as CUDA
 from .reference import BACKEND as REFERENCE

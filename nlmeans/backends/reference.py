@@ -92,7 +92,7 @@ import itertools
 
 import numpy as np
 
-from .contract import Backend
+from ._contract import Backend
 from .reference_bayes import bayes
 
 

@@ -18,10 +18,10 @@ search box B(p, r) whose patches lie inside the padded block. Their distance
 is ``δ(p, q) = Σ_c Σ_{j ∈ B(0,f)} (v_c(p+j) − v_c(q+j))²`` over the grouping
 channels (step 1: v = u, the luminance of a colour image, all channels
 otherwise; step 2: v = the basic estimate, all channels), rounded to a
-multiple of QUANTUM·h² (:mod:`~nlmeans.backends.bayes_rules`). The group is the
+multiple of QUANTUM·h² (:mod:`~nlmeans.backends._bayes_rules`). The group is the
 n candidates with the smallest (rounded δ, linear index of q) — a stable order,
 so ties go to the earlier position. n = n1 or n2 of
-:func:`~nlmeans.backends.bayes_rules.group_sizes`, at most the candidates.
+:func:`~nlmeans.backends._bayes_rules.group_sizes`, at most the candidates.
 
 Step 1 (per channel c, Z the n × d1 matrix of the noisy patches of the group):
 
@@ -30,7 +30,7 @@ Step 1 (per channel c, Z the n × d1 matrix of the noisy patches of the group):
                 P̂_i = m + (C − h² I) C⁻¹ (Z_i − m) = Z_i − h² (C + ε I)⁻¹ (Z_i − m)
 
 with ε = RIDGE · h² a numerical guard; γ₁ = GAMMA_STEP1, γ₂ = GAMMA_STEP2
-(:mod:`~nlmeans.backends.bayes_rules`, where the measurement that set γ₁ is).
+(:mod:`~nlmeans.backends._bayes_rules`, where the measurement that set γ₁ is).
 
 Step 2 (Z the n × C·d1 noisy vectors over all channels, B the basic ones):
 
@@ -42,14 +42,14 @@ Aggregation (both steps): every pixel is the plain mean of the estimates of
 all the group members' patches that cover it (uniform weights).
 
 Visiting order, the skip rule and the zones of references: see
-:mod:`~nlmeans.backends.bayes_rules`. A reference that already belongs to a
+:mod:`~nlmeans.backends._bayes_rules`. A reference that already belongs to a
 group formed earlier in its tile is skipped.
 
 Signature (the backends' contract)::
 
     bayes(padded, f, r, sigma, hs, *, patch_kernel="uniform") -> float32 (K, C, *S)
 
-``padded`` is reflect-padded by :func:`~nlmeans.backends.bayes_rules.padding_rule`
+``padded`` is reflect-padded by :func:`~nlmeans.backends._bayes_rules.padding_rule`
 on every axis; one estimate per h. The patch kernel is the uniform one.
 
 References
@@ -66,8 +66,8 @@ import itertools
 
 import numpy as np
 
-from ..color import OPPONENT
-from .bayes_rules import (
+from .._color import OPPONENT
+from ._bayes_rules import (
     GAMMA_STEP1,
     GAMMA_STEP2,
     QUANTUM,

@@ -8,31 +8,31 @@ writes), with all CPU threads inside each image while one helper thread reads
 the next file and another encodes and writes the previous output.
 
 :func:`run_batch_distributed` runs the same per-file code
-(:func:`~nlmeans.batch.process.denoise_picture`, :func:`process_item`) as
+(:func:`~nlmeans.batch._process.denoise_picture`, :func:`process_item`) as
 one task per file on a Dask cluster (``nlmeans batch --dask``), with the same
 resuming, reports and order.
 
-The modules: :mod:`~nlmeans.batch.records` (Item, ItemResult, Summary),
-:mod:`~nlmeans.batch.discovery` (finding the files, output paths),
-:mod:`~nlmeans.batch.process` (the per-file steps both runners share),
-:mod:`~nlmeans.batch.local` (:func:`run_batch`) and
-:mod:`~nlmeans.batch.distributed` (:func:`run_batch_distributed`, ``--dask``).
+The modules: :mod:`~nlmeans.batch._records` (Item, ItemResult, Summary),
+:mod:`~nlmeans.batch._discovery` (finding the files, output paths),
+:mod:`~nlmeans.batch._process` (the per-file steps both runners share),
+:mod:`~nlmeans.batch._local` (:func:`run_batch`) and
+:mod:`~nlmeans.batch._distributed` (:func:`run_batch_distributed`, ``--dask``).
 The names the command line, the reports and the tests use are re-exported here.
 """
 
 from __future__ import annotations
 
-from .discovery import check_folders, check_inside, discover, wanted
-from .distributed import (
+from ._discovery import check_folders, check_inside, discover, wanted
+from ._distributed import (
     dask_client,
     kernels_to_warm,
     parse_dask,
     prepare_worker,
     run_batch_distributed,
 )
-from .local import run_batch
-from .process import denoise_picture, fixed_options, process_item, reason_of
-from .records import DONE, FAILED, SKIPPED, Item, ItemResult, Summary
+from ._local import run_batch
+from ._process import denoise_picture, fixed_options, process_item, reason_of
+from ._records import DONE, FAILED, SKIPPED, Item, ItemResult, Summary
 
 __all__ = [
     "DONE",

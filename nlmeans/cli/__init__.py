@@ -1,13 +1,14 @@
 """The ``nlmeans`` command line (Typer): one module per command.
 
-- :mod:`.denoise`, :mod:`.batch`, :mod:`.compare`, :mod:`.info`: the commands;
-- :mod:`.common`: the app, the shared options, exit codes and error handling.
+- :mod:`._denoise`, :mod:`._batch`, :mod:`._compare`, :mod:`._info`: the commands;
+- :mod:`._common`: the app, the shared options, exit codes and error handling.
 """
 
 from __future__ import annotations
 
-from . import batch, compare, denoise, info  # noqa: F401  (importing registers the commands)
-from .common import app
+# Importing the command modules registers their commands on the app.
+from . import _batch, _compare, _denoise, _info  # noqa: F401
+from ._common import app
 
 __all__ = ["app", "main"]
 

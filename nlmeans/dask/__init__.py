@@ -18,7 +18,7 @@ the in-memory run:
   below) or the whole axis (where NumPy repeats the reflection as the front
   door does). ``dask.array.pad(mode="reflect")`` is not used: it differs from
   NumPy's when an axis is shorter than the margin;
-- :func:`nlmeans.frontdoor.denoise_padded_block` then computes the chunk's
+- :func:`nlmeans._denoise.denoise_padded_block` then computes the chunk's
   estimate and rounds, casts and clips it exactly as :func:`nlmeans.denoise`
   finishes a whole image.
 
@@ -27,10 +27,10 @@ where ``dask_threads`` is the number of Dask threads running tasks on the same
 machine (see :func:`task_threads`), so that Numba × Dask never oversubscribe
 the cores.
 
-The modules: :mod:`~nlmeans.dask.chunked` (:func:`denoise`),
-:mod:`~nlmeans.dask.sampling` (the tiles and points parameters are decided
-from), :mod:`~nlmeans.dask.threads` (Numba threads per task) and
-:mod:`~nlmeans.dask.files` (:func:`denoise_file`, ``.zarr`` and TIFF files).
+The modules: :mod:`~nlmeans.dask._chunked` (:func:`denoise`),
+:mod:`~nlmeans.dask._sampling` (the tiles and points parameters are decided
+from), :mod:`~nlmeans.dask._threads` (Numba threads per task) and
+:mod:`~nlmeans.dask._files` (:func:`denoise_file`, ``.zarr`` and TIFF files).
 
 References
 ----------
@@ -39,10 +39,10 @@ Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
 
 from __future__ import annotations
 
-from .chunked import denoise
-from .files import denoise_file
-from .sampling import DEFAULT_SAMPLE_CHUNKS, MIN_SAMPLE_TILE, sample_tiles
-from .threads import plan_worker_threads, task_threads
+from ._chunked import denoise
+from ._files import denoise_file
+from ._sampling import DEFAULT_SAMPLE_CHUNKS, MIN_SAMPLE_TILE, sample_tiles
+from ._threads import plan_worker_threads, task_threads
 
 __all__ = [
     "DEFAULT_SAMPLE_CHUNKS",

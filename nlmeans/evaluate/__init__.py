@@ -3,10 +3,10 @@
 ``nlmeans compare`` is a thin command over :func:`compare_image`.
 """
 
-from .comparison import Comparison, Row, compare, compare_image, mean_rows, timed_run
-from .metrics import SSIM_WINDOW, add_noise, psnr, ssim, to_8bit_scale
-from .montage import MONTAGE_PANELS, montage, montage_label_height
-from .peers import (
+from ._comparison import Comparison, Row, compare, compare_image, mean_rows, timed_run
+from ._metrics import SSIM_WINDOW, add_noise, psnr, ssim, to_8bit_scale
+from ._montage import MONTAGE_PANELS, montage, montage_label_height
+from ._peers import (
     Method,
     methods_for,
     opencv_available,

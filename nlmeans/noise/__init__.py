@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arrays import check_image, to_channels_first
+from .._arrays import check_image, to_channels_first
 from ..errors import NLMeansError
-from .texture import texture_sigma
-from .wavelet import wavelet_sigma
+from ._texture import texture_sigma
+from ._wavelet import wavelet_sigma
 
 #: The estimators of :func:`estimate_sigma`.
 SIGMA_METHODS = ("pca", "wavelet")
@@ -30,9 +30,9 @@ def estimate_sigma(
     averaged. ``method="pca"`` (the default): the covariance of the weakly
     textured 7 × 7 patches (selected as in Liu, Tanaka & Okutomi, 2013),
     σ² the mean of its noise eigenvalues (Chen, Zhu & Heng, 2015); see
-    :mod:`nlmeans.noise.texture`. ``method="wavelet"``: a low quantile of the
+    :mod:`nlmeans.noise._texture`. ``method="wavelet"``: a low quantile of the
     energies of blocks of the finest diagonal wavelet band
-    (:mod:`nlmeans.noise.wavelet`), which texture fools more at low noise.
+    (:mod:`nlmeans.noise._wavelet`), which texture fools more at low noise.
     Patches or blocks over the channel's minimum or maximum (clipped pixels)
     are left out; channels too small for 3 × 3 patches fall back to the robust
     median of the wavelet band (Donoho & Johnstone, 1994).

@@ -6,16 +6,16 @@ per axis. The preset tables of Buades, Coll & Morel (IPOL 2011, 2-D) and
 nlmeans' own for volumes are written on the 8-bit scale; ``data_range`` says
 which raw value corresponds to 255 there.
 
-The modules: :mod:`~nlmeans.params.record` (:class:`Params`, radii),
-:mod:`~nlmeans.params.checks` (the accepted ranges, :func:`validate`),
-:mod:`~nlmeans.params.components` (the terms of ``method="combined"``) and
-:mod:`~nlmeans.params.presets` (the tables, :func:`image_data_range`,
+The modules: :mod:`~nlmeans.params._record` (:class:`Params`, radii),
+:mod:`~nlmeans.params._checks` (the accepted ranges, :func:`validate`),
+:mod:`~nlmeans.params._components` (the terms of ``method="combined"``) and
+:mod:`~nlmeans.params._presets` (the tables, :func:`image_data_range`,
 :func:`resolve`). Their public names are re-exported here.
 """
 
 from __future__ import annotations
 
-from .checks import (
+from ._checks import (
     BAYES,
     COMBINED,
     MAX_PATCH_RADIUS,
@@ -32,9 +32,9 @@ from .checks import (
     check_strength,
     validate,
 )
-from .components import MAX_WEIGHT, NOISY, Component, check_components
-from .presets import MIN_PRESET_SIGMA_8BIT, image_data_range, preset, resolve
-from .record import Params, Radii, compact, radii
+from ._components import MAX_WEIGHT, NOISY, Component, check_components
+from ._presets import MIN_PRESET_SIGMA_8BIT, image_data_range, preset, resolve
+from ._record import Params, Radii, compact, radii
 
 __all__ = [
     "BAYES",

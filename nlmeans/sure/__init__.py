@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from .combination import combined_estimate, fit_combination, fit_weights
-from .scores import (
+from ._combination import combined_estimate, fit_combination, fit_weights
+from ._scores import (
     MIN_SAMPLE_PIXELS,
     SAMPLE_FRACTION,
     TILE,
@@ -19,7 +19,7 @@ from .scores import (
     sure_scores,
     sweep_tiles,
 )
-from .search import (
+from ._search import (
     COARSE_STEPS,
     COLOR_COARSE_STEPS,
     FINE_STEPS,

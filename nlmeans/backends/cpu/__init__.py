@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..contract import Backend, is_square, is_time_stack
+from .._contract import Backend, is_square, is_time_stack
 
 
 def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
@@ -29,28 +29,28 @@ def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
     N-D kernel (which also computes the Gaussian patch distance)."""
     if len(hs) == 1 and patch_kernel == "uniform":
         if is_square(f, r):
-            from .pixelwise import pixelwise
+            from ._pixelwise import pixelwise
 
             return pixelwise(padded, int(f[0]), int(r[0]), sigma, hs[0])[None]
         if is_time_stack(f, r):
-            from .framepair import framepair
+            from ._framepair import framepair
 
             return framepair(padded, int(r[0]), int(f[1]), int(r[1]), sigma, hs[0])[None]
-    from .ndim import pixelwise
+    from ._ndim import pixelwise
 
     return pixelwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 
 
 def patch_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
     """Patchwise NLM for K strengths (the distances are shared across them)."""
-    from .ndim import patchwise
+    from ._ndim import patchwise
 
     return patchwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 
 
 def mapped_estimates(guide, values, f, r, sigma, hs, *, sigma_map=None, mask=None):
     """Pixelwise NLM of ``values`` weighted on ``guide`` with a σ map and a mask (N-D)."""
-    from .mapped import mapped_pixelwise
+    from ._mapped import mapped_pixelwise
 
     return mapped_pixelwise(guide, values, f, r, sigma, hs, sigma_map=sigma_map, mask=mask)
 
@@ -60,7 +60,7 @@ def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
     block's search boxes displaced (:func:`.framepair.framepair_motion`); where no box
     moves, the static frame-pair kernel on the stack without the margin (the same formula,
     in larger tiles)."""
-    from .framepair import framepair, framepair_motion
+    from ._framepair import framepair, framepair_motion
 
     if margin > 0 and not np.any(moves):
         inner = padded[:, :, margin:-margin, margin:-margin]
@@ -71,7 +71,7 @@ def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
 
 def bayes_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
     """NL-Bayes (Lebrun, Buades & Morel 2013), both steps, for K strengths."""
-    from .bayes import bayes
+    from ._bayes import bayes
 
     return bayes(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 

@@ -11,16 +11,16 @@ and the first denoising call do.
 
 from __future__ import annotations
 
-from ..contract import Backend, is_square
-from . import ndim
-from .launcher import availability
+from .._contract import Backend, is_square
+from . import _ndim as ndim
+from ._launcher import availability
 
 
 def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
     """Pixelwise NLM on the GPU: the staged 2-D kernel for one h, equal radii and the
     uniform patch kernel, else N-D (which also computes the Gaussian patch distance)."""
     if len(hs) == 1 and is_square(f, r) and patch_kernel == "uniform":
-        from .launcher import pixelwise
+        from ._launcher import pixelwise
 
         return pixelwise(padded, int(f[0]), int(r[0]), sigma, hs[0])[None]
     return ndim.pixelwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
@@ -28,7 +28,7 @@ def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
 
 def mapped_estimates(guide, values, f, r, sigma, hs, *, sigma_map=None, mask=None):
     """Pixelwise NLM of ``values`` weighted on ``guide`` with a σ map and a mask (1–3 axes)."""
-    from .mapped import mapped_pixelwise
+    from ._mapped import mapped_pixelwise
 
     return mapped_pixelwise(guide, values, f, r, sigma, hs, sigma_map=sigma_map, mask=mask)
 
@@ -36,7 +36,7 @@ def mapped_estimates(guide, values, f, r, sigma, hs, *, sigma_map=None, mask=Non
 def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
     """Motion-compensated pixelwise NLM of a time stack, one thread per output pixel
     (:func:`.motion.motion_pixelwise`)."""
-    from .motion import motion_pixelwise
+    from ._motion import motion_pixelwise
 
     return motion_pixelwise(padded, f, r, sigma, h, moves, block, margin)
 

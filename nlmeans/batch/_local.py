@@ -1,0 +1,145 @@
+"""The local batch runner: one image after another, reading and writing overlapped.
+
+All CPU threads work inside each image while one helper thread reads the
+next file and another encodes and writes the previous output (atomically,
+through :mod:`nlmeans.io`); results are yielded in order as files finish.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+from ..io import OutputExistsError, read_image, resolve_path, write_image
+from ._process import denoise_picture, fixed_options, reason_of
+from ._records import DONE, FAILED, SKIPPED, Item, ItemResult
+
+
+def run_batch(
+    items: list[Item],
+    *,
+    options: dict,
+    same_params: bool = False,
+    overwrite: bool = False,
+    axes: str | None = None,
+    codec: str | None = None,
+) -> Iterator[ItemResult]:
+    """Denoise ``items`` one after another, yielding each file's result in order.
+
+    Parameters
+    ----------
+    items : list of Item
+        From :func:`discover`.
+    options : dict
+        Keyword arguments of :func:`nlmeans.denoise` (``h``, ``sigma``, ``f``,
+        ``r``, ``method``, ``tune``, ``backend``, ``h_chroma``, the last one
+        applied to 3-channel images only). Unset parameters are resolved (or
+        tuned) per image.
+    same_params : bool
+        Use the parameters resolved (or tuned) for the first image denoised
+        (raw units of that image) for all the others.
+    overwrite : bool
+        Redo files whose output exists; otherwise they are skipped, which makes
+        a re-run after an interruption finish the rest.
+    axes : str, optional
+        The axes of every file (``--axes``, :func:`nlmeans.io.read_image`).
+    codec : str, optional
+        Video outputs' codec (``--codec``).
+
+    Yields
+    ------
+    ItemResult
+        done (with seconds and the parameters used), skipped, or failed (with
+        the reason); a failure never stops the batch.
+    """
+    sources = {item.source.resolve() for item in items if item.error is None}
+    resolved_once = False
+    todo = [
+        item.error is None
+        and item.skip_reason is None
+        and (overwrite or not os.path.lexists(item.target))
+        for item in items
+    ]
+    next_index = _next_todo(todo, 0)
+    read = functools.partial(read_image, axes=axes)
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-read")
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-write")
+    try:
+        pending = reader.submit(read, items[next_index].source) if next_index < len(items) else None
+        writing = None  # the output being written: (item, future, start, params)
+        for index, item in enumerate(items):
+            if item.error is not None:
+                yield from _written(writing)
+                writing = None
+                yield ItemResult(item, FAILED, item.error)
+                continue
+            if not todo[index]:
+                yield from _written(writing)
+                writing = None
+                yield ItemResult(item, SKIPPED, item.skip_reason or "output exists")
+                continue
+            start = time.perf_counter()
+            current, following = pending, _next_todo(todo, index + 1)
+            # Read the next file while this one is denoised (the kernels release the GIL).
+            pending = (
+                reader.submit(read, items[following].source) if following < len(items) else None
+            )
+            try:
+                picture = current.result()
+                if not overwrite and os.path.lexists(item.target):
+                    # Created since the batch started (another process): never replaced.
+                    yield from _written(writing)
+                    writing = None
+                    yield ItemResult(item, SKIPPED, "output exists")
+                    continue
+                result, params = denoise_picture(
+                    item, picture, options, resolve_path(item.target) in sources
+                )
+                if same_params and not resolved_once:
+                    options = fixed_options(options, params)
+                    resolved_once = True
+            except Exception as error:  # one file's failure, an internal one included
+                yield from _written(writing)
+                writing = None
+                yield ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
+                continue
+            # Encode and write this output (atomically) while the next image is denoised.
+            yield from _written(writing)
+            # Without overwrite the output is published only if it still does not
+            # exist at that moment (no check-then-rename race with another process).
+            future = writer.submit(
+                write_image, item.target, picture.with_pixels(result), replace=overwrite,
+                like=picture, codec=codec,
+            )  # fmt: skip
+            writing = (item, future, start, params, picture.layout)
+        yield from _written(writing)
+    finally:
+        # Also when interrupted (Ctrl-C, SIGTERM) or closed early: never wait for the
+        # read of a file that will not be denoised; a write under way finishes (or
+        # removes its temporary file) before the batch stops.
+        reader.shutdown(wait=False, cancel_futures=True)
+        writer.shutdown(wait=True)
+
+
+def _written(writing) -> Iterator[ItemResult]:
+    """Wait for the output being written, then yield its result (nothing if None)."""
+    if writing is None:
+        return
+    item, future, start, params, axes = writing
+    try:
+        future.result()
+    except OutputExistsError:
+        yield ItemResult(item, SKIPPED, "output exists", time.perf_counter() - start)
+        return
+    except Exception as error:  # one file's failure, an internal one included
+        yield ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)
+        return
+    yield ItemResult(item, DONE, None, time.perf_counter() - start, params, axes)
+
+
+def _next_todo(todo: list[bool], start: int) -> int:
+    """Index of the first item to process at or after ``start`` (len(todo) if none)."""
+    return next((i for i in range(start, len(todo)) if todo[i]), len(todo))

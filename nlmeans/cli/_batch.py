@@ -1,0 +1,211 @@
+"""``nlmeans batch``: a folder of images into a mirrored folder; resumable."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import (
+    EXIT_FAILED,
+    AxesOption,
+    BackendOption,
+    CodecOption,
+    DebugOption,
+    FOption,
+    GainOption,
+    HChromaOption,
+    HelpCommand,
+    HOption,
+    JsonOption,
+    MethodOption,
+    NoiseOption,
+    OffsetOption,
+    PatchKernelOption,
+    ReadNoiseOption,
+    ROption,
+    SigmaOption,
+    ThreadsOption,
+    TuneOption,
+    app,
+    clean_errors,
+    noise_options,
+    prepare_backend,
+    print_json,
+)
+
+
+@app.command(cls=HelpCommand)
+def batch(
+    input_dir: Annotated[
+        Path, typer.Argument(metavar="INPUT_DIR", help="Folder of images to denoise.")
+    ],
+    output_dir: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OUTPUT_DIR",
+            help="Folder for the results, same relative paths (created if missing).",
+        ),
+    ],
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--pattern",
+            help="Glob on file names, e.g. '*.png'. Default: every file with an image, "
+            "array or video extension (.png .jpg .jpeg .tif .tiff .bmp .npy, and .mp4 .mkv "
+            ".avi with nlmeans[video]; any case).",
+        ),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-R", help="Also denoise images in sub-folders.")
+    ] = False,
+    h: HOption = None,
+    r: ROption = None,
+    f: FOption = None,
+    sigma: SigmaOption = None,
+    noise: NoiseOption = "gaussian",
+    gain: GainOption = None,
+    read_noise: ReadNoiseOption = None,
+    offset: OffsetOption = None,
+    method: MethodOption = None,
+    patch_kernel: PatchKernelOption = "uniform",
+    tune: TuneOption = False,
+    h_chroma: HChromaOption = None,
+    same_params: Annotated[
+        bool,
+        typer.Option(
+            "--same-params",
+            help="Resolve (or --tune) unset parameters once, on the first image, and use "
+            "them for all. Default: each image gets its own.",
+        ),
+    ] = False,
+    backend: BackendOption = "auto",
+    threads: ThreadsOption = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Redo images whose output exists. Default: skip them (resume)."
+        ),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+    json_output: JsonOption = False,
+    debug: DebugOption = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="local:N|tcp://HOST:PORT",
+            help="Run each file as a task on a Dask cluster: local:N starts N worker processes "
+            "here; tcp://host:port uses a running scheduler, whose workers must see INPUT_DIR "
+            "and OUTPUT_DIR at the same paths (a shared filesystem). Needs nlmeans[dask].",
+        ),
+    ] = None,
+    axes: AxesOption = None,
+    codec: CodecOption = None,
+) -> None:
+    """Denoise every image of INPUT_DIR into OUTPUT_DIR; resumable, keeps going past bad files.
+
+    Exit code 0 when every file was done or skipped, 1 when some file failed,
+    2 for bad usage.
+    """
+    import contextlib
+
+    from .._reporting import (
+        BarProgress,
+        PlainProgress,
+        item_record,
+        summary_record,
+        summary_text,
+    )
+    from ..batch import (
+        Summary,
+        check_folders,
+        dask_client,
+        discover,
+        kernels_to_warm,
+        parse_dask,
+        run_batch,
+        run_batch_distributed,
+    )
+    from ..errors import NLMeansError
+    from ..io._axes import parse_axes
+    from ..io._video import check_codec
+    from ..params import validate
+
+    with clean_errors(debug):
+        axes = parse_axes(axes)
+        check_codec(codec)
+        check_folders(input_dir, output_dir, recursive)
+        items = discover(input_dir, output_dir, pattern, recursive)
+        if not items:
+            what = f"matching {pattern!r}" if pattern else "with an image extension"
+            where = " (sub-folders included)" if recursive else ""
+            raise NLMeansError(f"{input_dir}: no files {what}{where}")
+        # Refuse bad parameter values before touching any file (gray images of the
+        # folder ignore --h-chroma).
+        validate(
+            h=h, sigma=sigma, f=f, r=r, method=method or "pixel", h_chroma=h_chroma,
+            patch_kernel=patch_kernel,
+        )  # fmt: skip
+        model = noise_options(noise, gain, read_noise, offset)
+        if dask is not None:
+            parse_dask(dask)
+        chosen = prepare_backend(backend, threads, method, tune, quiet, patch_kernel)
+        output_dir.mkdir(parents=True, exist_ok=True)
+
+        summary, records = Summary(), []
+        options = {"h": h, "sigma": sigma, "f": f, "r": r, "backend": chosen.name}
+        options.update(method=method, tune=tune, h_chroma=h_chroma)
+        options.update(model)
+        if patch_kernel != "uniform":
+            options.update(patch_kernel=patch_kernel)
+        if sys.stderr.isatty() and not quiet:
+            reporter = BarProgress(len(items))
+        else:
+            reporter = PlainProgress(len(items), sys.stderr if json_output else sys.stdout, quiet)
+        cluster = contextlib.nullcontext() if dask is None else dask_client(dask)
+        start = time.perf_counter()
+        with reporter, cluster as client:
+            reporter.started(str(items[0].relative))
+            if client is None:
+                results = run_batch(
+                    items, options=options, same_params=same_params, overwrite=overwrite,
+                    axes=axes, codec=codec,
+                )  # fmt: skip
+            else:
+                results = run_batch_distributed(
+                    items,
+                    client=client,
+                    options=options,
+                    same_params=same_params,
+                    overwrite=overwrite,
+                    warm=kernels_to_warm(method, tune, chosen),
+                    axes=axes,
+                    codec=codec,
+                )
+            for index, result in enumerate(results):
+                summary.add(result)
+                summary.seconds = time.perf_counter() - start
+                records.append(result)
+                reporter.finished(result)
+                if index + 1 < len(items):
+                    reporter.started(str(items[index + 1].relative))
+
+    if json_output:
+        print_json(
+            {
+                "input_dir": str(input_dir),
+                "output_dir": str(output_dir),
+                "backend": chosen.name,
+                "same_params": same_params,
+                "files": [item_record(result) for result in records],
+                "summary": summary_record(summary),
+            }
+        )
+    elif not quiet:
+        typer.echo(summary_text(summary))
+    if summary.failed:
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,72 @@
+"""``nlmeans info``: versions, threads, kernel cache and which backends can run here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from ._common import HelpCommand, JsonOption, app, print_json
+
+
+@app.command(cls=HelpCommand)
+def info(json_output: JsonOption = False) -> None:
+    """Versions, CPU threads, kernel cache location and which backends can run here."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .. import __version__
+    from ..backends import REGISTRY
+
+    versions = {"nlmeans": __version__, "python": platform.python_version()}
+    for name in ("numpy", "numba", "scikit-image", "opencv-python-headless", "opencv-python"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    import numba
+
+    backends = {}
+    for name, backend in REGISTRY.items():
+        try:
+            reason = backend.availability()
+        except Exception as error:  # a backend whose probe itself breaks
+            reason = f"cannot be loaded: {error}"
+        detail = reason or (backend.device() if backend.device else backend.summary)
+        backends[name] = {"available": reason is None, "detail": detail}
+    document = {
+        "versions": versions,
+        "cpu_threads": numba.get_num_threads(),
+        "cpu_cores": os.cpu_count(),
+        "kernel_cache": _kernel_cache(),
+        "backends": backends,
+    }
+    if json_output:
+        print_json(document)
+        return
+    typer.echo("  ".join(f"{k} {v}" for k, v in versions.items()))
+    typer.echo(
+        f"CPU threads: {document['cpu_threads']} of {document['cpu_cores']} cores "
+        "(--threads N or NUMBA_NUM_THREADS to change)"
+    )
+    typer.echo(f"kernel cache: {document['kernel_cache']}")
+    typer.echo("backends:")
+    for name, state in backends.items():
+        status = "available" if state["available"] else "not available"
+        detail = f": {state['detail']}" if state["detail"] else ""
+        typer.echo(f"  {name:<10} {status}{detail}")
+
+
+def _kernel_cache() -> str:
+    """Where Numba keeps the compiled CPU kernels of this installation."""
+    from ..backends.cpu import _pixelwise as cpu
+
+    # Numba's dispatcher knows the folder it picked (beside the module, or a
+    # user cache folder when that one is not writable); older versions may not say.
+    cache = getattr(getattr(cpu, "_pixelwise_kernel", None), "_cache", None)
+    if getattr(cache, "_cache_path", None):
+        return str(cache._cache_path)
+    import numba
+
+    return numba.config.CACHE_DIR or str(Path(cpu.__file__).parent / "__pycache__")

@@ -1,0 +1,144 @@
+"""``nlmeans denoise`` from a video to a video, streamed: memory bounded by the window.
+
+The frames are decoded, denoised and encoded a block at a time
+(:func:`nlmeans.io._video_stream.stream_video`) with the temporal search radius
+of neighbour frames on each side, so the result equals the whole video
+denoised at once while memory does not grow with its length. Unset
+parameters are resolved on the first block of frames
+(:func:`~nlmeans.io._video_stream.chunk_for`: up to 16 frames, fewer for large
+frames; the whole of a shorter video).
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._common import note, prepare_backend
+
+
+def wants_streaming(input_path: Path, output: Path, tune: bool, method: str | None) -> bool:
+    """A video in and a video out, with parameters that need no look at the whole video."""
+    from ..io._formats import VIDEO_EXTENSIONS
+
+    videos = all(Path(p).suffix.lower() in VIDEO_EXTENSIONS for p in (input_path, output))
+    return videos and not tune and method != "combined"
+
+
+class FrameProgress:
+    """Frames done of the total, frames per second and the time left, on stderr (a terminal)."""
+
+    def __init__(self, label: str):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn(label),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} frames"),
+            TextColumn("{task.fields[fps]:.2f} frames/s"),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.task = None
+        self.start = time.perf_counter()
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self.task is None:
+            self.progress.start()
+            self.task = self.progress.add_task("frames", total=total, fps=0.0)
+        fps = done / max(time.perf_counter() - self.start, 1e-9)
+        self.progress.update(self.task, completed=done, fps=fps)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.task is not None:
+            self.progress.stop()
+
+
+def denoise_streamed(
+    input_path: Path,
+    output: Path,
+    *,
+    h,
+    sigma,
+    f,
+    r,
+    method,
+    patch_kernel,
+    h_chroma,
+    backend,
+    threads,
+    overwrite: bool,
+    codec,
+    motion: bool,
+    quiet: bool,
+    show_bar: bool,
+    axes: str | None = None,
+):
+    """Denoise the video ``input_path`` into ``output`` block by block.
+
+    Returns (params, backend, seconds, Picture stand-in for the report, audio note).
+    """
+    import contextlib
+
+    from .._denoise import block_padding, denoise_frames_block, resolve_params
+    from ..io import Picture
+    from ..io._axes import radii_for_axes
+    from ..io._checks import check_fixed_axes
+    from ..io._video_stream import chunk_for, iter_frames, probe_video, stream_video
+
+    check_fixed_axes(input_path, axes, "TYXC", "video")
+    info = probe_video(input_path)
+    f, r = radii_for_axes("TYXC", f, r)
+    chunk = chunk_for(info.height, info.width)
+    first = list(itertools.islice(iter_frames(input_path), chunk))
+    if not first:
+        from ..io import ImageFileError
+
+        raise ImageFileError(input_path, "has no frames")
+    params = resolve_params(
+        np.stack(first), h, sigma, f=f, r=r, channel_axis=3, method=method or "pixel",
+        h_chroma=h_chroma, patch_kernel=patch_kernel,
+    )  # fmt: skip
+    del first
+    chosen = prepare_backend(backend, threads, params.method, False, quiet, patch_kernel, 3)
+    if motion:
+        from ..backends._motion import check_motion
+
+        context = check_motion(params, 3)[1][0]
+    else:
+        context = block_padding(params, 3)[0]
+
+    def process(block: np.ndarray) -> np.ndarray:
+        return denoise_frames_block(
+            block, params, context=context, channel_axis=3, backend=chosen.name, motion=motion
+        )
+
+    start = time.perf_counter()
+    bar = FrameProgress(input_path.name) if show_bar else contextlib.nullcontext()
+    with bar:
+        result = stream_video(
+            input_path, output, process, context, codec=codec, replace=overwrite, chunk=chunk,
+            progress=bar if show_bar else None,
+        )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    if result.audio.startswith("dropped") and not quiet:
+        note(f"{output}: audio {result.audio}")
+    shape = (result.frames, info.height, info.width, 3)
+    stand_in = np.broadcast_to(np.zeros((), np.uint8), shape)  # the shape, no frames held
+    picture = Picture(stand_in, None, "TYXC", "format", {"fps": info.fps})
+    return params, chosen, elapsed, picture, result.audio
+
+
+def show_progress(quiet: bool, json_output: bool) -> bool:
+    """Progress only on a terminal, and not with --quiet or --json."""
+    return sys.stderr.isatty() and not (quiet or json_output)

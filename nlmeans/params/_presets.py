@@ -1,0 +1,184 @@
+"""The presets and units: the tables (2-D and volumes), the data range, :func:`resolve`.
+
+The preset tables of Buades, Coll & Morel (IPOL 2011, 2-D) and nlmeans' own
+for volumes are written on the 8-bit scale; ``data_range``
+(:func:`image_data_range` by default) says which raw value corresponds to 255
+there. :func:`resolve` validates the given parameters and fills in the unset
+ones from the tables.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import NLMeansError
+from ._bayes_presets import bayes_preset
+from ._checks import (
+    BAYES,
+    COMBINED,
+    check_finite_number,
+    check_h_chroma,
+    validate,
+)
+from ._record import Params, Radii, compact
+
+#: Noise below this (8-bit units) is treated as this when the presets compute h,
+#: so that a clean image gets a small positive h and comes back almost unchanged.
+MIN_PRESET_SIGMA_8BIT = 1.0
+
+
+# IPOL 2011 tables: (upper sigma bound on the 8-bit scale, f, r, h / sigma).
+_GRAY_PRESETS = (
+    (15.0, 1, 10, 0.40),
+    (30.0, 2, 10, 0.40),
+    (45.0, 3, 17, 0.35),
+    (75.0, 4, 17, 0.35),
+    (100.0, 5, 17, 0.30),
+)
+_COLOR_PRESETS = (
+    (25.0, 1, 10, 0.55),
+    (55.0, 2, 17, 0.40),
+    (100.0, 3, 17, 0.35),
+)
+# Volumes (3 spatial axes) and 4-D stacks: patch 3³ (27 voxels, about a 5×5
+# patch's worth; 5³ did worse at every σ) and a search window of 7³ or 5⁴
+# candidates, whose cost stays near the 2-D presets'; h / sigma from nlmeans'
+# volume evaluation (benchmarks/quality_volume.py: best 0.8–1.0 on a textured
+# blob volume, 0.4–0.6 on a natural-image stack).
+_VOLUME_PRESETS = (
+    (30.0, 1, 3, 0.70),
+    (100.0, 1, 3, 0.60),
+)
+_STACK_4D_PRESETS = (
+    (30.0, 1, 2, 0.70),
+    (100.0, 1, 2, 0.60),
+)
+
+
+def image_data_range(image: np.ndarray) -> float:
+    """The raw value that the 8-bit scale's 255 maps to, for ``image``.
+
+    Integers: the dtype's maximum (255 for uint8, 65535 for uint16). Floats:
+    1.0 when the image is essentially within [0, 1] -- its 0.5th and 99.5th
+    percentiles lie within [-1, 2], which allows for strong noise overshoot --
+    and 255.0 otherwise. Pass ``data_range`` explicitly to override.
+    """
+    if np.issubdtype(image.dtype, np.integer):
+        return float(np.iinfo(image.dtype).max)
+    flat = image.reshape(-1)
+    step = max(1, flat.size // 1_000_000)  # a strided sample is plenty for percentiles
+    sample = flat[::step]
+    sample = sample[np.isfinite(sample)]
+    if sample.size == 0:
+        return 1.0
+    lo, hi = np.percentile(sample, [0.5, 99.5])
+    return 1.0 if (lo >= -1.0 and hi <= 2.0) else 255.0
+
+
+def preset(sigma_8bit: float, n_channels: int, ndim: int = 2) -> tuple[int, int, float]:
+    """Preset ``(f, r, h / sigma)`` for noise ``sigma_8bit`` (8-bit scale) and ``ndim`` axes.
+
+    In 2-D (and 1-D) the IPOL 2011 tables: gray for one channel, color for
+    more. With 3 or 4 spatial axes, nlmeans' volume tables. Above the last
+    bound (sigma = 100) the last row applies.
+    """
+    if ndim >= 4:
+        table = _STACK_4D_PRESETS
+    elif ndim == 3:
+        table = _VOLUME_PRESETS
+    else:
+        table = _GRAY_PRESETS if n_channels == 1 else _COLOR_PRESETS
+    for bound, f, r, ratio in table:
+        if sigma_8bit <= bound:
+            return f, r, ratio
+    _, f, r, ratio = table[-1]
+    return f, r, ratio
+
+
+def resolve(
+    n_channels: int,
+    *,
+    h=None,
+    sigma=None,
+    f=None,
+    r=None,
+    data_range: float,
+    estimate=None,
+    method: str = "pixel",
+    h_chroma=None,
+    ndim: int = 2,
+    patch_kernel: str = "uniform",
+) -> Params:
+    """Validate the given parameters and fill in the unset ones.
+
+    ``n_channels`` picks the gray or color table and ``ndim`` (spatial axes)
+    the 2-D or volume tables. ``estimate`` is a callable returning the noise
+    sigma in raw units; it is called only when ``sigma`` is None. A radius
+    given per axis with None entries gets the presets on those axes, read
+    from the table for that many axes (``f=(0, None, None)`` on a time stack
+    compares 2-D patches across frames with the 2-D presets in each frame).
+    ``h_chroma`` is never filled in: only :func:`nlmeans.tune` chooses it.
+    """
+    data_range = check_finite_number("data_range", data_range, minimum=0.0, strict=True)
+    given = validate(
+        h=h,
+        sigma=sigma,
+        f=f,
+        r=r,
+        method=method,
+        h_chroma=h_chroma,
+        ndim=ndim,
+        patch_kernel=patch_kernel,
+    )
+    if h_chroma is not None:
+        check_h_chroma(h_chroma, n_channels)
+    if given["method"] == COMBINED:
+        raise NLMeansError(
+            "method='combined' has no presets: its terms are chosen by SURE "
+            "(nlmeans.denoise or nlmeans.tune with method='combined')"
+        )
+    sigma_estimated = given["sigma"] is None
+    if sigma_estimated:
+        sigma = float(estimate())
+        if not math.isfinite(sigma) or sigma < 0:
+            sigma = 0.0
+    else:
+        sigma = given["sigma"]
+
+    scale = 255.0 / data_range
+    # The presets of the axes left open (every axis when f and r are unset).
+    open_axes = [
+        k
+        for k in range(ndim)
+        if any(
+            v is None or (isinstance(v, tuple) and v[k] is None) for v in (given["f"], given["r"])
+        )
+    ]
+    if given["method"] == BAYES:
+        preset_f, preset_r, ratio = bayes_preset(sigma * scale, len(open_axes) or ndim)
+    else:
+        preset_f, preset_r, ratio = preset(sigma * scale, n_channels, len(open_axes) or ndim)
+    h = given["h"]
+    if h is None:
+        h = ratio * max(sigma * scale, MIN_PRESET_SIGMA_8BIT) / scale
+    return Params(
+        f=_filled(given["f"], preset_f, ndim),
+        r=_filled(given["r"], preset_r, ndim),
+        h=float(h),
+        sigma=float(sigma),
+        sigma_estimated=sigma_estimated,
+        method=given["method"],
+        h_chroma=given["h_chroma"],
+        patch_kernel=given["patch_kernel"],
+    )
+
+
+def _filled(value, default: int, ndim: int) -> Radii:
+    """A validated radius with its unset axes (or all, for None) given ``default``."""
+    if value is None:
+        return default
+    if isinstance(value, tuple):
+        return compact(tuple(default if v is None else v for v in value))
+    return value
