@@ -26,8 +26,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._noreplace import rename_folder_no_replace
 from ..errors import NLMeansError
+from ._noreplace import rename_folder_no_replace
 
 #: How to install what chunked files and clusters need.
 EXTRA_HINT = 'pip install "nlmeans[dask]"'
