@@ -24,6 +24,7 @@ from ..io._zarr import require_extra
 from ..noise import estimate_sigma
 from ._process import fixed_options, process_item, reason_of
 from ._records import DONE, FAILED, SKIPPED, Item, ItemResult
+from ._same_params import ParamsSource
 
 
 def parse_dask(spec: str) -> tuple[str, int | str]:
@@ -143,10 +144,10 @@ def prepare_worker(backend: str, warm, plan: dict[str, int], dask_worker=None) -
 
 
 def _remote_item(
-    item: Item, options: dict, replaces_input, overwrite, setup, axes=None, codec=None
+    item: Item, options: dict, replaces_input, overwrite, setup, axes=None, codec=None, source=None
 ) -> ItemResult:
     prepare_worker(*setup)
-    return process_item(item, options, replaces_input, overwrite, axes, codec)
+    return process_item(item, options, replaces_input, overwrite, axes, codec, source)
 
 
 def run_batch_distributed(
@@ -181,6 +182,8 @@ def run_batch_distributed(
     setup = (options["backend"], list(warm), plan_worker_threads(client))
     client.run(prepare_worker, *setup)
 
+    source = None  # with same_params: the file the parameters come from
+
     def submit(index, opts):
         item = items[index]
         try:
@@ -188,7 +191,7 @@ def run_batch_distributed(
         except NLMeansError as error:  # the output path is a link loop
             return ItemResult(item, FAILED, reason_of(error))
         return client.submit(
-            _remote_item, item, opts, replaces, overwrite, setup, axes, codec, pure=False
+            _remote_item, item, opts, replaces, overwrite, setup, axes, codec, source, pure=False
         )
 
     def outcome(index, future) -> ItemResult:
@@ -198,6 +201,8 @@ def run_batch_distributed(
             return future.result()
         except KilledWorker:
             return ItemResult(items[index], FAILED, "a worker process died while denoising it")
+        except Exception as error:  # one file's failure, an internal one included
+            return ItemResult(items[index], FAILED, reason_of(error))
 
     waiting = [index for index in range(len(items)) if todo[index]]
     finished: dict[int, ItemResult] = {}
@@ -206,6 +211,8 @@ def run_batch_distributed(
         finished[index] = outcome(index, submit(index, options))
         if finished[index].status == DONE:
             options = fixed_options(options, finished[index].params)
+            spatial = (finished[index].axes or "").replace("C", "")
+            source = ParamsSource(str(items[index].relative), spatial)
             break
     futures = {index: submit(index, options) for index in waiting}
     try:

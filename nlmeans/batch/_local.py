@@ -15,7 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..io import OutputExistsError, read_image, resolve_path, write_image
 from ._process import denoise_picture, fixed_options, reason_of
+from ._readahead import without_pixels
 from ._records import DONE, FAILED, SKIPPED, Item, ItemResult
+from ._same_params import ParamsSource
 
 
 def run_batch(
@@ -40,7 +42,8 @@ def run_batch(
         tuned) per image.
     same_params : bool
         Use the parameters resolved (or tuned) for the first image denoised
-        (raw units of that image) for all the others.
+        (raw units of that image) for all the others with the same spatial
+        axes; a file with other axes fails by name, unprocessed.
     overwrite : bool
         Redo files whose output exists; otherwise they are skipped, which makes
         a re-run after an interruption finish the rest.
@@ -56,7 +59,7 @@ def run_batch(
         the reason); a failure never stops the batch.
     """
     sources = {item.source.resolve() for item in items if item.error is None}
-    resolved_once = False
+    shared = None  # with same_params: the file the parameters come from (ParamsSource)
     todo = [
         item.error is None
         and item.skip_reason is None
@@ -84,6 +87,9 @@ def run_batch(
             start = time.perf_counter()
             current, following = pending, _next_todo(todo, index + 1)
             # Read the next file while this one is denoised (the kernels release the GIL).
+            # At most two inputs are held: this one and the next (the previous output
+            # is written with its result and a pixel-less record of its input).
+            picture = None
             pending = (
                 reader.submit(read, items[following].source) if following < len(items) else None
             )
@@ -95,12 +101,14 @@ def run_batch(
                     writing = None
                     yield ItemResult(item, SKIPPED, "output exists")
                     continue
+                if shared is not None:
+                    shared.check(picture)
                 result, params = denoise_picture(
                     item, picture, options, resolve_path(item.target) in sources
                 )
-                if same_params and not resolved_once:
+                if same_params and shared is None:
                     options = fixed_options(options, params)
-                    resolved_once = True
+                    shared = ParamsSource(str(item.relative), picture.spatial)
             except Exception as error:  # one file's failure, an internal one included
                 yield from _written(writing)
                 writing = None
@@ -112,7 +120,7 @@ def run_batch(
             # exist at that moment (no check-then-rename race with another process).
             future = writer.submit(
                 write_image, item.target, picture.with_pixels(result), replace=overwrite,
-                like=picture, codec=codec,
+                like=without_pixels(picture), codec=codec,
             )  # fmt: skip
             writing = (item, future, start, params, picture.layout)
         yield from _written(writing)

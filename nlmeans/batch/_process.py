@@ -25,6 +25,7 @@ from ..io._axes import radii_for_axes
 from ..params import Params
 from ._discovery import check_inside
 from ._records import DONE, FAILED, SKIPPED, Item, ItemResult
+from ._same_params import ParamsSource
 
 
 def reason_of(error: BaseException) -> str:
@@ -92,18 +93,23 @@ def process_item(
     overwrite: bool = False,
     axes: str | None = None,
     codec: str | None = None,
+    source: ParamsSource | None = None,
 ) -> ItemResult:
     """Read, denoise and write one file in one go: a task of the distributed batch.
 
     The same steps as :func:`run_batch` (:func:`denoise_picture`, then the atomic
     :func:`nlmeans.io.write_image`), with the same failure reasons; without
     ``overwrite`` an output that appeared meanwhile is never replaced (skipped).
+    With ``source`` (``--same-params``) a file of other spatial axes fails before any
+    denoising (:class:`~nlmeans.batch._same_params.ParamsSource`).
     """
     start = time.perf_counter()
     try:
         if not overwrite and os.path.lexists(item.target):
             return ItemResult(item, SKIPPED, "output exists")
         picture = read_image(item.source, axes)
+        if source is not None:
+            source.check(picture)
         result, params = denoise_picture(item, picture, options, replaces_input)
         write_image(
             item.target, picture.with_pixels(result), replace=overwrite, like=picture, codec=codec
