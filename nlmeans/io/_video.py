@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -105,6 +106,7 @@ def read_video(path: Path, axes: str | None = None) -> Picture:
                 declared = round(container.duration / 1e6 * float(rate))
                 frames = math.ceil(container.duration / 1e6 * float(rate)) + 1
             codec = stream.codec_context.name
+            audio = [a.codec_context.name for a in container.streams.audio]
     except ImageFileError:
         raise
     except Exception as error:  # av.error.* for corrupt or unknown containers
@@ -131,6 +133,13 @@ def read_video(path: Path, axes: str | None = None) -> Picture:
     if not decoded:
         raise ImageFileError(path, "has no frames")
     check_frame_count(path, len(decoded), declared)
+    if audio:  # a stack of frames has no sound: say so rather than lose it without a word
+        warnings.warn(
+            f"{path}: its audio ({audio[0]}) is not read, so what is made from these frames "
+            "has none (denoising a video into a video without --tune or --method combined "
+            "copies it)",
+            stacklevel=2,
+        )
     array = np.stack(decoded)
     del decoded
     meta = {"format": "video", "fps": Fraction(rate) if rate else None, "codec": codec}
@@ -138,8 +147,9 @@ def read_video(path: Path, axes: str | None = None) -> Picture:
 
 
 def the_video_stream(path, container):
-    """The one video stream of an open ``container``; ImageFileError for none or several
-    (only one would be read: the others are never silently dropped)."""
+    """The one video stream of an open ``container``; ImageFileError for none or several,
+    and for several audio streams (only one would be read or copied: the others are
+    never silently dropped)."""
     if not container.streams.video:
         raise ImageFileError(path, "has no video stream")
     if len(container.streams.video) > 1:
@@ -147,6 +157,13 @@ def the_video_stream(path, container):
             path,
             f"has {len(container.streams.video)} video streams; nlmeans reads a "
             "video of one stream — extract the one to denoise (e.g. ffmpeg -map 0:v:0)",
+        )
+    audio = [stream.codec_context.name for stream in container.streams.audio]
+    if len(audio) > 1:
+        raise ImageFileError(
+            path,
+            f"has {len(audio)} audio streams ({', '.join(audio)}); nlmeans copies at most "
+            "one — extract the video with the one to keep (e.g. ffmpeg -map 0:v:0 -map 0:a:0)",
         )
     return container.streams.video[0]
 
