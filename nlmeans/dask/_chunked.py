@@ -102,9 +102,11 @@ def denoise(
     finished (cast, rounded, clipped to the same global per-channel bounds) the
     same way. The kernels' float32 sums may round differently in a chunk than
     in the whole image (their running sums start at the chunk), so float
-    results agree within 1e-6 of the data range and integer results are the
-    same except, rarely, a value within float32 rounding of a .5 tie, which may
-    round the other way (a difference of 1). The same holds against
+    results agree within 4e-6 of the largest magnitude in the array
+    (``abs(array).max()``: the data range for data from 0 up; a few float32
+    roundings of the result) and integer results are the same except, rarely,
+    a value within float32 rounding of a .5 tie, which may round the other way
+    (a difference of 1). The same holds against
     ``nlmeans.denoise`` with default parameters when the sample is the whole
     array; otherwise sigma (and h) come from the sample.
 
