@@ -13,6 +13,10 @@ parameters that nlmeans resolved, translated to their own units:
   ``fastNlMeansDenoisingColored`` works in CIELAB and scored lower on our
   samples). OpenCV has no sigma term, see :func:`opencv_parameters`.
 
+Both peers run in a helper process (:mod:`~nlmeans.evaluate._peer_process`),
+so that Ctrl-C stops them at once; their times include sending the image
+there and back.
+
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._denoise import denoise
-from .._interrupts import interruptible
 from ..params import Params
+from ._peer_process import in_peer_process
 
 
 def skimage_parameters(params: Params) -> dict:
@@ -80,16 +84,21 @@ def run_nlmeans(noisy: np.ndarray, params: Params, backend: str) -> np.ndarray:
 
 def run_skimage(noisy: np.ndarray, params: Params) -> np.ndarray:
     """scikit-image's ``denoise_nl_means`` with the equivalent parameters, 8-bit scale out."""
-    from skimage.restoration import denoise_nl_means
-
     channel_axis = None if noisy.ndim == 2 else -1
     unit = (noisy / 255.0).astype(np.float32)
-    # In a worker thread (its loops release the GIL): Ctrl-C is honoured at once.
-    result = interruptible(denoise_nl_means)(
+    # In the helper process: Ctrl-C is honoured at once, even if its loops hold the GIL.
+    result = in_peer_process(skimage_nl_means)(
         unit, channel_axis=channel_axis, **skimage_parameters(params)
     )
     # It squeezes unit axes (a 1×7 image comes back as (7,)): restore the shape.
     return np.asarray(result, dtype=np.float64).reshape(noisy.shape) * 255.0
+
+
+def skimage_nl_means(unit: np.ndarray, **kwargs) -> np.ndarray:
+    """scikit-image's ``denoise_nl_means`` (imported where it runs: the helper process)."""
+    from skimage.restoration import denoise_nl_means
+
+    return denoise_nl_means(unit, **kwargs)
 
 
 def opencv_available() -> bool:
@@ -103,15 +112,20 @@ def opencv_available() -> bool:
 
 def run_opencv(noisy: np.ndarray, params: Params) -> np.ndarray:
     """OpenCV's fast NLM on the noisy image rounded and clipped to uint8."""
-    import cv2
-
     source = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
     args = opencv_parameters(params)
     # fastNlMeansDenoising takes 1 to 4 channels: color stays in RGB, as for nlmeans.
-    result = interruptible(cv2.fastNlMeansDenoising)(
-        source, None, args["h"], args["templateWindowSize"], args["searchWindowSize"]
+    result = in_peer_process(opencv_nl_means)(
+        source, args["h"], args["templateWindowSize"], args["searchWindowSize"]
     )
     return result.astype(np.float64)
+
+
+def opencv_nl_means(source: np.ndarray, h: float, template: int, search: int) -> np.ndarray:
+    """OpenCV's ``fastNlMeansDenoising`` (imported where it runs: the helper process)."""
+    import cv2
+
+    return cv2.fastNlMeansDenoising(source, None, h, template, search)
 
 
 @dataclass
