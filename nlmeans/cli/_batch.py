@@ -79,7 +79,8 @@ def batch(
         typer.Option(
             "--same-params",
             help="Resolve (or --tune) unset parameters once, on the first image, and use "
-            "them for all. Default: each image gets its own.",
+            "them for all with the same spatial axes (others fail by name). "
+            "Default: each image gets its own.",
         ),
     ] = False,
     backend: BackendOption = "auto",
