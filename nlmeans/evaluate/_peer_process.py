@@ -4,53 +4,77 @@ nlmeans' own kernels run in a worker thread the main thread waits on
 (:mod:`nlmeans._interrupts`), which only works while the call releases the
 GIL. A peer's compiled loop may hold it (then no Python code, signal handlers
 included, runs until it returns: minutes with large radii). So the peers run
-in one helper process, started on first use (Python's ``spawn``: no thread
-state is inherited) and reused by the later calls: the main process waits on
-it in short interruptible steps and, on Ctrl-C or any error, kills it.
+in one helper process, a fresh interpreter started on first use (it runs none
+of the caller's ``__main__``) and reused by the later calls: the main process
+waits on it in short interruptible steps and, on Ctrl-C or any error, kills it.
 
-The time of a call includes sending the image there and back (milliseconds
-for a megapixel image); the helper ignores SIGINT, which the terminal sends
-to the whole process group: the main process decides.
+The helper runs in a session of its own, so the terminal's Ctrl-C reaches only
+the main process, which decides. The time of a call includes sending the image
+there and back (milliseconds for a megapixel image).
 """
 
 from __future__ import annotations
 
 import atexit
 import functools
-import signal
+import os
+import subprocess
+import sys
 
 #: Seconds between two looks at a pending interrupt while the helper computes.
 WAIT_S = 0.05
 
-_helper = None  # (process, connection) of the running helper, or None
+_helper = None  # (process, connection to read, connection to write), or None
 
 
-def _serve(connection) -> None:
-    """Run each (function, args, kwargs) received and send back its outcome (the helper)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def serve(read_fd: int, write_fd: int) -> None:
+    """Run each (function, args, kwargs) received and send back its outcome (the helper).
+
+    Parameters
+    ----------
+    read_fd, write_fd : int
+        The pipe ends the main process passed: requests in, outcomes out.
+    """
+    from multiprocessing.connection import Connection
+
+    requests = Connection(read_fd, writable=False)
+    replies = Connection(write_fd, readable=False)
     while True:
         try:
-            function, args, kwargs = connection.recv()
+            function, args, kwargs = requests.recv()
         except EOFError:  # the main process closed its end, or is gone
             return
         try:
             outcome = (True, function(*args, **kwargs))
         except BaseException as error:  # handed to the caller
             outcome = (False, error)
-        connection.send(outcome)
+        replies.send(outcome)
 
 
 def _start():
     global _helper
-    if _helper is None or not _helper[0].is_alive():
-        import multiprocessing
+    if _helper is None or _helper[0].poll() is not None:
+        from multiprocessing.connection import Connection
 
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        process = context.Process(target=_serve, args=(theirs,), name="nlmeans-peer", daemon=True)
-        process.start()
-        theirs.close()
-        _helper = (process, ours)
+        stop()
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        code = f"from {__name__} import serve; serve({request_read}, {reply_write})"
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-c", code],
+                pass_fds=(request_read, reply_write),
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
+        _helper = (
+            process,
+            Connection(reply_read, writable=False),
+            Connection(request_write, readable=False),
+        )
     return _helper
 
 
@@ -58,12 +82,13 @@ def stop() -> None:
     """Kill the helper process, if one runs (at exit, after an interrupt or an error)."""
     global _helper
     if _helper is not None:
-        process, connection = _helper
+        process, replies, requests = _helper
         _helper = None
-        connection.close()
-        if process.is_alive():
+        replies.close()
+        requests.close()
+        if process.poll() is None:
             process.kill()
-        process.join()
+        process.wait()
 
 
 atexit.register(stop)
@@ -89,16 +114,16 @@ def in_peer_process(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        process, connection = _start()
+        process, replies, requests = _start()
         try:
-            connection.send((function, args, kwargs))
-            while not connection.poll(WAIT_S):  # KeyboardInterrupt is raised here
-                if not process.is_alive():
+            requests.send((function, args, kwargs))
+            while not replies.poll(WAIT_S):  # KeyboardInterrupt is raised here
+                if process.poll() is not None:
                     raise RuntimeError(
                         f"the helper process running {function.__name__} died "
-                        f"(exit code {process.exitcode})"
+                        f"(exit code {process.returncode})"
                     )
-            ok, value = connection.recv()
+            ok, value = replies.recv()
         except BaseException:
             stop()
             raise
