@@ -15,6 +15,8 @@ resuming, reports and order.
 The modules: :mod:`~nlmeans.batch._records` (Item, ItemResult, Summary),
 :mod:`~nlmeans.batch._discovery` (finding the files, output paths),
 :mod:`~nlmeans.batch._process` (the per-file steps both runners share),
+:mod:`~nlmeans.batch._same_params` (which files ``--same-params`` fits),
+:mod:`~nlmeans.batch._readahead` (what the read-ahead keeps of an input),
 :mod:`~nlmeans.batch._local` (:func:`run_batch`) and
 :mod:`~nlmeans.batch._distributed` (:func:`run_batch_distributed`, ``--dask``).
 The names the command line, the reports and the tests use are re-exported here.
