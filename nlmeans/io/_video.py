@@ -147,9 +147,11 @@ def read_video(path: Path, axes: str | None = None) -> Picture:
 
 
 def the_video_stream(path, container):
-    """The one video stream of an open ``container``; ImageFileError for none or several,
-    and for several audio streams (only one would be read or copied: the others are
-    never silently dropped)."""
+    """Return the one video stream of an open ``container``.
+
+    ImageFileError for none or several (only one would be read: the others are
+    never silently dropped).
+    """
     if not container.streams.video:
         raise ImageFileError(path, "has no video stream")
     if len(container.streams.video) > 1:
@@ -158,6 +160,8 @@ def the_video_stream(path, container):
             f"has {len(container.streams.video)} video streams; nlmeans reads a "
             "video of one stream — extract the one to denoise (e.g. ffmpeg -map 0:v:0)",
         )
+    # Several audio streams are refused too: at most one is copied (the streamed path),
+    # and the others would be dropped without a word.
     audio = [stream.codec_context.name for stream in container.streams.audio]
     if len(audio) > 1:
         raise ImageFileError(
