@@ -193,6 +193,8 @@ def _check_chunking(path, array, chunks) -> None:
         raise NLMeansError(
             f"{path}: its chunk shape {list(stored)} has an empty side; the store is corrupt"
         )
+    if not array.shape or any(int(n) < 1 for n in array.shape):
+        raise NLMeansError(f"{path}: its shape {list(array.shape)} holds no pixels")
     sides = zip(array.shape, chunks, strict=True)
     count = math.prod(-(-int(n) // max(int(c), 1)) for n, c in sides)
     if count > MAX_CHUNKS:

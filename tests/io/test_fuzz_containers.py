@@ -103,6 +103,8 @@ def _far(rng) -> int:
 
 
 def _mutate_bytes(data: bytearray, rng, kind: str) -> bytearray:
+    if not data and kind != "pad":  # truncated to nothing by an earlier mutation
+        return data
     if kind == "bitflip":
         for _ in range(int(rng.integers(1, 9))):
             at = int(rng.integers(0, len(data)))
