@@ -11,6 +11,8 @@ from test_motion import motion_case
 from nlmeans.backends import reference
 from nlmeans.backends.cuda import _launcher as launcher
 
+pytestmark = pytest.mark.cuda
+
 REASON = launcher.availability()
 device = pytest.mark.skipif(
     REASON is not None,
