@@ -14,6 +14,7 @@ import nlmeans
 from nlmeans._arrays import to_channels_first
 from nlmeans.backends import padding
 from nlmeans.backends import reference as oracle
+from nlmeans.backends._contract import motion_padding
 
 #: Oracle comparisons of the pixelwise method: (shape, channel_axis, f, r, h, sigma),
 #: values in [0, 1).
@@ -114,6 +115,19 @@ def mapped_inputs(rng, n_channels, shape, f, r, *, with_map, with_mask, with_val
     if with_mask:
         mask = pad_stack((rng.random(shape) > 0.4)[None], f, r, dtype=None)[0]
     return guide, values, sigma_map, mask
+
+
+def motion_case(rng, channels, frames, height, width, rt, f, r, block, margin):
+    """(padded stack, random block displacements) for an oracle comparison."""
+    image = rng.random((channels, frames, height, width)).astype(np.float32)
+    pad = motion_padding((0, f, f), (rt, r, r), margin)
+    padded = np.pad(image, [(0, 0)] + [(p, p) for p in pad], mode="reflect").astype(np.float32)
+    blocks = (-(-height // block), -(-width // block))
+    moves = rng.integers(-margin, margin + 1, (frames, 2 * rt + 1, *blocks, 2))
+    moves[:, rt] = 0
+    moves[1, :, 0, 0] = 0  # some blocks keep their boxes in both directions: the symmetric pass
+    moves[2, :, 0, 0] = 0
+    return padded, moves
 
 
 def noisy_camera(sigma: float = 20.0, seed: int = 0):
