@@ -12,7 +12,7 @@ import numpy as np
 
 import nlmeans
 from nlmeans._arrays import to_channels_first
-from nlmeans.backends import padding
+from nlmeans.backends import padding, reference_bayes
 from nlmeans.backends import reference as oracle
 from nlmeans.backends._contract import motion_padding
 
@@ -70,7 +70,7 @@ MAPPED_CASES = [
 ]
 
 #: The oracle's function for each method, in the backend signature.
-ORACLE = {"pixel": oracle.pixelwise, "patch": oracle.patchwise, "bayes": oracle.bayes}
+ORACLE = {"pixel": oracle.pixelwise, "patch": oracle.patchwise, "bayes": reference_bayes.bayes}
 
 
 def pad_stack(planes, f, r, method="pixel", dtype=np.float32):
