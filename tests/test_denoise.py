@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import noisy_camera
+from _support import noisy_camera
 from skimage.metrics import peak_signal_noise_ratio
 
 from nlmeans import NLMeansError, Params, denoise, estimate_sigma, resolve_params

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import PIXEL_CASES, oracle_estimate, random_padded
+from _support import PIXEL_CASES, oracle_estimate, pad_stack
 
 from nlmeans import NLMeansError, Params, denoise
 from nlmeans._arrays import pad_reflect
@@ -43,7 +43,7 @@ def test_tile_borders_match_reference(rng, n_channels, tile_rows, tile_cols):
     # W_t on the ty rows above it and |tx| columns beside it, and uses them for
     # the symmetric term W_t(p − t) u(p − t).
     params = Params(f=2, r=3, h=0.25, sigma=0.03)
-    padded = random_padded(rng, (n_channels, 11, 14), params.f, params.r)
+    padded = pad_stack(rng.random((n_channels, 11, 14)), params.f, params.r)
     expected = oracle_estimate(padded, (2, 2), (3, 3), params)
     got = pixelwise(padded, 2, 3, params.sigma, params.h, tile_rows, tile_cols)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
@@ -53,7 +53,7 @@ def test_wide_image_several_column_tiles(rng):
     # Wider than one default tile (TILE_COLS) and taller than TILE_ROWS.
     params = Params(f=1, r=2, h=0.3, sigma=0.0)
     shape = (1, TILE_ROWS + 3, TILE_COLS + 9)
-    padded = random_padded(rng, shape, params.f, params.r)
+    padded = pad_stack(rng.random(shape), params.f, params.r)
     expected = oracle_estimate(padded, (1, 1), (2, 2), params)
     got = pixelwise(padded, params.f, params.r, params.sigma, params.h)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
@@ -116,7 +116,7 @@ def test_largest_window_keeps_float32_sums_accurate(rng):
     # of the 401² weights is close to 1, so one float32 sum per pixel would lose
     # about 3e-4; the kernel sums each row of shifts apart first (two levels).
     params = Params(f=0, r=200, h=10.0, sigma=0.0)
-    padded = random_padded(rng, (1, 6, 6), params.f, params.r)
+    padded = pad_stack(rng.random((1, 6, 6)), params.f, params.r)
     expected = oracle_estimate(padded, (0, 0), (200, 200), params)
     got = pixelwise(padded, params.f, params.r, params.sigma, params.h)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)

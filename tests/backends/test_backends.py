@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import ORACLE, pad_planes
+from _support import ORACLE, pad_stack
 
 import nlmeans.backends
 from nlmeans import NLMeansError
@@ -25,7 +25,7 @@ def test_the_registry_holds_the_three_backends_by_name():
 def test_every_declared_method_matches_the_reference(rng, name, method):
     # Two channels, unequal sides, several strengths at once (K = 3).
     f, r, sigma, hs = (1, 1), (2, 2), 0.05, [0.1, 0.3, 0.8]
-    padded = pad_planes(rng.random((2, 9, 11)), f, r, method)
+    padded = pad_stack(rng.random((2, 9, 11)), f, r, method)
     got = REGISTRY[name].methods[method](padded, f, r, sigma, hs)
     assert got.shape == (3, 2, 9, 11) and got.dtype == np.float32
     expected = ORACLE[method](padded, f, r, sigma, hs)

@@ -3,11 +3,12 @@
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from _support import pad_stack
 from typer.testing import CliRunner
 
 import nlmeans
 from nlmeans.backends import reference_bayes, select
-from nlmeans.backends._bayes_rules import RIDGE, padding_rule
+from nlmeans.backends._bayes_rules import RIDGE
 from nlmeans.backends.cpu._bayes import bayes as cpu_bayes
 from nlmeans.cli import app
 from nlmeans.errors import NLMeansError
@@ -15,8 +16,7 @@ from nlmeans.errors import NLMeansError
 
 def padded(image, f, r):
     """(C, *S) reflect-padded as the method needs."""
-    widths = [(0, 0)] + [(padding_rule(fk, rk),) * 2 for fk, rk in zip(f, r, strict=True)]
-    return np.pad(image, widths, mode="reflect").astype(np.float32)
+    return pad_stack(image, f, r, "bayes")
 
 
 def noisy_ramp(rng, channels, shape, sigma=20.0):

@@ -2,27 +2,22 @@
 
 import numpy as np
 import pytest
+from _support import pad_stack
 
 from nlmeans.backends import reference
 from nlmeans.backends.cpu import _ndim as ndim
 
-#: method -> (kernel, oracle, padding r_k + extra · f_k)
+#: method -> (kernel, oracle)
 METHODS = {
-    "pixel": (ndim.pixelwise, reference.pixelwise, 1),
-    "patch": (ndim.patchwise, reference.patchwise, 2),
+    "pixel": (ndim.pixelwise, reference.pixelwise),
+    "patch": (ndim.patchwise, reference.patchwise),
 }
-
-
-def padded_stack(image: np.ndarray, f, r, method: str) -> np.ndarray:
-    extra = METHODS[method][2]
-    widths = [(0, 0)] + [(rk + extra * fk,) * 2 for fk, rk in zip(f, r, strict=True)]
-    return np.pad(image, widths, mode="reflect").astype(np.float32)
 
 
 def check(image, f, r, sigma, hs, method, tile=None):
     """Kernel and oracle agree to 1e-4 of the data range; returns the kernel's estimate."""
-    kernel, oracle, _ = METHODS[method]
-    padded = padded_stack(image, f, r, method)
+    kernel, oracle = METHODS[method]
+    padded = pad_stack(image, f, r, method)
     out = kernel(padded, f, r, sigma, hs, tile=tile)
     expected = oracle(padded, f, r, sigma, hs)
     assert out.shape == expected.shape == (len(hs),) + image.shape
@@ -95,9 +90,9 @@ def test_radius_zero_on_an_axis_filters_slices_alone(rng, method):
     kernel = METHODS[method][0]
     volume = noisy(rng, (4, 7, 8), 3)
     f, r = (0, 1, 1), (0, 2, 2)
-    out = kernel(padded_stack(volume, f, r, method), f, r, 0.0, [0.2])
+    out = kernel(pad_stack(volume, f, r, method), f, r, 0.0, [0.2])
     for z in range(4):
-        alone = kernel(padded_stack(volume[:, z], f[1:], r[1:], method), f[1:], r[1:], 0.0, [0.2])
+        alone = kernel(pad_stack(volume[:, z], f[1:], r[1:], method), f[1:], r[1:], 0.0, [0.2])
         np.testing.assert_allclose(out[:, :, z], alone, rtol=0, atol=1e-6)
 
 
@@ -109,7 +104,7 @@ def test_uint8_range_and_large_search_window(rng):
 
 def test_constant_image_is_unchanged():
     image = np.full((1, 6, 5, 7), 0.5, np.float32)
-    padded = padded_stack(image, (1, 1, 1), (2, 2, 2), "pixel")
+    padded = pad_stack(image, (1, 1, 1), (2, 2, 2), "pixel")
     out = ndim.pixelwise(padded, (1, 1, 1), (2, 2, 2), 0.0, [0.1])
     np.testing.assert_array_equal(out[0], image)
 
@@ -127,7 +122,7 @@ def test_far_patches_weigh_nothing_not_nan():
     # Distances far beyond h: weights underflow to 0, the estimate is the input, no NaN.
     image = np.zeros((1, 12), np.float32)
     image[0, ::2] = 1000.0
-    padded = padded_stack(image, (1,), (3,), "pixel")
+    padded = pad_stack(image, (1,), (3,), "pixel")
     out = ndim.pixelwise(padded, (1,), (3,), 0.0, [1e-3])
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out[0], image, rtol=0, atol=1e-3)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import ORACLE, pad_planes
+from _support import ORACLE, pad_stack
 
 import nlmeans
 from nlmeans import NLMeansError, denoise, tune
@@ -96,7 +96,7 @@ def test_sweeps_match_the_oracle_for_every_h(rng):
     image = rng.random((2, 15, 17)).astype(np.float32)
     f, r, sigma, hs = (1, 1), (3, 3), 0.05, [0.1, 0.25, 0.6]
     for method, sweep in REGISTRY["cpu"].methods.items():
-        padded = pad_planes(image, f, r, method)
+        padded = pad_stack(image, f, r, method)
         out = sweep(padded, f, r, sigma, hs)
         assert out.shape == (len(hs), *image.shape) and out.dtype == np.float32
         for k, h in enumerate(hs):

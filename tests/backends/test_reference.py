@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import pad_planes
+from _support import pad_stack
 
 from nlmeans import denoise
 from nlmeans.backends.reference import pixelwise
@@ -30,7 +30,7 @@ def test_patch_distance_is_a_mean_over_channels_and_pixels():
     delta, h = 0.3, 0.2
     image = np.zeros((1, 2, 3))
     image[0, 1, 0] = delta
-    padded = pad_planes(np.moveaxis(image, -1, 0), f=0, r=1)
+    padded = pad_stack(np.moveaxis(image, -1, 0), f=0, r=1)
     out = pixelwise(padded, (0, 0), (1, 1), 0.0, [h])[0]
     weight = np.exp(-(delta**2 / 3) / h**2)
     # Pixel (0,0) sees itself 3 times, its right neighbour and its reflection 6 times.

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import ORACLE
+from _support import ORACLE, pad_stack
 
 from nlmeans import denoise, tune
 from nlmeans.backends.cpu._sure_pixel import sure_tiles
@@ -12,11 +12,9 @@ from nlmeans.sure._exact import divergence_reference, exact_sweeps
 SIGMA = 20.0
 
 
-def padded_image(seed, channels, shape, pad):
-    rng = np.random.default_rng(seed)
-    image = rng.uniform(0.0, 100.0, (channels, *shape))
-    width = ((0, 0),) + ((pad, pad),) * len(shape)
-    return np.pad(image, width, mode="reflect")
+def random_image(seed, channels, shape):
+    """float64 (C, *S), uniform in [0, 100)."""
+    return np.random.default_rng(seed).uniform(0.0, 100.0, (channels, *shape))
 
 
 @pytest.mark.parametrize(
@@ -32,8 +30,7 @@ def test_the_closed_form_is_the_derivative_of_the_oracle(channels, f, r, sigma):
     # Central finite differences of the oracle's estimate, one padded sample at a time.
     pad = tuple(a + b for a, b in zip(f, r, strict=True))
     shape = (6, 7)
-    padded = padded_image(1, channels, shape, 0)
-    padded = np.pad(padded, ((0, 0),) + tuple((p, p) for p in pad), mode="reflect")
+    padded = pad_stack(random_image(1, channels, shape), f, r, dtype=None)
     hs = [9.0, 30.0]
     estimates, divergence = divergence_reference(padded, f, r, sigma, hs)
     np.testing.assert_allclose(estimates, ORACLE["pixel"](padded, f, r, sigma, hs), atol=1e-4)
@@ -56,8 +53,8 @@ def test_the_closed_form_is_the_derivative_of_the_oracle(channels, f, r, sigma):
 
 @pytest.mark.parametrize("channels, f, r", [(1, 1, 3), (3, 2, 2), (1, 3, 1), (2, 0, 2)])
 def test_the_kernel_matches_the_formula(channels, f, r):
-    pad = f + r
-    tiles = np.stack([padded_image(seed, channels, (19, 13), pad) for seed in (2, 3)])
+    tiles = np.stack([pad_stack(random_image(seed, channels, (19, 13)), f, r, dtype=None)
+                      for seed in (2, 3)])  # fmt: skip
     hs = [6.0, 15.0, 40.0]
     estimates, divergence = sure_tiles(tiles, f, r, 10.0, hs)
     for t, window in enumerate(tiles):
@@ -89,7 +86,7 @@ def test_exact_sure_tracks_the_true_mse_across_h():
 
 
 def test_exact_sweeps_on_the_oracle_and_the_kernel_agree():
-    noisy = padded_image(4, 1, (40, 40), 0)
+    noisy = random_image(4, 1, (40, 40))
     tiles = sample_blocks(noisy.shape[1:], 1.0)
     candidates = [("pixel", 1, 2, [10.0, 20.0])]
     fast = exact_sweeps(noisy, 5.0, candidates, tiles, keep=True)[0]

@@ -1,6 +1,6 @@
 """Seeded mutations of valid image files, and a worker that reads each one under a time limit.
 
-Used by tests/test_fuzz.py. Every case is ``(name, data, pad_to)``: the bytes of
+Used by tests/io/test_fuzz.py. Every case is ``(name, data, pad_to)``: the bytes of
 a mutated file and, for a few, a size to extend it to with a sparse hole
 (``os.truncate``), which costs no disk space. Cases depend only on the seed and
 their index, so a failure is reproduced with :func:`make_case`.

@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
-from maps_cases import MAPPED_CASES, mapped_inputs
+from _support import MAPPED_CASES, mapped_inputs
 
 import nlmeans
 from nlmeans.backends import reference

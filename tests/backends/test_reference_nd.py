@@ -5,21 +5,15 @@ import math
 
 import numpy as np
 import pytest
+from _support import pad_stack
 
 from nlmeans.backends import reference
 
 METHODS = {"pixel": (reference.pixelwise, 1), "patch": (reference.patchwise, 2)}
 
 
-def padded_stack(image: np.ndarray, f, r, method: str) -> np.ndarray:
-    """(C, *S) image reflect-padded by r_k + f_k ("pixel") or r_k + 2 f_k ("patch")."""
-    extra = METHODS[method][1]
-    widths = [(0, 0)] + [(rk + extra * fk,) * 2 for fk, rk in zip(f, r, strict=True)]
-    return np.pad(image, widths, mode="reflect")
-
-
 def run(image: np.ndarray, f, r, sigma, hs, method: str) -> np.ndarray:
-    return METHODS[method][0](padded_stack(image, f, r, method), f, r, sigma, hs)
+    return METHODS[method][0](pad_stack(image, f, r, method, dtype=None), f, r, sigma, hs)
 
 
 def literal_estimate(padded, f, r, sigma, h, method):
@@ -73,7 +67,7 @@ def literal_estimate(padded, f, r, sigma, h, method):
 def test_oracle_equals_a_pixel_by_pixel_transcription(rng, method, shape, f, r):
     image = rng.random(shape)
     sigma, hs = 0.05, [0.1, 0.3]
-    padded = padded_stack(image, f, r, method)
+    padded = pad_stack(image, f, r, method, dtype=None)
     out = run(image, f, r, sigma, hs, method)
     assert out.shape == (2, *shape) and out.dtype == np.float32
     for k, h in enumerate(hs):
@@ -146,7 +140,7 @@ def test_patch_distance_is_a_mean_over_channels_and_the_patch():
     delta, h = 0.3, 0.25
     image = np.zeros((2, 6))
     image[0, 3:] = delta
-    padded = padded_stack(image, (1,), (1,), "pixel")
+    padded = pad_stack(image, (1,), (1,), "pixel", dtype=None)
     out = reference.pixelwise(padded, (1,), (1,), 0.0, [h])
     weight = np.exp(-(delta**2 / 6) / h**2)
     # Pixel 2 (patch [0, 0, δ]): candidate 1 (patch [0, 0, 0]) and candidate 3

@@ -3,26 +3,12 @@ and the front door."""
 
 import numpy as np
 import pytest
+from _support import motion_case
 
 import nlmeans
 from nlmeans.backends import REGISTRY, reference
-from nlmeans.backends._contract import motion_padding
 from nlmeans.backends._motion import displacements
 from nlmeans.errors import NLMeansError
-
-
-def motion_case(rng, channels, frames, height, width, rt, f, r, block, margin):
-    """(padded stack, random block displacements) for an oracle comparison."""
-    image = rng.random((channels, frames, height, width)).astype(np.float32)
-    pad = motion_padding((0, f, f), (rt, r, r), margin)
-    padded = np.pad(image, [(0, 0)] + [(p, p) for p in pad], mode="reflect").astype(np.float32)
-    blocks = (-(-height // block), -(-width // block))
-    moves = rng.integers(-margin, margin + 1, (frames, 2 * rt + 1, *blocks, 2))
-    moves[:, rt] = 0
-    moves[1, :, 0, 0] = 0  # some blocks keep their boxes in both directions: the symmetric pass
-    moves[2, :, 0, 0] = 0
-    return padded, moves
-
 
 MOTION_CASES = [
     # channels, frames, height, width, rt, f, r, block, margin

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import PATCH_CASES, noisy_camera, pad_planes
+from _support import PATCH_CASES, noisy_camera, pad_stack
 
 from nlmeans import NLMeansError, denoise, resolve_params
 from nlmeans.backends import AUTO_ORDER, select
@@ -31,8 +31,8 @@ def test_patchwise_with_point_patches_is_pixelwise(rng):
     # f = 0: every pixel is its own patch, so both methods compute the same formula.
     image = rng.random((1, 12, 14))
     f, r = (0, 0), (3, 3)
-    padded = pad_planes(image, f, r, "patch")
-    np.testing.assert_array_equal(padded, pad_planes(image, f, r, "pixel"))  # r + 2f = r + f
+    padded = pad_stack(image, f, r, "patch")
+    np.testing.assert_array_equal(padded, pad_stack(image, f, r, "pixel"))  # r + 2f = r + f
     np.testing.assert_allclose(
         patchwise(padded, f, r, 0.05, [0.2]), pixelwise(padded, f, r, 0.05, [0.2]), atol=1e-6
     )

@@ -15,13 +15,15 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import ptx_compiler_reason
+from _support import pad_stack, ptx_compiler_reason
 
-from nlmeans.backends import reference
+from nlmeans.backends import padding, reference
 from nlmeans.backends._contract import weight_constants
 from nlmeans.backends.cuda import _launcher as nlm_cuda
 from nlmeans.backends.cuda import _ndim as ndim
 from nlmeans.errors import NLMeansError
+
+pytestmark = pytest.mark.cuda
 
 REASON = nlm_cuda.availability()
 device = pytest.mark.skipif(
@@ -32,16 +34,9 @@ device = pytest.mark.skipif(
 METHODS = {"pixel": ndim.pixelwise, "patch": ndim.patchwise}
 
 
-def pad_widths(method, f, r):
-    """Reflect padding per spatial axis: r + f (pixel) or r + 2f (patch)."""
-    return [ra + fa * (2 if method == "patch" else 1) for fa, ra in zip(f, r, strict=True)]
-
-
 def padded_image(rng, method, n_channels, shape, f, r):
     """float32 (C, *S) in [0, 1), reflect-padded for ``method``."""
-    image = rng.random((n_channels, *shape)).astype(np.float32)
-    pad = [(0, 0)] + [(p, p) for p in pad_widths(method, f, r)]
-    return np.pad(image, pad, mode="reflect")
+    return pad_stack(rng.random((n_channels, *shape)), f, r, method)
 
 
 ORACLES = {"pixel": reference.pixelwise, "patch": reference.patchwise}
@@ -137,7 +132,7 @@ def test_tiny_h_keeps_pixels_finite(rng, method):
     padded = padded_image(rng, method, 1, (6, 7), f, r)
     got = METHODS[method](padded, f, r, 0.0, [1e-6, 1e-30])
     assert np.isfinite(got).all()
-    pad = pad_widths(method, f, r)
+    pad = padding(method, f, r)
     image = padded[:, pad[0] : -pad[0], pad[1] : -pad[1]]
     # Only the centre weights survive: every estimate is the noisy image.
     np.testing.assert_allclose(got, np.stack([image, image]), atol=1e-6)
@@ -197,8 +192,8 @@ def test_importing_the_module_does_not_import_numba_cuda():
         "import sys, nlmeans.backends.cuda._ndim; "
         "assert 'numba.cuda' not in sys.modules, 'imported'"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.dirname(
-        os.path.dirname(os.path.abspath(__file__))))  # fmt: skip
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
 
 
 def kernel_signatures():

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import TINY_CASES, oracle_estimate, padded_stack, ptx_compiler_reason
+from _support import TINY_CASES, front_door_stack, oracle_estimate, ptx_compiler_reason
 from typer.testing import CliRunner
 
 import nlmeans
@@ -24,6 +24,8 @@ from nlmeans import NLMeansError
 from nlmeans.backends import REGISTRY, availability, select
 from nlmeans.backends.cuda import _launcher as nlm_cuda
 from nlmeans.cli import app
+
+pytestmark = pytest.mark.cuda
 
 REASON = nlm_cuda.availability()
 device = pytest.mark.skipif(
@@ -83,7 +85,7 @@ def test_cuda_matches_reference_in_8bit_units(rng):
 def test_kernel_variants_match_reference(rng, shape, channel_axis, f, r, stage, block):
     image = rng.random(shape).astype(np.float32)
     options = dict(channel_axis=channel_axis, h=0.2, sigma=0.05, f=f, r=r)
-    padded, fs, rs, params = padded_stack(image, **options)
+    padded, fs, rs, params = front_door_stack(image, **options)
     expected = oracle_estimate(padded, fs, rs, params)
     got = run_pixelwise(padded, fs, rs, params, stage=stage, block=block)
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
@@ -93,7 +95,7 @@ def test_kernel_variants_match_reference(rng, shape, channel_axis, f, r, stage, 
 @pytest.mark.parametrize("stage", [True, False])
 def test_tiled_run_equals_untiled_run(rng, stage):
     image = rng.random((7, 9)).astype(np.float32)
-    padded, f, r, params = padded_stack(image, h=0.2, sigma=0.05, f=1, r=1)
+    padded, f, r, params = front_door_stack(image, h=0.2, sigma=0.05, f=1, r=1)
     whole = run_pixelwise(padded, f, r, params, stage=stage, block=(4, 4))
     # Tiles of 3 × 5 output pixels: partial tiles at the bottom and right edges.
     tiled = run_pixelwise(padded, f, r, params, stage=stage, block=(4, 4), tile=(3, 5))
@@ -106,8 +108,8 @@ def test_tiled_run_equals_untiled_run(rng, stage):
 def test_device_buffers_are_reused_for_the_same_shape(rng):
     first, second = rng.random((2, 9, 10, 3)).astype(np.float32)
     options = dict(channel_axis=-1, h=0.2, sigma=0.0, f=1, r=1)
-    padded_a, f, r, params = padded_stack(first, **options)
-    padded_b, _, _, _ = padded_stack(second, **options)
+    padded_a, f, r, params = front_door_stack(first, **options)
+    padded_b, _, _, _ = front_door_stack(second, **options)
     run_pixelwise(padded_a, f, r, params, block=(8, 8))
     buffers = {key: tuple(map(id, pair)) for key, pair in nlm_cuda._buffers.items()}
     got = run_pixelwise(padded_b, f, r, params, block=(8, 8))
@@ -130,7 +132,7 @@ def test_tiny_h_keeps_pixels_finite(rng):
 @device
 @pytest.mark.filterwarnings("ignore:Simulator timings are bogus")
 def test_timings_are_reported(rng):
-    padded, f, r, params = padded_stack(rng.random((5, 6)).astype(np.float32), h=0.2, f=1, r=1)
+    padded, f, r, params = front_door_stack(rng.random((5, 6)).astype(np.float32), h=0.2, f=1, r=1)
     timings = {}
     run_pixelwise(padded, f, r, params, block=(4, 4), timings=timings)
     assert timings["total_s"] > 0 and isinstance(timings["kernel_s"], float)

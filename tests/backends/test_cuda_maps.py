@@ -7,11 +7,13 @@ simulator runs each GPU thread as a Python thread.
 
 import numpy as np
 import pytest
-from maps_cases import MAPPED_CASES, mapped_inputs
+from _support import MAPPED_CASES, mapped_inputs
 
 import nlmeans
 from nlmeans.backends import reference
 from nlmeans.backends.cuda import _launcher as launcher
+
+pytestmark = pytest.mark.cuda
 
 REASON = launcher.availability()
 device = pytest.mark.skipif(

@@ -2,16 +2,12 @@
 
 import numpy as np
 import pytest
+from _support import pad_stack
 
 import nlmeans
 from nlmeans.backends import reference
 from nlmeans.backends.cpu import _framepair as framepair_module
 from nlmeans.backends.cpu._framepair import framepair
-
-
-def padded_stack(frames: np.ndarray, rt: int, f: int, r: int) -> np.ndarray:
-    widths = [(0, 0), (rt, rt), (r + f, r + f), (r + f, r + f)]
-    return np.pad(frames, widths, mode="reflect").astype(np.float32)
 
 
 def moving_frames(rng, channels, frames, height, width):
@@ -36,7 +32,7 @@ def moving_frames(rng, channels, frames, height, width):
 )
 def test_frame_pairs_match_the_oracle(rng, channels, shape, rt, f, r, tile):
     frames = moving_frames(rng, channels, *shape)
-    padded = padded_stack(frames, rt, f, r)
+    padded = pad_stack(frames, (0, f, f), (rt, r, r))  # f_t = 0: r_t in time
     out = framepair(padded, rt, f, r, 0.05, 0.3, tile_rows=tile[0], tile_cols=tile[1])
     expected = reference.pixelwise(padded, (0, f, f), (rt, r, r), 0.05, [0.3])[0]
     assert out.shape == expected.shape == frames.shape

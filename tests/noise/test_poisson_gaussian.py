@@ -197,9 +197,12 @@ def _cuda_reason():
         "cpu",
         pytest.param(
             "cuda",
-            marks=pytest.mark.skipif(
-                _cuda_reason() is not None, reason=f"no GPU or simulator ({_cuda_reason()})"
-            ),
+            marks=[
+                pytest.mark.cuda,
+                pytest.mark.skipif(
+                    _cuda_reason() is not None, reason=f"no GPU or simulator ({_cuda_reason()})"
+                ),
+            ],
         ),
     ],
 )

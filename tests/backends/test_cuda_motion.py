@@ -6,10 +6,12 @@ The simulator runs each GPU thread as a Python thread: the stacks are tiny.
 
 import numpy as np
 import pytest
-from test_motion import motion_case
+from _support import motion_case
 
 from nlmeans.backends import reference
 from nlmeans.backends.cuda import _launcher as launcher
+
+pytestmark = pytest.mark.cuda
 
 REASON = launcher.availability()
 device = pytest.mark.skipif(

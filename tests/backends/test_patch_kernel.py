@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from _support import pad_stack
 
 import nlmeans
 from nlmeans.backends import REGISTRY, reference, select
@@ -23,9 +24,7 @@ PIXEL = {"pixel": "pixelwise", "patch": "patchwise"}
 
 def padded(rng, method, channels, shape, f, r):
     """float32 (C, *S) in [0, 1), reflect-padded for ``method``."""
-    image = rng.random((channels, *shape)).astype(np.float32)
-    pad = contract.padding(method, f, r)
-    return np.pad(image, [(0, 0)] + [(p, p) for p in pad], mode="reflect")
+    return pad_stack(rng.random((channels, *shape)), f, r, method)
 
 
 # ---------------------------------------------------------------- the definition
@@ -142,6 +141,7 @@ CUDA_CASES = [
 ]
 
 
+@pytest.mark.cuda
 @device
 @pytest.mark.parametrize("shape, f, r, channels, method, batch", CUDA_CASES)
 def test_cuda_gaussian_matches_oracle(rng, shape, f, r, channels, method, batch):
@@ -155,6 +155,7 @@ def test_cuda_gaussian_matches_oracle(rng, shape, f, r, channels, method, batch)
     np.testing.assert_allclose(got, want, atol=1e-4)
 
 
+@pytest.mark.cuda
 @device
 def test_cuda_backend_routes_gaussian_to_the_ndim_kernels(rng):
     p = padded(rng, "pixel", 1, (7, 8), (1, 1), (2, 2))
