@@ -24,7 +24,7 @@ def check_fixed_axes(path, given: str | None, layout: str, kind: str) -> None:
         )
 
 
-def _check_declared(
+def check_declared(
     path, height: int, width: int, channels: int, itemsize: int, extra: int = 0
 ) -> None:
     """Refuse, before decoding, a declared size that cannot be decoded and denoised.

@@ -90,6 +90,6 @@ class ImageFileError(NLMeansError):
         self.problem = problem
 
 
-def _reason(error: Exception) -> str:
+def error_reason(error: Exception) -> str:
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0]

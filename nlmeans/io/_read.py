@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import NLMeansError
 from ._checks import check_fixed_axes, split_alpha
-from ._images import _png_checked_depth, _read_pillow, _read_png16
+from ._images import png_checked_depth, read_pillow, read_png16
 from ._picture import ImageFileError, Picture
 
 _MAGIC = (
@@ -128,8 +128,8 @@ def read_image(path, axes: str | None = None) -> Picture:
         from ._video import read_video
 
         return read_video(path, axes)
-    depth = _png_checked_depth(path) if kind == "PNG" else None
-    array = _read_png16(path) if depth == 16 else _read_pillow(path, kind)
+    depth = png_checked_depth(path) if kind == "PNG" else None
+    array = read_png16(path) if depth == 16 else read_pillow(path, kind)
     picture = split_alpha(path, array)
     check_fixed_axes(path, axes, picture.layout, kind or "this format")
     return picture

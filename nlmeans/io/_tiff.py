@@ -23,9 +23,9 @@ import numpy as np
 
 from ..errors import NLMeansError
 from ._axes import AXES_EXAMPLES, check_axes_count, from_metadata
-from ._checks import _check_declared, check_declared_stack, split_alpha
+from ._checks import check_declared, check_declared_stack, split_alpha
 from ._formats import JPEG_QUALITY
-from ._picture import ImageFileError, Picture, _reason
+from ._picture import ImageFileError, Picture, error_reason
 from ._tiff_ifds import walk_tiff_ifds
 
 #: Input compression (tifffile's name) -> what the output is written with. JPEG
@@ -78,7 +78,9 @@ def read_tiff(path: Path, axes: str | None = None) -> Picture:
         with open(path, "rb") as handle:
             ifds = walk_tiff_ifds(handle, os.fstat(handle.fileno()).st_size)
     except (ValueError, OSError) as error:
-        raise ImageFileError(path, f"is truncated or corrupt (TIFF: {_reason(error)})") from None
+        raise ImageFileError(
+            path, f"is truncated or corrupt (TIFF: {error_reason(error)})"
+        ) from None
     main = [index for index, ifd in enumerate(ifds) if ifd.main]
     if not main:
         raise ImageFileError(path, "has no main image (only thumbnails or masks)")
@@ -91,7 +93,7 @@ def read_tiff(path: Path, axes: str | None = None) -> Picture:
     except NLMeansError as error:
         raise ImageFileError(path, str(error)) from None
     except Exception as error:  # tifffile raises many types for corrupt files
-        raise ImageFileError(path, f"is not a readable TIFF ({_reason(error)})") from None
+        raise ImageFileError(path, f"is not a readable TIFF ({error_reason(error)})") from None
 
 
 def _main_series(tiff, main: list[int], main_offsets: set[int]):
@@ -171,7 +173,7 @@ def _read_main(path, tiff, main, main_offsets, given):
     if axes in ("YX", "YXC") or planar_rgb:
         height, width = shape[axes.index("Y")], shape[axes.index("X")]
         channels = shape[axes.index("C")] if "C" in axes else 1
-        _check_declared(path, height, width, channels, dtype.itemsize, extra=block)
+        check_declared(path, height, width, channels, dtype.itemsize, extra=block)
     else:
         check_declared_stack(path, shape, axes, dtype.itemsize, extra=block)
     array = np.asarray(decode())

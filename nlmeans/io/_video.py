@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from ._checks import check_declared_stack, check_fixed_axes
-from ._picture import ImageFileError, Picture, _reason
+from ._picture import ImageFileError, Picture
+from ._picture import error_reason as _reason
 
 #: What a video path without PyAV says.
 VIDEO_EXTRA = 'pip install "nlmeans[video]"'

@@ -24,7 +24,7 @@ from ..errors import NLMeansError
 from . import _png16 as png16
 from ._formats import JPEG_QUALITY, VIDEO_EXTENSIONS, check_format, check_picture_format
 from ._noreplace import rename_no_replace
-from ._picture import ImageFileError, Picture, _reason
+from ._picture import ImageFileError, Picture, error_reason
 
 
 def encode_image(
@@ -147,7 +147,7 @@ def write_image(
     except NLMeansError:
         raise
     except Exception as error:
-        raise ImageFileError(path, f"cannot encode ({_reason(error)})") from error
+        raise ImageFileError(path, f"cannot encode ({error_reason(error)})") from error
     mode = _new_file_mode(path)
     handle, temp_name = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}"

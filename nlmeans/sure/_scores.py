@@ -170,7 +170,7 @@ def sample_blocks(shape, fraction: float = SAMPLE_FRACTION, min_pixels: int = MI
     return [(tuple(int(v) for v in origin), size) for origin in itertools.product(*starts)]
 
 
-def _inside(origin, size) -> tuple:
+def block_index(origin, size) -> tuple:
     """The index of a block: all channels, ``size`` from ``origin`` on every spatial axis."""
     return (slice(None),) + tuple(slice(a, a + n) for a, n in zip(origin, size, strict=True))
 
@@ -189,7 +189,7 @@ def epsilon_for(planes: np.ndarray, sigma: float) -> float:
 def tile_pixels(planes: np.ndarray, tiles) -> np.ndarray:
     """(C, n) float64: the pixels of the ``(origin, size)`` blocks of ``planes``, in order."""
     return np.concatenate(
-        [planes[_inside(origin, size)].reshape(planes.shape[0], -1) for origin, size in tiles],
+        [planes[block_index(origin, size)].reshape(planes.shape[0], -1) for origin, size in tiles],
         axis=1,
     ).astype(np.float64)
 
@@ -242,8 +242,8 @@ def sweep_tiles(
                 slice(o + a - p, o + a + n + p)
                 for o, a, n, p in zip(outer, origin, size, pad, strict=True)
             )
-            tile_u = planes[_inside(origin, size)].astype(np.float64)
-            tile_b = probe[_inside(origin, size)].astype(np.float64)
+            tile_u = planes[block_index(origin, size)].astype(np.float64)
+            tile_b = probe[block_index(origin, size)].astype(np.float64)
             base = compute(padded[window], fs, rs, sigma, hs)
             moved = compute(padded_perturbed[window], fs, rs, sigma, hs).astype(np.float64)
             n = math.prod(size)
