@@ -147,13 +147,6 @@ def motion_padding(f: Sequence[int], r: Sequence[int], margin: int) -> tuple[int
     )
 
 
-def square_radii(f: Sequence[int], r: Sequence[int]) -> tuple[int, int]:
-    """(f, r) as single ints for the 2-D kernels, which take equal radii on both axes."""
-    if not is_square(f, r):
-        raise ValueError(f"the 2-D kernels take equal radii on both axes, not f={f}, r={r}")
-    return int(f[0]), int(r[0])
-
-
 def always_available() -> str | None:
     """The availability of a backend that needs nothing beyond nlmeans' dependencies."""
     return None
