@@ -8,6 +8,17 @@
 from __future__ import annotations
 
 from ._combination import combined_estimate, fit_combination, fit_weights
+from ._grids import (
+    COARSE_STEPS,
+    COLOR_COARSE_STEPS,
+    FINE_STEPS,
+    KEEP,
+    PATCH_RADII,
+    SEARCH_RADII,
+    centre_ratio,
+    patch_scale,
+)
+from ._ranking import best_per_group, interior_blocks
 from ._scores import (
     MIN_SAMPLE_PIXELS,
     SAMPLE_FRACTION,
@@ -19,19 +30,7 @@ from ._scores import (
     sure_scores,
     sweep_tiles,
 )
-from ._search import (
-    COARSE_STEPS,
-    COLOR_COARSE_STEPS,
-    FINE_STEPS,
-    KEEP,
-    PATCH_RADII,
-    SEARCH_RADII,
-    best_per_group,
-    centre_ratio,
-    interior_blocks,
-    patch_scale,
-    tune,
-)
+from ._search import tune
 
 __all__ = [
     "COARSE_STEPS",
