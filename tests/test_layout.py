@@ -100,9 +100,7 @@ def test_no_private_name_crosses_modules(path):
     assert private_uses(path) == []
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in SOURCES if p.name == "__init__.py"], ids=_module_name
-)
+@pytest.mark.parametrize("path", [p for p in SOURCES if p.name == "__init__.py"], ids=_module_name)
 def test_all_lists_only_public_names(path):
     assert [name for name in declared_all(path) if _is_private(name)] == []
 
