@@ -47,7 +47,7 @@ def _named(name) -> Backend:
 def select(
     name="auto", method: str | None = None, ndim: int = 2, patch_kernel: str | None = None
 ) -> Backend:
-    """The backend called ``name`` ("auto": the best usable one), checked for the work.
+    """Return the backend called ``name`` ("auto": the best usable one), checked for the work.
 
     ``method`` (when given) must be one it computes, ``patch_kernel`` (when
     given) one of its :attr:`~Backend.patch_kernels` and ``ndim`` spatial axes

@@ -69,7 +69,7 @@ def distances(u: np.ndarray, origin, size, t, f, patch_kernel: str = "uniform") 
 
 
 def nlm_weight(d2: np.ndarray, sigma: float, h: float) -> np.ndarray:
-    """w = exp(−max(d² − 2σ², 0) / h²).
+    """Return w = exp(−max(d² − 2σ², 0) / h²).
 
     Where the max is 0 that is 1 for every h > 0, also when h² underflows to 0
     (the formula's h → 0 limit is 1 there and 0 elsewhere).

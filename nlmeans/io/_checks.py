@@ -43,8 +43,10 @@ def check_declared(
 def check_declared_stack(
     path, shape: tuple[int, ...], axes: str, itemsize: int, extra: int = 0
 ) -> None:
-    """Refuse, before decoding, a stack (or array) of ``shape`` with these ``axes`` that
-    cannot be decoded, denoised and written (:func:`nlmeans._memory.stack_file_bytes`).
+    """Refuse, before decoding, a stack that memory cannot hold.
+
+    A stack (or array) of ``shape`` with these ``axes`` must be decoded,
+    denoised and written (:func:`nlmeans._memory.stack_file_bytes`).
 
     The reflection margins are those of the defaults: r_t + f_t = 2 on a T axis,
     the 2-D presets' (:data:`~nlmeans._memory.PRESET_PAD`) on Y and X when they are

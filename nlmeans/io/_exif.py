@@ -13,8 +13,10 @@ import numpy as np
 
 
 def exif_orientation(payload: bytes) -> int:
-    """The orientation (1-8, tag 0x0112 of IFD0) of an eXIf chunk's TIFF-structured
-    payload; 1 (as stored) when absent or unreadable."""
+    """Read the orientation (1-8, tag 0x0112 of IFD0) of a TIFF-structured eXIf payload.
+
+    1 (as stored) when absent or unreadable.
+    """
     if payload.startswith(b"Exif\x00\x00"):
         payload = payload[6:]
     order = {b"II": "<", b"MM": ">"}.get(payload[:2])
@@ -36,7 +38,7 @@ def exif_orientation(payload: bytes) -> int:
 
 
 def orient(image: np.ndarray, orientation: int) -> np.ndarray:
-    """``image`` (H, W, ...) as displayed under an EXIF ``orientation`` (1-8).
+    """Return ``image`` (H, W, ...) as displayed under an EXIF ``orientation`` (1-8).
 
     The same transposition Pillow's ``ImageOps.exif_transpose`` applies to 8-bit
     images: 2 mirror, 3 half turn, 4 flip, 5 transpose, 6 quarter turn

@@ -27,7 +27,7 @@ _CONVERT_MODES = {"1": "L", "PA": "RGBA", "RGBa": "RGBA", "La": "LA", "RGBX": "R
 
 
 def png_checked_depth(path: Path) -> int:
-    """A PNG's bit depth, after checking its declared size (palette counts as RGB)."""
+    """Return a PNG's bit depth, after checking its declared size (palette counts as RGB)."""
     with open(path, "rb") as handle:
         head = handle.read(33)
     try:
@@ -46,8 +46,10 @@ def png_checked_depth(path: Path) -> int:
 
 
 def read_png16(path: Path) -> np.ndarray:
-    """Decode a 16-bit PNG in bounded reads, with its eXIf orientation applied (as for
-    8-bit PNGs, which Pillow reads)."""
+    """Decode a 16-bit PNG in bounded reads, with its eXIf orientation applied.
+
+    As for 8-bit PNGs, which Pillow reads.
+    """
     try:
         with open(path, "rb") as handle:
             return np.ascontiguousarray(decode_png16(handle, oriented=True))

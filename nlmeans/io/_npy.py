@@ -22,7 +22,7 @@ _SUPPORTED = (np.uint8, np.uint16, np.float32, np.float64)
 
 
 def guess_axes(shape: tuple[int, ...]) -> str | None:
-    """The axes of an array of ``shape`` without ``--axes``, or None (4-D and more)."""
+    """Guess the axes of an array of ``shape`` without ``--axes``; None for 4-D and more."""
     if len(shape) == 2:
         return "YX"
     if len(shape) == 3:

@@ -22,7 +22,7 @@ class PNGError(ValueError):
 
 
 def read_header(data: bytes) -> tuple[int, int, int, int, int]:
-    """``(width, height, bit_depth, color_type, interlace)`` from a PNG's IHDR chunk."""
+    """Read ``(width, height, bit_depth, color_type, interlace)`` from a PNG's IHDR chunk."""
     if data[:8] != SIGNATURE:
         raise PNGError("not a PNG file (bad signature)")
     if len(data) < 33:
@@ -51,9 +51,12 @@ MAX_EXIF_BYTES = 1 << 20
 
 
 def max_compressed(width: int, height: int, depth: int, color: int) -> int:
-    """Most IDAT bytes an image of this header can need: its filtered rows (Adam7's
-    extra rows included) stored uncompressed, zlib's block overhead and 1 MiB to spare.
-    A longer IDAT run is corrupt, and is refused before it is read."""
+    """Return the most IDAT bytes an image of this header can need.
+
+    Its filtered rows (Adam7's extra rows included) stored uncompressed, zlib's block
+    overhead and 1 MiB to spare. A longer IDAT run is corrupt, and is refused before it
+    is read.
+    """
     samples = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(color, 4)
     raw = (height + 7) * (8 + (width * samples * max(depth, 1) + 7) // 8)
     return raw + raw // 16_000 * 5 + 2**20
@@ -77,9 +80,11 @@ class _Reader:
             )
 
     def chunk_head(self, head: bytes) -> tuple[int, bytes, str]:
-        """(length, type, printable type) of a chunk header, checked: the type is four
-        ASCII letters (zero padding is not a chunk), the length at most 2^31 - 1, and
-        at most :data:`MAX_CHUNKS` chunks are walked."""
+        """Return (length, type, printable type) of a chunk header, checked.
+
+        The type is four ASCII letters (zero padding is not a chunk), the length at
+        most 2^31 - 1, and at most :data:`MAX_CHUNKS` chunks are walked.
+        """
         length, kind = struct.unpack(">I4s", head)
         name = kind.decode("latin-1")
         self.chunks += 1
@@ -102,8 +107,9 @@ class _Reader:
 
 
 def read_stream(handle, expected: int, limit: int | None = None) -> tuple[bytearray, int]:
-    """Inflate the IDAT stream of an open PNG (after its header) into exactly
-    ``expected`` bytes; also returns the EXIF orientation (1 if none).
+    """Inflate the IDAT stream of an open PNG (after its header) into ``expected`` bytes.
+
+    Also returns the EXIF orientation (1 if none).
 
     Reads chunk by chunk, compressed data in blocks of :data:`READ_BLOCK`,
     checking each chunk's CRC, and stops as soon as all the image data has

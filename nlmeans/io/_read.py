@@ -43,7 +43,7 @@ def _container_kind(head: bytes) -> str | None:
 
 
 def _stat_problem(path, error: OSError) -> str:
-    """What an OSError from looking ``path`` up means, in the words the README uses."""
+    """Say what an OSError from looking ``path`` up means, in the words the README uses."""
     if error.errno == errno.ELOOP:
         return "is a symbolic link loop (it never reaches a file)"
     if error.errno == errno.ENOENT:

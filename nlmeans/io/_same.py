@@ -14,7 +14,7 @@ from ._picture import ImageFileError
 
 
 def same_file(a, b) -> bool:
-    """True when paths ``a`` and ``b`` reach the same file (or folder)."""
+    """Tell whether paths ``a`` and ``b`` reach the same file (or folder)."""
     if os.path.realpath(a) == os.path.realpath(b):
         return True
     try:

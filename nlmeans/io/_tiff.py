@@ -53,8 +53,11 @@ _IMAGEJ_KEYS = ("spacing", "unit", "finterval", "fps", "tunit")
 
 @contextlib.contextmanager
 def _quiet_tifffile():
-    """Keep tifffile's log (warnings about odd tags, printed on stderr by logging's
-    last-resort handler) out of the output: what matters is raised or read."""
+    """Keep tifffile's log out of the output: what matters is raised or read.
+
+    The log holds warnings about odd tags, printed on stderr by logging's
+    last-resort handler.
+    """
     import logging
 
     logger = logging.getLogger("tifffile")
@@ -97,8 +100,10 @@ def read_tiff(path: Path, axes: str | None = None) -> Picture:
 
 
 def _main_series(tiff, main: list[int], main_offsets: set[int]):
-    """The first series of tifffile made of main pages only that holds every main page's
-    pixels, or None (then the main pages are read as one sequence, or refused)."""
+    """Find tifffile's first series of main pages only that holds every main page's pixels.
+
+    None if there is none: then the main pages are read as one sequence, or refused.
+    """
     pixels = sum(int(np.prod(tiff.pages[index].shape)) for index in main)
     for series in tiff.series:
         pages = series.pages
@@ -112,8 +117,11 @@ def _main_series(tiff, main: list[int], main_offsets: set[int]):
 
 
 def _check_same_pages(path, tiff, main: list[int]) -> None:
-    """Refuse main pages that cannot form one stack (different shapes or pixel types),
-    naming the page count: reading the first page alone would drop the others."""
+    """Refuse main pages that cannot form one stack (different shapes or pixel types).
+
+    The message names the page count: reading the first page alone would drop
+    the others.
+    """
     kinds = {(tuple(tiff.pages[i].shape), str(tiff.pages[i].dtype)) for i in main}
     if len(kinds) > 1:
         shapes = ", ".join(sorted("x".join(map(str, sh)) + f" {dtype}" for sh, dtype in kinds))
@@ -193,8 +201,11 @@ def _read_main(path, tiff, main, main_offsets, given):
 
 
 def _metadata(tiff, page, kind: str) -> dict:
-    """What the writer keeps of a TIFF: its kind, compression, resolution, ImageJ
-    spacing and intervals, OME physical sizes."""
+    """Collect what the writer keeps of a TIFF.
+
+    Its kind, compression, resolution, ImageJ spacing and intervals, OME
+    physical sizes.
+    """
     meta: dict = {"format": "tiff", "kind": kind, "compression": page.compression.name}
     tags = page.tags
     if "XResolution" in tags and "YResolution" in tags:
@@ -232,15 +243,18 @@ def _compression(meta: dict, dtype) -> tuple[str | None, dict]:
 
 
 def storage_axes(layout: str, imagej: bool) -> str:
-    """The axis order a stack is written in: ImageJ's TZCYX, or for OME the file's
-    order with the channels moved before Y and X (OME keeps Y, X last)."""
+    """Return the axis order a stack is written in.
+
+    ImageJ's TZCYX, or for OME the file's order with the channels moved before
+    Y and X (OME keeps Y, X last).
+    """
     if imagej:
         return "".join(letter for letter in "TZCYX" if letter in layout)
     return "".join(letter for letter in layout if letter not in "YX") + "YX"
 
 
 def encode_tiff(array: np.ndarray, like: Picture | None) -> bytes:
-    """The bytes of a TIFF holding ``array`` (with ``like``'s axes and metadata).
+    """Encode ``array`` as the bytes of a TIFF (with ``like``'s axes and metadata).
 
     Single images (``YX``, ``YXC``) as before: gray, RGB, with unassociated
     alpha. Stacks: an ImageJ hyperstack (axes in ImageJ's order, spacing, unit,

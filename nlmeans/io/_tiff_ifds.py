@@ -47,7 +47,7 @@ class TiffIFD:
 
 
 def walk_tiff_ifds(handle, size: int) -> list[TiffIFD]:
-    """The chain of IFDs of a TIFF, checked before tifffile parses anything.
+    """Walk the chain of IFDs of a TIFF, checked before tifffile parses anything.
 
     Follows the next-IFD offsets from the header with a set of visited
     offsets and at most :data:`TIFF_MAX_IFDS` steps (and one per

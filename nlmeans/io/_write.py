@@ -30,7 +30,7 @@ from ._picture import ImageFileError, Picture, error_reason
 def encode_image(
     path: Path, array: np.ndarray, like: Picture | None = None, codec: str | None = None
 ) -> bytes:
-    """The bytes of ``array`` encoded in the format ``path``'s extension names.
+    """Encode ``array`` in the format ``path``'s extension names.
 
     ``like``: the :class:`Picture` the array was computed from (its axes and
     the metadata the format keeps: compression, resolution, spacing, frame
@@ -73,12 +73,14 @@ class OutputExistsError(ImageFileError):
 
 @contextlib.contextmanager
 def final_publish(final: bool = True):
-    """Around the rename that publishes a command's last output: Ctrl-C and SIGTERM are
-    held from just before it and, once it succeeded, stay held (the run is done; the
-    process exits 0 and drops them), so that an interrupt never lands between a
-    published output and the end of the run. If the rename fails they are released
-    (a pending one is then raised). No effect unless ``final``, off the main thread
-    or where signals cannot be blocked."""
+    """Hold interrupts around the rename that publishes a command's last output.
+
+    Ctrl-C and SIGTERM are held from just before it and, once it succeeded, stay held
+    (the run is done; the process exits 0 and drops them), so that an interrupt never
+    lands between a published output and the end of the run. If the rename fails they
+    are released (a pending one is then raised). No effect unless ``final``, off the
+    main thread or where signals cannot be blocked.
+    """
     held = (signal.SIGINT, signal.SIGTERM)
     usable = hasattr(signal, "pthread_sigmask")
     if not (final and usable and threading.current_thread() is threading.main_thread()):
@@ -99,9 +101,11 @@ _held_since: list = []
 
 
 def release_held_signals() -> None:
-    """Drop the interrupts that came after a command's last output was published, and stop
-    holding them: for a command run inside a longer-lived process (tests, a Python
-    caller), whose later work and child processes must see Ctrl-C again."""
+    """Drop the interrupts held since a command's last output was published; hold no more.
+
+    For a command run inside a longer-lived process (tests, a Python
+    caller), whose later work and child processes must see Ctrl-C again.
+    """
     if not _held_since:
         return
     held = {signal.SIGINT, signal.SIGTERM}

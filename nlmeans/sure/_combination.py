@@ -65,12 +65,12 @@ def fit_weights(
 
 
 def channel_groups(opponent: bool, channels: int) -> list[list[int]]:
-    """The channels sharing one set of weights: luminance and chrominance, or all."""
+    """Group the channels sharing one set of weights: luminance and chrominance, or all."""
     return [[0], [1, 2]] if opponent else [list(range(channels))]
 
 
 def fit_combination(sweeps, tile_u: np.ndarray, sigma: float, opponent: bool, best: tuple):
-    """The SURE-best combination of every estimate kept in ``sweeps`` and the noisy image.
+    """Fit the SURE-best combination of every estimate kept in ``sweeps`` and the noisy image.
 
     ``tile_u`` is the (C, n) noisy tile pixels the sweeps' estimates cover;
     ``best`` the (method, f, r, h) of the SURE-best single estimate per

@@ -46,7 +46,7 @@ COARSE_MIN_PIXELS = 16 * 1024
 
 
 def centre_ratio(sigma_8bit: float) -> float:
-    """h / σ around which the presets' patch size works best, for noise ``sigma_8bit``.
+    """Return the h / σ around which the presets' patch size works best, for noise ``sigma_8bit``.
 
     The line 0.88 − 0.12·log2(σ/5), clipped to [0.35, 1] (σ on the 8-bit
     scale): SURE's best h / σ with the presets' patches on the earlier

@@ -29,7 +29,7 @@ def rank(sweeps, sigma, opponent, luminance_hs=None, chroma_hs=None):
 
 
 def best_per_group(scores, luminance_hs=None, chroma_hs=None):
-    """The SURE-best ``(method, f, r, h, h_chroma, sure)`` of luminance–chrominance scores.
+    """Pick the SURE-best ``(method, f, r, h, h_chroma, sure)`` of luminance–chrominance scores.
 
     ``scores`` are :class:`Candidate` of 3-channel opponent planes; per (method,
     f, r), channel 0 takes the h of least SURE among ``luminance_hs`` and
@@ -87,7 +87,7 @@ def interior_blocks(shape, fraction, min_pixels, margin):
 
 
 def sweeps(work, sigma, candidates, tiles, seed, backend, keep=False, exact_ok=True):
-    """The sweeps of ``candidates``: exact divergence where it applies, else Monte-Carlo."""
+    """Score the sweeps of ``candidates``: exact divergence where it applies, else Monte-Carlo."""
     if exact_ok and exact.applies(candidates, work.ndim - 1):
         oracle = backend.name == "reference"
         return exact.exact_sweeps(work, sigma, candidates, tiles, keep=keep, oracle=oracle)

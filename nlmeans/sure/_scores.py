@@ -171,18 +171,18 @@ def sample_blocks(shape, fraction: float = SAMPLE_FRACTION, min_pixels: int = MI
 
 
 def block_index(origin, size) -> tuple:
-    """The index of a block: all channels, ``size`` from ``origin`` on every spatial axis."""
+    """Index a block: all channels, ``size`` from ``origin`` on every spatial axis."""
     return (slice(None),) + tuple(slice(a, a + n) for a, n in zip(origin, size, strict=True))
 
 
 def probe_for(shape, seed: int) -> np.ndarray:
-    """The float32 standard normal probe b of the Monte-Carlo divergence."""
+    """Draw the float32 standard normal probe b of the Monte-Carlo divergence."""
     probe = np.random.default_rng((PROBE_KEY, seed)).standard_normal(shape)
     return probe.astype(np.float32)
 
 
 def epsilon_for(planes: np.ndarray, sigma: float) -> float:
-    """The divergence step ε: a hundredth of σ (of the image's spread when σ = 0)."""
+    """Return the divergence step ε: a hundredth of σ (of the image's spread when σ = 0)."""
     return EPSILON_RATIO * sigma if sigma > 0 else 1e-3 * float(np.std(planes) or 1.0)
 
 

@@ -24,9 +24,12 @@ from .._contract import Backend, is_square, is_time_stack
 
 
 def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
-    """Pixelwise NLM: the 2-D kernel for one h, equal radii and the uniform patch kernel
-    (and the frame-pair kernel for such frames in a time stack, f_t = 0), else the
-    N-D kernel (which also computes the Gaussian patch distance)."""
+    """Compute pixelwise NLM with the fastest CPU kernel that applies.
+
+    The 2-D kernel for one h, equal radii and the uniform patch kernel (and the
+    frame-pair kernel for such frames in a time stack, f_t = 0), else the N-D
+    kernel (which also computes the Gaussian patch distance).
+    """
     if len(hs) == 1 and patch_kernel == "uniform":
         if is_square(f, r):
             from ._pixelwise import pixelwise
@@ -56,10 +59,12 @@ def mapped_estimates(guide, values, f, r, sigma, hs, *, sigma_map=None, mask=Non
 
 
 def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
-    """Motion-compensated pixelwise NLM of a time stack: the frame-pair kernel with each
-    block's search boxes displaced (:func:`.framepair.framepair_motion`); where no box
-    moves, the static frame-pair kernel on the stack without the margin (the same formula,
-    in larger tiles)."""
+    """Compute motion-compensated pixelwise NLM of a time stack.
+
+    The frame-pair kernel with each block's search boxes displaced
+    (:func:`.framepair.framepair_motion`); where no box moves, the static frame-pair
+    kernel on the stack without the margin (the same formula, in larger tiles).
+    """
     from ._framepair import framepair, framepair_motion
 
     if margin > 0 and not np.any(moves):

@@ -20,8 +20,11 @@ from ._ndim_sums import AXES
 
 
 def _live_tiles(origins: np.ndarray, tile: np.ndarray, inside: np.ndarray):
-    """(origins, extents) of the tiles cut down to the bounding box of their pixels of
-    ``inside`` (4 axes, the image's shape); tiles without one are left out."""
+    """Cut the tiles down to the bounding box of their pixels of ``inside``.
+
+    Returns (origins, extents); ``inside`` has 4 axes, the image's shape; tiles
+    without such a pixel are left out.
+    """
     kept_origins, kept_extents = [], []
     for o in origins:
         block = inside[tuple(slice(a, a + n) for a, n in zip(o, tile, strict=True))]

@@ -61,7 +61,7 @@ TILE_PIXELS = 65536
 
 
 def as_4d(padded: np.ndarray, f, r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(padded as (C, 4 spatial axes) float32, f, r as 4 int64) with leading f = r = 0 axes."""
+    """View ``padded`` as (C, 4 spatial axes) float32, f and r as 4 int64 (leading f = r = 0)."""
     padded = np.ascontiguousarray(padded, dtype=np.float32)
     f = tuple(int(v) for v in f)
     r = tuple(int(v) for v in r)

@@ -120,7 +120,7 @@ def mapped_kernel(
     guide, values, ratio, mask, f, r, shifts, fold_after, scales, offsets, origins, tile, out,
     extents, profiles, has_ratio, partial,
 ):  # fmt: skip
-    """Mapped pixelwise NLM from the shifts t > 0 (raster order), on the listed tiles.
+    """Compute mapped pixelwise NLM from the shifts t > 0 (raster order), on the listed tiles.
 
     ``guide`` (C, S_k + 2(r_k + f_k)), ``values`` (C_v, same) holding μ v_c and
     ``mask`` (1, same) holding μ have 4 spatial axes; ``ratio`` (S_k + 2 r_k) holds

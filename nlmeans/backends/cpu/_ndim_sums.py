@@ -114,8 +114,11 @@ def box_sums(cur, spare, lens, f):
 
 @njit(cache=True, fastmath=FMA)
 def _weighted_last(line, dst, dst_at, n_out, g, fk):
-    """dst[dst_at + x] = Σ_{b ≤ 2 fk} g[b] line[x + b], x < n_out: the Gaussian patch sum
-    along the last axis (g = g_3, the axis's patch weights)."""
+    """Sum the Gaussian-weighted patch along the last axis.
+
+    dst[dst_at + x] = Σ_{b ≤ 2 fk} g[b] line[x + b] for x < n_out, with g = g_3,
+    the axis's patch weights.
+    """
     n = u64(n_out)
     at = u64(dst_at)
     g0 = g[0]
@@ -154,8 +157,11 @@ def _weighted_axis(src, dst, outer, length, inner, g, fk):
 
 @njit(cache=True, fastmath=FMA)
 def _weighted_sums(cur, spare, lens, f, profiles):
-    """Gaussian patch sums along axes 0-2 of the flat 4-D block ``cur`` of shape ``lens``
-    (as :func:`box_sums`, each axis weighted by its row of ``profiles``)."""
+    """Sum Gaussian-weighted patches along axes 0-2 of the flat 4-D block ``cur``.
+
+    As :func:`box_sums` (``cur`` has shape ``lens``), each axis weighted by its
+    row of ``profiles``.
+    """
     l0, l1, l2, l3 = lens
     if f[2] > 0:
         _weighted_axis(cur, spare, l0 * l1, l2, l3, profiles[2], f[2])
@@ -280,7 +286,7 @@ def accumulate(padded, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n, num, den, 
 
 @njit(cache=True)
 def fold(total, partial):
-    """total += partial, then partial = 0 (C-contiguous arrays of one shape)."""
+    """Add partial to total, then zero partial (C-contiguous arrays of one shape)."""
     total = total.reshape(-1)
     partial = partial.reshape(-1)
     for k in range(u64(total.size)):

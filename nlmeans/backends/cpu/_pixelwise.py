@@ -246,7 +246,7 @@ def _accumulate(padded, fwd, bwd, weights, w_fwd, w_bwd, n, numerator, denominat
 
 @njit(cache=True)
 def _fold(total, partial):
-    """total += partial, then partial = 0 (C-contiguous arrays of one shape)."""
+    """Add partial to total, then zero partial (C-contiguous arrays of one shape)."""
     total = total.reshape(-1)
     partial = partial.reshape(-1)
     for k in range(np.uint64(total.size)):

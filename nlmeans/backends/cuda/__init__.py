@@ -17,8 +17,11 @@ from ._launcher import availability
 
 
 def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
-    """Pixelwise NLM on the GPU: the staged 2-D kernel for one h, equal radii and the
-    uniform patch kernel, else N-D (which also computes the Gaussian patch distance)."""
+    """Compute pixelwise NLM on the GPU with the fastest kernel that applies.
+
+    The staged 2-D kernel for one h, equal radii and the uniform patch kernel,
+    else N-D (which also computes the Gaussian patch distance).
+    """
     if len(hs) == 1 and is_square(f, r) and patch_kernel == "uniform":
         from ._launcher import pixelwise
 
@@ -34,15 +37,17 @@ def mapped_estimates(guide, values, f, r, sigma, hs, *, sigma_map=None, mask=Non
 
 
 def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
-    """Motion-compensated pixelwise NLM of a time stack, one thread per output pixel
-    (:func:`.motion.motion_pixelwise`)."""
+    """Compute motion-compensated pixelwise NLM of a time stack, one thread per output pixel.
+
+    See :func:`nlmeans.backends.cuda._motion.motion_pixelwise`.
+    """
     from ._motion import motion_pixelwise
 
     return motion_pixelwise(padded, f, r, sigma, h, moves, block, margin)
 
 
 def device() -> str:
-    """The GPU's name (or the simulator's), for ``nlmeans info``."""
+    """Return the GPU's name (or the simulator's), for ``nlmeans info``."""
     import numba
 
     if numba.config.ENABLE_CUDASIM:
