@@ -4,7 +4,24 @@ Each backend is a :class:`~nlmeans.backends._contract.Backend` record (its
 methods, the spatial axes it takes, whether it can run here and why not,
 whether it has CPU threads to limit). Adding a backend adds a module or
 package here and one line to :data:`REGISTRY`; adding a method adds it to the
-backends that compute it and its padding rule to :mod:`.contract`.
+backends that compute it and its padding rule to :mod:`._contract`.
+
+Public modules (the NumPy oracles, the statement of every formula):
+
+- :mod:`.reference`: pixelwise and patchwise NLM, the ``reference`` backend;
+- :mod:`.reference_bayes`: NL-Bayes;
+- :mod:`.reference_mapped`: the mapped method (guide, values, σ map, mask);
+- :mod:`.reference_motion`: motion-compensated NLM of time stacks.
+
+Implementation modules:
+
+- :mod:`._contract`: the :class:`~nlmeans.backends._contract.Backend` record,
+  padding rules and the weight constants every backend shares;
+- :mod:`._oracle_terms`: the oracles' shared terms (boxes, blocks, d², w);
+- :mod:`._bayes_rules`: NL-Bayes' constants and geometry (oracle and fast paths);
+- :mod:`._maps`: host-side pieces of the mapped method the fast backends share;
+- :mod:`._motion`: block displacements of time stacks and their estimate;
+- :mod:`.cpu` and :mod:`.cuda`: the Numba CPU and numba.cuda backends.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Parameters chosen by SURE, Stein's unbiased risk estimate, without a clean image.
 
-- :mod:`.scores`: SURE of NLM estimates on sampled tiles (Monte-Carlo divergence);
-- :mod:`.search`: :func:`tune`, the pruned search over method, f, r, h (and h_chroma);
-- :mod:`.combination`: SURE-weighted linear combinations of estimates (``method="combined"``).
+- :mod:`._scores`: SURE of NLM estimates on sampled tiles (Monte-Carlo divergence);
+- :mod:`._exact`: SURE of pixelwise NLM with its exact divergence (2-D);
+- :mod:`._search`: :func:`tune`, the pruned search over method, f, r, h (and h_chroma);
+- :mod:`._grids`: the search space (candidate radii, the h grids and their centre);
+- :mod:`._ranking`: scoring and ranking candidates, luminance and chrominance apart;
+- :mod:`._combination`: SURE-weighted linear combinations of estimates (``method="combined"``).
 """
 
 from __future__ import annotations

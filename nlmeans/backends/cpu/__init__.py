@@ -1,16 +1,23 @@
 """The Numba CPU backend: parallel kernels whose cost does not depend on the patch size.
 
-- :mod:`.pixelwise`: the exact pixelwise formula for one h on a 2-D image with
+- :mod:`._pixelwise`: the exact pixelwise formula for one h on a 2-D image with
   equal radii (the common case, tuned hardest: fused row loops, 1- and
   3-channel specialisations);
-- :mod:`.framepair`: the exact pixelwise formula for one h on a time stack
+- :mod:`._framepair`: the exact pixelwise formula for one h on a time stack
   with 2-D patches (f_t = 0, equal spatial radii): the 2-D row loops run on
   each pair of frames of the temporal window;
-- :mod:`.ndim`: pixelwise and patchwise for 1 to 4 spatial axes, per-axis
-  radii and K strengths at once (SURE's sweeps), in tiles; also every run with
-  the Gaussian patch kernel;
-- :mod:`.bayes`: NL-Bayes (``method="bayes"``), any dimension, parallel over tiles;
-- :mod:`.fastexp`: the vectorisable float32 exp of the weights.
+- :mod:`._ndim`: host side of pixelwise and patchwise for 1 to 4 spatial axes,
+  per-axis radii and K strengths at once (SURE's sweeps), in tiles; also every
+  run with the Gaussian patch kernel. Its kernels: :mod:`._ndim_symmetric`
+  (pixelwise estimates, or the patchwise normalisation),
+  :mod:`._ndim_aggregation` (the patchwise second pass) and
+  :mod:`._ndim_sums` (the steps they share: patch sums, weights,
+  accumulation, tiles);
+- :mod:`._mapped` and :mod:`._ndim_mapped`: the mapped pixelwise method
+  (guide vs values, σ map, mask), host side and kernel;
+- :mod:`._sure_pixel`: pixelwise estimates with their exact SURE divergence;
+- :mod:`._bayes`: NL-Bayes (``method="bayes"``), any dimension, parallel over tiles;
+- :mod:`._fastexp`: the vectorisable float32 exp of the weights.
 
 The kernel modules import (and compile or load) on first use, so importing
 nlmeans stays fast.

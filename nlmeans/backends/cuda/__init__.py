@@ -1,9 +1,12 @@
 """The CUDA backend: NLM on an NVIDIA GPU through numba.cuda.
 
-- :mod:`.launcher` and :mod:`.kernels`: the availability probe and the 2-D
+- :mod:`._launcher` and :mod:`._kernels`: the availability probe and the 2-D
   pixelwise kernel for one h (shared-memory staging, register sums);
-- :mod:`.ndim` and :mod:`.ndim_kernels`: pixelwise and patchwise for 1 to 3
-  spatial axes, per-axis radii and several h at once (SURE's sweeps).
+- :mod:`._ndim` and :mod:`._ndim_kernels`: pixelwise and patchwise for 1 to 3
+  spatial axes, per-axis radii and several h at once (SURE's sweeps);
+- :mod:`._mapped` and :mod:`._mapped_kernels`: the mapped pixelwise method
+  (guide vs values, σ map, mask; 1 to 3 axes);
+- :mod:`._motion`: motion-compensated pixelwise NLM of a time stack.
 
 Importing this package does not import numba.cuda: the availability probe
 and the first denoising call do.
