@@ -50,7 +50,18 @@ __all__ = [
 
 
 def availability(name: str) -> str | None:
-    """None when backend ``name`` can run here, else the reason it cannot."""
+    """None when backend ``name`` can run here, else the reason it cannot.
+
+    Parameters
+    ----------
+    name : str
+        A backend of :data:`REGISTRY`.
+
+    Returns
+    -------
+    str or None
+        None when it can run here, else why not.
+    """
     return _named(name).availability()
 
 
@@ -69,6 +80,22 @@ def select(
     ``method`` (when given) must be one it computes, ``patch_kernel`` (when
     given) one of its :attr:`~Backend.patch_kernels` and ``ndim`` spatial axes
     within what it takes; else NLMeansError says which backends would do.
+
+    Parameters
+    ----------
+    name : str
+        "auto" or a backend of :data:`REGISTRY`.
+    method : str, optional
+        The NLM method the backend must compute.
+    ndim : int
+        Spatial axes of the work.
+    patch_kernel : str, optional
+        The patch kernel the backend must have.
+
+    Returns
+    -------
+    Backend
+        The backend, usable here.
     """
     if name == "auto":
         for candidate in AUTO_ORDER:

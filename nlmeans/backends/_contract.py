@@ -52,7 +52,20 @@ SLAB_ALIGN: Mapping[str, int] = {"bayes": BAYES_TILE}
 
 
 def padding(method: str, f: Sequence[int], r: Sequence[int]) -> tuple[int, ...]:
-    """Reflect padding per spatial axis that ``method`` needs with radii ``f`` and ``r``."""
+    """Reflect padding per spatial axis that ``method`` needs with radii ``f`` and ``r``.
+
+    Parameters
+    ----------
+    method : str
+        A method of :data:`PADDING_RULES`.
+    f, r : sequence of int
+        Patch and search radii per spatial axis.
+
+    Returns
+    -------
+    tuple of int
+        The reflect padding of each spatial axis.
+    """
     rule = PADDING_RULES[method]
     return tuple(rule(fk, rk) for fk, rk in zip(f, r, strict=True))
 
@@ -114,6 +127,24 @@ def weight_constants(
     offset kept at the same ratio, ``offset / scale = 2σ² · C · Π(2f_k+1)``:
     the weights are then the h → 0 limit of the formula, 1 for the candidates
     with d² ≤ 2σ² (the centre always) and 0 for the others, never NaN.
+
+    Parameters
+    ----------
+    hs : sequence of float
+        The K strengths h.
+    sigma : float
+        Noise standard deviation.
+    f : sequence of int
+        Patch radii per spatial axis.
+    n_channels : int
+        C, the channels the patch distance sums over.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch weights g.
+
+    Returns
+    -------
+    scales, offsets : ndarray, float32, shape (K,)
+        Per strength, as above.
     """
     h2 = np.asarray(hs, dtype=np.float64) ** 2
     patch_profiles(f, patch_kernel)  # refuses an unknown kernel
@@ -130,7 +161,17 @@ def weight_constants(
 
 
 def is_square(f: Sequence[int], r: Sequence[int]) -> bool:
-    """Tell whether 2-D radii are equal on both axes: what the 2-D kernels take."""
+    """Tell whether 2-D radii are equal on both axes: what the 2-D kernels take.
+
+    Parameters
+    ----------
+    f, r : sequence of int
+        Patch and search radii per spatial axis.
+
+    Returns
+    -------
+    bool
+    """
     return len(f) == 2 and len(set(f)) == 1 and len(set(r)) == 1
 
 
@@ -139,6 +180,15 @@ def is_time_stack(f: Sequence[int], r: Sequence[int]) -> bool:
 
     That is f_t = 0 and equal radii on the two spatial axes (what the
     frame-pair kernels take).
+
+    Parameters
+    ----------
+    f, r : sequence of int
+        Patch and search radii per axis (time first).
+
+    Returns
+    -------
+    bool
     """
     return len(f) == 3 and int(f[0]) == 0 and is_square(f[1:], r[1:])
 

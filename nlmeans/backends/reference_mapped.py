@@ -32,6 +32,8 @@ import numpy as np
 
 from ._oracle_terms import block, box, check_padded, distances
 
+__all__ = ["mapped_pixelwise"]
+
 
 def mapped_pixelwise(
     guide: np.ndarray,

@@ -11,6 +11,8 @@ import numpy as np
 
 from ._oracle_terms import box, nlm_weight
 
+__all__ = ["motion_pixelwise"]
+
 
 def motion_pixelwise(padded: np.ndarray, f, r, sigma: float, h: float, moves, block, margin):
     """Motion-compensated pixelwise NLM of a reflect-padded time stack (2-D patches).

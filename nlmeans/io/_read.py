@@ -56,6 +56,16 @@ def resolve_path(path) -> Path:
 
     (``Path.resolve`` raises RuntimeError for a loop on Python < 3.13.) For the
     CLI's same-file check of input and output, which runs before reading.
+
+    Parameters
+    ----------
+    path : path-like
+        The path to resolve.
+
+    Returns
+    -------
+    Path
+        The absolute path, links followed.
     """
     try:
         return Path(path).resolve()
@@ -83,6 +93,11 @@ def read_image(path, axes: str | None = None) -> Picture:
         what its metadata says; needed for stacks without axes metadata and
         ``.npy`` arrays of 4 or more axes. Single-image formats and videos
         have fixed axes (``YX``/``YXC``, ``TYXC``), which it must match.
+
+    Returns
+    -------
+    Picture
+        The pixels (the file's own axis order), alpha, axes and metadata.
 
     Raises
     ------

@@ -36,6 +36,22 @@ def encode_image(
     the metadata the format keeps: compression, resolution, spacing, frame
     rate); None for a single image without metadata. ``codec``: videos only
     (:func:`nlmeans.io._video.encode_video`).
+
+    Parameters
+    ----------
+    path : Path
+        The output path; its extension names the format.
+    array : ndarray
+        The pixels.
+    like : Picture, optional
+        The picture the array was computed from.
+    codec : str, optional
+        The video codec.
+
+    Returns
+    -------
+    bytes
+        The whole file.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -142,6 +158,21 @@ def write_image(
 
     ``final``: the command line's last output; interrupts are held from its
     rename on (:func:`final_publish`).
+
+    Parameters
+    ----------
+    path : path-like
+        The output; its extension names the format.
+    array : ndarray
+        The pixels.
+    replace : bool
+        Whether an existing ``path`` is replaced.
+    like : Picture, optional
+        The picture the array was computed from.
+    codec : str, optional
+        The video codec.
+    final : bool
+        Whether this is the command's last output (:func:`final_publish`).
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -187,6 +218,13 @@ def publish_new(temp, path) -> None:
     else a hard link of the temporary file then its removal (the link fails
     if ``path`` exists), else, on file systems with neither, an existence
     check right before the rename.
+
+    Parameters
+    ----------
+    temp : path-like
+        The complete temporary file.
+    path : path-like
+        Where it is published.
     """
     if rename_no_replace(temp, path):
         return

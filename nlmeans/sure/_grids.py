@@ -51,6 +51,16 @@ def centre_ratio(sigma_8bit: float) -> float:
     The line 0.88 − 0.12·log2(σ/5), clipped to [0.35, 1] (σ on the 8-bit
     scale): SURE's best h / σ with the presets' patches on the earlier
     evaluation set.
+
+    Parameters
+    ----------
+    sigma_8bit : float
+        σ on the 8-bit scale.
+
+    Returns
+    -------
+    float
+        h / σ.
     """
     ratio = 0.88 - 0.12 * math.log2(max(sigma_8bit, 1.0) / 5.0)
     return min(max(ratio, 0.35), 1.0)
@@ -64,6 +74,16 @@ def patch_scale(f) -> float:
     (σ = 5 … 50, r = 8) was about 1.35, 1.15 and 1 times :func:`centre_ratio`
     for f = 1, 2 and 3. Per-axis radii count as the square patch with as many
     pixels.
+
+    Parameters
+    ----------
+    f : int or tuple of int
+        The patch radius (or radii per axis).
+
+    Returns
+    -------
+    float
+        The factor on :func:`centre_ratio`.
     """
     if isinstance(f, tuple):
         f = (math.sqrt(math.prod(2 * fk + 1 for fk in f)) - 1) / 2

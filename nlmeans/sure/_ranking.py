@@ -35,6 +35,18 @@ def best_per_group(scores, luminance_hs=None, chroma_hs=None):
     f, r), channel 0 takes the h of least SURE among ``luminance_hs`` and
     channels 1 and 2 together the h of least SURE among ``chroma_hs`` (None:
     every h scored); ``sure`` is their channel mean.
+
+    Parameters
+    ----------
+    scores : list of Candidate
+        The scored candidates.
+    luminance_hs, chroma_hs : collection of float, optional
+        The h each group may take.
+
+    Returns
+    -------
+    tuple
+        ``(method, f, r, h, h_chroma, sure)``.
     """
     groups: dict[tuple, list[Candidate]] = {}
     for score in scores:
@@ -76,6 +88,21 @@ def interior_blocks(shape, fraction, min_pixels, margin):
     padding, which only pixels within (r + f) / 2 of the border have: SURE is
     taken on the pixels beyond that band (all of them where the band would
     leave less than half of an axis).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The spatial shape.
+    fraction : float
+        Share of the image covered.
+    min_pixels : int
+        Fewest pixels covered.
+    margin : int
+        The band left out on every side.
+
+    Returns
+    -------
+    list of (origin, size)
     """
     if margin == 0 or min(shape) <= 4 * margin:
         return sample_blocks(shape, fraction, min_pixels)

@@ -122,6 +122,19 @@ def sample_tiles(
 
     At least ``min_pixels`` are covered; the whole image is one tile when the
     tiles would cover at least half of it.
+
+    Parameters
+    ----------
+    height, width : int
+        The image's size.
+    fraction : float
+        Share of the image covered.
+    min_pixels : int
+        Fewest pixels covered.
+
+    Returns
+    -------
+    list of (y, x, rows, cols)
     """
     target = max(fraction * height * width, min_pixels)
     if target * 2 >= height * width or height < 2 * TILE or width < 2 * TILE:
@@ -146,6 +159,19 @@ def sample_blocks(shape, fraction: float = SAMPLE_FRACTION, min_pixels: int = MI
     frames of a time stack) on a regular grid. At least ``min_pixels`` are
     covered; the whole array is one block when the blocks would cover at least
     half of it.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The spatial shape (2 to 4 axes).
+    fraction : float
+        Share of the image covered.
+    min_pixels : int
+        Fewest pixels covered.
+
+    Returns
+    -------
+    list of (origin, size)
     """
     if len(shape) == 2:
         return [
@@ -211,6 +237,28 @@ def sweep_tiles(
     of its method with all its strengths on each tile with its surroundings,
     plus one on the perturbed image u + εb.
     ``keep`` also keeps the estimates on the tiles (:attr:`Sweep.estimates`).
+
+    Parameters
+    ----------
+    planes : ndarray, shape (C, *S)
+        The noisy image, channels first.
+    sigma : float
+        Noise standard deviation.
+    candidates : iterable of (method, f, r, hs)
+        The candidates.
+    tiles : list of (origin, size)
+        Where SURE is taken.
+    seed : int
+        Seed of the probe b.
+    backend : Backend
+        Where the estimates are computed.
+    keep : bool
+        Keep the estimates on the tiles.
+
+    Returns
+    -------
+    list of Sweep
+        One per candidate.
     """
     planes = np.asarray(planes, dtype=np.float32)
     ndim = planes.ndim - 1
@@ -278,6 +326,26 @@ def sure_scores(
     computed in a single sweep (plus one on the perturbed image for the
     Monte-Carlo divergence) on ``backend`` (default: the best available one)
     over tiles covering ``fraction`` of the image. ``seed`` fixes the probe b.
+
+    Parameters
+    ----------
+    planes : ndarray, shape (C, *S)
+        The noisy image, channels first.
+    sigma : float
+        Noise standard deviation.
+    candidates : iterable of (method, f, r, hs)
+        The candidates.
+    fraction : float
+        Share of the image the tiles cover.
+    seed : int
+        Seed of the probe b.
+    backend : Backend, optional
+        Where the estimates are computed.
+
+    Returns
+    -------
+    list of Candidate
+        One per (candidate, h).
     """
     backend = select("auto") if backend is None else backend
     planes = np.asarray(planes, dtype=np.float32)
