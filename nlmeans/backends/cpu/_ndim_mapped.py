@@ -21,7 +21,7 @@ from numba import njit, prange
 
 from ..._kernel_cache import ensure_kernel_cache
 from ._fastexp import EXP_ARG_MAX, FMA, exp_minus
-from ._ndim_sums import ONE, ZERO, capacity, fold, patch_sums, u64
+from ._ndim_sums import ZERO, capacity, centre_terms, fold, pair_rows, patch_sums, shift_block, u64
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
@@ -83,19 +83,14 @@ def _mapped_accumulate(
     m + ``bwd_at`` for tile pixel m; p + t is padded index ``o_fwd`` + m, p − t ``o_bwd`` + m.
     """
     n_channels = num.shape[0]
-    e1, e2, e3 = ext[1], ext[2], ext[3]
     zero = u64(0)
     m_at = 0
     for m0 in range(n[0]):
         for m1 in range(n[1]):
             for m2 in range(n[2]):
-                wf = u64(((fwd_at[0] + m0) * e1 + fwd_at[1] + m1) * e2 + fwd_at[2] + m2) * u64(e3)
-                wf += u64(fwd_at[3])
-                wb = u64(((bwd_at[0] + m0) * e1 + bwd_at[1] + m1) * e2 + bwd_at[2] + m2) * u64(e3)
-                wb += u64(bwd_at[3])
-                f0, f1, f2 = u64(o_fwd[0] + m0), u64(o_fwd[1] + m1), u64(o_fwd[2] + m2)
-                b0, b1, b2 = u64(o_bwd[0] + m0), u64(o_bwd[1] + m1), u64(o_bwd[2] + m2)
-                f3, b3 = u64(o_fwd[3]), u64(o_bwd[3])
+                wf, wb, fw, bw = pair_rows(ext, fwd_at, bwd_at, o_fwd, o_bwd, m0, m1, m2)
+                f0, f1, f2, f3 = fw
+                b0, b1, b2, b3 = bw
                 at = u64(m_at)
                 if has_mask:
                     for x in range(u64(n[3])):
@@ -158,51 +153,12 @@ def mapped_kernel(
         part_num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
         part_den = np.zeros((n_h, n_tile), dtype=np.float32)
         # The t = 0 term: M(p, p) w(p, p) = 1, so num_c = v_c(p), den = 1.
-        at = 0
-        for m0 in range(n[0]):
-            for m1 in range(n[1]):
-                for m2 in range(n[2]):
-                    for m3 in range(n[3]):
-                        for k in range(n_h):
-                            den[k, at] = ONE
-                            for c in range(n_channels):
-                                num[k, c, at] = values[
-                                    c,
-                                    pad[0] + o[0] + m0,
-                                    pad[1] + o[1] + m1,
-                                    pad[2] + o[2] + m2,
-                                    pad[3] + o[3] + m3,
-                                ]
-                        at += 1
+        centre_terms(values, pad, o, n, num, den)
         for s in range(shifts.shape[0]):
             t = (shifts[s, 0], shifts[s, 1], shifts[s, 2], shifts[s, 3])
-            # The block of centres from o + min(0, −t) spanning n + |t| per axis holds p
-            # and p − t for every tile pixel p.
-            lo = (min(0, -t[0]), min(0, -t[1]), min(0, -t[2]), min(0, -t[3]))
-            ext = (n[0] + abs(t[0]), n[1] + abs(t[1]), n[2] + abs(t[2]), n[3] + abs(t[3]))
-            # Padded index of D_t's first entry (centre minus f), which is also the
-            # centre's index in ``ratio`` and ``mask``.
-            start = (
-                o[0] + lo[0] + r[0],
-                o[1] + lo[1] + r[1],
-                o[2] + lo[2] + r[2],
-                o[3] + lo[3] + r[3],
-            )
+            # W_t at p and p − t; ``start`` is also the centre's index in ``ratio`` and ``mask``.
+            ext, start, fwd_at, bwd_at, o_fwd, o_bwd = shift_block(o, n, t, r, pad)
             sums, _ = patch_sums(guide, start, t, ext, f, line, buf_a, buf_b, profiles, False)
-            fwd_at = (-lo[0], -lo[1], -lo[2], -lo[3])
-            bwd_at = (-lo[0] - t[0], -lo[1] - t[1], -lo[2] - t[2], -lo[3] - t[3])
-            o_fwd = (
-                pad[0] + o[0] + t[0],
-                pad[1] + o[1] + t[1],
-                pad[2] + o[2] + t[2],
-                pad[3] + o[3] + t[3],
-            )
-            o_bwd = (
-                pad[0] + o[0] - t[0],
-                pad[1] + o[1] - t[1],
-                pad[2] + o[2] - t[2],
-                pad[3] + o[3] - t[3],
-            )
             for k in range(n_h):
                 _mapped_weights(
                     sums, ext, start, t, ratio, scales[k], offsets[k], weights, has_ratio

@@ -230,6 +230,70 @@ def patch_weights(sums, n, scale, offset, weights):
         weights[i] = exp_minus(arg)
 
 
+@njit(cache=True)
+def centre_terms(src, pad, o, n, num, den):
+    """Set the t = 0 term of the tile at ``o`` (``n`` pixels per axis).
+
+    w(p, p) = 1 (times M(p, p) = 1 for the mapped method), so num_c = src_c(p)
+    (``src`` padded by ``pad``) and den = 1, for each of the K strengths.
+    """
+    n_h, n_channels = num.shape[0], num.shape[1]
+    at = 0
+    for m0 in range(n[0]):
+        for m1 in range(n[1]):
+            for m2 in range(n[2]):
+                for m3 in range(n[3]):
+                    for k in range(n_h):
+                        den[k, at] = ONE
+                        for c in range(n_channels):
+                            num[k, c, at] = src[
+                                c,
+                                pad[0] + o[0] + m0,
+                                pad[1] + o[1] + m1,
+                                pad[2] + o[2] + m2,
+                                pad[3] + o[3] + m3,
+                            ]
+                    at += 1
+
+
+@njit(cache=True)
+def shift_block(o, n, t, r, pad):
+    """Where the terms of shift t lie for the tile at ``o`` (``n`` pixels per axis).
+
+    W_t is needed at p (tile pixels) and at p − t: the block of centres from
+    o + min(0, −t) spanning n + |t| per axis (``ext``). ``start`` is the padded
+    index of D_t's first entry (that centre minus f, plus the padding r + f);
+    ``fwd_at`` and ``bwd_at`` are the block indices of p and p − t for the first
+    tile pixel; ``o_fwd`` and ``o_bwd`` the padded indices of p + t and p − t.
+    """
+    lo = (min(0, -t[0]), min(0, -t[1]), min(0, -t[2]), min(0, -t[3]))
+    ext = (n[0] + abs(t[0]), n[1] + abs(t[1]), n[2] + abs(t[2]), n[3] + abs(t[3]))
+    start = (o[0] + lo[0] + r[0], o[1] + lo[1] + r[1], o[2] + lo[2] + r[2], o[3] + lo[3] + r[3])
+    fwd_at = (-lo[0], -lo[1], -lo[2], -lo[3])
+    bwd_at = (-lo[0] - t[0], -lo[1] - t[1], -lo[2] - t[2], -lo[3] - t[3])
+    o_fwd = (pad[0] + o[0] + t[0], pad[1] + o[1] + t[1], pad[2] + o[2] + t[2], pad[3] + o[3] + t[3])
+    o_bwd = (pad[0] + o[0] - t[0], pad[1] + o[1] - t[1], pad[2] + o[2] - t[2], pad[3] + o[3] - t[3])
+    return ext, start, fwd_at, bwd_at, o_fwd, o_bwd
+
+
+@njit(cache=True)
+def pair_rows(ext, fwd_at, bwd_at, o_fwd, o_bwd, m0, m1, m2):
+    """Flat indices of one line (m0, m1, m2, ·) of tile pixels in a shift's terms.
+
+    ``wf`` and ``wb``: where W_t(p) and W_t(p − t) start in the flat block of shape
+    ``ext``; (f0, f1, f2, f3) and (b0, b1, b2, b3): the padded indices of p + t and
+    p − t, all unsigned.
+    """
+    e1, e2, e3 = ext[1], ext[2], ext[3]
+    wf = u64(((fwd_at[0] + m0) * e1 + fwd_at[1] + m1) * e2 + fwd_at[2] + m2) * u64(e3)
+    wf += u64(fwd_at[3])
+    wb = u64(((bwd_at[0] + m0) * e1 + bwd_at[1] + m1) * e2 + bwd_at[2] + m2) * u64(e3)
+    wb += u64(bwd_at[3])
+    f0, f1, f2 = u64(o_fwd[0] + m0), u64(o_fwd[1] + m1), u64(o_fwd[2] + m2)
+    b0, b1, b2 = u64(o_bwd[0] + m0), u64(o_bwd[1] + m1), u64(o_bwd[2] + m2)
+    return wf, wb, (f0, f1, f2, u64(o_fwd[3])), (b0, b1, b2, u64(o_bwd[3]))
+
+
 @njit(cache=True, fastmath=FMA)
 def accumulate(padded, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n, num, den, two_sided):
     """Add the terms of one shift t to the tile's partial sums.
@@ -242,20 +306,15 @@ def accumulate(padded, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n, num, den, 
     ``num`` has 0 channels when only the denominator is wanted.
     """
     n_channels = num.shape[0]
-    e1, e2, e3 = ext[1], ext[2], ext[3]
     n3 = u64(n[3])
     zero = u64(0)
     m_at = 0
     for m0 in range(n[0]):
         for m1 in range(n[1]):
             for m2 in range(n[2]):
-                wf = u64(((fwd_at[0] + m0) * e1 + fwd_at[1] + m1) * e2 + fwd_at[2] + m2) * u64(e3)
-                wf += u64(fwd_at[3])
-                wb = u64(((bwd_at[0] + m0) * e1 + bwd_at[1] + m1) * e2 + bwd_at[2] + m2) * u64(e3)
-                wb += u64(bwd_at[3])
-                f0, f1, f2 = u64(o_fwd[0] + m0), u64(o_fwd[1] + m1), u64(o_fwd[2] + m2)
-                b0, b1, b2 = u64(o_bwd[0] + m0), u64(o_bwd[1] + m1), u64(o_bwd[2] + m2)
-                f3, b3 = u64(o_fwd[3]), u64(o_bwd[3])
+                wf, wb, fw, bw = pair_rows(ext, fwd_at, bwd_at, o_fwd, o_bwd, m0, m1, m2)
+                f0, f1, f2, f3 = fw
+                b0, b1, b2, b3 = bw
                 at = u64(m_at)
                 if not two_sided:
                     for x in range(n3):

@@ -16,9 +16,11 @@ from ._ndim_sums import (
     ONE,
     accumulate,
     capacity,
+    centre_terms,
     fold,
     patch_sums,
     patch_weights,
+    shift_block,
     tile_extent,
 )
 
@@ -61,51 +63,13 @@ def symmetric_kernel(
         part_num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
         part_den = np.zeros((n_h, n_tile), dtype=np.float32)
         # The t = 0 term: w(p, p) = 1, so num_c = u_c(p), den = 1.
-        at = 0
-        for m0 in range(n[0]):
-            for m1 in range(n[1]):
-                for m2 in range(n[2]):
-                    for m3 in range(n[3]):
-                        for k in range(n_h):
-                            den[k, at] = ONE
-                            for c in range(n_channels):
-                                num[k, c, at] = padded[
-                                    c,
-                                    pad[0] + o[0] + m0,
-                                    pad[1] + o[1] + m1,
-                                    pad[2] + o[2] + m2,
-                                    pad[3] + o[3] + m3,
-                                ]
-                        at += 1
+        centre_terms(padded, pad, o, n, num, den)
         for s in range(shifts.shape[0]):
             t = (shifts[s, 0], shifts[s, 1], shifts[s, 2], shifts[s, 3])
-            # W_t is needed at p (tile pixels) and at p − t: the block of centres
-            # from o + min(0, −t) spanning n + |t| per axis.
-            lo = (min(0, -t[0]), min(0, -t[1]), min(0, -t[2]), min(0, -t[3]))
-            ext = (n[0] + abs(t[0]), n[1] + abs(t[1]), n[2] + abs(t[2]), n[3] + abs(t[3]))
-            # Padded index of D_t's first entry: centre o + lo, minus f, plus pad.
-            start = (
-                o[0] + lo[0] + r[0],
-                o[1] + lo[1] + r[1],
-                o[2] + lo[2] + r[2],
-                o[3] + lo[3] + r[3],
-            )
+            # W_t is needed at p (tile pixels) and at p − t (:func:`shift_block`).
+            ext, start, fwd_at, bwd_at, o_fwd, o_bwd = shift_block(o, n, t, r, pad)
             sums, _ = patch_sums(padded, start, t, ext, f, line, buf_a, buf_b, profiles, gaussian)
             n_ext = ext[0] * ext[1] * ext[2] * ext[3]
-            fwd_at = (-lo[0], -lo[1], -lo[2], -lo[3])  # block index of p
-            bwd_at = (-lo[0] - t[0], -lo[1] - t[1], -lo[2] - t[2], -lo[3] - t[3])  # of p − t
-            o_fwd = (
-                pad[0] + o[0] + t[0],
-                pad[1] + o[1] + t[1],
-                pad[2] + o[2] + t[2],
-                pad[3] + o[3] + t[3],
-            )
-            o_bwd = (
-                pad[0] + o[0] - t[0],
-                pad[1] + o[1] - t[1],
-                pad[2] + o[2] - t[2],
-                pad[3] + o[3] - t[3],
-            )
             for k in range(n_h):
                 # W_t = w_k(p, p + t) = exp(−max(d² − 2σ², 0) / h_k²) on the block.
                 patch_weights(sums, n_ext, scales[k], offsets[k], weights)
