@@ -379,8 +379,8 @@ def test_memory_estimate_includes_the_padding(monkeypatch, rng):
 #: peak RSS growth and the read-time estimate.
 PEAK_SCRIPT = """
 import json, os, sys
-from nlmeans import memory
-from nlmeans.io import images as nio  # the single-image readers check declared sizes
+from nlmeans import _memory as memory
+from nlmeans.io import _images as nio  # the single-image readers check declared sizes
 from nlmeans.cli import app
 big, out = sys.argv[1:3]
 estimates = []
