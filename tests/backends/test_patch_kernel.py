@@ -14,6 +14,7 @@ from _support import pad_stack
 import nlmeans
 from nlmeans.backends import REGISTRY, reference, select
 from nlmeans.backends import _contract as contract
+from nlmeans.backends import _oracle_terms as oracle_terms
 from nlmeans.backends.cpu import _ndim as cpu_ndim
 from nlmeans.backends.cuda import _launcher as launcher
 from nlmeans.errors import NLMeansError
@@ -50,9 +51,9 @@ def test_oracle_gaussian_distance_by_hand():
     # Squared differences: (u(p + j) − u(p + t + j))² = 1 only at j = (−1, −1).
     g = contract.gaussian_profile(1)
     expected = g[0] * g[0]  # g(−1, −1)
-    d2 = reference._distances(u, (1, 1), (1, 1), (0, 1), f, "gaussian")
+    d2 = oracle_terms.distances(u, (1, 1), (1, 1), (0, 1), f, "gaussian")
     assert d2[0, 0] == pytest.approx(expected)
-    d2u = reference._distances(u, (1, 1), (1, 1), (0, 1), f, "uniform")
+    d2u = oracle_terms.distances(u, (1, 1), (1, 1), (0, 1), f, "uniform")
     assert d2u[0, 0] == pytest.approx(1 / 9)
     assert r  # the search radius plays no part in one distance
 
@@ -63,7 +64,7 @@ def test_oracle_constant_difference_gives_its_square():
     v[:, :, 5:] = 1.0
     for kernel in ("uniform", "gaussian"):
         # Centre (2, 2), shift (0, 4): patch columns 1..3 (0.25) against 5..7 (1.0).
-        d2 = reference._distances(v, (2, 2), (1, 1), (0, 4), (1, 1), kernel)
+        d2 = oracle_terms.distances(v, (2, 2), (1, 1), (0, 4), (1, 1), kernel)
         assert d2[0, 0] == pytest.approx(0.75**2)
 
 
@@ -241,7 +242,7 @@ def test_cli_patch_kernel(tmp_path):
 
 def test_every_offset_weight_is_the_product_of_the_axis_profiles():
     f = (1, 2, 0)
-    weights = reference._patch_weights(f, "gaussian")
+    weights = oracle_terms.patch_weights(f, "gaussian")
     rows = contract.patch_profiles(f, "gaussian")
     for j in itertools.product(*(range(-k, k + 1) for k in f)):
         product = np.prod([rows[k][j[k] + f[k]] for k in range(3)])

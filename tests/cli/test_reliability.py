@@ -384,11 +384,11 @@ from nlmeans.io import _images as nio  # the single-image readers check declared
 from nlmeans.cli import app
 big, out = sys.argv[1:3]
 estimates = []
-real = nio._check_declared
+real = nio.check_declared
 def spy(path, height, width, channels, itemsize, extra=0):
     estimates.append(memory.file_bytes(height, width, channels, itemsize) + extra)
     return real(path, height, width, channels, itemsize, extra)
-nio._check_declared = spy
+nio.check_declared = spy
 def status(key):
     with open("/proc/self/status") as lines:
         return next(int(l.split()[1]) * 1024 for l in lines if l.startswith(key))
