@@ -107,8 +107,7 @@ def compare(
     """
     # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
     from .._reporting import comparison_record, comparison_text, comparisons_csv, rows_table
-    from ..evaluate import montage
-    from ..evaluate import compare_image, mean_rows, opencv_available, to_8bit_scale
+    from ..evaluate import compare_image, mean_rows, montage, opencv_available, to_8bit_scale
     from ..io import (
         check_extension,
         check_folder_writable,
