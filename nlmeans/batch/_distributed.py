@@ -106,11 +106,17 @@ def dask_client(spec: str):
 
 
 def kernels_to_warm(method: str | None, tune: bool, backend: Backend) -> list[tuple[str, int]]:
-    """(method, number of h) pairs a worker compiles or loads before its first file."""
-    if not tune:
-        return [(method or "pixel", 1)]
-    methods = list(backend.methods) if method is None else [method]
-    return [(m, k) for m in methods for k in (1, 2)]
+    """(method, number of h) pairs a run compiles or loads before its first image.
+
+    The methods come from ``backend.methods`` (the registry): a combination is
+    fitted by SURE, so "combined" (or ``tune`` without a method) warms every
+    method the backend declares, with one and two strengths (SURE's sweeps).
+    """
+    if method == "combined" or (tune and method is None):
+        return [(m, k) for m in backend.methods for k in (1, 2)]
+    if tune:
+        return [(method, 1), (method, 2)]
+    return [(method or "pixel", 1)]
 
 
 #: What this worker process has compiled or loaded: {(backend, method, strengths)}.

@@ -236,6 +236,7 @@ def prepare_backend(
     import numpy as np
 
     from ..backends import REGISTRY, select
+    from ..batch import kernels_to_warm
     from ..noise import estimate_sigma
     from ..params import check_method, check_patch_kernel
 
@@ -255,17 +256,7 @@ def prepare_backend(
         REGISTRY["cpu"].set_threads(threads)
         if backend.set_threads is None:
             note(f"--threads has no effect on backend={backend.name} ({backend.summary})")
-    if tune:
-        to_warm = (
-            [(m, k) for m in backend.methods for k in (1, 2)]
-            if method in (None, "combined")
-            else [
-                (method, 1),
-                (method, 2),
-            ]
-        )
-    else:
-        to_warm = [(method or "pixel", 1)]
+    to_warm = kernels_to_warm(method, tune, backend)
     notice = threading.Timer(
         COMPILE_NOTICE_AFTER_S,
         lambda: quiet or typer.echo("compiling kernels, first run only…", err=True),

@@ -161,6 +161,7 @@ def denoise(
 
             chosen = prepare_backend(backend, threads, method, tune, quiet)
             options = dict(h=h, sigma=sigma, f=f, r=r, method=method, tune=tune, **model)
+            options.update(patch_kernel=patch_kernel)
             params, elapsed = denoise_file(
                 input_path,
                 output,
