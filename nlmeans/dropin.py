@@ -14,6 +14,7 @@ import numpy as np
 from ._denoise import denoise
 from .backends import REGISTRY
 from .errors import NLMeansError
+from .params import check_channel_axis
 
 #: Spatial axes scikit-image's function takes (and so does this one).
 SPATIAL_DIMS = (2, 3, 4)
@@ -176,13 +177,7 @@ def denoise_nl_means(
     """
     image = np.asarray(image)
     spatial = image.ndim - (channel_axis is not None)
-    if channel_axis is not None:
-        axis = operator.index(channel_axis)
-        if not -image.ndim <= axis < image.ndim:
-            raise NLMeansError(
-                f"channel_axis={channel_axis!r} is out of range for a {image.ndim}-D array"
-            )
-        channel_axis = axis % image.ndim
+    channel_axis = check_channel_axis(channel_axis, image.ndim)
     if spatial not in SPATIAL_DIMS:
         layout = "gray" if channel_axis is None else f"channels on axis {channel_axis}"
         raise NotImplementedError(

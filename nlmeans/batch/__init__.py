@@ -25,13 +25,12 @@ from __future__ import annotations
 from ._discovery import check_folders, check_inside, discover, wanted
 from ._distributed import (
     dask_client,
-    kernels_to_warm,
     parse_dask,
     prepare_worker,
     run_batch_distributed,
 )
 from ._local import run_batch
-from ._process import denoise_picture, fixed_options, process_item, reason_of
+from ._process import denoise_picture, process_item, reason_of, request_for
 from ._records import DONE, FAILED, SKIPPED, Item, ItemResult, Summary
 
 __all__ = [
@@ -46,12 +45,11 @@ __all__ = [
     "dask_client",
     "denoise_picture",
     "discover",
-    "fixed_options",
-    "kernels_to_warm",
     "parse_dask",
     "prepare_worker",
     "process_item",
     "reason_of",
+    "request_for",
     "run_batch",
     "run_batch_distributed",
     "wanted",

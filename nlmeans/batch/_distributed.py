@@ -16,13 +16,14 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..backends import Backend, select
+from .._request import Request
+from ..backends import select
 from ..dask._threads import plan_worker_threads
 from ..errors import NLMeansError
 from ..io import resolve_path
 from ..io._zarr import require_extra
 from ..noise import estimate_sigma
-from ._process import fixed_options, process_item, reason_of
+from ._process import process_item, reason_of
 from ._records import DONE, FAILED, SKIPPED, Item, ItemResult
 
 
@@ -105,20 +106,6 @@ def dask_client(spec: str):
             cluster.close()
 
 
-def kernels_to_warm(method: str | None, tune: bool, backend: Backend) -> list[tuple[str, int]]:
-    """(method, number of h) pairs a run compiles or loads before its first image.
-
-    The methods come from ``backend.methods`` (the registry): a combination is
-    fitted by SURE, so "combined" (or ``tune`` without a method) warms every
-    method the backend declares, with one and two strengths (SURE's sweeps).
-    """
-    if method == "combined" or (tune and method is None):
-        return [(m, k) for m in backend.methods for k in (1, 2)]
-    if tune:
-        return [(method, 1), (method, 2)]
-    return [(method or "pixel", 1)]
-
-
 #: What this worker process has compiled or loaded: {(backend, method, strengths)}.
 _WARMED: set = set()
 _WARM_LOCK = threading.Lock()
@@ -148,28 +135,25 @@ def prepare_worker(backend: str, warm, plan: dict[str, int], dask_worker=None) -
         chosen.set_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
 
 
-def _remote_item(
-    item: Item, options: dict, replaces_input, overwrite, setup, axes=None, codec=None
-) -> ItemResult:
+def _remote_item(item: Item, request, replaces_input, overwrite, setup, codec=None) -> ItemResult:
     prepare_worker(*setup)
-    return process_item(item, options, replaces_input, overwrite, axes, codec)
+    return process_item(item, request, replaces_input, overwrite, codec)
 
 
 def run_batch_distributed(
     items: list[Item],
+    request: Request,
     *,
     client,
-    options: dict,
     same_params: bool = False,
     overwrite: bool = False,
-    warm=(("pixel", 1),),
-    axes: str | None = None,
     codec: str | None = None,
 ) -> Iterator[ItemResult]:
     """:func:`run_batch` on a Dask cluster: each file is one task (:func:`process_item`).
 
     Same skips (resume), same per-file code, failure reasons and results, yielded
-    in the same order. Every worker compiles or loads the ``warm`` kernels once
+    in the same order. Every worker compiles or loads the kernels ``request``
+    needs (:meth:`~nlmeans._request.Request.kernels_to_warm`) once
     (:func:`prepare_worker`) and gives each task cores // (Dask threads on its
     machine) Numba threads. With ``same_params`` the files are tried one at a
     time until one is done; its parameters then serve all the others. A file
@@ -184,17 +168,18 @@ def run_batch_distributed(
         and (overwrite or not os.path.lexists(item.target))
         for item in items
     ]
-    setup = (options["backend"], list(warm), plan_worker_threads(client))
+    warm = request.kernels_to_warm(select(request.backend))
+    setup = (request.backend, warm, plan_worker_threads(client))
     client.run(prepare_worker, *setup)
 
-    def submit(index, opts):
+    def submit(index, chosen: Request):
         item = items[index]
         try:
             replaces = resolve_path(item.target) in sources
         except NLMeansError as error:  # the output path is a link loop
             return ItemResult(item, FAILED, reason_of(error))
         return client.submit(
-            _remote_item, item, opts, replaces, overwrite, setup, axes, codec, pure=False
+            _remote_item, item, chosen, replaces, overwrite, setup, codec, pure=False
         )
 
     def outcome(index, future) -> ItemResult:
@@ -209,11 +194,11 @@ def run_batch_distributed(
     finished: dict[int, ItemResult] = {}
     while same_params and waiting:
         index = waiting.pop(0)
-        finished[index] = outcome(index, submit(index, options))
+        finished[index] = outcome(index, submit(index, request))
         if finished[index].status == DONE:
-            options = fixed_options(options, finished[index].params)
+            request = request.with_params(finished[index].params)
             break
-    futures = {index: submit(index, options) for index in waiting}
+    futures = {index: submit(index, request) for index in waiting}
     try:
         for index, item in enumerate(items):
             if item.error is not None:

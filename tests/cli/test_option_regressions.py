@@ -56,4 +56,7 @@ def test_batch_on_a_dask_cluster_runs_the_combined_method(tmp_path):
     (record,) = json.loads(result.stdout)["files"]
     assert record["status"] == "done"
     expected = nlmeans.denoise(_ramp((24, 28)), method="combined", channel_axis=None)
-    np.testing.assert_array_equal(iio.imread(tmp_path / "out" / "a.png"), expected)
+    written = iio.imread(tmp_path / "out" / "a.png").astype(int)
+    # The worker runs SURE's sums on its own number of threads: float32 rounding may
+    # move a value across a .5 tie.
+    assert np.abs(written - expected).max() <= 1 and np.mean(written != expected) < 0.01
