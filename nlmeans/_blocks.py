@@ -91,7 +91,7 @@ def estimate_planes(backend, planes: np.ndarray, params: Params, progress=None) 
 
 
 def _estimate_padded(backend, padded, params: Params, f, r) -> np.ndarray:
-    """The backend's float32 (C, *S) estimate of already padded planes.
+    """Return the backend's float32 (C, *S) estimate of already padded planes.
 
     With ``params.h_chroma`` the planes are the opponent ones and stay so:
     luminance from the run with h, chrominance from the run with h_chroma (one
@@ -221,7 +221,7 @@ def denoise_frames_block(
 
 
 def block_padding(params: Params, ndim: int) -> tuple[int, ...]:
-    """The margin per spatial axis a block needs for :func:`denoise_padded_block`.
+    """Return the margin per spatial axis a block needs for :func:`denoise_padded_block`.
 
     The method's padding; for a combination, the deepest of its terms'.
     """

@@ -99,7 +99,7 @@ def resolve_params(
 
 
 def resolve_request(image: np.ndarray, request: Request) -> Params:
-    """The Params of ``request`` for ``image``: the given values, the rest from the presets.
+    """Return the Params of ``request`` for ``image``: the given values, the rest from the presets.
 
     :func:`resolve_params` with the choices of a :class:`~nlmeans._request.Request`
     (its ``channel_axis`` an axis or None).
@@ -109,7 +109,7 @@ def resolve_request(image: np.ndarray, request: Request) -> Params:
 
 
 def _resolve_planes(image, planes, request: Request) -> Params:
-    """The Params of ``request`` for ``image`` (channels first: ``planes``), the presets."""
+    """Return the Params of ``request`` for ``image`` (channels first: ``planes``), the presets."""
     q = request
     return resolve(
         planes.shape[0],
@@ -187,8 +187,11 @@ def _check_tuning_sigma(image, sigma, data_range) -> None:
 
 
 def _channel_axis_for(image: np.ndarray, channel_axis):
-    """``channel_axis`` as given, or for "auto" -1 (with a UserWarning) for a 3-D array whose
-    last axis has 3 or 4 entries (a photo), else None (every axis spatial)."""
+    """Return ``channel_axis`` as given, or the axis "auto" stands for.
+
+    For "auto": -1 (with a UserWarning) for a 3-D array whose last axis has 3
+    or 4 entries (a photo), else None (every axis spatial).
+    """
     if not (isinstance(channel_axis, str) and channel_axis == "auto"):
         return channel_axis
     if image.ndim == 3 and image.shape[-1] in (3, 4):

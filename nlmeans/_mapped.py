@@ -38,7 +38,7 @@ SLAB_WORK = 1e9
 
 
 def is_mapped(sigma, mask, noise, coils=1) -> bool:
-    """True when :func:`nlmeans.denoise` takes this path (a σ map, a mask or Rician noise)."""
+    """Return True when :func:`nlmeans.denoise` takes this path (a σ map, a mask, Rician noise)."""
     mapped = sigma is not None and np.ndim(sigma) > 0
     return mapped or mask is not None or noise == RICIAN or coils != 1
 
@@ -54,7 +54,7 @@ def check_noise(noise) -> str:
 
 
 def check_sigma_map(sigma, spatial: tuple) -> np.ndarray:
-    """A σ map as float64 of the image's spatial shape, finite and > 0, else NLMeansError."""
+    """Return a σ map as float64 of the image's spatial shape, finite and > 0, else NLMeansError."""
     values = np.asarray(sigma)
     if values.shape != spatial:
         raise NLMeansError(
@@ -69,7 +69,7 @@ def check_sigma_map(sigma, spatial: tuple) -> np.ndarray:
 
 
 def check_mask(mask, spatial: tuple) -> np.ndarray:
-    """A mask as bool of the image's spatial shape (bool, or numbers 0 and 1), else NLMeansError."""
+    """Return a mask as bool of the image's spatial shape (bool, or 0 and 1), or raise."""
     values = np.asarray(mask)
     if values.shape != spatial:
         raise NLMeansError(
@@ -83,7 +83,7 @@ def check_mask(mask, spatial: tuple) -> np.ndarray:
 
 
 def mapped_backend(name: str, ndim: int):
-    """The backend ``name`` ("auto": the best usable one) with the mapped method."""
+    """Return the backend ``name`` ("auto": the best usable one) with the mapped method."""
     if name == "auto":
         for candidate in AUTO_ORDER:
             backend = REGISTRY[candidate]
@@ -97,7 +97,7 @@ def mapped_backend(name: str, ndim: int):
 
 
 def _refuse(tune, method, h_chroma, patch_kernel, params) -> None:
-    """The combinations this path does not compute, each named."""
+    """Return the combinations this path does not compute, each named."""
     if tune:
         raise NLMeansError("tune=True is not available with a sigma map, a mask or noise='rician'")
     if method not in (None, "pixel") or (params is not None and params.method != "pixel"):
@@ -205,8 +205,11 @@ def resolve_mapped(image, planes, request, *, inside, params) -> tuple[Params, n
 
 
 def finish_mapped(estimate, planes, inside, sigma_map, params, noise, coils, dtype, bounds):
-    """The result in ``dtype`` (C, *S): the Rician bias removed, cast, clipped to ``bounds``
-    (low 0 for Rician), and the pixels outside ``inside`` those of ``planes`` bit for bit."""
+    """Return the result in ``dtype`` (C, *S), finished.
+
+    The Rician bias removed, cast, clipped to ``bounds`` (low 0 for Rician),
+    and the pixels outside ``inside`` those of ``planes`` bit for bit.
+    """
     low, high = bounds
     if noise == "rician":
         variance = params.sigma**2 if sigma_map is None else sigma_map**2

@@ -83,7 +83,7 @@ class Request:
 
     @classmethod
     def from_options(cls, options: dict) -> Request:
-        """The record of a command's options: each of its fields the command takes.
+        """Return the record of a command's options: each of its fields the command takes.
 
         ``options`` maps option names to values (a command's ``locals()``);
         names that are not fields (paths, ``--quiet``, …) are left out, and an
@@ -105,7 +105,7 @@ class Request:
         return self.noise == "rician" or self.coils != 1 or hasattr(self.sigma, "shape")
 
     def kernels_to_warm(self, backend) -> list[tuple[str, int]]:
-        """(method, number of h) pairs to compile or load before the first image.
+        """Return (method, number of h) pairs to compile or load before the first image.
 
         The methods come from ``backend.methods`` (the registry): a combination
         is fitted by SURE, so "combined" (or ``tune`` without a method) warms
@@ -119,11 +119,11 @@ class Request:
         return [(self.method or DEFAULT_METHOD, 1)]
 
     def keywords(self, *names: str) -> dict:
-        """The fields ``names`` as a dict, for the calls that take a few of them."""
+        """Return the fields ``names`` as a dict, for the calls that take a few of them."""
         return {name: getattr(self, name) for name in names}
 
     def with_params(self, params) -> Request:
-        """This request with the resolved (or tuned) ``params`` fixed, tuning off.
+        """Return this request with the resolved (or tuned) ``params`` fixed, tuning off.
 
         What ``batch --same-params`` gives the files after the first. With a
         Poisson-Gaussian model the stabilised image's σ is 1: the model's gain,
@@ -139,7 +139,7 @@ class Request:
 
 
 def normalise(request: Request) -> dict:
-    """The checked values of ``request``'s fields, or NLMeansError naming the first bad one.
+    """Return the checked values of ``request``'s fields, or NLMeansError naming the first bad one.
 
     Every value is checked here once, by the normalisers of
     :mod:`nlmeans.params` (:func:`~nlmeans.params.validate`: ranges and names) and

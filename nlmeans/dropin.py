@@ -21,7 +21,7 @@ SPATIAL_DIMS = (2, 3, 4)
 
 
 def fast_mode_h(h: float, side: int, ndim: int) -> float:
-    """nlmeans' h for scikit-image's ``fast_mode=True`` with strength ``h``.
+    """Nlmeans' h for scikit-image's ``fast_mode=True`` with strength ``h``.
 
     scikit-image's fast mode (odd patch side s) sums the squared differences
     over s − 1 offsets per axis but divides by s per axis, so its exponent is
@@ -48,7 +48,7 @@ def _check_int(name: str, value, minimum: int) -> int:
 
 
 def _to_float(image: np.ndarray, preserve_range: bool) -> np.ndarray:
-    """The image in the float units scikit-image computes in (its ``convert_to_float``).
+    """Return the image in the float units scikit-image computes in (its ``convert_to_float``).
 
     float16 becomes float32; float32 and float64 stay; other dtypes become
     float64, scaled by ``img_as_float`` (unsigned integers to [0, 1], signed to

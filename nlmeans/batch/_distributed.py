@@ -61,8 +61,11 @@ LOCAL_WORKER_BYTES = 512 * 2**20
 
 
 def local_worker_limit() -> int:
-    """Most ``--dask local:N`` workers here: one per core, and no more than the available
-    memory holds at :data:`LOCAL_WORKER_BYTES` each."""
+    """Return the most ``--dask local:N`` workers here.
+
+    One per core, and no more than the available memory holds at
+    :data:`LOCAL_WORKER_BYTES` each.
+    """
     from .._memory import available_bytes
 
     most = os.cpu_count() or 1
@@ -74,7 +77,7 @@ def local_worker_limit() -> int:
 
 @contextlib.contextmanager
 def dask_client(spec: str):
-    """A distributed Client for ``--dask``: ``local:N`` or the scheduler ``tcp://host:port``.
+    """Return a distributed Client for ``--dask``: ``local:N`` or the scheduler ``tcp://host:port``.
 
     ``local:N`` starts a LocalCluster of N worker processes with one thread each
     (closed on exit); ``tcp://…`` connects to a running scheduler, whose workers

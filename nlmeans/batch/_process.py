@@ -29,7 +29,7 @@ from ._records import DONE, FAILED, SKIPPED, Item, ItemResult
 
 
 def reason_of(error: BaseException) -> str:
-    """The one-line reason of a failure, without the path the report already shows."""
+    """Return the one-line reason of a failure, without the path the report already shows."""
     if isinstance(error, ImageFileError):
         return error.problem
     if isinstance(error, OSError):
@@ -43,9 +43,11 @@ def reason_of(error: BaseException) -> str:
 
 
 def request_for(picture, request: Request) -> Request:
-    """``request`` for this picture: its channel axis; only 3-channel pictures have
-    chrominance (h_chroma); a time axis gets its default radii
-    (:func:`nlmeans.io._axes.radii_for_axes`)."""
+    """Return ``request`` for this picture, with its channel axis.
+
+    Only 3-channel pictures have chrominance (h_chroma); a time axis gets its
+    default radii (:func:`nlmeans.io._axes.radii_for_axes`).
+    """
     f, r = radii_for_axes(picture.layout, request.f, request.r)
     rgb = picture.channels - (picture.alpha is not None) == 3
     h_chroma = request.h_chroma if rgb else None
@@ -53,7 +55,7 @@ def request_for(picture, request: Request) -> Request:
 
 
 def denoise_picture(item: Item, picture, request: Request, replaces_input: bool):
-    """The per-file step every batch path shares: check, denoise, make the output folder.
+    """Return the per-file step every batch path shares: check, denoise, make the output folder.
 
     Refuses an output that would replace an input (``replaces_input``) or that
     its format cannot store, and non-finite pixels, before computing anything.

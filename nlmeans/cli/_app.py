@@ -25,8 +25,11 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 
 
 
 def _click_error(name: str) -> type:
-    """Click's exception class ``name`` (Typer bundles its own Click; found through its public
-    BadParameter rather than a private import path)."""
+    """Return Click's exception class ``name``.
+
+    Typer bundles its own Click: the class is found through its public
+    BadParameter rather than a private import path.
+    """
     return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
 
 
@@ -105,7 +108,7 @@ class HelpCommand(typer.core.TyperCommand):
     """A command whose usage line names its arguments as Click does (``INPUT``, not ``{INPUT}``)."""
 
     def collect_usage_pieces(self, ctx) -> list[str]:
-        """The usage line's pieces, without Typer's braces."""
+        """Return the usage line's pieces, without Typer's braces."""
         return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
 
 
@@ -138,14 +141,16 @@ def _warning_as_note(message, category, filename, lineno, file=None, line=None) 
 
 
 def internal_error(error: BaseException) -> str:
-    """The one line for an exception nlmeans did not anticipate."""
+    """Return the one line for an exception nlmeans did not anticipate."""
     detail = " ".join(str(error).split()) or "no message"
     return f"internal error: {type(error).__name__}: {detail} — run with --debug for the traceback"
 
 
 def interrupt_on_sigterm() -> None:
-    """Make SIGTERM (``kill``) and Ctrl-C raise KeyboardInterrupt (main thread only), so
-    that pending writes remove their temporary files before the exit code 130."""
+    """Make SIGTERM (``kill``) and Ctrl-C raise KeyboardInterrupt (main thread only).
+
+    Pending writes then remove their temporary files before the exit code 130.
+    """
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt
@@ -167,8 +172,10 @@ def note(message: str) -> None:
 
 
 def check_thread_variable() -> None:
-    """Refuse a NUMBA_NUM_THREADS that Numba would fail on (empty, not a number, below 1)
-    and cap one above the cores, before Numba is imported."""
+    """Refuse a NUMBA_NUM_THREADS that Numba would fail on, and cap one above the cores.
+
+    Empty, not a number or below 1 is refused; all before Numba is imported.
+    """
     from ..errors import NLMeansError
 
     value = os.environ.get("NUMBA_NUM_THREADS")

@@ -22,10 +22,12 @@ COMPILE_NOTICE_AFTER_S = 2.0
 
 
 def prepare_backend(request, quiet: bool, ndim: int = 2):
-    """The backend ``request`` runs on, with its ``threads`` applied and every kernel it
-    needs (the method's with its patch kernel, and SURE's multi-h sweeps when tuned)
-    compiled or loaded, for images of ``ndim`` spatial axes (3 for any stack or
-    per-axis radii: the N-D kernels).
+    """Return the backend ``request`` runs on, warmed up.
+
+    Its ``threads`` applied and every kernel it needs (the method's with its
+    patch kernel, and SURE's multi-h sweeps when tuned) compiled or loaded, for
+    images of ``ndim`` spatial axes (3 for any stack or per-axis radii: the
+    N-D kernels).
 
     Announces a compile if warming up takes a while. Also makes the noise
     estimator's first call, so that the times the commands report are those of
@@ -68,8 +70,11 @@ def prepare_backend(request, quiet: bool, ndim: int = 2):
 
 
 def print_json(document: dict) -> None:
-    """The one JSON document a ``--json`` command prints on stdout: strict JSON, with
-    non-finite numbers (a PSNR of a noise-free image, an undefined ratio) as null."""
+    """Print the one JSON document of a ``--json`` command on stdout.
+
+    Strict JSON, with non-finite numbers (a PSNR of a noise-free image, an
+    undefined ratio) as null.
+    """
     import json
 
     typer.echo(json.dumps(_finite(document), indent=2, ensure_ascii=False, allow_nan=False))

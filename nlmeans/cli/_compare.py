@@ -203,7 +203,7 @@ def compare(
 
 
 def _single_image(picture, path):
-    """The pixels of a single image; a stack (volume, time series, video) refused."""
+    """Return the pixels of a single image; a stack (volume, time series, video) refused."""
     from ..errors import NLMeansError
 
     if picture.is_stack:
@@ -216,8 +216,10 @@ def _single_image(picture, path):
 
 
 def _montages(montage_path: Path, pairs) -> list[Path]:
-    """The montage file of each pair: ``montage_path`` itself for one image, else one
-    ``<stem>_<image><ext>`` per image."""
+    """Return the montage file of each pair.
+
+    ``montage_path`` itself for one image, else one ``<stem>_<image><ext>`` per image.
+    """
     if len(pairs) == 1:
         return [montage_path]
     return [

@@ -24,7 +24,7 @@ from ._common import prepare_backend
 
 
 def wants_streaming(input_path: Path, output: Path, request) -> bool:
-    """A video in and a video out, with choices that need no look at the whole video.
+    """Return a video in and a video out, with choices that need no look at the whole video.
 
     Tuning, a combination and noise models other than Gaussian take the whole
     video in memory instead.

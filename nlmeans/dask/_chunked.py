@@ -2,7 +2,7 @@
 
 :func:`denoise` checks the array, takes its bounds in one streaming pass,
 resolves (or tunes) the parameters from a sample, rechunks axes thinner than
-the overlap and maps :func:`nlmeans._denoise.denoise_padded_block` over the
+the overlap and maps :func:`nlmeans._blocks.denoise_padded_block` over the
 chunks with their overlap; see :mod:`nlmeans.dask` for how the result stays
 equal to the in-memory one.
 """
@@ -279,7 +279,7 @@ def in_layout(planes: np.ndarray, axis: int | None) -> np.ndarray:
 
 
 def check_float_bounds(planes, low, high) -> None:
-    """The front door's float checks (finite, magnitude) from the bounds, same messages."""
+    """Return the front door's float checks (finite, magnitude) from the bounds, same messages."""
     corners = np.stack([low, high], axis=-1)[..., np.newaxis]  # (C, 2, 1)
     if not np.isfinite(corners).all():
         import dask.array as da

@@ -40,9 +40,12 @@ def _spatial(value, planes, name: str):
 
 
 def denoise_mapped(array, request, *, mask, return_params, sample_chunks):
-    """:func:`nlmeans.dask.denoise` with a σ map (an array over the spatial axes, numpy or
-    dask), a mask or ``noise="rician"``: ``request`` (:class:`nlmeans._request.Request`)
-    and the keywords are those of :func:`nlmeans.dask.denoise`.
+    """Denoise a dask array with a σ map, a mask or ``noise="rician"``.
+
+    :func:`nlmeans.dask.denoise` with a σ map (an array over the spatial axes,
+    numpy or dask), a mask or the Rician model: ``request``
+    (:class:`nlmeans._request.Request`) and the keywords are those of
+    :func:`nlmeans.dask.denoise`.
 
     The result equals :func:`nlmeans.denoise` of the computed array with the same
     map, mask and parameters (the returned Params, σ₀ the map's root mean square).

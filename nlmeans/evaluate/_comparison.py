@@ -131,7 +131,7 @@ def mean_rows(comparisons: list[Comparison]) -> list[Row]:
 
 
 def _mean_or_none(values: list) -> float | None:
-    """The mean, or None when some value is missing (an SSIM left out)."""
+    """Return the mean, or None when some value is missing (an SSIM left out)."""
     return None if any(v is None for v in values) else float(np.mean(values))
 
 
@@ -147,7 +147,7 @@ def compare_image(
     repeat: int = 1,
     name: str = "image",
 ) -> Comparison:
-    """nlmeans against scikit-image (and OpenCV) on one image: PSNR, SSIM and warm time.
+    """Nlmeans against scikit-image (and OpenCV) on one image: PSNR, SSIM and warm time.
 
     Parameters
     ----------

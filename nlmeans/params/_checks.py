@@ -78,9 +78,11 @@ def check_h_chroma(value, n_channels: int) -> float:
 
 
 def check_method(value, combined: bool = True) -> str:
-    """Return ``value`` if it names a method, or raise NLMeansError: an NLM one, or with
-    ``combined`` also ``bayes`` and ``combined`` (the terms of a combination are NLM
-    estimates only)."""
+    """Return ``value`` if it names a method, or raise NLMeansError.
+
+    An NLM method, or with ``combined`` also ``bayes`` and ``combined`` (the
+    terms of a combination are NLM estimates only).
+    """
     names = (*METHODS, BAYES, COMBINED) if combined else METHODS
     if not isinstance(value, str) or value not in names:
         raise NLMeansError(f"method={value!r} is unknown; expected one of {', '.join(names)}")
