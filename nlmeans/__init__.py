@@ -21,7 +21,7 @@ _HOMES = {
     "denoise": "_denoise",
     "denoise_nl_means": "dropin",
     "estimate_sigma": "noise",
-    "resolve_params": "_denoise",
+    "resolve_params": "_resolve",
     "tune": "sure",
 }
 
@@ -37,7 +37,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads them
-    from ._denoise import denoise, resolve_params
+    from ._denoise import denoise
+    from ._resolve import resolve_params
     from .dropin import denoise_nl_means
     from .errors import NLMeansError
     from .noise import estimate_sigma

@@ -9,10 +9,12 @@ traceback. The command line (:mod:`nlmeans.cli`, its one error boundary in
 import os
 import signal
 
+from ._exit_codes import EXIT_INTERRUPTED
+
 
 def _interrupted_while_starting(signum, frame):
     os.write(2, b"error: interrupted\n")
-    os._exit(130)
+    os._exit(EXIT_INTERRUPTED)
 
 
 signal.signal(signal.SIGINT, _interrupted_while_starting)

@@ -20,8 +20,9 @@ import warnings
 import typer
 import typer.core
 
-#: Exit codes, documented in the README.
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+from .._exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+
+__all__ = ["EXIT_FAILED", "HelpCommand", "app", "fail", "note", "run"]
 
 
 def _click_error(name: str) -> type:

@@ -87,7 +87,7 @@ def denoise_streamed(
     import contextlib
 
     from .._blocks import block_padding, denoise_frames_block
-    from .._denoise import resolve_request
+    from .._resolve import resolve_request
     from ..io import Picture
     from ..io._axes import radii_for_axes
     from ..io._checks import check_fixed_axes

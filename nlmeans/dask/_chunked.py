@@ -18,9 +18,9 @@ import numpy as np
 
 from .._arrays import SUPPORTED_DTYPES, float_bounds, to_dtype
 from .._blocks import block_padding, denoise_padded_block
-from .._denoise import resolve_request
 from .._mapped import is_mapped
 from .._request import Request
+from .._resolve import resolve_request
 from ..backends import REGISTRY, select
 from ..errors import NLMeansError
 from ..io._zarr import require_extra

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .._denoise import resolve_request
 from .._request import Request
+from .._resolve import resolve_request
 from ..params import Params
 from ..sure import tune as tune_params
 from ._metrics import add_noise, psnr, ssim
