@@ -1,7 +1,8 @@
 """Every option that decides a result, on every path it applies to, arrives.
 
 Each case drives one command-line option through one path (an image file, a
-stack file, a ``.zarr`` store, ``batch``, ``batch --dask``, ``compare``) and
+stack file, a video streamed a few frames at a time, a ``.zarr`` store,
+``batch``, ``batch --dask``, ``compare``) and
 checks that the written result equals the in-memory :func:`nlmeans.denoise`
 with the same choices, and, where the option changes values, that it differs
 from the run without it; a path that does not take an option refuses it by
@@ -39,7 +40,7 @@ NOT_DENOISING = {
     },
 }  # fmt: skip
 
-PATHS = ("image", "stack", "zarr", "batch", "dask", "compare")
+PATHS = ("image", "stack", "zarr", "batch", "dask", "compare", "video")
 
 
 def case(
@@ -183,6 +184,24 @@ CASES = [
 ]
 
 
+#: Options a video takes (streamed a few frames at a time; --noise takes it in memory).
+VIDEO = {
+    "h",
+    "r",
+    "f",
+    "sigma",
+    "method",
+    "patch_kernel",
+    "h_chroma",
+    "noise",
+    "backend",
+    "threads",
+}
+for _case in CASES:
+    if _case["option"] in VIDEO:
+        _case["applies"].add("video")
+
+
 def _command_options(name: str) -> set[str]:
     command = typer.main.get_command(app).commands[name]
     return {param.name for param in command.params}
@@ -205,7 +224,7 @@ def test_every_option_has_a_flow_case():
 
 def _image(color: bool, stack: bool) -> np.ndarray:
     rng = np.random.default_rng(7)
-    shape = (4, 16, 20) if stack else (16, 20, 3) if color else (16, 20)
+    shape = (6,) * stack + (16, 20) + (3,) * color
     ramp = np.linspace(40, 200, 16).reshape((1,) * stack + (16, 1) + (1,) * color)
     return np.clip(ramp + rng.normal(0, 18, shape), 0, 255).astype(np.uint8)
 
@@ -225,7 +244,7 @@ def cluster():
 
 def _run(path, c, tmp_path, monkeypatch, request_fixture):
     """(exit code, output text, written array or JSON params) of case ``c`` on ``path``."""
-    color, stack = c["color"], path == "stack" or c["stack"]
+    color, stack = c["color"] or path == "video", path in ("stack", "video") or c["stack"]
     image = _image(color, stack)
     spatial = image.shape[:-1] if color else image.shape
     files = {}
@@ -243,6 +262,14 @@ def _run(path, c, tmp_path, monkeypatch, request_fixture):
         out = tmp_path / f"out{source.suffix}"
         result = runner.invoke(app, ["denoise", str(source), "-o", str(out), "-q", *args])
         written = None if result.exit_code else (np.load if stack else iio.imread)(out)
+    elif path == "video":
+        pytest.importorskip("av", reason="the video extra (PyAV) is not installed")
+        from nlmeans.io import Picture, read_image, write_image
+
+        source, out = tmp_path / "in.mkv", tmp_path / "out.mkv"  # lossless (FFV1)
+        write_image(source, image, like=Picture(image, None, "TYXC", "format", {"fps": 25}))
+        result = runner.invoke(app, ["denoise", str(source), "-o", str(out), "-q", *args])
+        written = None if result.exit_code else read_image(out).pixels
     elif path == "zarr":
         zarr = pytest.importorskip("zarr")
         source = zarr.create_array(str(tmp_path / "in.zarr"), shape=image.shape, dtype=np.uint8)
@@ -299,7 +326,8 @@ def _expected(path, c, image, files, base=True):
             noisy, channel_axis=axis, data_range=255.0, return_params=True, **kwargs
         )[1]
         return json.loads(json.dumps(params_record(params)))
-    return nlmeans.denoise(image, channel_axis=-1 if c["color"] else None, **kwargs)
+    axis = -1 if c["color"] or path == "video" else None
+    return nlmeans.denoise(image, channel_axis=axis, **kwargs)
 
 
 FLOWS = [
@@ -326,7 +354,7 @@ def test_the_option_arrives(c, path, tmp_path, monkeypatch, request):
         return
     assert written.shape == expected.shape and written.dtype == expected.dtype
     difference = np.abs(written.astype(int) - expected.astype(int))
-    if path in ("image", "stack"):
+    if path in ("image", "stack", "video"):
         np.testing.assert_array_equal(written, expected)  # same process, same kernels
     else:
         # Chunks and workers sum in float32 on their own: a value may cross a .5 tie.
