@@ -2,7 +2,7 @@
 
 check → resolve (:mod:`nlmeans._resolve`) or tune → dispatch to a backend over the padded planes
 (:mod:`nlmeans._blocks`) → cast. :func:`denoise` (``nlmeans.denoise``) makes
-the :class:`~nlmeans._request.Request` of its keyword arguments and
+the :class:`~nlmeans.Request` of its keyword arguments and
 :func:`denoise_request` runs it: the command line, batch, evaluation and the
 tuner all denoise through it.
 """
@@ -276,7 +276,7 @@ def denoise_request(
     """:func:`denoise` of ``image`` with the choices of ``request``: the core every path runs.
 
     ``params``, ``mask``, ``progress`` and ``return_params`` are as in
-    :func:`denoise`; ``request`` (:class:`nlmeans._request.Request`) holds the
+    :func:`denoise`; ``request`` (:class:`nlmeans.Request`) holds the
     rest, already checked. Its ``axes``, ``threads`` and ``chunks`` concern
     files and the command line, not this call.
 

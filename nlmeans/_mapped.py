@@ -240,7 +240,7 @@ def denoise_mapped(
 ):
     """:func:`nlmeans.denoise` with a σ map, a mask or the Rician model (pixelwise).
 
-    ``request`` (:class:`nlmeans._request.Request`, its ``channel_axis`` an
+    ``request`` (:class:`nlmeans.Request`, its ``channel_axis`` an
     axis or None) and the keywords are those of :func:`nlmeans.denoise`.
     ``params.sigma`` (given or returned) is σ₀: the scalar σ, or the map's root
     mean square sqrt(mean σ²), for which h is resolved; the map scales the

@@ -1,7 +1,7 @@
 """Resolving parameters: the given values, the rest from the noise estimate and the presets.
 
 :func:`resolve_params` (``nlmeans.resolve_params``) takes keywords,
-:func:`resolve_request` a :class:`~nlmeans._request.Request`; both end in
+:func:`resolve_request` a :class:`~nlmeans.Request`; both end in
 :func:`resolve_planes`, which :func:`nlmeans.denoise` runs when nothing is tuned.
 """
 
@@ -83,7 +83,7 @@ def resolve_params(
 def resolve_request(image: np.ndarray, request: Request) -> Params:
     """Return the Params of ``request`` for ``image``: the given values, the rest from the presets.
 
-    :func:`resolve_params` with the choices of a :class:`~nlmeans._request.Request`
+    :func:`resolve_params` with the choices of a :class:`~nlmeans.Request`
     (its ``channel_axis`` an axis or None).
     """
     image = check_image(image)

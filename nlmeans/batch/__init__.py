@@ -3,7 +3,7 @@
 Library code behind ``nlmeans batch``: it finds the files, skips outputs that
 exist (so an interrupted batch resumes), keeps going past files that cannot be
 read or written, and reports each file as it finishes. Both runners take the
-command's one :class:`~nlmeans._request.Request`; every image goes through the
+command's one :class:`~nlmeans.Request`; every image goes through the
 core :func:`nlmeans._denoise.denoise_request` (the request fitted to the picture
 by :func:`request_for`) and :mod:`nlmeans.io` (atomic writes), with all CPU
 threads inside each image while one helper thread reads the next file and
@@ -20,7 +20,7 @@ The modules: :mod:`~nlmeans.batch._records` (Item, ItemResult, Summary),
 :mod:`~nlmeans.batch._local` (:func:`run_batch`) and
 :mod:`~nlmeans.batch._distributed` (:func:`run_batch_distributed`, ``--dask``;
 each worker warms the kernels the request needs, a list taken from the backend
-registry by :meth:`~nlmeans._request.Request.kernels_to_warm`).
+registry by :meth:`~nlmeans.Request.kernels_to_warm`).
 The names the command line, the reports and the tests use are re-exported here.
 """
 

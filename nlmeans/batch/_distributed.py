@@ -156,7 +156,7 @@ def run_batch_distributed(
 
     Same skips (resume), same per-file code, failure reasons and results, yielded
     in the same order. Every worker compiles or loads the kernels ``request``
-    needs (:meth:`~nlmeans._request.Request.kernels_to_warm`) once
+    needs (:meth:`~nlmeans.Request.kernels_to_warm`) once
     (:func:`prepare_worker`) and gives each task cores // (Dask threads on its
     machine) Numba threads. With ``same_params`` the files are tried one at a
     time until one is done; its parameters then serve all the others. A file

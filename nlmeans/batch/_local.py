@@ -34,7 +34,7 @@ def run_batch(
     items : list of Item
         From :func:`discover`.
     request : Request
-        The choices (:class:`nlmeans._request.Request`; ``h_chroma`` applies to
+        The choices (:class:`nlmeans.Request`; ``h_chroma`` applies to
         3-channel images only, ``axes`` to every file as in
         :func:`nlmeans.io.read_image`). Unset parameters are resolved (or tuned)
         per image.

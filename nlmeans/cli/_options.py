@@ -1,7 +1,7 @@
 """The options the commands that denoise share, as Typer ``Annotated`` aliases.
 
-Their parameter names are the fields of :class:`nlmeans._request.Request`, which
-each command builds from them once (:meth:`~nlmeans._request.Request.from_options`).
+Their parameter names are the fields of :class:`nlmeans.Request`, which
+each command builds from them once (:meth:`~nlmeans.Request.from_options`).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ machine (see :func:`task_threads`), so that Numba × Dask never oversubscribe
 the cores.
 
 The modules: :mod:`~nlmeans.dask._chunked` (:func:`denoise`, which makes the
-:class:`~nlmeans._request.Request` of its keywords, and ``denoise_request``,
+:class:`~nlmeans.Request` of its keywords, and ``denoise_request``,
 which every chunked path runs), :mod:`~nlmeans.dask._mapped` (σ maps, masks
 and the Rician model, chunked with the image), :mod:`~nlmeans.dask._sampling`
 (the tiles and points parameters are decided from), :mod:`~nlmeans.dask._threads`

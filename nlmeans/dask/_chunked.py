@@ -129,7 +129,7 @@ def denoise(
 def denoise_request(array, request: Request, *, mask=None, return_params=False, sample_chunks):
     """:func:`denoise` of ``array`` with the choices of ``request``: what every chunked path runs.
 
-    ``request`` (:class:`nlmeans._request.Request`, already checked) holds what
+    ``request`` (:class:`nlmeans.Request`, already checked) holds what
     :func:`denoise`'s keyword arguments say; its ``channel_axis`` "auto" is
     taken as None (every axis spatial).
 

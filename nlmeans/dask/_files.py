@@ -39,7 +39,7 @@ def denoise_file(
     input_path, output_path : path
         The ``.zarr`` array or TIFF to read, the ``.zarr`` array to write.
     request : Request, optional
-        The choices (:class:`nlmeans._request.Request`); without one, ``options``
+        The choices (:class:`nlmeans.Request`); without one, ``options``
         are its fields as keywords (``chunk=`` names ``chunks``).
     overwrite : bool
         Replace an existing output.

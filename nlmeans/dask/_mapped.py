@@ -44,7 +44,7 @@ def denoise_mapped(array, request, *, mask, return_params, sample_chunks):
 
     :func:`nlmeans.dask.denoise` with a σ map (an array over the spatial axes,
     numpy or dask), a mask or the Rician model: ``request``
-    (:class:`nlmeans._request.Request`) and the keywords are those of
+    (:class:`nlmeans.Request`) and the keywords are those of
     :func:`nlmeans.dask.denoise`.
 
     The result equals :func:`nlmeans.denoise` of the computed array with the same

@@ -1,7 +1,7 @@
 """Evaluation: noise synthesis, PSNR/SSIM, and nlmeans against its peers, from Python.
 
 ``nlmeans compare`` is a thin command over :func:`compare_image`, which takes
-nlmeans' choices as one :class:`~nlmeans._request.Request`.
+nlmeans' choices as one :class:`~nlmeans.Request`.
 
 The modules: :mod:`~nlmeans.evaluate._metrics` (noise, PSNR, SSIM, the 8-bit
 scale), :mod:`~nlmeans.evaluate._peers` (nlmeans, scikit-image and OpenCV with

@@ -165,7 +165,7 @@ def compare_image(
         Give the denoisers ``noise_sigma`` instead of the noise estimated from
         the noisy image.
     request : Request, optional
-        nlmeans' choices (:class:`nlmeans._request.Request`; h in 8-bit units)
+        nlmeans' choices (:class:`nlmeans.Request`; h in 8-bit units)
         and backend; unset parameters are resolved from the noisy image as
         :func:`nlmeans.denoise` does, or tuned by SURE with ``tune`` (its time
         kept apart, in ``tuning_seconds``). Default: every choice unset.

@@ -15,7 +15,7 @@ channel axis and counts such as threads and chunks),
 :mod:`~nlmeans.params._presets` (the tables, :func:`image_data_range`,
 :func:`resolve`). Their public names are re-exported here. What the user asked (these
 parameters and the rest: noise model, backend, threads, axes, chunks) travels as
-one :class:`nlmeans._request.Request`, checked by these normalisers when made.
+one :class:`nlmeans.Request`, checked by these normalisers when made.
 """
 
 from __future__ import annotations
