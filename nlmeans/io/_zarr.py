@@ -26,14 +26,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._request import DEFAULT_CHUNK
 from ..errors import NLMeansError
 from ._noreplace import rename_folder_no_replace
 
 #: How to install what chunked files and clusters need.
 EXTRA_HINT = 'pip install "nlmeans[dask]"'
-
-#: Default chunk side, pixels per spatial axis, of the chunked command-line path.
-DEFAULT_CHUNK = 1024
 
 #: Suffix of the chunked file format.
 ZARR_SUFFIX = ".zarr"

@@ -31,8 +31,8 @@ from napari.qt.threading import create_worker
 from qtpy.QtCore import QObject, Signal
 
 from .._denoise import denoise as _denoise
-from .._denoise import resolve_params
 from .._reporting import params_line, params_record
+from .._resolve import resolve_params
 from ..backends import availability
 from ..errors import NLMeansError
 from ..noise import estimate_sigma

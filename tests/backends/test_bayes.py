@@ -109,7 +109,7 @@ def test_the_gpu_backend_says_it_lacks_the_method():
 
 
 def test_slabs_cut_on_tiles_give_the_whole_image_result(monkeypatch, rng):
-    import nlmeans._denoise as core
+    import nlmeans._blocks as core
 
     image = noisy_ramp(rng, 1, (250, 20))[0].astype(np.float32)
     options = dict(sigma=20.0, method="bayes", f=1, r=2)

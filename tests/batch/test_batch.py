@@ -266,16 +266,16 @@ def test_output_created_meanwhile_is_not_replaced(tmp_path, monkeypatch):
     source, target = tmp_path / "in", tmp_path / "out"
     make_tree(source)
     denoise_module = importlib.import_module("nlmeans.batch._process")  # its denoise
-    real_denoise = denoise_module.denoise
+    real_denoise = denoise_module.denoise_request
 
-    def other_process_writes_b(image, **kwargs):
+    def other_process_writes_b(image, *args, **kwargs):
         # Another process creates out/sub/b.png while b is being denoised.
         if image.shape == GOOD["sub/b.png"][0]:
             (target / "sub").mkdir(parents=True, exist_ok=True)
             (target / "sub" / "b.png").write_bytes(b"theirs")
-        return real_denoise(image, **kwargs)
+        return real_denoise(image, *args, **kwargs)
 
-    monkeypatch.setattr(denoise_module, "denoise", other_process_writes_b)
+    monkeypatch.setattr(denoise_module, "denoise_request", other_process_writes_b)
     result = runner.invoke(app, ["batch", str(source), str(target), "-R", *FIXED])
     assert (target / "sub" / "b.png").read_bytes() == b"theirs"  # before: replaced
     assert "sub/b.png (output exists)" in result.stdout

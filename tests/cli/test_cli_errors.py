@@ -140,7 +140,7 @@ def test_unexpected_exceptions_are_one_line_with_their_own_exit_code(tmp_path, p
     def broken(*args, **kwargs):
         raise ZeroDivisionError("something nobody expected")
 
-    monkeypatch.setattr(nlmeans._denoise, "denoise", broken)
+    monkeypatch.setattr(nlmeans._denoise, "denoise_request", broken)
     args = ["denoise", str(photo), "-o", str(tmp_path / "x.png")]
     result = runner.invoke(app, args)
     assert result.exit_code == 3

@@ -64,7 +64,7 @@ def no_compute(monkeypatch):
     # Modules that bind the real function at import must do so before the patch (a module
     # first imported under it would keep the forbidden one for the rest of the session).
     importlib.import_module("nlmeans.batch._process")
-    monkeypatch.setattr(importlib.import_module("nlmeans._denoise"), "denoise", forbidden)
+    monkeypatch.setattr(importlib.import_module("nlmeans._denoise"), "denoise_request", forbidden)
 
 
 # ------------------------------------------------------------------- bad input files
@@ -542,7 +542,7 @@ def test_interrupt_during_denoise_leaves_nothing(tmp_path, source, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(importlib.import_module("nlmeans._denoise"), "denoise", interrupted)
+    monkeypatch.setattr(importlib.import_module("nlmeans._denoise"), "denoise_request", interrupted)
     before = snapshot(tmp_path)
     result = run(source, "-o", tmp_path / "out.png")
     assert result.exit_code == 130 and "error: interrupted" in result.stderr

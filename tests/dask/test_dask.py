@@ -92,17 +92,17 @@ def test_color_h_chroma_and_float64_bounds():
 
 
 def test_parameters_are_resolved_once_from_a_sample_before_compute(monkeypatch):
-    import nlmeans._denoise
+    import nlmeans._resolve
 
     image = noisy((600, 600), np.uint8, seed=4)
     calls = []
-    estimate = nlmeans._denoise.estimate_sigma
+    estimate = nlmeans._resolve.estimate_sigma
 
     def counted(sample, **kwargs):
         calls.append(sample.shape)
         return estimate(sample, **kwargs)
 
-    monkeypatch.setattr(nlmeans._denoise, "estimate_sigma", counted)
+    monkeypatch.setattr(nlmeans._resolve, "estimate_sigma", counted)
     lazy, params = nd.denoise(
         da.from_array(image, chunks=(100, 100)), return_params=True, sample_chunks=4
     )

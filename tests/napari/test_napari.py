@@ -174,9 +174,9 @@ def test_library_error_is_shown(make_napari_viewer, qtbot):
 def test_cancel_stops_between_slabs(make_napari_viewer, qtbot, monkeypatch):
     # Many slabs (tiny slab work). The first slab's report waits until Cancel has been
     # pressed, so the cancel lands there whatever the machine's load.
-    import nlmeans._denoise
+    import nlmeans._blocks
 
-    monkeypatch.setattr(nlmeans._denoise, "SLAB_WORK", 1.0)
+    monkeypatch.setattr(nlmeans._blocks, "SLAB_WORK", 1.0)
     first, gate = threading.Event(), threading.Event()
     reports = []
     real = widget._denoise

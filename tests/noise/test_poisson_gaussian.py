@@ -139,13 +139,14 @@ def test_dask_gives_the_in_memory_result():
 
 
 def test_same_params_fix_the_model_not_sigma():
-    from nlmeans.batch._process import fixed_options
+    from nlmeans._denoise import denoise_request
+    from nlmeans._request import Request
 
     _, noisy = counts_image(10, size=64)
     _, params = nlmeans.denoise(noisy, noise="poisson-gaussian", return_params=True)
-    options = fixed_options({"noise": "poisson-gaussian"}, params)
-    assert options["sigma"] is None and options["gain"] == params.noise_model.gain
-    again = nlmeans.denoise(noisy, return_params=True, **options)[1]
+    fixed = Request(noise="poisson-gaussian").with_params(params)
+    assert fixed.sigma is None and fixed.gain == params.noise_model.gain
+    again = denoise_request(noisy, fixed, return_params=True)[1]
     assert again.noise_model.gain == params.noise_model.gain and again.h == params.h
 
 
