@@ -65,7 +65,7 @@ def plain_loop(source: Path, target: Path) -> tuple[float, dict]:
 def batch_runner(source: Path, target: Path) -> float:
     items = discover(source, target)
     start = time.perf_counter()
-    results = list(run_batch(items, options={}))
+    results = list(run_batch(items, nlmeans.Request()))
     assert all(result.status == "done" for result in results)
     return time.perf_counter() - start
 

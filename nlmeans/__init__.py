@@ -18,16 +18,18 @@ __version__ = "0.1.0"
 _HOMES = {
     "NLMeansError": "errors",
     "Params": "params",
+    "Request": "_request",
     "denoise": "_denoise",
     "denoise_nl_means": "dropin",
     "estimate_sigma": "noise",
-    "resolve_params": "_denoise",
+    "resolve_params": "_resolve",
     "tune": "sure",
 }
 
 __all__ = [
     "NLMeansError",
     "Params",
+    "Request",
     "__version__",
     "denoise",
     "denoise_nl_means",
@@ -37,7 +39,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ loads them
-    from ._denoise import denoise, resolve_params
+    from ._denoise import denoise
+    from ._request import Request
+    from ._resolve import resolve_params
     from .dropin import denoise_nl_means
     from .errors import NLMeansError
     from .noise import estimate_sigma

@@ -2,20 +2,19 @@
 
 Until the command line has loaded and set its own handlers, an interrupt
 means nothing has been done yet: print one line and exit with 130, without a
-traceback. The command line (:mod:`nlmeans.cli`) then takes over; once it has
-cleaned up after an interrupt, the process leaves at once with 130 (a further
-Ctrl-C, or the interpreter's own shutdown after one, could otherwise still
-end it by the signal).
+traceback. The command line (:mod:`nlmeans.cli`, its one error boundary in
+:mod:`nlmeans.cli._app`) then takes over, told that the process ends with it.
 """
 
 import os
 import signal
-import sys
+
+from ._exit_codes import EXIT_INTERRUPTED
 
 
 def _interrupted_while_starting(signum, frame):
     os.write(2, b"error: interrupted\n")
-    os._exit(130)
+    os._exit(EXIT_INTERRUPTED)
 
 
 signal.signal(signal.SIGINT, _interrupted_while_starting)
@@ -25,21 +24,7 @@ from .cli import main as run  # noqa: E402  (after the handlers: imports take mo
 
 __all__ = ["main"]
 
-#: The exit code of an interrupted run.
-INTERRUPTED = 130
-
 
 def main() -> None:
-    """Run the command line; after an interrupt, exit with 130 straight away."""
-    from .cli import _common as common
-
-    common.PROCESS_ENDS = True  # the held interrupts of a finished run stay held to the exit
-    try:
-        run()
-    except SystemExit as done:
-        if done.code != INTERRUPTED:
-            raise
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(INTERRUPTED)
+    """Run the command line for the whole process (leaving with 130 at once when interrupted)."""
+    run(process_ends=True)

@@ -27,8 +27,11 @@ _RUNNING = threading.Lock()
 
 
 def _thread_count_setter():
-    """A function applying the caller's Numba thread count in another thread (Numba keeps
-    ``set_num_threads`` per thread), or a no-op before Numba is imported."""
+    """Return a function applying the caller's Numba thread count in another thread.
+
+    Numba keeps ``set_num_threads`` per thread; before Numba is imported the
+    function is a no-op.
+    """
     numba = sys.modules.get("numba")
     if numba is None:
         return lambda: None
@@ -37,7 +40,7 @@ def _thread_count_setter():
 
 
 def busy() -> bool:
-    """True while a kernel call runs in a worker (one abandoned after an interrupt included)."""
+    """Tell whether a kernel call runs in a worker (one abandoned after an interrupt included)."""
     return _RUNNING.locked()
 
 
@@ -48,7 +51,7 @@ def _acquire(lock: threading.Lock) -> None:
 
 
 def interruptible(function):
-    """``function`` run in a worker thread that the main thread waits on interruptibly.
+    """Run ``function`` in a worker thread that the main thread waits on interruptibly.
 
     Returns a wrapper with ``function``'s arguments and result (its exceptions
     are raised in the caller). Off the main thread the wrapper calls

@@ -24,7 +24,7 @@ from ._arrays import (
     to_dtype,
 )
 from ._memory import check_denoise_memory
-from ._rician import background_sigma, check_coils, remove_bias
+from ._rician import background_sigma, remove_bias
 from .backends import AUTO_ORDER, REGISTRY, padding, select
 from .errors import NLMeansError
 from .noise import estimate_sigma
@@ -38,7 +38,7 @@ SLAB_WORK = 1e9
 
 
 def is_mapped(sigma, mask, noise, coils=1) -> bool:
-    """True when :func:`nlmeans.denoise` takes this path (a σ map, a mask or Rician noise)."""
+    """Return True when :func:`nlmeans.denoise` takes this path (a σ map, a mask, Rician noise)."""
     mapped = sigma is not None and np.ndim(sigma) > 0
     return mapped or mask is not None or noise == RICIAN or coils != 1
 
@@ -54,7 +54,7 @@ def check_noise(noise) -> str:
 
 
 def check_sigma_map(sigma, spatial: tuple) -> np.ndarray:
-    """A σ map as float64 of the image's spatial shape, finite and > 0, else NLMeansError."""
+    """Return a σ map as float64 of the image's spatial shape, finite and > 0, else NLMeansError."""
     values = np.asarray(sigma)
     if values.shape != spatial:
         raise NLMeansError(
@@ -69,7 +69,7 @@ def check_sigma_map(sigma, spatial: tuple) -> np.ndarray:
 
 
 def check_mask(mask, spatial: tuple) -> np.ndarray:
-    """A mask as bool of the image's spatial shape (bool, or numbers 0 and 1), else NLMeansError."""
+    """Return a mask as bool of the image's spatial shape (bool, or 0 and 1), or raise."""
     values = np.asarray(mask)
     if values.shape != spatial:
         raise NLMeansError(
@@ -82,8 +82,8 @@ def check_mask(mask, spatial: tuple) -> np.ndarray:
     return values
 
 
-def _mapped_backend(name: str, ndim: int):
-    """The backend ``name`` ("auto": the best usable one) with the mapped method."""
+def mapped_backend(name: str, ndim: int):
+    """Return the backend ``name`` ("auto": the best usable one) with the mapped method."""
     if name == "auto":
         for candidate in AUTO_ORDER:
             backend = REGISTRY[candidate]
@@ -97,7 +97,7 @@ def _mapped_backend(name: str, ndim: int):
 
 
 def _refuse(tune, method, h_chroma, patch_kernel, params) -> None:
-    """The combinations this path does not compute, each named."""
+    """Return the combinations this path does not compute, each named."""
     if tune:
         raise NLMeansError("tune=True is not available with a sigma map, a mask or noise='rician'")
     if method not in (None, "pixel") or (params is not None and params.method != "pixel"):
@@ -162,15 +162,15 @@ def mapped_estimate(backend, guide, values, sigma_map, mask, params: Params, pro
     return estimate
 
 
-def resolve_mapped(
-    image, planes, h, sigma, f, r, *, data_range, noise, coils, channel_axis, inside, params
-) -> tuple[Params, np.ndarray | None]:
+def resolve_mapped(image, planes, request, *, inside, params) -> tuple[Params, np.ndarray | None]:
     """(Params with σ₀, the checked σ map or None) for the mapped path.
 
     ``sigma`` is a scalar, a map (σ₀ its root mean square; a constant map becomes
     its scalar) or None: estimated, from the background with ``noise="rician"``
     (outside pixels of ``inside`` left out), else by :func:`estimate_sigma`.
     """
+    h, sigma, f, r = request.h, request.sigma, request.f, request.r
+    noise, coils, data_range = request.noise, request.coils, request.data_range
     spatial = planes.shape[1:]
     sigma_map = None
     if sigma is not None and np.ndim(sigma) > 0:
@@ -188,7 +188,7 @@ def resolve_mapped(
     def estimate():
         if noise == "rician":
             return background_sigma(planes if inside is None else planes[:, inside], coils)
-        return estimate_sigma(image, channel_axis=channel_axis)
+        return estimate_sigma(image, channel_axis=request.channel_axis)
 
     params = resolve(
         planes.shape[0],
@@ -205,8 +205,11 @@ def resolve_mapped(
 
 
 def finish_mapped(estimate, planes, inside, sigma_map, params, noise, coils, dtype, bounds):
-    """The result in ``dtype`` (C, *S): the Rician bias removed, cast, clipped to ``bounds``
-    (low 0 for Rician), and the pixels outside ``inside`` those of ``planes`` bit for bit."""
+    """Return the result in ``dtype`` (C, *S), finished.
+
+    The Rician bias removed, cast, clipped to ``bounds`` (low 0 for Rician),
+    and the pixels outside ``inside`` those of ``planes`` bit for bit.
+    """
     low, high = bounds
     if noise == "rician":
         variance = params.sigma**2 if sigma_map is None else sigma_map**2
@@ -220,40 +223,25 @@ def finish_mapped(estimate, planes, inside, sigma_map, params, noise, coils, dty
     return result
 
 
-def check_model(noise, coils, tune, method, h_chroma, patch_kernel, params) -> tuple[str, int]:
-    """(noise, coils) checked, and the combinations this path does not compute refused."""
-    noise = check_noise(noise)
-    coils = check_coils(coils)
-    if coils != 1 and noise != "rician":
-        raise NLMeansError(f"coils={coils} needs noise='rician'")
-    _refuse(tune, method, h_chroma, patch_kernel, params)
-    return noise, coils
+def check_model(request, params) -> None:
+    """Refuse the noise models and the choices of ``request`` this path does not compute."""
+    check_noise(request.noise)
+    _refuse(request.tune, request.method, request.h_chroma, request.patch_kernel, params)
 
 
 def denoise_mapped(
     image,
-    h=None,
-    sigma=None,
+    request,
     *,
     mask=None,
-    noise: str = "gaussian",
-    coils: int = 1,
-    f=None,
-    r=None,
-    channel_axis=None,
-    data_range=None,
-    backend: str = "auto",
-    return_params: bool = False,
-    method=None,
-    tune: bool = False,
-    h_chroma=None,
-    patch_kernel: str = "uniform",
     progress=None,
     params: Params | None = None,
+    return_params: bool = False,
 ):
     """:func:`nlmeans.denoise` with a σ map, a mask or the Rician model (pixelwise).
 
-    The arguments are those of :func:`nlmeans.denoise`, which documents them.
+    ``request`` (:class:`nlmeans.Request`, its ``channel_axis`` an
+    axis or None) and the keywords are those of :func:`nlmeans.denoise`.
     ``params.sigma`` (given or returned) is σ₀: the scalar σ, or the map's root
     mean square sqrt(mean σ²), for which h is resolved; the map scales the
     weights of each pair of pixels as the reference backend's docstring states.
@@ -264,7 +252,8 @@ def denoise_mapped(
     P. Coupé et al., "An optimized blockwise nonlocal means denoising filter for
     3-D magnetic resonance images", IEEE TMI 27 (2008).
     """
-    noise, coils = check_model(noise, coils, tune, method, h_chroma, patch_kernel, params)
+    check_model(request, params)
+    noise, coils, channel_axis = request.noise, request.coils, request.channel_axis
     image = check_image(image)
     planes = to_channels_first(image, channel_axis)
     check_denoise_memory(planes)
@@ -274,11 +263,8 @@ def denoise_mapped(
     inside = None if mask is None else check_mask(mask, spatial)
     if noise == "rician" and bounds[0].min() < 0:
         raise NLMeansError("noise='rician' takes magnitude images; this one has negative values")
-    params, sigma_map = resolve_mapped(
-        image, planes, h, sigma, f, r, data_range=data_range, noise=noise, coils=coils,
-        channel_axis=channel_axis, inside=inside, params=params,
-    )  # fmt: skip
-    chosen = _mapped_backend(backend, ndim)
+    params, sigma_map = resolve_mapped(image, planes, request, inside=inside, params=params)
+    chosen = mapped_backend(request.backend, ndim)
     check_denoise_memory(planes, padding("pixel", radii(params.f, ndim), radii(params.r, ndim)))
     if inside is not None and not inside.any():
         result = planes.copy()
@@ -315,7 +301,7 @@ def mapped_padded_block(
         return planes
     guide = padded.astype(np.float32)
     values = np.square(guide) if noise == "rician" else None
-    chosen = _mapped_backend(backend, ndim)
+    chosen = mapped_backend(backend, ndim)
     estimate = chosen.mapped(
         guide, values, f, r, params.sigma, [params.h], sigma_map=padded_map, mask=padded_mask
     )[0]

@@ -25,7 +25,7 @@ _NO_LIMIT = 2**60
 
 
 def _read_int(path) -> int | None:
-    """An integer file (cgroup style): None if missing, unreadable or "max"."""
+    """Read an integer file (cgroup style): None if missing, unreadable or "max"."""
     try:
         with open(path, encoding="ascii") as handle:
             text = handle.read().strip()
@@ -128,9 +128,11 @@ def available_bytes() -> int | None:
 
 
 def address_space_available() -> int | None:
-    """Address space left under this process's RLIMIT_AS (``ulimit -v``, ``prlimit --as``),
-    or None when there is no such limit: its soft limit minus the process's size now
-    (``/proc/self/statm``), which an allocation beyond fails with MemoryError."""
+    """Return the address space left under this process's RLIMIT_AS, or None without one.
+
+    The limit is ``ulimit -v`` / ``prlimit --as``: its soft limit minus the process's size now
+    (``/proc/self/statm``), which an allocation beyond fails with MemoryError.
+    """
     try:
         import resource
 

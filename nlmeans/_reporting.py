@@ -18,14 +18,14 @@ from .params import Params
 
 
 def params_record(params: Params) -> dict:
-    """The resolved parameters as a plain dict (JSON-ready); a combination's terms as dicts."""
+    """Return the resolved parameters as a JSON-ready dict; a combination's terms as dicts."""
     record = asdict(params)
     record["components"] = [component._asdict() for component in params.components]
     return record
 
 
 def params_line(params: Params) -> str:
-    """The resolved parameters on one line, as every command prints them."""
+    """Return the resolved parameters on one line, as every command prints them."""
     source = "estimated" if params.sigma_estimated else "given"
     chroma = "" if params.h_chroma is None else f" h_chroma={params.h_chroma:.4g}"
     kernel = "" if params.patch_kernel == "uniform" else f" patch_kernel={params.patch_kernel}"
@@ -42,8 +42,10 @@ def params_line(params: Params) -> str:
 
 
 def axes_record(picture) -> dict:
-    """``{"axes": "TYX", "axes_source": "metadata", "shape": [...]}`` of a Picture (JSON),
-    empty for None."""
+    """Return the axes record of a Picture (JSON), empty for None.
+
+    ``{"axes": "TYX", "axes_source": "metadata", "shape": [...]}``.
+    """
     if picture is None:
         return {}
     return {
@@ -54,7 +56,7 @@ def axes_record(picture) -> dict:
 
 
 def _radii_text(value) -> str:
-    """A radius as the command line takes it: ``3``, or ``0,3,3`` per axis."""
+    """Return a radius as the command line takes it: ``3``, or ``0,3,3`` per axis."""
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
@@ -66,7 +68,7 @@ def _cell(value: float | None, spec: str, suffix: str = "") -> str:
 
 
 def rows_table(rows: list[Row]) -> str:
-    """method | PSNR | SSIM | seconds | speed-up vs scikit-image, aligned."""
+    """Return method | PSNR | SSIM | seconds | speed-up vs scikit-image, aligned."""
     lines = [f"{'method':<14}{'PSNR dB':>9}{'SSIM':>8}{'seconds':>10}{'vs scikit-image':>17}"]
     for row in rows:
         lines.append(
@@ -82,7 +84,7 @@ def _shape_words(shape: tuple) -> str:
 
 
 def comparison_text(comparison: Comparison, noise: str) -> str:
-    """The human report of one image: header, table, each method's parameters."""
+    """Return the human report of one image: header, table, each method's parameters."""
     lines = [
         f"{comparison.name} ({_shape_words(comparison.shape)}), {noise}",
         f"parameters: {params_line(comparison.params)}"
@@ -255,7 +257,7 @@ class SlabProgress:
 
 
 def summary_text(summary: Summary) -> str:
-    """done / skipped / failed, total and per-image time, images/s, and the failures."""
+    """Done / skipped / failed, total and per-image time, images/s, and the failures."""
     line = (
         f"done {summary.done}, skipped {summary.skipped}, failed {summary.failed} "
         f"in {summary.seconds:.2f}s"

@@ -21,13 +21,6 @@ from .errors import NLMeansError
 BACKGROUND_BINS = 128
 
 
-def check_coils(coils) -> int:
-    """``coils`` as an int >= 1, else NLMeansError."""
-    if isinstance(coils, bool) or not isinstance(coils, (int, np.integer)) or coils < 1:
-        raise NLMeansError(f"coils={coils!r} is out of range; expected an integer >= 1")
-    return int(coils)
-
-
 def background_sigma(magnitude: np.ndarray, coils: int = 1) -> float:
     """σ of the Gaussian noise under a magnitude image, from its background.
 

@@ -14,13 +14,14 @@ import numpy as np
 from ._denoise import denoise
 from .backends import REGISTRY
 from .errors import NLMeansError
+from .params import check_channel_axis
 
 #: Spatial axes scikit-image's function takes (and so does this one).
 SPATIAL_DIMS = (2, 3, 4)
 
 
 def fast_mode_h(h: float, side: int, ndim: int) -> float:
-    """nlmeans' h for scikit-image's ``fast_mode=True`` with strength ``h``.
+    """Nlmeans' h for scikit-image's ``fast_mode=True`` with strength ``h``.
 
     scikit-image's fast mode (odd patch side s) sums the squared differences
     over s − 1 offsets per axis but divides by s per axis, so its exponent is
@@ -47,7 +48,7 @@ def _check_int(name: str, value, minimum: int) -> int:
 
 
 def _to_float(image: np.ndarray, preserve_range: bool) -> np.ndarray:
-    """The image in the float units scikit-image computes in (its ``convert_to_float``).
+    """Return the image in the float units scikit-image computes in (its ``convert_to_float``).
 
     float16 becomes float32; float32 and float64 stay; other dtypes become
     float64, scaled by ``img_as_float`` (unsigned integers to [0, 1], signed to
@@ -176,13 +177,7 @@ def denoise_nl_means(
     """
     image = np.asarray(image)
     spatial = image.ndim - (channel_axis is not None)
-    if channel_axis is not None:
-        axis = operator.index(channel_axis)
-        if not -image.ndim <= axis < image.ndim:
-            raise NLMeansError(
-                f"channel_axis={channel_axis!r} is out of range for a {image.ndim}-D array"
-            )
-        channel_axis = axis % image.ndim
+    channel_axis = check_channel_axis(channel_axis, image.ndim)
     if spatial not in SPATIAL_DIMS:
         layout = "gray" if channel_axis is None else f"channels on axis {channel_axis}"
         raise NotImplementedError(

@@ -1,22 +1,21 @@
 #!/usr/bin/env bash
-# The whole test suite: the CPU tests, then the CUDA backend's tests (every
-# test whose id says cuda: tests/test_cuda*.py and the CUDA cases of the other
-# modules) in a separate process with Numba's CUDA simulator, which must be
-# enabled before numba is imported. On a machine with a usable NVIDIA GPU the
+# The whole test suite: the CPU tests (every folder but tests/napari), then the CUDA
+# backend's tests (those marked cuda: tests/backends/test_cuda*.py and the CUDA cases
+# of the other modules) in a separate process with Numba's CUDA simulator, which must
+# be enabled before numba is imported. On a machine with a usable NVIDIA GPU the
 # second run tests the device instead (NUMBA_ENABLE_CUDASIM is dropped); set
 # NUMBA_ENABLE_CUDASIM (1 or 0) to force either. Then the napari plugin's tests
-# in a process of their own, under xvfb-run when there is no display (napari's
-# viewer needs OpenGL); they skip themselves only when napari is not installed.
-# The other runs leave napari's pytest plugin unloaded. Fails if any run fails.
+# (tests/napari) in a process of their own, under xvfb-run when there is no display
+# (napari's viewer needs OpenGL); they skip themselves only when napari is not
+# installed. The other runs leave napari's pytest plugin unloaded. Fails if any run fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-cuda_tests=(tests/test_cuda.py tests/test_cuda_ndim.py tests/test_cuda_maps.py tests/test_cuda_motion.py
-    tests/test_patch_kernel.py tests/test_dropin.py tests/test_poisson_gaussian.py -k cuda)
+cuda_tests=(tests --ignore=tests/napari -m cuda)
 
-napari_tests=(tests/test_napari.py tests/test_napari_defaults.py)
+napari_tests=(tests/napari)
 
-env -u NUMBA_ENABLE_CUDASIM python -m pytest -q -p no:napari "${napari_tests[@]/#/--ignore=}"
+env -u NUMBA_ENABLE_CUDASIM python -m pytest -q -p no:napari tests --ignore=tests/napari
 cpu_status=$?
 
 if [[ -n "${NUMBA_ENABLE_CUDASIM:-}" ]]; then

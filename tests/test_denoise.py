@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import noisy_camera
+from _support import noisy_camera
 from skimage.metrics import peak_signal_noise_ratio
 
 from nlmeans import NLMeansError, Params, denoise, estimate_sigma, resolve_params
@@ -122,7 +122,7 @@ def test_non_finite_pixels_are_refused(rng):
 
 
 def test_long_runs_go_in_slabs_with_progress_and_the_same_result(monkeypatch, rng):
-    import nlmeans._denoise as core
+    import nlmeans._blocks as core
 
     volume = rng.random((24, 20, 18)).astype(np.float32)
     options = dict(h=0.3, sigma=0.1, f=(1, 1, 1), r=(3, 2, 2))

@@ -20,9 +20,12 @@ BACKENDS = [
     "cpu",
     pytest.param(
         "cuda",
-        marks=pytest.mark.skipif(
-            CUDA_REASON is not None, reason=f"no GPU or simulator ({CUDA_REASON})"
-        ),
+        marks=[
+            pytest.mark.cuda,
+            pytest.mark.skipif(
+                CUDA_REASON is not None, reason=f"no GPU or simulator ({CUDA_REASON})"
+            ),
+        ],
     ),
 ]
 
@@ -98,6 +101,7 @@ def test_4d(channels, fast_mode):
     assert psnr(clean, out) > psnr(clean, noisy) + 1.5
 
 
+@pytest.mark.cuda
 def test_4d_on_cuda_is_refused_clearly():
     noisy = smooth((3, 3, 4, 4))[1]
     with pytest.raises(NLMeansError, match="up to 3 spatial axes"):

@@ -4,7 +4,24 @@ Each backend is a :class:`~nlmeans.backends._contract.Backend` record (its
 methods, the spatial axes it takes, whether it can run here and why not,
 whether it has CPU threads to limit). Adding a backend adds a module or
 package here and one line to :data:`REGISTRY`; adding a method adds it to the
-backends that compute it and its padding rule to :mod:`.contract`.
+backends that compute it and its padding rule to :mod:`._contract`.
+
+Public modules (the NumPy oracles, the statement of every formula):
+
+- :mod:`.reference`: pixelwise and patchwise NLM, the ``reference`` backend;
+- :mod:`.reference_bayes`: NL-Bayes;
+- :mod:`.reference_mapped`: the mapped method (guide, values, σ map, mask);
+- :mod:`.reference_motion`: motion-compensated NLM of time stacks.
+
+Implementation modules:
+
+- :mod:`._contract`: the :class:`~nlmeans.backends._contract.Backend` record,
+  padding rules and the weight constants every backend shares;
+- :mod:`._oracle_terms`: the oracles' shared terms (boxes, blocks, d², w);
+- :mod:`._bayes_rules`: NL-Bayes' constants and geometry (oracle and fast paths);
+- :mod:`._maps`: host-side pieces of the mapped method the fast backends share;
+- :mod:`._motion`: block displacements of time stacks and their estimate;
+- :mod:`.cpu` and :mod:`.cuda`: the Numba CPU and numba.cuda backends.
 """
 
 from __future__ import annotations
@@ -33,7 +50,18 @@ __all__ = [
 
 
 def availability(name: str) -> str | None:
-    """None when backend ``name`` can run here, else the reason it cannot."""
+    """None when backend ``name`` can run here, else the reason it cannot.
+
+    Parameters
+    ----------
+    name : str
+        A backend of :data:`REGISTRY`.
+
+    Returns
+    -------
+    str or None
+        None when it can run here, else why not.
+    """
     return _named(name).availability()
 
 
@@ -47,11 +75,27 @@ def _named(name) -> Backend:
 def select(
     name="auto", method: str | None = None, ndim: int = 2, patch_kernel: str | None = None
 ) -> Backend:
-    """The backend called ``name`` ("auto": the best usable one), checked for the work.
+    """Return the backend called ``name`` ("auto": the best usable one), checked for the work.
 
     ``method`` (when given) must be one it computes, ``patch_kernel`` (when
     given) one of its :attr:`~Backend.patch_kernels` and ``ndim`` spatial axes
     within what it takes; else NLMeansError says which backends would do.
+
+    Parameters
+    ----------
+    name : str
+        "auto" or a backend of :data:`REGISTRY`.
+    method : str, optional
+        The NLM method the backend must compute.
+    ndim : int
+        Spatial axes of the work.
+    patch_kernel : str, optional
+        The patch kernel the backend must have.
+
+    Returns
+    -------
+    Backend
+        The backend, usable here.
     """
     if name == "auto":
         for candidate in AUTO_ORDER:

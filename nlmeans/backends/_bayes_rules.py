@@ -73,7 +73,7 @@ def padding_rule(fk: int, rk: int) -> int:
 def zones(
     shape: Sequence[int], pad: Sequence[int], f: Sequence[int], r: Sequence[int]
 ) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
-    """The reference zones (per axis, [lo, hi) in padded coordinates) of step 1 and step 2.
+    """Return the reference zones (per axis, [lo, hi) in padded coordinates) of steps 1 and 2.
 
     ``shape`` is the padded block's spatial shape and ``pad`` its padding.
     Every zone lies within the patch centres that fit, ``[f_k, S_k − f_k)``.
@@ -90,6 +90,9 @@ def zones(
 
 
 def grouping_channels(n_channels: int) -> tuple[int, ...]:
-    """The channels step 1 compares patches on: the luminance of a colour image
-    (channel 0 of its opponent planes), every channel otherwise."""
+    """Return the channels step 1 compares patches on.
+
+    The luminance of a colour image (channel 0 of its opponent planes), every
+    channel otherwise.
+    """
     return (0,) if n_channels == 3 else tuple(range(n_channels))

@@ -52,7 +52,20 @@ SLAB_ALIGN: Mapping[str, int] = {"bayes": BAYES_TILE}
 
 
 def padding(method: str, f: Sequence[int], r: Sequence[int]) -> tuple[int, ...]:
-    """Reflect padding per spatial axis that ``method`` needs with radii ``f`` and ``r``."""
+    """Reflect padding per spatial axis that ``method`` needs with radii ``f`` and ``r``.
+
+    Parameters
+    ----------
+    method : str
+        A method of :data:`PADDING_RULES`.
+    f, r : sequence of int
+        Patch and search radii per spatial axis.
+
+    Returns
+    -------
+    tuple of int
+        The reflect padding of each spatial axis.
+    """
     rule = PADDING_RULES[method]
     return tuple(rule(fk, rk) for fk, rk in zip(f, r, strict=True))
 
@@ -75,8 +88,9 @@ def gaussian_profile(fk: int) -> np.ndarray:
 
 
 def patch_profiles(f: Sequence[int], patch_kernel: str = "uniform") -> list[np.ndarray]:
-    """The per-axis patch weights g_k of ``patch_kernel``: the patch weight of offset j is
-    g(j) = Π_k g_k(j_k).
+    """Return the per-axis patch weights g_k of ``patch_kernel``.
+
+    The patch weight of offset j is g(j) = Π_k g_k(j_k).
 
     "uniform": g_k = 1 (the patch distance is the plain sum, normalised by
     :func:`weight_constants`); "gaussian": :func:`gaussian_profile`, Σ_j g(j) = 1.
@@ -113,6 +127,24 @@ def weight_constants(
     offset kept at the same ratio, ``offset / scale = 2σ² · C · Π(2f_k+1)``:
     the weights are then the h → 0 limit of the formula, 1 for the candidates
     with d² ≤ 2σ² (the centre always) and 0 for the others, never NaN.
+
+    Parameters
+    ----------
+    hs : sequence of float
+        The K strengths h.
+    sigma : float
+        Noise standard deviation.
+    f : sequence of int
+        Patch radii per spatial axis.
+    n_channels : int
+        C, the channels the patch distance sums over.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch weights g.
+
+    Returns
+    -------
+    scales, offsets : ndarray, float32, shape (K,)
+        Per strength, as above.
     """
     h2 = np.asarray(hs, dtype=np.float64) ** 2
     patch_profiles(f, patch_kernel)  # refuses an unknown kernel
@@ -129,33 +161,51 @@ def weight_constants(
 
 
 def is_square(f: Sequence[int], r: Sequence[int]) -> bool:
-    """True for 2-D radii equal on both axes: what the 2-D kernels take."""
+    """Tell whether 2-D radii are equal on both axes: what the 2-D kernels take.
+
+    Parameters
+    ----------
+    f, r : sequence of int
+        Patch and search radii per spatial axis.
+
+    Returns
+    -------
+    bool
+    """
     return len(f) == 2 and len(set(f)) == 1 and len(set(r)) == 1
 
 
 def is_time_stack(f: Sequence[int], r: Sequence[int]) -> bool:
-    """True for 3-D radii of a time stack compared frame by frame: f_t = 0 and equal radii
-    on the two spatial axes (what the frame-pair kernels take)."""
+    """Tell whether 3-D radii are those of a time stack compared frame by frame.
+
+    That is f_t = 0 and equal radii on the two spatial axes (what the
+    frame-pair kernels take).
+
+    Parameters
+    ----------
+    f, r : sequence of int
+        Patch and search radii per axis (time first).
+
+    Returns
+    -------
+    bool
+    """
     return len(f) == 3 and int(f[0]) == 0 and is_square(f[1:], r[1:])
 
 
 def motion_padding(f: Sequence[int], r: Sequence[int], margin: int) -> tuple[int, ...]:
-    """Reflect padding of a motion-compensated time stack: r_t in time, r + f + ``margin`` in
-    space (a search box displaced by up to ``margin`` pixels, and its patches)."""
+    """Return the reflect padding of a motion-compensated time stack.
+
+    r_t in time, r + f + ``margin`` in space (a search box displaced by up to
+    ``margin`` pixels, and its patches).
+    """
     return (int(r[0]),) + tuple(
         int(rk) + int(fk) + int(margin) for fk, rk in zip(f[1:], r[1:], strict=True)
     )
 
 
-def square_radii(f: Sequence[int], r: Sequence[int]) -> tuple[int, int]:
-    """(f, r) as single ints for the 2-D kernels, which take equal radii on both axes."""
-    if not is_square(f, r):
-        raise ValueError(f"the 2-D kernels take equal radii on both axes, not f={f}, r={r}")
-    return int(f[0]), int(r[0])
-
-
 def always_available() -> str | None:
-    """The availability of a backend that needs nothing beyond nlmeans' dependencies."""
+    """Report a backend that needs nothing beyond nlmeans' dependencies as available."""
     return None
 
 
@@ -209,8 +259,10 @@ class Backend:
     def warm_up(
         self, method: str, strengths: int = 1, patch_kernel: str = "uniform", ndim: int = 2
     ) -> None:
-        """Compile (or load from the cache) ``method``'s kernels for ``strengths`` h at once,
-        on ``ndim`` spatial axes (volumes and stacks may take other kernels than images)."""
+        """Compile (or load from the cache) ``method``'s kernels for ``strengths`` h at once.
+
+        On ``ndim`` spatial axes: volumes and stacks may take other kernels than images.
+        """
         f = r = (1,) * ndim
         pad = padding(method, f, r)
         tiny = np.zeros((1, *(3 + 2 * p for p in pad)), dtype=np.float32)

@@ -26,7 +26,7 @@ def _box_mean(x: np.ndarray, f) -> np.ndarray:
 
 
 def _centres(spatial, f, r) -> tuple[slice, ...]:
-    """The centre grid (within r of the image) inside a padded spatial shape."""
+    """Index the centre grid (within r of the image) inside a padded spatial shape."""
     return tuple(slice(fk, n - fk) for n, fk in zip(spatial, f, strict=True))
 
 

@@ -79,6 +79,8 @@ from ._bayes_rules import (
     zones,
 )
 
+__all__ = ["bayes"]
+
 
 def bayes(padded, f, r, sigma, hs, *, patch_kernel="uniform") -> np.ndarray:
     """NL-Bayes estimates of the interior of ``padded``, one per strength h.

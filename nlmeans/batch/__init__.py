@@ -2,10 +2,12 @@
 
 Library code behind ``nlmeans batch``: it finds the files, skips outputs that
 exist (so an interrupted batch resumes), keeps going past files that cannot be
-read or written, and reports each file as it finishes. Every image goes
-through the public :func:`nlmeans.denoise` and :mod:`nlmeans.io` (atomic
-writes), with all CPU threads inside each image while one helper thread reads
-the next file and another encodes and writes the previous output.
+read or written, and reports each file as it finishes. Both runners take the
+command's one :class:`~nlmeans.Request`; every image goes through the
+core :func:`nlmeans._denoise.denoise_request` (the request fitted to the picture
+by :func:`request_for`) and :mod:`nlmeans.io` (atomic writes), with all CPU
+threads inside each image while one helper thread reads the next file and
+another encodes and writes the previous output.
 
 :func:`run_batch_distributed` runs the same per-file code
 (:func:`~nlmeans.batch._process.denoise_picture`, :func:`process_item`) as
@@ -18,7 +20,9 @@ The modules: :mod:`~nlmeans.batch._records` (Item, ItemResult, Summary),
 :mod:`~nlmeans.batch._same_params` (which files ``--same-params`` fits),
 :mod:`~nlmeans.batch._readahead` (what the read-ahead keeps of an input),
 :mod:`~nlmeans.batch._local` (:func:`run_batch`) and
-:mod:`~nlmeans.batch._distributed` (:func:`run_batch_distributed`, ``--dask``).
+:mod:`~nlmeans.batch._distributed` (:func:`run_batch_distributed`, ``--dask``;
+each worker warms the kernels the request needs, a list taken from the backend
+registry by :meth:`~nlmeans.Request.kernels_to_warm`).
 The names the command line, the reports and the tests use are re-exported here.
 """
 
@@ -27,13 +31,12 @@ from __future__ import annotations
 from ._discovery import check_folders, check_inside, discover, wanted
 from ._distributed import (
     dask_client,
-    kernels_to_warm,
     parse_dask,
     prepare_worker,
     run_batch_distributed,
 )
 from ._local import run_batch
-from ._process import denoise_picture, fixed_options, process_item, reason_of
+from ._process import denoise_picture, process_item, reason_of, request_for
 from ._records import DONE, FAILED, SKIPPED, Item, ItemResult, Summary
 
 __all__ = [
@@ -48,12 +51,11 @@ __all__ = [
     "dask_client",
     "denoise_picture",
     "discover",
-    "fixed_options",
-    "kernels_to_warm",
     "parse_dask",
     "prepare_worker",
     "process_item",
     "reason_of",
+    "request_for",
     "run_batch",
     "run_batch_distributed",
     "wanted",

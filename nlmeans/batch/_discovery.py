@@ -45,9 +45,11 @@ def check_folders(input_dir: Path, output_dir: Path, recursive: bool) -> None:
 
 
 def wanted(name: str, pattern: str | None) -> bool:
-    """True for a file name the batch takes: ``pattern`` (a glob on the name) or an image
-    extension nlmeans reads. Hidden files (``.name``, e.g. unfinished temporary
-    outputs) never match."""
+    """Return True for a file name the batch takes.
+
+    ``pattern`` (a glob on the name) or an image extension nlmeans reads.
+    Hidden files (``.name``, e.g. unfinished temporary outputs) never match.
+    """
     if name.startswith("."):
         return False
     if pattern is not None:
@@ -59,7 +61,7 @@ def wanted(name: str, pattern: str | None) -> bool:
 
 
 def _video_extra() -> bool:
-    """True when PyAV (the video extra) is installed."""
+    """Return True when PyAV (the video extra) is installed."""
     import importlib.util
 
     return importlib.util.find_spec("av") is not None
@@ -72,7 +74,7 @@ def discover(
     recursive: bool = False,
     follow_links: bool = False,
 ) -> list[Item]:
-    """The files to denoise, sorted by relative path, each with its mirrored target.
+    """Return the files to denoise, sorted by relative path, each with its mirrored target.
 
     Symbolic links to folders are never descended. A symbolic link to a file
     outside INPUT_DIR is listed with a ``skip_reason`` unless ``follow_links``.
@@ -127,8 +129,10 @@ def _link_problem(link: Path) -> str:
 
 
 def check_inside(item: Item) -> None:
-    """Raise ImageFileError when ``item``'s output folder resolves outside OUTPUT_DIR
-    (a symbolic link inside OUTPUT_DIR leading elsewhere). Call before creating it."""
+    """Raise ImageFileError when ``item``'s output folder resolves outside OUTPUT_DIR.
+
+    That is, a symbolic link inside OUTPUT_DIR leading elsewhere. Call before creating it.
+    """
     root = item.target.parents[len(item.relative.parts) - 1].resolve()  # OUTPUT_DIR
     folder = item.target.parent.resolve()  # follows links in the parts that exist
     if folder != root and root not in folder.parents:

@@ -16,13 +16,14 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..backends import Backend, select
+from .._request import Request
+from ..backends import select
 from ..dask._threads import plan_worker_threads
 from ..errors import NLMeansError
 from ..io import resolve_path
 from ..io._zarr import require_extra
 from ..noise import estimate_sigma
-from ._process import fixed_options, process_item, reason_of
+from ._process import process_item, reason_of
 from ._records import DONE, FAILED, SKIPPED, Item, ItemResult
 from ._same_params import ParamsSource
 
@@ -61,8 +62,11 @@ LOCAL_WORKER_BYTES = 512 * 2**20
 
 
 def local_worker_limit() -> int:
-    """Most ``--dask local:N`` workers here: one per core, and no more than the available
-    memory holds at :data:`LOCAL_WORKER_BYTES` each."""
+    """Return the most ``--dask local:N`` workers here.
+
+    One per core, and no more than the available memory holds at
+    :data:`LOCAL_WORKER_BYTES` each.
+    """
     from .._memory import available_bytes
 
     most = os.cpu_count() or 1
@@ -74,7 +78,7 @@ def local_worker_limit() -> int:
 
 @contextlib.contextmanager
 def dask_client(spec: str):
-    """A distributed Client for ``--dask``: ``local:N`` or the scheduler ``tcp://host:port``.
+    """Return a distributed Client for ``--dask``: ``local:N`` or the scheduler ``tcp://host:port``.
 
     ``local:N`` starts a LocalCluster of N worker processes with one thread each
     (closed on exit); ``tcp://…`` connects to a running scheduler, whose workers
@@ -104,14 +108,6 @@ def dask_client(spec: str):
         client.close()
         if cluster is not None:
             cluster.close()
-
-
-def kernels_to_warm(method: str | None, tune: bool, backend: Backend) -> list[tuple[str, int]]:
-    """(method, number of h) pairs a worker compiles or loads before its first file."""
-    if not tune:
-        return [(method or "pixel", 1)]
-    methods = list(backend.methods) if method is None else [method]
-    return [(m, k) for m in methods for k in (1, 2)]
 
 
 #: What this worker process has compiled or loaded: {(backend, method, strengths)}.
@@ -144,27 +140,26 @@ def prepare_worker(backend: str, warm, plan: dict[str, int], dask_worker=None) -
 
 
 def _remote_item(
-    item: Item, options: dict, replaces_input, overwrite, setup, axes=None, codec=None, source=None
+    item: Item, request, replaces_input, overwrite, setup, codec=None, source=None
 ) -> ItemResult:
     prepare_worker(*setup)
-    return process_item(item, options, replaces_input, overwrite, axes, codec, source)
+    return process_item(item, request, replaces_input, overwrite, codec, source)
 
 
 def run_batch_distributed(
     items: list[Item],
+    request: Request,
     *,
     client,
-    options: dict,
     same_params: bool = False,
     overwrite: bool = False,
-    warm=(("pixel", 1),),
-    axes: str | None = None,
     codec: str | None = None,
 ) -> Iterator[ItemResult]:
     """:func:`run_batch` on a Dask cluster: each file is one task (:func:`process_item`).
 
     Same skips (resume), same per-file code, failure reasons and results, yielded
-    in the same order. Every worker compiles or loads the ``warm`` kernels once
+    in the same order. Every worker compiles or loads the kernels ``request``
+    needs (:meth:`~nlmeans.Request.kernels_to_warm`) once
     (:func:`prepare_worker`) and gives each task cores // (Dask threads on its
     machine) Numba threads. With ``same_params`` the files are tried one at a
     time until one is done; its parameters then serve all the others. A file
@@ -179,19 +174,20 @@ def run_batch_distributed(
         and (overwrite or not os.path.lexists(item.target))
         for item in items
     ]
-    setup = (options["backend"], list(warm), plan_worker_threads(client))
+    warm = request.kernels_to_warm(select(request.backend))
+    setup = (request.backend, warm, plan_worker_threads(client))
     client.run(prepare_worker, *setup)
 
     source = None  # with same_params: the file the parameters come from
 
-    def submit(index, opts):
+    def submit(index, chosen: Request):
         item = items[index]
         try:
             replaces = resolve_path(item.target) in sources
         except NLMeansError as error:  # the output path is a link loop
             return ItemResult(item, FAILED, reason_of(error))
         return client.submit(
-            _remote_item, item, opts, replaces, overwrite, setup, axes, codec, source, pure=False
+            _remote_item, item, chosen, replaces, overwrite, setup, codec, source, pure=False
         )
 
     def outcome(index, future) -> ItemResult:
@@ -208,13 +204,13 @@ def run_batch_distributed(
     finished: dict[int, ItemResult] = {}
     while same_params and waiting:
         index = waiting.pop(0)
-        finished[index] = outcome(index, submit(index, options))
+        finished[index] = outcome(index, submit(index, request))
         if finished[index].status == DONE:
-            options = fixed_options(options, finished[index].params)
+            request = request.with_params(finished[index].params)
             spatial = (finished[index].axes or "").replace("C", "")
             source = ParamsSource(str(items[index].relative), spatial)
             break
-    futures = {index: submit(index, options) for index in waiting}
+    futures = {index: submit(index, request) for index in waiting}
     try:
         for index, item in enumerate(items):
             if item.error is not None:

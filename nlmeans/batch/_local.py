@@ -13,8 +13,9 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+from .._request import Request
 from ..io import OutputExistsError, read_image, resolve_path, write_image
-from ._process import denoise_picture, fixed_options, reason_of
+from ._process import denoise_picture, reason_of
 from ._readahead import without_pixels
 from ._records import DONE, FAILED, SKIPPED, Item, ItemResult
 from ._same_params import ParamsSource
@@ -22,11 +23,10 @@ from ._same_params import ParamsSource
 
 def run_batch(
     items: list[Item],
+    request: Request,
     *,
-    options: dict,
     same_params: bool = False,
     overwrite: bool = False,
-    axes: str | None = None,
     codec: str | None = None,
 ) -> Iterator[ItemResult]:
     """Denoise ``items`` one after another, yielding each file's result in order.
@@ -35,11 +35,11 @@ def run_batch(
     ----------
     items : list of Item
         From :func:`discover`.
-    options : dict
-        Keyword arguments of :func:`nlmeans.denoise` (``h``, ``sigma``, ``f``,
-        ``r``, ``method``, ``tune``, ``backend``, ``h_chroma``, the last one
-        applied to 3-channel images only). Unset parameters are resolved (or
-        tuned) per image.
+    request : Request
+        The choices (:class:`nlmeans.Request`; ``h_chroma`` applies to
+        3-channel images only, ``axes`` to every file as in
+        :func:`nlmeans.io.read_image`). Unset parameters are resolved (or tuned)
+        per image.
     same_params : bool
         Use the parameters resolved (or tuned) for the first image denoised
         (raw units of that image) for all the others with the same spatial
@@ -47,8 +47,6 @@ def run_batch(
     overwrite : bool
         Redo files whose output exists; otherwise they are skipped, which makes
         a re-run after an interruption finish the rest.
-    axes : str, optional
-        The axes of every file (``--axes``, :func:`nlmeans.io.read_image`).
     codec : str, optional
         Video outputs' codec (``--codec``).
 
@@ -67,7 +65,7 @@ def run_batch(
         for item in items
     ]
     next_index = _next_todo(todo, 0)
-    read = functools.partial(read_image, axes=axes)
+    read = functools.partial(read_image, axes=request.axes)
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-read")
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlmeans-write")
     try:
@@ -104,10 +102,10 @@ def run_batch(
                 if shared is not None:
                     shared.check(picture)
                 result, params = denoise_picture(
-                    item, picture, options, resolve_path(item.target) in sources
+                    item, picture, request, resolve_path(item.target) in sources
                 )
                 if same_params and shared is None:
-                    options = fixed_options(options, params)
+                    request = request.with_params(params)
                     shared = ParamsSource(str(item.relative), picture.spatial)
             except Exception as error:  # one file's failure, an internal one included
                 yield from _written(writing)

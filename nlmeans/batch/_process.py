@@ -1,7 +1,7 @@
 """Processing one file of a batch: the steps every runner shares.
 
-Check the output's format and the pixels, denoise through the public
-:func:`nlmeans.denoise` (per-picture options: time axes, chrominance), and
+Check the output's format and the pixels, denoise through the core
+:func:`nlmeans._denoise.denoise_request` (the request per picture: time axes, chrominance), and
 (:func:`process_item`, a task of the distributed runner) read and write in
 one go, with the same failure reasons as the local runner.
 """
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
-from .._denoise import denoise
+from .._denoise import denoise_request
+from .._request import Request
 from ..errors import NLMeansError
 from ..io import (
     ImageFileError,
@@ -22,14 +24,13 @@ from ..io import (
     write_image,
 )
 from ..io._axes import radii_for_axes
-from ..params import Params
 from ._discovery import check_inside
 from ._records import DONE, FAILED, SKIPPED, Item, ItemResult
 from ._same_params import ParamsSource
 
 
 def reason_of(error: BaseException) -> str:
-    """The one-line reason of a failure, without the path the report already shows."""
+    """Return the one-line reason of a failure, without the path the report already shows."""
     if isinstance(error, ImageFileError):
         return error.problem
     if isinstance(error, OSError):
@@ -42,19 +43,20 @@ def reason_of(error: BaseException) -> str:
     return str(error)
 
 
-def _options_for(picture, options: dict) -> dict:
-    """``options`` for this picture: only 3-channel ones have chrominance (h_chroma); a
-    time axis gets its default radii (:func:`nlmeans.io._axes.radii_for_axes`)."""
-    f, r = radii_for_axes(picture.layout, options.get("f"), options.get("r"))
-    options = {**options, "f": f, "r": r}
+def request_for(picture, request: Request) -> Request:
+    """Return ``request`` for this picture, with its channel axis.
+
+    Only 3-channel pictures have chrominance (h_chroma); a time axis gets its
+    default radii (:func:`nlmeans.io._axes.radii_for_axes`).
+    """
+    f, r = radii_for_axes(picture.layout, request.f, request.r)
     rgb = picture.channels - (picture.alpha is not None) == 3
-    if rgb or options.get("h_chroma") is None:
-        return options
-    return {**options, "h_chroma": None}
+    h_chroma = request.h_chroma if rgb else None
+    return replace(request, f=f, r=r, h_chroma=h_chroma, channel_axis=picture.channel_axis)
 
 
-def denoise_picture(item: Item, picture, options: dict, replaces_input: bool):
-    """The per-file step every batch path shares: check, denoise, make the output folder.
+def denoise_picture(item: Item, picture, request: Request, replaces_input: bool):
+    """Return the per-file step every batch path shares: check, denoise, make the output folder.
 
     Refuses an output that would replace an input (``replaces_input``) or that
     its format cannot store, and non-finite pixels, before computing anything.
@@ -65,33 +67,19 @@ def denoise_picture(item: Item, picture, options: dict, replaces_input: bool):
     # Refuse what the output format cannot store before computing it.
     check_picture_format(item.target, picture)
     require_finite(item.source, picture.pixels)
-    result, params = denoise(
-        picture.pixels,
-        channel_axis=picture.channel_axis,
-        return_params=True,
-        **_options_for(picture, options),
+    result, params = denoise_request(
+        picture.pixels, request_for(picture, request), return_params=True
     )
     check_inside(item)
     item.target.parent.mkdir(parents=True, exist_ok=True)
     return result, params
 
 
-def fixed_options(options: dict, params: Params) -> dict:
-    """``options`` with the resolved (or tuned) ``params`` fixed, for ``same_params``."""
-    fixed = {"h": params.h, "sigma": params.sigma, "f": params.f, "r": params.r}
-    fixed.update(h_chroma=params.h_chroma, method=params.method, tune=False)
-    model = params.noise_model
-    if model is not None:  # the stabilised image's sigma is 1: fix the model instead
-        fixed.update(sigma=None, gain=model.gain, read_noise=model.read_noise, offset=model.offset)
-    return {**options, **fixed}
-
-
 def process_item(
     item: Item,
-    options: dict,
+    request: Request,
     replaces_input: bool,
     overwrite: bool = False,
-    axes: str | None = None,
     codec: str | None = None,
     source: ParamsSource | None = None,
 ) -> ItemResult:
@@ -107,10 +95,10 @@ def process_item(
     try:
         if not overwrite and os.path.lexists(item.target):
             return ItemResult(item, SKIPPED, "output exists")
-        picture = read_image(item.source, axes)
+        picture = read_image(item.source, request.axes)
         if source is not None:
             source.check(picture)
-        result, params = denoise_picture(item, picture, options, replaces_input)
+        result, params = denoise_picture(item, picture, request, replaces_input)
         write_image(
             item.target, picture.with_pixels(result), replace=overwrite, like=picture, codec=codec
         )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ._common import (
-    EXIT_FAILED,
+from .._request import Request
+from ._app import EXIT_FAILED, HelpCommand, app
+from ._common import prepare_backend, print_json
+from ._options import (
     AxesOption,
     BackendOption,
     CodecOption,
@@ -18,7 +21,6 @@ from ._common import (
     FOption,
     GainOption,
     HChromaOption,
-    HelpCommand,
     HOption,
     JsonOption,
     MethodOption,
@@ -30,11 +32,6 @@ from ._common import (
     SigmaOption,
     ThreadsOption,
     TuneOption,
-    app,
-    clean_errors,
-    noise_options,
-    prepare_backend,
-    print_json,
 )
 
 
@@ -112,6 +109,7 @@ def batch(
     Exit code 0 when every file was done or skipped, 1 when some file failed,
     2 for bad usage.
     """
+    request = Request.from_options(locals())  # checked: the only copy of the choices
     import contextlib
 
     from .._reporting import (
@@ -126,7 +124,6 @@ def batch(
         check_folders,
         dask_client,
         discover,
-        kernels_to_warm,
         parse_dask,
         run_batch,
         run_batch_distributed,
@@ -134,66 +131,45 @@ def batch(
     from ..errors import NLMeansError
     from ..io._axes import parse_axes
     from ..io._video import check_codec
-    from ..params import validate
 
-    with clean_errors(debug):
-        axes = parse_axes(axes)
-        check_codec(codec)
-        check_folders(input_dir, output_dir, recursive)
-        items = discover(input_dir, output_dir, pattern, recursive)
-        if not items:
-            what = f"matching {pattern!r}" if pattern else "with an image extension"
-            where = " (sub-folders included)" if recursive else ""
-            raise NLMeansError(f"{input_dir}: no files {what}{where}")
-        # Refuse bad parameter values before touching any file (gray images of the
-        # folder ignore --h-chroma).
-        validate(
-            h=h, sigma=sigma, f=f, r=r, method=method or "pixel", h_chroma=h_chroma,
-            patch_kernel=patch_kernel,
-        )  # fmt: skip
-        model = noise_options(noise, gain, read_noise, offset)
-        if dask is not None:
-            parse_dask(dask)
-        chosen = prepare_backend(backend, threads, method, tune, quiet, patch_kernel)
-        output_dir.mkdir(parents=True, exist_ok=True)
+    request = replace(request, axes=parse_axes(axes))
+    check_codec(codec)
+    check_folders(input_dir, output_dir, recursive)
+    items = discover(input_dir, output_dir, pattern, recursive)
+    if not items:
+        what = f"matching {pattern!r}" if pattern else "with an image extension"
+        where = " (sub-folders included)" if recursive else ""
+        raise NLMeansError(f"{input_dir}: no files {what}{where}")
+    if dask is not None:
+        parse_dask(dask)
+    chosen = prepare_backend(request, quiet)
+    request = replace(request, backend=chosen.name)
+    output_dir.mkdir(parents=True, exist_ok=True)
 
-        summary, records = Summary(), []
-        options = {"h": h, "sigma": sigma, "f": f, "r": r, "backend": chosen.name}
-        options.update(method=method, tune=tune, h_chroma=h_chroma)
-        options.update(model)
-        if patch_kernel != "uniform":
-            options.update(patch_kernel=patch_kernel)
-        if sys.stderr.isatty() and not quiet:
-            reporter = BarProgress(len(items))
+    summary, records = Summary(), []
+    if sys.stderr.isatty() and not quiet:
+        reporter = BarProgress(len(items))
+    else:
+        reporter = PlainProgress(len(items), sys.stderr if json_output else sys.stdout, quiet)
+    cluster = contextlib.nullcontext() if dask is None else dask_client(dask)
+    start = time.perf_counter()
+    with reporter, cluster as client:
+        reporter.started(str(items[0].relative))
+        if client is None:
+            results = run_batch(items, request, same_params=same_params, overwrite=overwrite,
+                                codec=codec)  # fmt: skip
         else:
-            reporter = PlainProgress(len(items), sys.stderr if json_output else sys.stdout, quiet)
-        cluster = contextlib.nullcontext() if dask is None else dask_client(dask)
-        start = time.perf_counter()
-        with reporter, cluster as client:
-            reporter.started(str(items[0].relative))
-            if client is None:
-                results = run_batch(
-                    items, options=options, same_params=same_params, overwrite=overwrite,
-                    axes=axes, codec=codec,
-                )  # fmt: skip
-            else:
-                results = run_batch_distributed(
-                    items,
-                    client=client,
-                    options=options,
-                    same_params=same_params,
-                    overwrite=overwrite,
-                    warm=kernels_to_warm(method, tune, chosen),
-                    axes=axes,
-                    codec=codec,
-                )
-            for index, result in enumerate(results):
-                summary.add(result)
-                summary.seconds = time.perf_counter() - start
-                records.append(result)
-                reporter.finished(result)
-                if index + 1 < len(items):
-                    reporter.started(str(items[index + 1].relative))
+            results = run_batch_distributed(
+                items, request, client=client, same_params=same_params, overwrite=overwrite,
+                codec=codec,
+            )  # fmt: skip
+        for index, result in enumerate(results):
+            summary.add(result)
+            summary.seconds = time.perf_counter() - start
+            records.append(result)
+            reporter.finished(result)
+            if index + 1 < len(items):
+                reporter.started(str(items[index + 1].relative))
 
     if json_output:
         print_json(

@@ -5,17 +5,20 @@ A thin command over :func:`nlmeans.evaluate.compare_image`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ._common import (
+from .._request import Request
+from ._app import HelpCommand, app, fail
+from ._common import prepare_backend, print_json, write_text
+from ._options import (
     BackendOption,
     DebugOption,
     FOption,
     HChromaOption,
-    HelpCommand,
     HOption,
     JsonOption,
     MethodOption,
@@ -23,12 +26,6 @@ from ._common import (
     ROption,
     ThreadsOption,
     TuneOption,
-    app,
-    clean_errors,
-    fail,
-    prepare_backend,
-    print_json,
-    write_text,
 )
 
 #: Largest --sigma of added noise, 8-bit units: beyond it the noise hides the image.
@@ -105,6 +102,7 @@ def compare(
     All methods get the same noisy input and equivalent parameters; each is
     warmed up on a small crop, then timed in this process.
     """
+    request = Request.from_options(locals())  # checked: the only copy of the choices
     # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
     from .._reporting import comparison_record, comparison_text, comparisons_csv, rows_table
     from ..evaluate import compare_image, mean_rows, montage, opencv_available, to_8bit_scale
@@ -116,88 +114,78 @@ def compare(
         write_image,
     )
 
-    with clean_errors(debug):
-        if (noisy is None) == (noise_sigma is None):
-            raise fail("give exactly one of --noisy NOISY or --sigma S")
-        if noise_sigma is not None and not (0 <= noise_sigma <= MAX_NOISE_SIGMA):
-            raise fail(
-                f"--sigma {noise_sigma} is out of range; expected a value from 0 to "
-                f"{MAX_NOISE_SIGMA:g} (8-bit units: 4 times the 0-255 range)"
-            )
-        if known_sigma and noise_sigma is None:
-            raise fail("--known-sigma needs --sigma (the noise of a --noisy file is unknown)")
-        pairs = _compare_pairs(clean, noisy)
-        # Refuse report files that cannot be written, or would replace an input,
-        # before computing anything.
+    if (noisy is None) == (noise_sigma is None):
+        raise fail("give exactly one of --noisy NOISY or --sigma S")
+    if noise_sigma is not None and not (0 <= noise_sigma <= MAX_NOISE_SIGMA):
+        raise fail(
+            f"--sigma {noise_sigma} is out of range; expected a value from 0 to "
+            f"{MAX_NOISE_SIGMA:g} (8-bit units: 4 times the 0-255 range)"
+        )
+    if known_sigma and noise_sigma is None:
+        raise fail("--known-sigma needs --sigma (the noise of a --noisy file is unknown)")
+    pairs = _compare_pairs(clean, noisy)
+    # Refuse report files that cannot be written, or would replace an input,
+    # before computing anything.
+    if montage_path is not None:
+        check_extension(montage_path)
+    inputs = [clean, noisy, *(path for pair in pairs for path in pair)]
+    for report, what in ((montage_path, "--montage"), (csv_path, "--csv")):
+        if report is not None:
+            check_folder_writable(report)
+            targets = [report] if report is not montage_path else _montages(report, pairs)
+            for target in targets:
+                refuse_input_as_output(target, inputs, what)
+    if request.patch_kernel != "uniform":
+        raise fail(
+            f"--patch-kernel {patch_kernel} is not available in compare yet (its "
+            "comparison runs the uniform patch distance); use denoise or batch"
+        )
+    chosen = prepare_backend(request, json_output)
+    request = replace(request, backend=chosen.name)
+    use_opencv = opencv and opencv_available()
+    if use_opencv and threads is not None:
+        import cv2
+
+        cv2.setNumThreads(threads)
+
+    comparisons = []
+    for clean_path, noisy_path in pairs:
+        clean8 = to_8bit_scale(_single_image(read_image(clean_path), clean_path))
+        noisy8 = None
+        if noisy_path is None:
+            noise = f"Gaussian noise sigma={noise_sigma:g} seed={seed} (float, unclipped)"
+        else:
+            noisy8 = to_8bit_scale(_single_image(read_image(noisy_path), noisy_path))
+            noise = f"noisy file {noisy_path}"
+            if noisy8.shape != clean8.shape:
+                raise fail(
+                    f"{noisy_path}: shape {noisy8.shape} differs from {clean_path}'s {clean8.shape}"
+                )
+        comparison = compare_image(
+            clean8,
+            noisy8,
+            noise_sigma=noise_sigma if noisy8 is None else None,
+            seed=seed,
+            known_sigma=known_sigma,
+            request=request,
+            opencv=use_opencv,
+            repeat=repeat,
+            name=clean_path.name,
+        )
+        comparisons.append(comparison)
+        if not json_output:
+            typer.echo(comparison_text(comparison, noise) + "\n")
         if montage_path is not None:
-            check_extension(montage_path)
-        inputs = [clean, noisy, *(path for pair in pairs for path in pair)]
-        for report, what in ((montage_path, "--montage"), (csv_path, "--csv")):
-            if report is not None:
-                check_folder_writable(report)
-                targets = [report] if report is not montage_path else _montages(report, pairs)
-                for target in targets:
-                    refuse_input_as_output(target, inputs, what)
-        if patch_kernel != "uniform":
-            from ..params import check_patch_kernel
-
-            check_patch_kernel(patch_kernel)
-            raise fail(
-                f"--patch-kernel {patch_kernel} is not available in compare yet (its "
-                "comparison runs the uniform patch distance); use denoise or batch"
-            )
-        chosen = prepare_backend(backend, threads, method, tune, json_output, patch_kernel)
-        use_opencv = opencv and opencv_available()
-        if use_opencv and threads is not None:
-            import cv2
-
-            cv2.setNumThreads(threads)
-
-        comparisons = []
-        for clean_path, noisy_path in pairs:
-            clean8 = to_8bit_scale(_single_image(read_image(clean_path), clean_path))
-            noisy8 = None
-            if noisy_path is None:
-                noise = f"Gaussian noise sigma={noise_sigma:g} seed={seed} (float, unclipped)"
-            else:
-                noisy8 = to_8bit_scale(_single_image(read_image(noisy_path), noisy_path))
-                noise = f"noisy file {noisy_path}"
-                if noisy8.shape != clean8.shape:
-                    raise fail(
-                        f"{noisy_path}: shape {noisy8.shape} differs from {clean_path}'s "
-                        f"{clean8.shape}"
-                    )
-            comparison = compare_image(
-                clean8,
-                noisy8,
-                noise_sigma=noise_sigma if noisy8 is None else None,
-                seed=seed,
-                known_sigma=known_sigma,
-                h=h,
-                f=f,
-                r=r,
-                method=method,
-                tune=tune,
-                h_chroma=h_chroma,
-                backend=chosen.name,
-                opencv=use_opencv,
-                repeat=repeat,
-                name=clean_path.name,
-            )
-            comparisons.append(comparison)
+            target = _montages(montage_path, pairs)[len(comparisons) - 1]
+            last = csv_path is None and len(comparisons) == len(pairs)
+            write_image(target, montage(comparison, clean8), final=last)
             if not json_output:
-                typer.echo(comparison_text(comparison, noise) + "\n")
-            if montage_path is not None:
-                target = _montages(montage_path, pairs)[len(comparisons) - 1]
-                last = csv_path is None and len(comparisons) == len(pairs)
-                write_image(target, montage(comparison, clean8), final=last)
-                if not json_output:
-                    typer.echo(f"montage: {target}\n")
-        means = mean_rows(comparisons) if len(comparisons) > 1 else None
-        if means is not None and not json_output:
-            typer.echo(f"mean over {len(comparisons)} images\n{rows_table(means)}")
-        if csv_path is not None:
-            write_text(csv_path, comparisons_csv(comparisons, means), final=True)
+                typer.echo(f"montage: {target}\n")
+    means = mean_rows(comparisons) if len(comparisons) > 1 else None
+    if means is not None and not json_output:
+        typer.echo(f"mean over {len(comparisons)} images\n{rows_table(means)}")
+    if csv_path is not None:
+        write_text(csv_path, comparisons_csv(comparisons, means), final=True)
 
     if json_output:
         print_json(
@@ -215,7 +203,7 @@ def compare(
 
 
 def _single_image(picture, path):
-    """The pixels of a single image; a stack (volume, time series, video) refused."""
+    """Return the pixels of a single image; a stack (volume, time series, video) refused."""
     from ..errors import NLMeansError
 
     if picture.is_stack:
@@ -228,8 +216,10 @@ def _single_image(picture, path):
 
 
 def _montages(montage_path: Path, pairs) -> list[Path]:
-    """The montage file of each pair: ``montage_path`` itself for one image, else one
-    ``<stem>_<image><ext>`` per image."""
+    """Return the montage file of each pair.
+
+    ``montage_path`` itself for one image, else one ``<stem>_<image><ext>`` per image.
+    """
     if len(pairs) == 1:
         return [montage_path]
     return [

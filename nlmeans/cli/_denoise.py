@@ -5,12 +5,17 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ._common import (
+from .._request import DEFAULT_CHUNK, Request
+from ._app import HelpCommand, app
+from ._common import prepare_backend, print_json
+from ._maps import CoilsOption, MaskOption, SigmaMapOption, read_maps, warm_mapped
+from ._options import (
     AxesOption,
     BackendOption,
     CodecOption,
@@ -18,7 +23,6 @@ from ._common import (
     FOption,
     GainOption,
     HChromaOption,
-    HelpCommand,
     HOption,
     JsonOption,
     MethodOption,
@@ -32,13 +36,7 @@ from ._common import (
     SigmaOption,
     ThreadsOption,
     TuneOption,
-    app,
-    clean_errors,
-    noise_options,
-    prepare_backend,
-    print_json,
 )
-from ._maps import CoilsOption, MaskOption, SigmaMapOption, read_maps, warm_mapped
 
 
 def default_output(input_path: Path) -> Path:
@@ -100,13 +98,14 @@ def denoise(
     json_output: JsonOption = False,
     debug: DebugOption = False,
     chunks: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--chunks",
             min=1,
-            help="Chunked path (.zarr input or output): chunk side, pixels per spatial axis.",
+            help="Chunked path (.zarr input or output): chunk side, pixels per spatial axis. "
+            f"Default: {DEFAULT_CHUNK}.",
         ),
-    ] = 1024,
+    ] = None,
     channel_axis: Annotated[
         int | None,
         typer.Option(
@@ -130,8 +129,9 @@ def denoise(
     ] = False,
 ) -> None:
     """Denoise one image, stack or video file; the input is never modified."""
+    request = Request.from_options(locals())  # checked: the only copy of the choices
     # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
-    from .._denoise import denoise as run_denoise
+    from .._denoise import denoise_request
     from .._reporting import SlabProgress
     from ..errors import NLMeansError
     from ..io import check_picture_format, read_image, require_finite, write_image
@@ -140,102 +140,77 @@ def denoise(
     from ..io._zarr import is_zarr
     from ._streamed import denoise_streamed, show_progress, wants_streaming
 
-    with clean_errors(debug):
-        model = noise_options(noise, gain, read_noise, offset)
-        output = output if output is not None else default_output(input_path)
-        chunked = is_zarr(input_path) or is_zarr(output)
-        if chunked and (sigma_map or mask or noise == "rician" or coils != 1):
+    output = output if output is not None else default_output(input_path)
+    if is_zarr(input_path) or is_zarr(output):
+        if sigma_map or mask or request.mapped:
             raise NLMeansError(
                 "--sigma-map, --mask, --noise rician and --coils are not available with .zarr "
-                "files; "
-                "use nlmeans.dask.denoise from Python"
+                "files; use nlmeans.dask.denoise from Python"
             )
-        if chunked:
-            from ..dask import denoise_file
-            from ..io._zarr import require_extra
-
-            require_extra("a .zarr input or output")
-            if motion:
-                raise NLMeansError("--motion takes in-memory stacks and videos, not .zarr arrays")
-            from dask.diagnostics import ProgressBar
-
-            chosen = prepare_backend(backend, threads, method, tune, quiet)
-            options = dict(h=h, sigma=sigma, f=f, r=r, method=method, tune=tune, **model)
-            params, elapsed = denoise_file(
-                input_path,
-                output,
-                chunk=chunks,
-                channel_axis=channel_axis,
-                overwrite=overwrite,
-                # Dask's bar redraws with carriage returns: on a terminal only, like the rest.
-                progress=ProgressBar(out=sys.stderr) if sys.stderr.isatty() and not quiet else None,
-                h_chroma=h_chroma,
-                backend=chosen.name,
-                **options,
+        if request.motion:
+            raise NLMeansError("--motion takes in-memory stacks and videos, not .zarr arrays")
+        if axes is not None:
+            raise NLMeansError(
+                "--axes applies to image files; a .zarr array's channels are given by "
+                "--channel-axis"
             )
-    if chunked:
-        _report(input_path, output, params, chosen, elapsed, tune, quiet, json_output)
+        from ..dask import denoise_file
+        from ..io._zarr import require_extra
+
+        require_extra("a .zarr input or output")
+        from dask.diagnostics import ProgressBar
+
+        chosen = prepare_backend(request, quiet)
+        # Dask's bar redraws with carriage returns: on a terminal only, like the rest.
+        bar = ProgressBar(out=sys.stderr) if sys.stderr.isatty() and not quiet else None
+        request = replace(request, backend=chosen.name)
+        params, elapsed = denoise_file(
+            input_path, output, request, overwrite=overwrite, progress=bar
+        )
+        _report(input_path, output, params, chosen, elapsed, request.tuned, quiet, json_output)
         return
-    with clean_errors(debug):
-        axes = parse_axes(axes)
-        check_codec(codec)
-        check_output(input_path, output, overwrite)
-        if wants_streaming(input_path, output, tune, method):
-            params, chosen, elapsed, picture, _ = denoise_streamed(
-                input_path, output, h=h, sigma=sigma, f=f, r=r, method=method,
-                patch_kernel=patch_kernel, h_chroma=h_chroma, backend=backend, threads=threads,
-                overwrite=overwrite, codec=codec, motion=motion, quiet=quiet,
-                show_bar=show_progress(quiet, json_output), axes=axes,
-            )  # fmt: skip
-    if wants_streaming(input_path, output, tune, method):
+    for option, value in (("--chunks", chunks), ("--channel-axis", channel_axis)):
+        if value is not None:
+            raise NLMeansError(
+                f"{option} applies to .zarr inputs and outputs; an image file's axes are read "
+                "from it, or given by --axes"
+            )
+    request = replace(request, axes=parse_axes(axes))
+    check_codec(codec)
+    check_output(input_path, output, overwrite)
+    if wants_streaming(input_path, output, request) and not (sigma_map or mask):
+        params, chosen, elapsed, picture, _ = denoise_streamed(
+            input_path, output, request, overwrite=overwrite, codec=codec, quiet=quiet,
+            show_bar=show_progress(quiet, json_output),
+        )  # fmt: skip
         _report(input_path, output, params, chosen, elapsed, False, quiet, json_output, picture)
         return
-    with clean_errors(debug):
-        picture = read_image(input_path, axes)
-        check_picture_format(output, picture)
-        require_finite(input_path, picture.pixels)
-        sigma, inside = read_maps(sigma, sigma_map, mask, picture)
-        # A time axis compares 2-D patches across 5 frames unless --f/--r say otherwise.
-        f, r = radii_for_axes(picture.layout, f, r)
-        per_axis = isinstance(f, tuple) or isinstance(r, tuple)
-        ndim = 3 if per_axis else len(picture.spatial)  # stacks take the N-D kernels
-        chosen = prepare_backend(backend, threads, method, tune, quiet, patch_kernel, ndim)
-        if sigma_map or mask or noise != "gaussian" or coils != 1:
-            warm_mapped(chosen, ndim)
-        show_bar = sys.stderr.isatty() and not (quiet or json_output)
-        start = time.perf_counter()
-        with SlabProgress(input_path.name) if show_bar else contextlib.nullcontext() as bar:
-            result, params = run_denoise(
-                picture.pixels,
-                h=h,
-                sigma=sigma,
-                f=f,
-                r=r,
-                channel_axis=picture.channel_axis,
-                backend=chosen.name,
-                return_params=True,
-                method=method,
-                tune=tune,
-                h_chroma=h_chroma,
-                patch_kernel=patch_kernel,
-                progress=bar,
-                mask=inside,
-                coils=coils,
-                **model,
-                motion=motion,
-            )
-        elapsed = time.perf_counter() - start
-        # Without --overwrite, an output that appeared meanwhile is not replaced either.
-        write_image(
-            output,
-            picture.with_pixels(result),
-            replace=overwrite,
-            like=picture,
-            codec=codec,
-            final=True,
+    picture = read_image(input_path, request.axes)
+    check_picture_format(output, picture)
+    require_finite(input_path, picture.pixels)
+    sigma, inside = read_maps(request.sigma, sigma_map, mask, picture)
+    # A time axis compares 2-D patches across 5 frames unless --f/--r say otherwise.
+    f, r = radii_for_axes(picture.layout, request.f, request.r)
+    request = replace(request, sigma=sigma, f=f, r=r, channel_axis=picture.channel_axis)
+    per_axis = isinstance(f, tuple) or isinstance(r, tuple)
+    ndim = 3 if per_axis else len(picture.spatial)  # stacks take the N-D kernels
+    chosen = prepare_backend(request, quiet, ndim)
+    if inside is not None or request.mapped:
+        warm_mapped(chosen, ndim)
+    request = replace(request, backend=chosen.name)
+    show_bar = sys.stderr.isatty() and not (quiet or json_output)
+    start = time.perf_counter()
+    with SlabProgress(input_path.name) if show_bar else contextlib.nullcontext() as bar:
+        result, params = denoise_request(
+            picture.pixels, request, mask=inside, progress=bar, return_params=True
         )
-    tuned = tune or method == "combined"
-    _report(input_path, output, params, chosen, elapsed, tuned, quiet, json_output, picture)
+    elapsed = time.perf_counter() - start
+    # Without --overwrite, an output that appeared meanwhile is not replaced either.
+    write_image(
+        output, picture.with_pixels(result), replace=overwrite, like=picture, codec=codec,
+        final=True,
+    )  # fmt: skip
+    _report(input_path, output, params, chosen, elapsed, request.tuned, quiet, json_output, picture)
 
 
 def _report(

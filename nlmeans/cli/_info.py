@@ -7,7 +7,9 @@ from pathlib import Path
 
 import typer
 
-from ._common import HelpCommand, JsonOption, app, print_json
+from ._app import HelpCommand, app
+from ._common import print_json
+from ._options import JsonOption
 
 
 @app.command(cls=HelpCommand)

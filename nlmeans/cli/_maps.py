@@ -30,7 +30,7 @@ CoilsOption = Annotated[
 
 
 def read_spatial(path: Path, name: str, picture):
-    """The array in ``path`` (one value per pixel of ``picture``), else NLMeansError naming it."""
+    """Return the array in ``path`` (a value per pixel of ``picture``), or raise naming it."""
     from ..errors import NLMeansError
     from ..io import read_image
 
@@ -61,8 +61,11 @@ def read_maps(sigma, sigma_map: Path | None, mask: Path | None, picture):
 
 
 def warm_mapped(backend, ndim: int) -> None:
-    """Compile (or load) ``backend``'s mapped kernel for ``ndim`` spatial axes, so that the
-    reported time is the run's (the plain kernels are warmed by ``prepare_backend``)."""
+    """Compile (or load) ``backend``'s mapped kernel for ``ndim`` spatial axes.
+
+    The reported time is then the run's (the plain kernels are warmed by
+    ``prepare_backend``).
+    """
     import numpy as np
 
     if backend.mapped is None:

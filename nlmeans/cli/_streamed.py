@@ -14,19 +14,25 @@ from __future__ import annotations
 import itertools
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from ._common import note, prepare_backend
+from ._app import note
+from ._common import prepare_backend
 
 
-def wants_streaming(input_path: Path, output: Path, tune: bool, method: str | None) -> bool:
-    """A video in and a video out, with parameters that need no look at the whole video."""
+def wants_streaming(input_path: Path, output: Path, request) -> bool:
+    """Return a video in and a video out, with choices that need no look at the whole video.
+
+    Tuning, a combination and noise models other than Gaussian take the whole
+    video in memory instead.
+    """
     from ..io._formats import VIDEO_EXTENSIONS
 
     videos = all(Path(p).suffix.lower() in VIDEO_EXTENSIONS for p in (input_path, output))
-    return videos and not tune and method != "combined"
+    return videos and not request.tuned and request.noise == "gaussian" and not request.mapped
 
 
 class FrameProgress:
@@ -67,22 +73,12 @@ class FrameProgress:
 def denoise_streamed(
     input_path: Path,
     output: Path,
+    request,
     *,
-    h,
-    sigma,
-    f,
-    r,
-    method,
-    patch_kernel,
-    h_chroma,
-    backend,
-    threads,
     overwrite: bool,
     codec,
-    motion: bool,
     quiet: bool,
     show_bar: bool,
-    axes: str | None = None,
 ):
     """Denoise the video ``input_path`` into ``output`` block by block.
 
@@ -90,28 +86,27 @@ def denoise_streamed(
     """
     import contextlib
 
-    from .._denoise import block_padding, denoise_frames_block, resolve_params
+    from .._blocks import block_padding, denoise_frames_block
+    from .._resolve import resolve_request
     from ..io import Picture
     from ..io._axes import radii_for_axes
     from ..io._checks import check_fixed_axes
     from ..io._video_stream import chunk_for, iter_frames, probe_video, stream_video
 
-    check_fixed_axes(input_path, axes, "TYXC", "video")
+    check_fixed_axes(input_path, request.axes, "TYXC", "video")
     info = probe_video(input_path)
-    f, r = radii_for_axes("TYXC", f, r)
+    f, r = radii_for_axes("TYXC", request.f, request.r)
+    request = replace(request, f=f, r=r, channel_axis=3)
     chunk = chunk_for(info.height, info.width)
     first = list(itertools.islice(iter_frames(input_path), chunk))
     if not first:
         from ..io import ImageFileError
 
         raise ImageFileError(input_path, "has no frames")
-    params = resolve_params(
-        np.stack(first), h, sigma, f=f, r=r, channel_axis=3, method=method or "pixel",
-        h_chroma=h_chroma, patch_kernel=patch_kernel,
-    )  # fmt: skip
+    params = resolve_request(np.stack(first), request)
     del first
-    chosen = prepare_backend(backend, threads, params.method, False, quiet, patch_kernel, 3)
-    if motion:
+    chosen = prepare_backend(replace(request, method=params.method), quiet, 3)
+    if request.motion:
         from ..backends._motion import check_motion
 
         context = check_motion(params, 3)[1][0]
@@ -120,8 +115,9 @@ def denoise_streamed(
 
     def process(block: np.ndarray) -> np.ndarray:
         return denoise_frames_block(
-            block, params, context=context, channel_axis=3, backend=chosen.name, motion=motion
-        )
+            block, params, context=context, channel_axis=3, backend=chosen.name,
+            motion=request.motion,
+        )  # fmt: skip
 
     start = time.perf_counter()
     bar = FrameProgress(input_path.name) if show_bar else contextlib.nullcontext()

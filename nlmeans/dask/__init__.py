@@ -18,7 +18,7 @@ the in-memory run:
   below) or the whole axis (where NumPy repeats the reflection as the front
   door does). ``dask.array.pad(mode="reflect")`` is not used: it differs from
   NumPy's when an axis is shorter than the margin;
-- :func:`nlmeans._denoise.denoise_padded_block` then computes the chunk's
+- :func:`nlmeans._blocks.denoise_padded_block` then computes the chunk's
   estimate and rounds, casts and clips it exactly as :func:`nlmeans.denoise`
   finishes a whole image.
 
@@ -27,10 +27,13 @@ where ``dask_threads`` is the number of Dask threads running tasks on the same
 machine (see :func:`task_threads`), so that Numba × Dask never oversubscribe
 the cores.
 
-The modules: :mod:`~nlmeans.dask._chunked` (:func:`denoise`),
-:mod:`~nlmeans.dask._sampling` (the tiles and points parameters are decided
-from), :mod:`~nlmeans.dask._threads` (Numba threads per task) and
-:mod:`~nlmeans.dask._files` (:func:`denoise_file`, ``.zarr`` and TIFF files).
+The modules: :mod:`~nlmeans.dask._chunked` (:func:`denoise`, which makes the
+:class:`~nlmeans.Request` of its keywords, and ``denoise_request``,
+which every chunked path runs), :mod:`~nlmeans.dask._mapped` (σ maps, masks
+and the Rician model, chunked with the image), :mod:`~nlmeans.dask._sampling`
+(the tiles and points parameters are decided from), :mod:`~nlmeans.dask._threads`
+(Numba threads per task) and :mod:`~nlmeans.dask._files` (:func:`denoise_file`,
+``.zarr`` and TIFF files, taking a request).
 
 References
 ----------

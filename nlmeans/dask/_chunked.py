@@ -2,7 +2,7 @@
 
 :func:`denoise` checks the array, takes its bounds in one streaming pass,
 resolves (or tunes) the parameters from a sample, rechunks axes thinner than
-the overlap and maps :func:`nlmeans._denoise.denoise_padded_block` over the
+the overlap and maps :func:`nlmeans._blocks.denoise_padded_block` over the
 chunks with their overlap; see :mod:`nlmeans.dask` for how the result stays
 equal to the in-memory one.
 """
@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
 
 from .._arrays import SUPPORTED_DTYPES, float_bounds, to_dtype
-from .._denoise import block_padding, denoise_padded_block, resolve_params
+from .._blocks import block_padding, denoise_padded_block
 from .._mapped import is_mapped
+from .._request import Request
+from .._resolve import resolve_request
 from ..backends import REGISTRY, select
 from ..errors import NLMeansError
 from ..io._zarr import require_extra
-from ..noise._models import POISSON_GAUSSIAN, check_noise, resolve_poisson_gaussian
-from ..params import COMBINED, image_data_range, validate
+from ..noise._models import POISSON_GAUSSIAN, resolve_poisson_gaussian
+from ..params import COMBINED, check_channel_axis, check_count, image_data_range
 from ..sure import tune as tune_params
-from ._sampling import DEFAULT_SAMPLE_CHUNKS, _strided_sample, sample_tiles
-from ._threads import _planned_threads, task_threads
+from ._sampling import DEFAULT_SAMPLE_CHUNKS, sample_tiles, strided_sample
+from ._threads import planned_threads, task_threads
 
 
 def denoise(
@@ -114,9 +117,35 @@ def denoise(
     ----------
     Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
     """
+    request = Request(
+        h=h, sigma=sigma, f=f, r=r, channel_axis=channel_axis, method=method, backend=backend,
+        tune=tune, h_chroma=h_chroma, data_range=data_range, threads=threads,
+        patch_kernel=patch_kernel, noise=noise, gain=gain, read_noise=read_noise,
+        offset=offset, coils=coils,
+    )  # fmt: skip
+    return denoise_request(
+        array, request, mask=mask, return_params=return_params, sample_chunks=sample_chunks
+    )
+
+
+def denoise_request(array, request: Request, *, mask=None, return_params=False, sample_chunks):
+    """:func:`denoise` of ``array`` with the choices of ``request``: what every chunked path runs.
+
+    ``request`` (:class:`nlmeans.Request`, already checked) holds what
+    :func:`denoise`'s keyword arguments say; its ``channel_axis`` "auto" is
+    taken as None (every axis spatial).
+
+    References
+    ----------
+    Buades, Coll & Morel, "Non-Local Means Denoising", IPOL 2011.
+    """
     require_extra("nlmeans.dask", modules=("dask.array",))
-    stabilised = check_noise(noise, gain, read_noise, offset) == POISSON_GAUSSIAN
-    if is_mapped(sigma, mask, noise, coils):
+    q = request
+    if q.channel_axis == "auto":
+        q = replace(q, channel_axis=None)
+    check_count("sample_chunks", sample_chunks)
+    stabilised = q.noise == POISSON_GAUSSIAN
+    if is_mapped(q.sigma, mask, q.noise, q.coils):
         if stabilised:
             raise NLMeansError(
                 "noise='poisson-gaussian' is not available with a sigma map or a mask"
@@ -124,11 +153,8 @@ def denoise(
         from ._mapped import denoise_mapped
 
         return denoise_mapped(
-            array, h, sigma, mask=mask, noise=noise, coils=coils, f=f, r=r,
-            channel_axis=channel_axis, method=method, backend=backend, tune=tune,
-            h_chroma=h_chroma, data_range=data_range, return_params=return_params,
-            sample_chunks=sample_chunks, threads=threads, patch_kernel=patch_kernel,
-        )  # fmt: skip
+            array, q, mask=mask, return_params=return_params, sample_chunks=sample_chunks
+        )
     import dask
     import dask.array as da
 
@@ -138,11 +164,7 @@ def denoise(
         raise NLMeansError(f"image dtype {x.dtype} is not supported; expected one of {names}")
     if x.size == 0 or any(math.isnan(n) for n in x.shape):
         raise NLMeansError(f"image has shape {x.shape} with no pixels (or unknown chunk sizes)")
-    axis = _channel_axis(channel_axis, x.ndim)
-    validate(h=h, sigma=sigma, f=f, r=r, method=method or "pixel", h_chroma=h_chroma)
-    _check_count("sample_chunks", sample_chunks)
-    if threads is not None:
-        _check_count("threads", threads)
+    axis = check_channel_axis(q.channel_axis, x.ndim)
 
     planes = x[np.newaxis] if axis is None else da.moveaxis(x, axis, 0)
     planes = planes.rechunk({0: -1})  # the kernels need every channel of a pixel
@@ -150,55 +172,49 @@ def denoise(
     # One streaming pass: per-channel bounds (and the float data_range's sample).
     spatial = tuple(range(1, planes.ndim))
     wanted = [planes.min(axis=spatial), planes.max(axis=spatial)]
-    if x.dtype.kind == "f" and data_range is None:
-        wanted.append(_strided_sample(x))
-    given_range = data_range  # a noise model transforms the caller's range, not the default
+    if x.dtype.kind == "f" and q.data_range is None:
+        wanted.append(strided_sample(x))
     low, high, *rest = dask.compute(*wanted)
     if x.dtype.kind == "f":
-        _check_float_bounds(planes, low, high)
-    if data_range is None:
-        data_range = image_data_range(rest[0]) if rest else float(np.iinfo(x.dtype).max)
+        check_float_bounds(planes, low, high)
 
-    sample = _in_layout(np.asarray(sample_tiles(planes, sample_chunks).compute()), axis)
+    sample = in_layout(np.asarray(sample_tiles(planes, sample_chunks).compute()), axis)
     if stabilised:
-        if sigma is not None:
+        if q.sigma is not None:
             raise NLMeansError(
                 "sigma= does not apply to noise='poisson-gaussian' (the stabilised noise has "
                 "sigma 1); give gain= and read_noise= instead"
             )
         model = resolve_poisson_gaussian(
             sample[np.newaxis] if axis is None else np.moveaxis(sample, axis, 0),
-            gain, read_noise, offset,
+            q.gain, q.read_noise, q.offset,
         )  # fmt: skip
         del sample
-        return _denoise_stabilised(
-            x, model, (low, high), axis, return_params,
-            dict(h=h, f=f, r=r, channel_axis=axis, method=method, backend=backend, tune=tune,
-                 h_chroma=h_chroma, data_range=given_range, sample_chunks=sample_chunks,
-                 threads=threads, patch_kernel=patch_kernel),
-        )  # fmt: skip
-    options = dict(h=h, f=f, r=r, channel_axis=axis, data_range=data_range, h_chroma=h_chroma)
-    if tune:
-        if patch_kernel != "uniform":
-            raise NLMeansError(
-                f"tune=True chooses parameters for the uniform patch kernel only, not "
-                f"patch_kernel={patch_kernel!r}; give h (and f, r) to use it"
-            )
-        params = tune_params(sample, sigma, method=method, backend=backend, **options)
-    else:
-        method = "pixel" if method is None else method
-        params = resolve_params(
-            sample, sigma=sigma, method=method, patch_kernel=patch_kernel, **options
+        # A noise model transforms the caller's range, not the default.
+        gaussian = replace(
+            q, noise="gaussian", gain=None, read_noise=None, offset=None, channel_axis=axis
         )
+        return _denoise_stabilised(
+            x, model, (low, high), gaussian, return_params, sample_chunks
+        )  # fmt: skip
+    if q.data_range is None:
+        data_range = image_data_range(rest[0]) if rest else float(np.iinfo(x.dtype).max)
+        q = replace(q, data_range=data_range)
+    q = replace(q, channel_axis=axis)
+    if q.tuned:
+        options = q.keywords("h", "f", "r", "method", "backend", "h_chroma", "data_range")
+        params = tune_params(sample, q.sigma, channel_axis=axis, **options)
+    else:
+        params = resolve_request(sample, q)
     del sample
 
     ndim = planes.ndim - 1
     if params.method == COMBINED:
-        chosen = select(backend, None, ndim)
+        chosen = select(q.backend, None, ndim)
     else:
-        chosen = select(backend, params.method, ndim, params.patch_kernel)
+        chosen = select(q.backend, params.method, ndim, params.patch_kernel)
     pads = block_padding(params, ndim)
-    work = planes.rechunk(_thick_chunks(planes.chunks, pads, axis, x.ndim))
+    work = planes.rechunk(thick_chunks(planes.chunks, pads, axis, x.ndim))
     depth = {0: 0}
     depth.update({k + 1: (p if len(work.chunks[k + 1]) > 1 else 0) for k, p in enumerate(pads)})
     kernel = partial(
@@ -208,7 +224,7 @@ def denoise(
         dtype=x.dtype,
         bounds=(low, high),
         backend=chosen.name,
-        threads=threads if threads is not None else _planned_threads(),
+        threads=q.threads if q.threads is not None else planned_threads(),
     )
     out = da.map_overlap(
         kernel,
@@ -226,23 +242,25 @@ def denoise(
     return (out, params) if return_params else out
 
 
-def _denoise_stabilised(x, model, bounds, axis, return_params, options):
+def _denoise_stabilised(x, model, bounds, request: Request, return_params, sample_chunks):
     """:func:`denoise` under a noise model: stabilise, denoise at σ = 1, invert, finish.
 
     As the front door does it: the stabilised data range is the transform's
     span over the image's bounds (or of ``data_range`` above the offset), and
     the inverse is cast to the input's dtype and clipped to its per-channel bounds.
     """
-    from dataclasses import replace
-
     low, high = (np.asarray(b, dtype=np.float64) for b in bounds)
-    if options["data_range"] is None:
+    if request.data_range is None:
         ends = model.stabilize(np.array([low.min(), high.max()]))
     else:
-        ends = model.stabilize(np.array([model.offset, model.offset + options["data_range"]]))
-    options["data_range"] = float(ends[1] - ends[0]) if ends[1] > ends[0] else 1.0
+        ends = model.stabilize(np.array([model.offset, model.offset + request.data_range]))
+    data_range = float(ends[1] - ends[0]) if ends[1] > ends[0] else 1.0
     stable = x.map_blocks(model.stabilize, dtype=np.float32)
-    result, params = denoise(stable, sigma=1.0, return_params=True, **options)
+    result, params = denoise_request(
+        stable, replace(request, sigma=1.0, data_range=data_range), return_params=True,
+        sample_chunks=sample_chunks,
+    )  # fmt: skip
+    axis = request.channel_axis
     shape = [1] * x.ndim
     if axis is not None:
         shape[axis] = -1
@@ -257,32 +275,13 @@ def _denoise_stabilised(x, model, bounds, axis, return_params, options):
     return (out, params) if return_params else out
 
 
-def _channel_axis(channel_axis, ndim: int) -> int | None:
-    if channel_axis is None:
-        return None
-    if isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer)):
-        raise NLMeansError(f"channel_axis={channel_axis!r} is not an integer axis")
-    if not -ndim <= channel_axis < ndim:
-        raise NLMeansError(
-            f"channel_axis={channel_axis} is out of range; expected {-ndim} <= axis <= {ndim - 1}"
-        )
-    return int(channel_axis) % ndim
-
-
-def _per_axis(value, ndim: int) -> tuple[int, ...]:
-    """A radius as one int per spatial axis (an int is the same on every axis)."""
-    if isinstance(value, (tuple, list)):
-        return tuple(int(v) for v in value)
-    return (int(value),) * ndim
-
-
-def _in_layout(planes: np.ndarray, axis: int | None) -> np.ndarray:
+def in_layout(planes: np.ndarray, axis: int | None) -> np.ndarray:
     """Channels-first ``planes`` back in the input's layout."""
     return planes[0] if axis is None else np.moveaxis(planes, 0, axis)
 
 
-def _check_float_bounds(planes, low, high) -> None:
-    """The front door's float checks (finite, magnitude) from the bounds, same messages."""
+def check_float_bounds(planes, low, high) -> None:
+    """Return the front door's float checks (finite, magnitude) from the bounds, same messages."""
     corners = np.stack([low, high], axis=-1)[..., np.newaxis]  # (C, 2, 1)
     if not np.isfinite(corners).all():
         import dask.array as da
@@ -292,7 +291,7 @@ def _check_float_bounds(planes, low, high) -> None:
     float_bounds(corners)
 
 
-def _thick_chunks(chunks, pads, axis, ndim: int):
+def thick_chunks(chunks, pads, axis, ndim: int):
     """``chunks`` with every spatial axis whose chunks are thinner than its overlap rechunked.
 
     A warning names the axis (of the input array) and the new chunk size. A thin
@@ -327,13 +326,6 @@ def _thick_chunks(chunks, pads, axis, ndim: int):
             stacklevel=3,
         )
     return tuple(new)
-
-
-def _check_count(name: str, value) -> None:
-    """NLMeansError unless ``value`` is an integer >= 1 (a float or a string is refused,
-    never converted)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise NLMeansError(f"{name}={value!r} is out of range; expected an integer >= 1")
 
 
 def _denoise_block(block, *, params, pads, dtype, bounds, backend, threads, block_info=None):

@@ -10,18 +10,19 @@ a whole image.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
 
 from .._arrays import SUPPORTED_DTYPES
-from .._mapped import _mapped_backend, check_model, mapped_padded_block, resolve_mapped
+from .._mapped import check_model, mapped_backend, mapped_padded_block, resolve_mapped
 from ..backends import REGISTRY, padding
 from ..errors import NLMeansError
-from ..params import image_data_range, radii
-from ._chunked import _channel_axis, _check_float_bounds, _in_layout, _thick_chunks
-from ._sampling import _strided_sample, sample_tiles
-from ._threads import _planned_threads, task_threads
+from ..params import check_channel_axis, image_data_range, radii
+from ._chunked import check_float_bounds, in_layout, thick_chunks
+from ._sampling import sample_tiles, strided_sample
+from ._threads import planned_threads, task_threads
 
 
 def _spatial(value, planes, name: str):
@@ -38,12 +39,13 @@ def _spatial(value, planes, name: str):
     return values.rechunk(planes.chunks[1:])
 
 
-def denoise_mapped(
-    array, h, sigma, *, mask, noise, coils, f, r, channel_axis, method, backend, tune,
-    h_chroma, data_range, return_params, sample_chunks, threads, patch_kernel,
-):  # fmt: skip
-    """:func:`nlmeans.dask.denoise` with a σ map (an array over the spatial axes, numpy or
-    dask), a mask or ``noise="rician"``; the arguments are those of :func:`nlmeans.denoise`.
+def denoise_mapped(array, request, *, mask, return_params, sample_chunks):
+    """Denoise a dask array with a σ map, a mask or ``noise="rician"``.
+
+    :func:`nlmeans.dask.denoise` with a σ map (an array over the spatial axes,
+    numpy or dask), a mask or the Rician model: ``request``
+    (:class:`nlmeans.Request`) and the keywords are those of
+    :func:`nlmeans.dask.denoise`.
 
     The result equals :func:`nlmeans.denoise` of the computed array with the same
     map, mask and parameters (the returned Params, σ₀ the map's root mean square).
@@ -55,20 +57,22 @@ def denoise_mapped(
     import dask
     import dask.array as da
 
-    noise, coils = check_model(noise, coils, tune, method, h_chroma, patch_kernel, None)
+    check_model(request, None)
+    sigma, noise, coils = request.sigma, request.noise, request.coils
+    data_range = request.data_range
     x = array if isinstance(array, da.Array) else da.asarray(array)
     if x.dtype not in SUPPORTED_DTYPES:
         names = ", ".join(np.dtype(d).name for d in SUPPORTED_DTYPES)
         raise NLMeansError(f"image dtype {x.dtype} is not supported; expected one of {names}")
     if x.size == 0 or any(math.isnan(n) for n in x.shape):
         raise NLMeansError(f"image has shape {x.shape} with no pixels (or unknown chunk sizes)")
-    axis = _channel_axis(channel_axis, x.ndim)
+    axis = check_channel_axis(request.channel_axis, x.ndim)
     planes = x[np.newaxis] if axis is None else da.moveaxis(x, axis, 0)
     planes = planes.rechunk({0: -1})
     spatial = tuple(range(1, planes.ndim))
     wanted = [planes.min(axis=spatial), planes.max(axis=spatial)]
     if x.dtype.kind == "f" and data_range is None:
-        wanted.append(_strided_sample(x))
+        wanted.append(strided_sample(x))
     sigma_map = None
     if sigma is not None and np.ndim(sigma) > 0:
         sigma_map = _spatial(sigma, planes, "sigma map").astype(np.float64)
@@ -85,7 +89,7 @@ def denoise_mapped(
             wanted.append(da.isin(inside, [0, 1]).all())
     low, high, *rest = dask.compute(*wanted)
     if x.dtype.kind == "f":
-        _check_float_bounds(planes, low, high)
+        check_float_bounds(planes, low, high)
     if x.dtype.kind == "f" and data_range is None:
         data_range = image_data_range(rest.pop(0))
     elif data_range is None:
@@ -106,13 +110,13 @@ def denoise_mapped(
         raise NLMeansError("noise='rician' takes magnitude images; this one has negative values")
 
     sample_planes = np.asarray(sample_tiles(planes, int(sample_chunks)).compute())
+    resolved = replace(request, sigma=sigma, data_range=data_range, channel_axis=axis)
     params, _ = resolve_mapped(
-        _in_layout(sample_planes, axis), sample_planes, h, sigma, f, r, data_range=data_range,
-        noise=noise, coils=coils, channel_axis=axis, inside=None, params=None,
-    )  # fmt: skip
+        in_layout(sample_planes, axis), sample_planes, resolved, inside=None, params=None
+    )
     del sample_planes
     ndim = planes.ndim - 1
-    chosen = _mapped_backend(backend, ndim)
+    chosen = mapped_backend(request.backend, ndim)
     pads = padding("pixel", radii(params.f, ndim), radii(params.r, ndim))
     # float64 holds every input dtype exactly: the pixels outside the mask come back bit for bit.
     stack = np.float64 if x.dtype == np.float64 else np.float32
@@ -122,7 +126,7 @@ def denoise_mapped(
     if inside is not None:
         parts.append(inside[np.newaxis].astype(stack))
     work = da.concatenate(parts, axis=0).rechunk({0: -1})
-    work = work.rechunk(_thick_chunks(work.chunks, pads, axis, x.ndim))
+    work = work.rechunk(thick_chunks(work.chunks, pads, axis, x.ndim))
     depth = {0: 0}
     depth.update({k + 1: (p if len(work.chunks[k + 1]) > 1 else 0) for k, p in enumerate(pads)})
     kernel = partial(
@@ -137,7 +141,7 @@ def denoise_mapped(
         dtype=x.dtype,
         bounds=(low, high),
         backend=chosen.name,
-        threads=threads if threads is not None else _planned_threads(),
+        threads=request.threads if request.threads is not None else planned_threads(),
     )
     out = da.map_overlap(
         kernel,

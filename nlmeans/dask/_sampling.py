@@ -1,7 +1,7 @@
 """The samples the chunked path decides from: tiles for sigma and SURE, points for the range.
 
 :func:`sample_tiles` picks an evenly spread sub-grid of whole tiles (sigma is
-estimated, and SURE tunes, on it); :func:`_strided_sample` the values the
+estimated, and SURE tunes, on it); :func:`strided_sample` the values the
 front door's :func:`nlmeans.params.image_data_range` samples.
 """
 
@@ -22,7 +22,7 @@ MIN_SAMPLE_TILE = 256
 _DATA_RANGE_POINTS = 1_000_000
 
 
-def _strided_sample(x):
+def strided_sample(x):
     """Lazily, the values ``image_data_range`` samples: every step-th value in C order."""
     step = max(1, x.size // _DATA_RANGE_POINTS)
     flat = np.arange(0, x.size, step, dtype=np.int64)

@@ -15,7 +15,7 @@ import os
 _WORKER_THREADS: dict[str, int] = {}
 
 
-def _planned_threads() -> int | None:
+def planned_threads() -> int | None:
     """Numba threads per task for the scheduler active now (None: decide in the task).
 
     Threads and processes schedulers: cores // their worker count (Dask's

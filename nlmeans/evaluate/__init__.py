@@ -1,6 +1,13 @@
 """Evaluation: noise synthesis, PSNR/SSIM, and nlmeans against its peers, from Python.
 
-``nlmeans compare`` is a thin command over :func:`compare_image`.
+``nlmeans compare`` is a thin command over :func:`compare_image`, which takes
+nlmeans' choices as one :class:`~nlmeans.Request`.
+
+The modules: :mod:`~nlmeans.evaluate._metrics` (noise, PSNR, SSIM, the 8-bit
+scale), :mod:`~nlmeans.evaluate._peers` (nlmeans, scikit-image and OpenCV with
+equivalent parameters), :mod:`~nlmeans.evaluate._comparison` (every method on
+one image: rows, means, timing) and :mod:`~nlmeans.evaluate._montage` (the
+side-by-side picture).
 """
 
 from ._comparison import Comparison, Row, compare, compare_image, mean_rows, timed_run

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .._denoise import resolve_params
+from .._request import Request
+from .._resolve import resolve_request
 from ..params import Params
 from ..sure import tune as tune_params
 from ._metrics import add_noise, psnr, ssim
@@ -130,7 +131,7 @@ def mean_rows(comparisons: list[Comparison]) -> list[Row]:
 
 
 def _mean_or_none(values: list) -> float | None:
-    """The mean, or None when some value is missing (an SSIM left out)."""
+    """Return the mean, or None when some value is missing (an SSIM left out)."""
     return None if any(v is None for v in values) else float(np.mean(values))
 
 
@@ -141,18 +142,12 @@ def compare_image(
     noise_sigma: float | None = None,
     seed: int = 0,
     known_sigma: bool = False,
-    h: float | None = None,
-    f: int | None = None,
-    r: int | None = None,
-    method: str | None = None,
-    tune: bool = False,
-    h_chroma: float | None = None,
-    backend: str = "auto",
+    request: Request | None = None,
     opencv: bool | None = None,
     repeat: int = 1,
     name: str = "image",
 ) -> Comparison:
-    """nlmeans against scikit-image (and OpenCV) on one image: PSNR, SSIM and warm time.
+    """Nlmeans against scikit-image (and OpenCV) on one image: PSNR, SSIM and warm time.
 
     Parameters
     ----------
@@ -169,12 +164,11 @@ def compare_image(
     known_sigma : bool
         Give the denoisers ``noise_sigma`` instead of the noise estimated from
         the noisy image.
-    h, f, r, method, h_chroma
-        Fix nlmeans' parameters (8-bit units); unset ones are resolved from
-        the noisy image as :func:`nlmeans.denoise` does, or tuned by SURE
-        with ``tune`` (its time is kept apart, in ``tuning_seconds``).
-    backend : str
-        nlmeans' backend.
+    request : Request, optional
+        nlmeans' choices (:class:`nlmeans.Request`; h in 8-bit units)
+        and backend; unset parameters are resolved from the noisy image as
+        :func:`nlmeans.denoise` does, or tuned by SURE with ``tune`` (its time
+        kept apart, in ``tuning_seconds``). Default: every choice unset.
     opencv : bool, optional
         Include OpenCV (default: when ``cv2`` is importable).
     repeat : int
@@ -201,23 +195,23 @@ def compare_image(
         raise ValueError("give exactly one of noisy or noise_sigma")
     if noisy is None:
         noisy = add_noise(clean, noise_sigma, seed)
-    given = {
-        "h": h,
-        "sigma": noise_sigma if known_sigma else None,
-        "f": f,
-        "r": r,
-        "channel_axis": None if noisy.ndim == 2 else -1,
-        "data_range": 255.0,
-        "h_chroma": h_chroma,
-    }
+    request = replace(
+        request if request is not None else Request(),
+        sigma=noise_sigma if known_sigma else None,
+        channel_axis=None if noisy.ndim == 2 else -1,
+        data_range=255.0,
+    )
     tuning_seconds = None
-    if tune:
+    if request.tuned:
         start = time.perf_counter()
-        params = tune_params(noisy, method=method, backend=backend, **given)
+        params = tune_params(
+            noisy, request.sigma, method=request.method, backend=request.backend,
+            **request.keywords("h", "f", "r", "channel_axis", "data_range", "h_chroma"),
+        )  # fmt: skip
         tuning_seconds = time.perf_counter() - start
     else:
-        params = resolve_params(noisy, method=method or "pixel", **given)
-    methods = methods_for(params, backend, opencv=opencv)
+        params = resolve_request(noisy, request)
+    methods = methods_for(params, request.backend, opencv=opencv)
     comparison = compare(name, clean, noisy, params, methods, repeat)
     comparison.tuning_seconds = tuning_seconds
     return comparison

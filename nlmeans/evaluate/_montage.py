@@ -16,8 +16,9 @@ def montage_label_height(width: int) -> int:
 
 
 def montage(comparison: Comparison, clean: np.ndarray) -> np.ndarray:
-    """noisy | nlmeans | scikit-image | clean side by side, uint8 RGB, each under a label
-    with its name and PSNR, drawn with Pillow.
+    """Return noisy | nlmeans | scikit-image | clean side by side, uint8 RGB.
+
+    Each under a label with its name and PSNR, drawn with Pillow.
 
     The result is (H + label band) × 4W × 3, the band being
     :func:`montage_label_height` pixels high.

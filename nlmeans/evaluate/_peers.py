@@ -66,7 +66,7 @@ def opencv_parameters(params: Params) -> dict:
 
 
 def run_nlmeans(noisy: np.ndarray, params: Params, backend: str) -> np.ndarray:
-    """nlmeans on the float 8-bit-scale image with the given parameters (and method)."""
+    """Nlmeans on the float 8-bit-scale image with the given parameters (and method)."""
     channel_axis = None if noisy.ndim == 2 else -1
     return denoise(
         noisy,
@@ -102,7 +102,7 @@ def skimage_nl_means(unit: np.ndarray, **kwargs) -> np.ndarray:
 
 
 def opencv_available() -> bool:
-    """True when ``cv2`` can be imported (the ``bench`` extra)."""
+    """Return True when ``cv2`` can be imported (the ``bench`` extra)."""
     try:
         import cv2  # noqa: F401
     except ImportError:

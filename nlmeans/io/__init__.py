@@ -22,16 +22,28 @@ new one, never a partial one.
 An array read from a file keeps the file's axis order; :class:`Picture`
 names its axes (:mod:`nlmeans.io._axes`: T, Z, Y, X spatial, C channels).
 
-The package's modules: :mod:`~nlmeans.io._picture` (the :class:`Picture`
-record, :class:`ImageFileError`), :mod:`~nlmeans.io._formats` (what each
-output format stores, checked before denoising), :mod:`~nlmeans.io._read`
-(format recognition, :func:`read_image`), :mod:`~nlmeans.io._checks` (what
-every reader checks), :mod:`~nlmeans.io._images` (PNG, JPEG, BMP),
-:mod:`~nlmeans.io._tiff_ifds` (the bounded IFD walk), :mod:`~nlmeans.io._tiff`,
-:mod:`~nlmeans.io._npy`, :mod:`~nlmeans.io._video`, :mod:`~nlmeans.io._axes`,
-:mod:`~nlmeans.io._same` (is an output one of the inputs) and
-:mod:`~nlmeans.io._write` (encoding, atomic no-replace publishing). The names
-other modules use are re-exported here.
+The package's modules:
+
+- :mod:`._picture`: the :class:`Picture` record and :class:`ImageFileError`;
+- :mod:`._read`: format recognition and :func:`read_image`;
+- :mod:`._checks`: what every reader checks (declared sizes, fixed axes,
+  pixel types, finite values);
+- :mod:`._images`: PNG, JPEG, BMP and the other single images Pillow reads;
+- :mod:`._png16`: the 16-bit PNG codec (filters, Adam7), with
+  :mod:`._png_chunks` (the chunk container, read in bounded blocks) and
+  :mod:`._exif` (the EXIF orientation);
+- :mod:`._tiff` and :mod:`._tiff_ifds`: TIFF images and stacks, and the
+  bounded IFD walk made before tifffile parses anything;
+- :mod:`._npy`: ``.npy`` arrays;
+- :mod:`._video` and :mod:`._video_stream`: videos, whole or streamed;
+- :mod:`._zarr`: chunked files (zarr, large TIFFs) read lazily, zarr written;
+- :mod:`._axes`: axes strings (T, Z, Y, X spatial, C channels);
+- :mod:`._formats`: what each output format stores, checked before denoising;
+- :mod:`._same`: whether an output is one of the inputs;
+- :mod:`._write` and :mod:`._noreplace`: encoding, and atomic no-replace
+  publishing.
+
+The names other packages use are re-exported here.
 """
 
 from __future__ import annotations

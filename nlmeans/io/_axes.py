@@ -27,8 +27,10 @@ T_PATCH_RADIUS, T_SEARCH_RADIUS = 0, 2
 
 
 def parse_axes(value: str | None) -> str | None:
-    """Validate an axes string (``--axes``): letters T, Z, Y, X, C (S read as C), each at
-    most once, Y and X present. Returns it in upper case with S as C, or None.
+    """Validate an axes string (``--axes``).
+
+    Letters T, Z, Y, X, C (S read as C), each at most once, Y and X present.
+    Returns it in upper case with S as C, or None.
 
     Raises NLMeansError with one line naming the problem.
     """
@@ -62,9 +64,11 @@ def check_axes_count(axes: str, shape: tuple[int, ...], what: str = "the file") 
 
 
 def from_metadata(letters: str) -> str | None:
-    """nlmeans axes for a file's own axes letters (tifffile's series axes), or None when
-    they do not say what every axis is (``I``/``Q``: a plain sequence of pages, or
-    letters with no nlmeans meaning) or name two channel axes."""
+    """Translate a file's own axes letters (tifffile's series axes) to nlmeans axes.
+
+    None when they do not say what every axis is (``I``/``Q``: a plain sequence of pages, or
+    letters with no nlmeans meaning) or name two channel axes.
+    """
     axes = letters.upper().replace("S", "C")
     if any(letter not in AXES_LETTERS for letter in axes):
         return None
@@ -74,7 +78,7 @@ def from_metadata(letters: str) -> str | None:
 
 
 def spatial_axes(axes: str) -> str:
-    """The spatial letters of ``axes``, in order (channels left out)."""
+    """Return the spatial letters of ``axes``, in order (channels left out)."""
     return axes.replace("C", "")
 
 

@@ -17,14 +17,26 @@ from ._picture import ImageFileError, Picture
 
 
 def check_fixed_axes(path, given: str | None, layout: str, kind: str) -> None:
-    """Refuse ``--axes`` that differ from the fixed axes of a format (``kind``)."""
+    """Refuse ``--axes`` that differ from the fixed axes of a format (``kind``).
+
+    Parameters
+    ----------
+    path : path-like
+        The file, named in the error.
+    given : str or None
+        The ``--axes`` given (None: nothing to check).
+    layout : str
+        The format's fixed axes.
+    kind : str
+        The format, named in the error.
+    """
     if given is not None and given != layout:
         raise ImageFileError(
             path, f"{kind} files have axes {layout}; --axes {given} does not apply to them"
         )
 
 
-def _check_declared(
+def check_declared(
     path, height: int, width: int, channels: int, itemsize: int, extra: int = 0
 ) -> None:
     """Refuse, before decoding, a declared size that cannot be decoded and denoised.
@@ -43,12 +55,32 @@ def _check_declared(
 def check_declared_stack(
     path, shape: tuple[int, ...], axes: str, itemsize: int, extra: int = 0
 ) -> None:
-    """Refuse, before decoding, a stack (or array) of ``shape`` with these ``axes`` that
-    cannot be decoded, denoised and written (:func:`nlmeans._memory.stack_file_bytes`).
+    """Refuse, before decoding, a stack that memory cannot hold.
+
+    A stack (or array) of ``shape`` with these ``axes`` must be decoded,
+    denoised and written (:func:`nlmeans._memory.stack_file_bytes`).
 
     The reflection margins are those of the defaults: r_t + f_t = 2 on a T axis,
     the 2-D presets' (:data:`~nlmeans._memory.PRESET_PAD`) on Y and X when they are
     the only other spatial axes, the volume presets' otherwise.
+
+    Parameters
+    ----------
+    path : path-like
+        The file, named in the error.
+    shape : tuple of int
+        The declared array shape.
+    axes : str
+        Its axes (T, Z, Y, X, C).
+    itemsize : int
+        Bytes per sample.
+    extra : int
+        Further bytes the reader needs.
+
+    Raises
+    ------
+    NLMeansError
+        When the estimate exceeds the memory available.
     """
     from .._memory import PRESET_PAD, VOLUME_PAD, stack_file_bytes
 
@@ -66,7 +98,20 @@ def check_declared_stack(
 
 
 def split_alpha(path, array: np.ndarray) -> Picture:
-    """Separate the alpha channel of a gray+alpha or RGBA array."""
+    """Separate the alpha channel of a gray+alpha or RGBA array.
+
+    Parameters
+    ----------
+    path : path-like
+        The file, named in errors.
+    array : ndarray
+        (H, W, 2) gray+alpha or (H, W, 4) RGBA.
+
+    Returns
+    -------
+    Picture
+        The colour channels, the alpha kept apart.
+    """
     if array.dtype not in (np.uint8, np.uint16, np.float32, np.float64):
         raise ImageFileError(
             path,
@@ -93,6 +138,15 @@ def require_finite(path, pixels: np.ndarray, what: str = "") -> None:
     Counts the NaN and infinite values, and refuses magnitudes above
     ``MAX_FLOAT_MAGNITUDE`` (float32 squares of them overflow). ``what`` names
     the part of the image, e.g. ``"alpha channel "``. Integer images pass.
+
+    Parameters
+    ----------
+    path : path-like
+        The file, named in the error.
+    pixels : ndarray
+        The values read.
+    what : str
+        The part of the image, in the message.
     """
     if not np.issubdtype(pixels.dtype, np.floating) or pixels.size == 0:
         return

@@ -43,7 +43,13 @@ JPEG_QUALITY = 95
 
 
 def check_extension(path: Path) -> None:
-    """Raise ImageFileError unless ``path`` has an extension nlmeans can write."""
+    """Raise ImageFileError unless ``path`` has an extension nlmeans can write.
+
+    Parameters
+    ----------
+    path : Path
+        The output path.
+    """
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         allowed = ", ".join(IMAGE_EXTENSIONS)
         raise ImageFileError(
@@ -56,6 +62,15 @@ def check_format(path: Path, dtype, channels: int) -> None:
 
     Called before denoising, so that a float TIFF is not computed for minutes
     and then refused by a PNG writer.
+
+    Parameters
+    ----------
+    path : Path
+        The output path.
+    dtype : dtype
+        The pixel type to store.
+    channels : int
+        Channels per pixel.
     """
     path = Path(path)
     check_extension(path)
@@ -81,6 +96,13 @@ def check_picture_format(path: Path, picture: Picture) -> None:
     ``.npy`` (or, an 8-bit RGB ``TYXC`` time stack, to a video); ``.npy``
     stores any array nlmeans reads; single images follow :func:`check_format`.
     Called before denoising.
+
+    Parameters
+    ----------
+    path : Path
+        The output path.
+    picture : Picture
+        What was read.
     """
     path = Path(path)
     check_extension(path)
@@ -113,6 +135,11 @@ def check_folder_writable(path: Path) -> None:
 
     Probes by creating and deleting a hidden temporary file, which also
     catches read-only mounts and is right for the root user.
+
+    Parameters
+    ----------
+    path : Path
+        The output path.
     """
     folder = path.parent
     if not folder.exists():

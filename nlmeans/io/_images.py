@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NLMeansError
-from . import _png16 as png16
-from ._checks import _check_declared
-from ._picture import ImageFileError, _reason
+from ._checks import check_declared
+from ._picture import ImageFileError, error_reason
+from ._png16 import decode as decode_png16
+from ._png_chunks import PNGError, check_image_chunks, max_compressed, read_header
 
 # Pillow modes converted on reading: everything else that is not listed in
 # _NATIVE_MODES becomes RGB.
@@ -25,38 +26,40 @@ _NATIVE_MODES = {"L", "LA", "RGB", "RGBA", "I;16", "I;16B", "I;16L", "F"}
 _CONVERT_MODES = {"1": "L", "PA": "RGBA", "RGBa": "RGBA", "La": "LA", "RGBX": "RGB"}
 
 
-def _png_checked_depth(path: Path) -> int:
-    """A PNG's bit depth, after checking its declared size (palette counts as RGB)."""
+def png_checked_depth(path: Path) -> int:
+    """Return a PNG's bit depth, after checking its declared size (palette counts as RGB)."""
     with open(path, "rb") as handle:
         head = handle.read(33)
     try:
-        width, height, depth, color, _ = png16.read_header(head)
-    except png16.PNGError as error:
+        width, height, depth, color, _ = read_header(head)
+    except PNGError as error:
         raise ImageFileError(path, str(error)) from None
     channels = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}.get(color, 4)
-    _check_declared(path, height, width, channels, 2 if depth == 16 else 1)
+    check_declared(path, height, width, channels, 2 if depth == 16 else 1)
     if depth != 16:  # Pillow decodes it: check the chunks by the 16-bit decoder's rule first
         try:
             with open(path, "rb") as handle:
-                png16.check_image_chunks(handle, png16.max_compressed(width, height, depth, color))
-        except png16.PNGError as error:
+                check_image_chunks(handle, max_compressed(width, height, depth, color))
+        except PNGError as error:
             raise ImageFileError(path, str(error)) from None
     return depth
 
 
-def _read_png16(path: Path) -> np.ndarray:
-    """Decode a 16-bit PNG in bounded reads, with its eXIf orientation applied (as for
-    8-bit PNGs, which Pillow reads)."""
+def read_png16(path: Path) -> np.ndarray:
+    """Decode a 16-bit PNG in bounded reads, with its eXIf orientation applied.
+
+    As for 8-bit PNGs, which Pillow reads.
+    """
     try:
         with open(path, "rb") as handle:
-            return np.ascontiguousarray(png16.decode(handle, oriented=True))
-    except png16.PNGError as error:
+            return np.ascontiguousarray(decode_png16(handle, oriented=True))
+    except PNGError as error:
         raise ImageFileError(path, str(error)) from None
     except OSError as error:
         raise ImageFileError(path, f"cannot be read ({error.strerror or error})") from None
 
 
-def _read_pillow(path: Path, kind: str | None) -> np.ndarray:
+def read_pillow(path: Path, kind: str | None) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
@@ -69,7 +72,7 @@ def _read_pillow(path: Path, kind: str | None) -> np.ndarray:
             mode = image.mode
             bands = len(image.getbands())
             itemsize = 4 if mode in ("F", "I", "I;32") else 2 if mode.startswith("I;16") else 1
-            _check_declared(path, height, width, max(bands, 3 if mode == "P" else 1), itemsize)
+            check_declared(path, height, width, max(bands, 3 if mode == "P" else 1), itemsize)
             frames = getattr(image, "n_frames", 1)
             if frames > 1 and image.format != "MPO":  # MPO: camera JPEG + preview, take the first
                 raise ImageFileError(
@@ -89,7 +92,7 @@ def _read_pillow(path: Path, kind: str | None) -> np.ndarray:
         what = f"a readable {kind} (truncated or corrupt)" if kind else f"an image ({expected})"
         raise ImageFileError(path, f"is not {what}") from None
     except Exception as error:  # Pillow raises OSError, SyntaxError, ValueError...
-        raise ImageFileError(path, f"is truncated or corrupt ({_reason(error)})") from None
+        raise ImageFileError(path, f"is truncated or corrupt ({error_reason(error)})") from None
 
 
 def _to_supported_mode(image):

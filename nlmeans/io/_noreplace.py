@@ -16,7 +16,7 @@ _renameat2 = None
 
 
 def _renameat2_function():
-    """glibc's ``renameat2`` through ctypes, or None where it is missing (not Linux)."""
+    """Load glibc's ``renameat2`` through ctypes, or None where it is missing (not Linux)."""
     global _renameat2
     if _renameat2 is None:
         _renameat2 = False

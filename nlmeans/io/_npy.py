@@ -15,14 +15,14 @@ import numpy as np
 
 from ..errors import NLMeansError
 from ._axes import AXES_EXAMPLES, check_axes_count
-from ._checks import _check_declared, check_declared_stack, split_alpha
-from ._picture import ImageFileError, Picture, _reason
+from ._checks import check_declared, check_declared_stack, split_alpha
+from ._picture import ImageFileError, Picture, error_reason
 
 _SUPPORTED = (np.uint8, np.uint16, np.float32, np.float64)
 
 
 def guess_axes(shape: tuple[int, ...]) -> str | None:
-    """The axes of an array of ``shape`` without ``--axes``, or None (4-D and more)."""
+    """Guess the axes of an array of ``shape`` without ``--axes``; None for 4-D and more."""
     if len(shape) == 2:
         return "YX"
     if len(shape) == 3:
@@ -41,13 +41,13 @@ def read_npy(path: Path, axes: str | None = None) -> Picture:
                 path, "holds Python objects (a pickled array); nlmeans reads numeric .npy "
                 "arrays only (uint8, uint16, float32, float64)",
             ) from None  # fmt: skip
-        reason = _reason(error)
+        reason = error_reason(error)
         raise ImageFileError(path, f"is truncated or corrupt (.npy: {reason})") from None
     except OSError as error:
         raise ImageFileError(path, f"cannot be read ({error.strerror or error})") from None
     except Exception as error:  # a malformed header (NumPy's parser raises many types)
         raise ImageFileError(
-            path, f"is truncated or corrupt (.npy header: {_reason(error)})"
+            path, f"is truncated or corrupt (.npy header: {error_reason(error)})"
         ) from None
     try:
         return _picture(path, mapped, axes)
@@ -85,13 +85,13 @@ def _picture(path, mapped, given):
     if axes in ("YX", "YXC"):
         height, width = shape[0], shape[1]
         channels = shape[2] if len(shape) == 3 else 1
-        _check_declared(path, height, width, channels, dtype.itemsize)
+        check_declared(path, height, width, channels, dtype.itemsize)
     else:
         check_declared_stack(path, shape, axes, dtype.itemsize)
     try:
         array = np.array(mapped, order="C")  # reads the data (a truncated file fails here)
     except (OSError, ValueError) as error:
-        raise ImageFileError(path, f"cannot be read ({_reason(error)})") from None
+        raise ImageFileError(path, f"cannot be read ({error_reason(error)})") from None
     meta = {"format": "npy"}
     if axes in ("YX", "YXC") and shape[-1] != 1:
         picture = split_alpha(path, array)

@@ -64,7 +64,7 @@ class Picture:
         return color + (self.alpha is not None)
 
     def with_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        """The full array to write: ``pixels`` with this picture's alpha re-attached."""
+        """Return the full array to write: ``pixels`` with this picture's alpha re-attached."""
         if self.alpha is None:
             return pixels
         color = pixels if pixels.ndim == 3 else pixels[..., np.newaxis]
@@ -90,6 +90,6 @@ class ImageFileError(NLMeansError):
         self.problem = problem
 
 
-def _reason(error: Exception) -> str:
+def error_reason(error: Exception) -> str:
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import NLMeansError
 from ._checks import check_fixed_axes, split_alpha
-from ._images import _png_checked_depth, _read_pillow, _read_png16
+from ._images import png_checked_depth, read_pillow, read_png16
 from ._picture import ImageFileError, Picture
 
 _MAGIC = (
@@ -43,7 +43,7 @@ def _container_kind(head: bytes) -> str | None:
 
 
 def _stat_problem(path, error: OSError) -> str:
-    """What an OSError from looking ``path`` up means, in the words the README uses."""
+    """Say what an OSError from looking ``path`` up means, in the words the README uses."""
     if error.errno == errno.ELOOP:
         return "is a symbolic link loop (it never reaches a file)"
     if error.errno == errno.ENOENT:
@@ -56,6 +56,16 @@ def resolve_path(path) -> Path:
 
     (``Path.resolve`` raises RuntimeError for a loop on Python < 3.13.) For the
     CLI's same-file check of input and output, which runs before reading.
+
+    Parameters
+    ----------
+    path : path-like
+        The path to resolve.
+
+    Returns
+    -------
+    Path
+        The absolute path, links followed.
     """
     try:
         return Path(path).resolve()
@@ -83,6 +93,11 @@ def read_image(path, axes: str | None = None) -> Picture:
         what its metadata says; needed for stacks without axes metadata and
         ``.npy`` arrays of 4 or more axes. Single-image formats and videos
         have fixed axes (``YX``/``YXC``, ``TYXC``), which it must match.
+
+    Returns
+    -------
+    Picture
+        The pixels (the file's own axis order), alpha, axes and metadata.
 
     Raises
     ------
@@ -128,8 +143,8 @@ def read_image(path, axes: str | None = None) -> Picture:
         from ._video import read_video
 
         return read_video(path, axes)
-    depth = _png_checked_depth(path) if kind == "PNG" else None
-    array = _read_png16(path) if depth == 16 else _read_pillow(path, kind)
+    depth = png_checked_depth(path) if kind == "PNG" else None
+    array = read_png16(path) if depth == 16 else read_pillow(path, kind)
     picture = split_alpha(path, array)
     check_fixed_axes(path, axes, picture.layout, kind or "this format")
     return picture

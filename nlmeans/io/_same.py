@@ -14,7 +14,17 @@ from ._picture import ImageFileError
 
 
 def same_file(a, b) -> bool:
-    """True when paths ``a`` and ``b`` reach the same file (or folder)."""
+    """Tell whether paths ``a`` and ``b`` reach the same file (or folder).
+
+    Parameters
+    ----------
+    a, b : path-like
+        The paths to compare (missing paths are compared by name).
+
+    Returns
+    -------
+    bool
+    """
     if os.path.realpath(a) == os.path.realpath(b):
         return True
     try:
@@ -28,6 +38,15 @@ def refuse_input_as_output(output, inputs, what: str = "output") -> None:
     """Raise ImageFileError (one line) when ``output`` reaches any path in ``inputs``.
 
     ``what`` names the output in the message (``--csv``, ``--montage``, ``-o``).
+
+    Parameters
+    ----------
+    output : path-like
+        The path about to be written.
+    inputs : iterable of path-like
+        The paths read.
+    what : str
+        The output's name in the message.
     """
     for source in inputs:
         if source is not None and same_file(output, source):

@@ -23,9 +23,9 @@ import numpy as np
 
 from ..errors import NLMeansError
 from ._axes import AXES_EXAMPLES, check_axes_count, from_metadata
-from ._checks import _check_declared, check_declared_stack, split_alpha
+from ._checks import check_declared, check_declared_stack, split_alpha
 from ._formats import JPEG_QUALITY
-from ._picture import ImageFileError, Picture, _reason
+from ._picture import ImageFileError, Picture, error_reason
 from ._tiff_ifds import walk_tiff_ifds
 
 #: Input compression (tifffile's name) -> what the output is written with. JPEG
@@ -53,8 +53,11 @@ _IMAGEJ_KEYS = ("spacing", "unit", "finterval", "fps", "tunit")
 
 @contextlib.contextmanager
 def _quiet_tifffile():
-    """Keep tifffile's log (warnings about odd tags, printed on stderr by logging's
-    last-resort handler) out of the output: what matters is raised or read."""
+    """Keep tifffile's log out of the output: what matters is raised or read.
+
+    The log holds warnings about odd tags, printed on stderr by logging's
+    last-resort handler.
+    """
     import logging
 
     logger = logging.getLogger("tifffile")
@@ -78,7 +81,9 @@ def read_tiff(path: Path, axes: str | None = None) -> Picture:
         with open(path, "rb") as handle:
             ifds = walk_tiff_ifds(handle, os.fstat(handle.fileno()).st_size)
     except (ValueError, OSError) as error:
-        raise ImageFileError(path, f"is truncated or corrupt (TIFF: {_reason(error)})") from None
+        raise ImageFileError(
+            path, f"is truncated or corrupt (TIFF: {error_reason(error)})"
+        ) from None
     main = [index for index, ifd in enumerate(ifds) if ifd.main]
     if not main:
         raise ImageFileError(path, "has no main image (only thumbnails or masks)")
@@ -91,12 +96,14 @@ def read_tiff(path: Path, axes: str | None = None) -> Picture:
     except NLMeansError as error:
         raise ImageFileError(path, str(error)) from None
     except Exception as error:  # tifffile raises many types for corrupt files
-        raise ImageFileError(path, f"is not a readable TIFF ({_reason(error)})") from None
+        raise ImageFileError(path, f"is not a readable TIFF ({error_reason(error)})") from None
 
 
 def _main_series(tiff, main: list[int], main_offsets: set[int]):
-    """The first series of tifffile made of main pages only that holds every main page's
-    pixels, or None (then the main pages are read as one sequence, or refused)."""
+    """Find tifffile's first series of main pages only that holds every main page's pixels.
+
+    None if there is none: then the main pages are read as one sequence, or refused.
+    """
     pixels = sum(int(np.prod(tiff.pages[index].shape)) for index in main)
     for series in tiff.series:
         pages = series.pages
@@ -110,8 +117,11 @@ def _main_series(tiff, main: list[int], main_offsets: set[int]):
 
 
 def _check_same_pages(path, tiff, main: list[int]) -> None:
-    """Refuse main pages that cannot form one stack (different shapes or pixel types),
-    naming the page count: reading the first page alone would drop the others."""
+    """Refuse main pages that cannot form one stack (different shapes or pixel types).
+
+    The message names the page count: reading the first page alone would drop
+    the others.
+    """
     kinds = {(tuple(tiff.pages[i].shape), str(tiff.pages[i].dtype)) for i in main}
     if len(kinds) > 1:
         shapes = ", ".join(sorted("x".join(map(str, sh)) + f" {dtype}" for sh, dtype in kinds))
@@ -171,7 +181,7 @@ def _read_main(path, tiff, main, main_offsets, given):
     if axes in ("YX", "YXC") or planar_rgb:
         height, width = shape[axes.index("Y")], shape[axes.index("X")]
         channels = shape[axes.index("C")] if "C" in axes else 1
-        _check_declared(path, height, width, channels, dtype.itemsize, extra=block)
+        check_declared(path, height, width, channels, dtype.itemsize, extra=block)
     else:
         check_declared_stack(path, shape, axes, dtype.itemsize, extra=block)
     array = np.asarray(decode())
@@ -191,8 +201,11 @@ def _read_main(path, tiff, main, main_offsets, given):
 
 
 def _metadata(tiff, page, kind: str) -> dict:
-    """What the writer keeps of a TIFF: its kind, compression, resolution, ImageJ
-    spacing and intervals, OME physical sizes."""
+    """Collect what the writer keeps of a TIFF.
+
+    Its kind, compression, resolution, ImageJ spacing and intervals, OME
+    physical sizes.
+    """
     meta: dict = {"format": "tiff", "kind": kind, "compression": page.compression.name}
     tags = page.tags
     if "XResolution" in tags and "YResolution" in tags:
@@ -230,15 +243,18 @@ def _compression(meta: dict, dtype) -> tuple[str | None, dict]:
 
 
 def storage_axes(layout: str, imagej: bool) -> str:
-    """The axis order a stack is written in: ImageJ's TZCYX, or for OME the file's
-    order with the channels moved before Y and X (OME keeps Y, X last)."""
+    """Return the axis order a stack is written in.
+
+    ImageJ's TZCYX, or for OME the file's order with the channels moved before
+    Y and X (OME keeps Y, X last).
+    """
     if imagej:
         return "".join(letter for letter in "TZCYX" if letter in layout)
     return "".join(letter for letter in layout if letter not in "YX") + "YX"
 
 
 def encode_tiff(array: np.ndarray, like: Picture | None) -> bytes:
-    """The bytes of a TIFF holding ``array`` (with ``like``'s axes and metadata).
+    """Encode ``array`` as the bytes of a TIFF (with ``like``'s axes and metadata).
 
     Single images (``YX``, ``YXC``) as before: gray, RGB, with unassociated
     alpha. Stacks: an ImageJ hyperstack (axes in ImageJ's order, spacing, unit,

@@ -47,7 +47,7 @@ class TiffIFD:
 
 
 def walk_tiff_ifds(handle, size: int) -> list[TiffIFD]:
-    """The chain of IFDs of a TIFF, checked before tifffile parses anything.
+    """Walk the chain of IFDs of a TIFF, checked before tifffile parses anything.
 
     Follows the next-IFD offsets from the header with a set of visited
     offsets and at most :data:`TIFF_MAX_IFDS` steps (and one per
@@ -59,6 +59,13 @@ def walk_tiff_ifds(handle, size: int) -> list[TiffIFD]:
 
     Returns the IFDs in file order with their NewSubfileType (tag 254; the
     old SubfileType tag 255 value 2, reduced resolution, maps to bit 0).
+
+    Parameters
+    ----------
+    handle : binary file
+        The TIFF, opened for reading.
+    size : int
+        The file's size in bytes.
     """
     import struct
 

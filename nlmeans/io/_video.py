@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from ._checks import check_declared_stack, check_fixed_axes
-from ._picture import ImageFileError, Picture, _reason
+from ._picture import ImageFileError, Picture
+from ._picture import error_reason as _reason
 
 #: What a video path without PyAV says.
 VIDEO_EXTRA = 'pip install "nlmeans[video]"'
@@ -173,8 +174,10 @@ def the_video_stream(path, container):
 
 
 def check_frame_count(path, decoded: int, declared: int) -> None:
-    """Refuse a video that decodes to fewer frames than its container declares (a cut
-    or damaged file), naming both counts: its frames are never silently dropped.
+    """Refuse a video that decodes to fewer frames than its container declares.
+
+    A cut or damaged file; the message names both counts: frames are never
+    silently dropped.
 
     ``declared`` is 0 when the container says nothing. A duration-derived count
     may be off by rounding: one frame in a hundred (at least one) is tolerated.
@@ -188,7 +191,7 @@ def check_frame_count(path, decoded: int, declared: int) -> None:
 
 
 def encoder_for(path: Path, codec: str | None) -> tuple[str, str, dict]:
-    """(encoder, pixel format, options) of ``--codec`` for the container of ``path``."""
+    """Return (encoder, pixel format, options) of ``--codec`` for the container of ``path``."""
     av = require_av(path)
     choice = check_codec(codec)
     suffix = Path(path).suffix.lower()
@@ -203,7 +206,7 @@ def encoder_for(path: Path, codec: str | None) -> tuple[str, str, dict]:
 
 
 def encode_video(path: Path, array: np.ndarray, like: Picture | None, codec: str | None) -> bytes:
-    """The bytes of a video of the ``TYXC`` uint8 ``array`` (frame rate of ``like``)."""
+    """Encode the ``TYXC`` uint8 ``array`` as the bytes of a video (frame rate of ``like``)."""
     av = require_av(path)
     encoder, pixel_format, options = encoder_for(path, codec)
     suffix = Path(path).suffix.lower()

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._picture import ImageFileError, _reason
+from ._picture import ImageFileError
+from ._picture import error_reason as _reason
 from ._video import DEFAULT_FPS, check_frame_count, encoder_for, require_av, the_video_stream
 
 #: Frames handed to the processing function per call at most (plus the context each side).

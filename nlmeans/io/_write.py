@@ -24,18 +24,34 @@ from ..errors import NLMeansError
 from . import _png16 as png16
 from ._formats import JPEG_QUALITY, VIDEO_EXTENSIONS, check_format, check_picture_format
 from ._noreplace import rename_no_replace
-from ._picture import ImageFileError, Picture, _reason
+from ._picture import ImageFileError, Picture, error_reason
 
 
 def encode_image(
     path: Path, array: np.ndarray, like: Picture | None = None, codec: str | None = None
 ) -> bytes:
-    """The bytes of ``array`` encoded in the format ``path``'s extension names.
+    """Encode ``array`` in the format ``path``'s extension names.
 
     ``like``: the :class:`Picture` the array was computed from (its axes and
     the metadata the format keeps: compression, resolution, spacing, frame
     rate); None for a single image without metadata. ``codec``: videos only
     (:func:`nlmeans.io._video.encode_video`).
+
+    Parameters
+    ----------
+    path : Path
+        The output path; its extension names the format.
+    array : ndarray
+        The pixels.
+    like : Picture, optional
+        The picture the array was computed from.
+    codec : str, optional
+        The video codec.
+
+    Returns
+    -------
+    bytes
+        The whole file.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -73,12 +89,14 @@ class OutputExistsError(ImageFileError):
 
 @contextlib.contextmanager
 def final_publish(final: bool = True):
-    """Around the rename that publishes a command's last output: Ctrl-C and SIGTERM are
-    held from just before it and, once it succeeded, stay held (the run is done; the
-    process exits 0 and drops them), so that an interrupt never lands between a
-    published output and the end of the run. If the rename fails they are released
-    (a pending one is then raised). No effect unless ``final``, off the main thread
-    or where signals cannot be blocked."""
+    """Hold interrupts around the rename that publishes a command's last output.
+
+    Ctrl-C and SIGTERM are held from just before it and, once it succeeded, stay held
+    (the run is done; the process exits 0 and drops them), so that an interrupt never
+    lands between a published output and the end of the run. If the rename fails they
+    are released (a pending one is then raised). No effect unless ``final``, off the
+    main thread or where signals cannot be blocked.
+    """
     held = (signal.SIGINT, signal.SIGTERM)
     usable = hasattr(signal, "pthread_sigmask")
     if not (final and usable and threading.current_thread() is threading.main_thread()):
@@ -99,9 +117,11 @@ _held_since: list = []
 
 
 def release_held_signals() -> None:
-    """Drop the interrupts that came after a command's last output was published, and stop
-    holding them: for a command run inside a longer-lived process (tests, a Python
-    caller), whose later work and child processes must see Ctrl-C again."""
+    """Drop the interrupts held since a command's last output was published; hold no more.
+
+    For a command run inside a longer-lived process (tests, a Python
+    caller), whose later work and child processes must see Ctrl-C again.
+    """
     if not _held_since:
         return
     held = {signal.SIGINT, signal.SIGTERM}
@@ -138,6 +158,21 @@ def write_image(
 
     ``final``: the command line's last output; interrupts are held from its
     rename on (:func:`final_publish`).
+
+    Parameters
+    ----------
+    path : path-like
+        The output; its extension names the format.
+    array : ndarray
+        The pixels.
+    replace : bool
+        Whether an existing ``path`` is replaced.
+    like : Picture, optional
+        The picture the array was computed from.
+    codec : str, optional
+        The video codec.
+    final : bool
+        Whether this is the command's last output (:func:`final_publish`).
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -147,7 +182,7 @@ def write_image(
     except NLMeansError:
         raise
     except Exception as error:
-        raise ImageFileError(path, f"cannot encode ({_reason(error)})") from error
+        raise ImageFileError(path, f"cannot encode ({error_reason(error)})") from error
     mode = _new_file_mode(path)
     handle, temp_name = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}"
@@ -183,6 +218,13 @@ def publish_new(temp, path) -> None:
     else a hard link of the temporary file then its removal (the link fails
     if ``path`` exists), else, on file systems with neither, an existence
     check right before the rename.
+
+    Parameters
+    ----------
+    temp : path-like
+        The complete temporary file.
+    path : path-like
+        Where it is published.
     """
     if rename_no_replace(temp, path):
         return

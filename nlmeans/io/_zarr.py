@@ -26,14 +26,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._request import DEFAULT_CHUNK
 from ..errors import NLMeansError
 from ._noreplace import rename_folder_no_replace
 
 #: How to install what chunked files and clusters need.
 EXTRA_HINT = 'pip install "nlmeans[dask]"'
-
-#: Default chunk side, pixels per spatial axis, of the chunked command-line path.
-DEFAULT_CHUNK = 1024
 
 #: Suffix of the chunked file format.
 ZARR_SUFFIX = ".zarr"
@@ -51,7 +49,7 @@ def require_extra(what: str, modules=("dask.array", "zarr")) -> None:
 
 
 def is_zarr(path) -> bool:
-    """True for a path with the ``.zarr`` suffix (any case)."""
+    """Tell whether a path has the ``.zarr`` suffix (any case)."""
     return Path(path).suffix.lower() == ZARR_SUFFIX
 
 
@@ -70,7 +68,7 @@ class LazyImage:
     alpha_axis: int | None = None
 
     def with_pixels(self, pixels):
-        """The full lazy array to write: ``pixels`` with the alpha channel re-attached."""
+        """Return the full lazy array to write: ``pixels`` with the alpha channel re-attached."""
         if self.alpha is None:
             return pixels
         import dask.array as da
@@ -87,7 +85,7 @@ def _chunks_for(shape, channel_axis: int | None, chunk: int) -> tuple:
 
 
 def open_lazy(path, chunk: int = DEFAULT_CHUNK, channel_axis: int | None = None) -> LazyImage:
-    """A ``.zarr`` array or a TIFF as a lazy dask array of ``chunk`` pixels per spatial axis.
+    """Open a ``.zarr`` array or a TIFF as a lazy dask array of ``chunk`` pixels per spatial axis.
 
     Parameters
     ----------
@@ -186,8 +184,11 @@ def _refuse_broken_link(path: Path) -> None:
 
 
 def _check_chunking(path, array, chunks) -> None:
-    """Refuse, before any allocation, a zarr array whose stored chunks are empty or that
-    would make more than :data:`MAX_CHUNKS` chunks (the task graph alone would not fit)."""
+    """Refuse, before any allocation, a zarr array whose chunking cannot be read.
+
+    That is, whose stored chunks are empty or that would make more than
+    :data:`MAX_CHUNKS` chunks (the task graph alone would not fit).
+    """
     stored = getattr(array, "chunks", None)
     if stored is not None and any(int(side) < 1 for side in stored):
         raise NLMeansError(
@@ -206,8 +207,11 @@ def _check_chunking(path, array, chunks) -> None:
 
 
 class _CheckedChunks:
-    """A zarr array read chunk by chunk, a chunk that cannot be decoded raised as one
-    NLMeansError naming the file (a corrupt or truncated chunk), not a codec's error."""
+    """A zarr array read chunk by chunk, with one clear error for a broken chunk.
+
+    A chunk that cannot be decoded is raised as one NLMeansError naming the
+    file (a corrupt or truncated chunk), not a codec's error.
+    """
 
     def __init__(self, path, array):
         self.path, self.array = path, array
@@ -225,7 +229,7 @@ class _CheckedChunks:
 
 
 def _single_array(path, node):
-    """The array of a zarr node: itself, a group's only array, or a multiscale level "0"."""
+    """Return the array of a zarr node: itself, a group's only array, or a multiscale level "0"."""
     import zarr
 
     if isinstance(node, zarr.Array):

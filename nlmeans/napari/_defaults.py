@@ -14,7 +14,7 @@ from ..errors import NLMeansError
 
 
 def spatial_scale(scale, channel_axis: int | None) -> tuple[float, ...]:
-    """The layer's ``scale`` without its channel axis: one voxel size per spatial axis."""
+    """Return the layer's ``scale`` without its channel axis: one voxel size per spatial axis."""
     values = [float(s) for s in scale]
     if channel_axis is not None:
         del values[channel_axis % len(values)]
@@ -55,7 +55,7 @@ def format_radii(values) -> str:
 
 
 def parse_radii(name: str, text: str, ndim: int):
-    """The widget's radius text: blank (the presets), one int, or one int per spatial axis.
+    """Parse the widget's radius text: blank (the presets), one int, or one per spatial axis.
 
     Returns None, an int or a tuple of ``ndim`` ints; raises NLMeansError naming
     the field when the text is none of these.
@@ -77,7 +77,7 @@ def parse_radii(name: str, text: str, ndim: int):
 
 
 def parse_number(name: str, text: str) -> float | None:
-    """The widget's σ or h text: blank (estimated or preset) or a number."""
+    """Parse the widget's σ or h text: blank (estimated or preset) or a number."""
     text = text.strip()
     if not text:
         return None
@@ -90,5 +90,5 @@ def parse_number(name: str, text: str) -> float | None:
 
 
 def default_channel_axis(shape, rgb: bool) -> int | None:
-    """The channel axis the widget proposes: the last for an RGB(A) layer, else none."""
+    """Propose the channel axis: the last for an RGB(A) layer, else none."""
     return len(shape) - 1 if rgb else None

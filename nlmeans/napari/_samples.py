@@ -21,7 +21,7 @@ def _noisy(clean: np.ndarray, seed: int) -> np.ndarray:
 
 
 def noisy_volume() -> list[tuple]:
-    """A 32×96×96 uint8 blob volume with noise σ = 20, z-step twice the pixel size.
+    """Make a 32×96×96 uint8 blob volume with noise σ = 20, z-step twice the pixel size.
 
     scikit-image's ``binary_blobs`` in 64×96×96 isotropic voxels, smoothed a
     little, every other z-plane kept (so the layer's scale is (2, 1, 1)).

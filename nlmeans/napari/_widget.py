@@ -31,8 +31,8 @@ from napari.qt.threading import create_worker
 from qtpy.QtCore import QObject, Signal
 
 from .._denoise import denoise as _denoise
-from .._denoise import resolve_params
 from .._reporting import params_line, params_record
+from .._resolve import resolve_params
 from ..backends import availability
 from ..errors import NLMeansError
 from ..noise import estimate_sigma
@@ -63,18 +63,20 @@ class _Relay(QObject):
 
 
 def full_resolution(layer: Image):
-    """The layer's full-resolution array, as the layer holds it (multiscale: level 0)."""
+    """Return the layer's full-resolution array as the layer holds it (multiscale: level 0)."""
     return layer.data[0] if layer.multiscale else layer.data
 
 
 def layer_pixels(layer: Image) -> np.ndarray:
-    """The layer's full-resolution pixels as a NumPy array."""
+    """Return the layer's full-resolution pixels as a NumPy array."""
     return np.asarray(full_resolution(layer))
 
 
 def cancellable_progress(cancel: threading.Event, report):
-    """A ``progress(done, total)`` callback for :func:`nlmeans.denoise` that raises
-    :class:`Cancelled` once ``cancel`` is set, else passes the report on."""
+    """Make a ``progress(done, total)`` callback for :func:`nlmeans.denoise`.
+
+    It raises :class:`Cancelled` once ``cancel`` is set, else passes the report on.
+    """
 
     def progress(done: int, total: int) -> None:
         if cancel.is_set():
@@ -210,8 +212,10 @@ class DenoiseWidget(Container):
     # -- running -----------------------------------------------------------------
 
     def options(self, ndim: int) -> dict:
-        """The keyword arguments of :func:`nlmeans.denoise` the fields say (NLMeansError
-        naming the field when one is not valid)."""
+        """Return the keyword arguments of :func:`nlmeans.denoise` the fields say.
+
+        Raises NLMeansError naming the field when one is not valid.
+        """
         return dict(
             sigma=parse_number("noise σ", self.sigma.value),
             h=parse_number("h", self.h.value),
@@ -309,7 +313,7 @@ def _backend_choices() -> list[tuple[str, str]]:
 
 
 def _presets(pixels: np.ndarray, channel_axis):
-    """The estimated σ and the preset parameters for ``pixels`` (runs in a worker)."""
+    """Estimate σ and resolve the preset parameters for ``pixels`` (runs in a worker)."""
     sigma = float(estimate_sigma(pixels, channel_axis=channel_axis))
     return sigma, resolve_params(pixels, sigma=sigma, channel_axis=channel_axis)
 

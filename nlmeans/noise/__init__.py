@@ -1,11 +1,14 @@
 """Noise: estimating the Gaussian noise level, and the Poisson-Gaussian model.
 
 - :func:`estimate_sigma`: the Gaussian noise deviation of an image, by default
-  from the covariance of its weakly textured patches (:mod:`.texture`), or
-  from its flattest wavelet blocks (:mod:`.wavelet`).
-- :mod:`.anscombe`: the generalized Anscombe transform and its exact unbiased
-  inverse; :mod:`.poisson_fit`: the Poisson-Gaussian parameters of one image;
-  :mod:`.models`: the noise-model record and its checks.
+  from the covariance of its weakly textured patches (:mod:`._texture`), or
+  from its flattest wavelet blocks (:mod:`._wavelet`), measured on the 2-D
+  slices :mod:`._slices` picks;
+- :mod:`._anscombe`: the generalized Anscombe transform and its exact unbiased
+  inverse;
+- :mod:`._poisson_fit`: the Poisson-Gaussian parameters of one image;
+- :mod:`._models`: the noise-model names and record, and their resolution
+  from the image.
 """
 
 from __future__ import annotations

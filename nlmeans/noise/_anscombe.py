@@ -46,7 +46,7 @@ _HALF_WIDTH = 8.0
 
 
 def forward(z: np.ndarray, gain: float, read_noise: float, offset: float) -> np.ndarray:
-    """The generalized Anscombe transform f(z) (float64), unit-variance noise."""
+    """Apply the generalized Anscombe transform f(z) (float64): unit-variance noise."""
     z = np.asarray(z, dtype=np.float64)
     inside = gain * z + 0.375 * gain**2 + read_noise**2 - gain * offset
     return (2.0 / gain) * np.sqrt(np.maximum(inside, 0.0))
@@ -94,7 +94,7 @@ def asymptotic_inverse(d: np.ndarray, s: float) -> np.ndarray:
 
 
 def algebraic_inverse(d: np.ndarray, gain: float, read_noise: float, offset: float):
-    """The algebraic inverse of the GAT, raw units: biased at low counts (a baseline only)."""
+    """Invert the GAT algebraically, in raw units: biased at low counts (a baseline only)."""
     s = read_noise / gain
     counts = np.maximum((np.asarray(d, dtype=np.float64) / 2.0) ** 2 - 0.375 - s * s, 0.0)
     return gain * counts + offset
@@ -115,7 +115,7 @@ class ExpectedTransform:
         self.expected = np.concatenate(values)
 
     def inverse(self, d: np.ndarray) -> np.ndarray:
-        """The y' (counts, ≥ 0) with E[f(z) | y'] = d: 0 below E(0), asymptotic beyond the table."""
+        """Find y' (counts, ≥ 0) with E[f(z) | y'] = d; 0 below E(0), asymptotic past the table."""
         d = np.asarray(d, dtype=np.float64)
         inside = np.interp(d, self.expected, self.counts)
         beyond = d > self.expected[-1]
@@ -126,7 +126,7 @@ class ExpectedTransform:
 
 @lru_cache(maxsize=8)
 def expected_transform(s: float) -> ExpectedTransform:
-    """The table for ``s`` (built once per value, about 0.1 s)."""
+    """Return the table for ``s`` (built once per value, about 0.1 s)."""
     return ExpectedTransform(s)
 
 
@@ -165,7 +165,7 @@ def reference_expected(counts: float, s: float) -> float:
 
 
 def reference_inverse(d: float, s: float) -> float:
-    """The y' with :func:`reference_expected` (y', s) = d, by bisection (0 below E(0))."""
+    """Find y' with :func:`reference_expected` (y', s) = d, by bisection (0 below E(0))."""
     if d <= reference_expected(0.0, s):
         return 0.0
     # Bracket around the algebraic inverse, widened until it holds the root.

@@ -44,7 +44,7 @@ class PoissonGaussian:
         return f"noise={POISSON_GAUSSIAN} " + " ".join(parts)
 
     def stabilize(self, values: np.ndarray) -> np.ndarray:
-        """The generalized Anscombe transform of raw ``values`` (float32, unit-variance noise)."""
+        """Apply the generalized Anscombe transform to raw ``values`` (float32, unit variance)."""
         return forward(values, self.gain, self.read_noise, self.offset).astype(np.float32)
 
     def invert(self, values: np.ndarray) -> np.ndarray:
@@ -79,7 +79,7 @@ def check_noise(noise: str, gain, read_noise, offset) -> str:
 
 
 def resolve_poisson_gaussian(planes: np.ndarray, gain=None, read_noise=None, offset=None):
-    """The :class:`PoissonGaussian` of channels-first ``planes``: given values, the rest fitted.
+    """Return the :class:`PoissonGaussian` of channels-first ``planes``, the missing values fitted.
 
     The fit (:func:`nlmeans.noise._poisson_fit.estimate_poisson_gaussian`) runs
     only when gain or read noise is missing; an unset offset is 0 unless the fit

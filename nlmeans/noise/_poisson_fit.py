@@ -71,7 +71,7 @@ def level_points(level, energy, texture) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def fit_line(means, variances, counts, gain=None) -> tuple[float, float]:
-    """(a, b) of variance = a·mean + b, least squares weighted by count / variance².
+    """Fit (a, b) of variance = a·mean + b, least squares weighted by count / variance².
 
     With ``gain`` given, a is that and only b is fitted.
     """

@@ -9,7 +9,7 @@ MAX_SLICES = 16
 
 
 def sample_slices(channel: np.ndarray, most: int = MAX_SLICES) -> list[np.ndarray]:
-    """The 2-D slices (last two axes) of one channel that the noise is measured on.
+    """Return the 2-D slices (last two axes) of one channel that the noise is measured on.
 
     A 2-D channel is its own slice; a volume or stack gives at most ``most``
     slices evenly spread over its leading axes (white noise has the same σ in

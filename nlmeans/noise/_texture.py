@@ -46,7 +46,7 @@ ROUNDS = 4
 
 @cache
 def texture_threshold(side: int) -> float:
-    """The DELTA quantile of ξ / σ² for a side × side patch of white noise.
+    """Return the DELTA quantile of ξ / σ² for a side × side patch of white noise.
 
     ξ / σ² = zᵀ M z with z standard normal and M = D_hᵀD_h + D_vᵀD_v the
     neighbour-difference operators of the patch; its first two moments
@@ -85,7 +85,7 @@ def noise_eigenvalue_mean(eigenvalues: np.ndarray) -> float:
 
 
 def plane_patches(plane: np.ndarray, side: int, stride: int, low, high):
-    """The usable patches of one 2-D plane: (patches, gradient energies).
+    """Return the usable patches of one 2-D plane: (patches, gradient energies).
 
     Patches (rows of ``side²`` float64 values) on a ``stride`` grid, taken
     from the plane as it is (no full-size copy); those holding a value at

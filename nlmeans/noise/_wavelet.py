@@ -30,7 +30,7 @@ MIN_BLOCKS = 16
 
 
 def chi2_quantile_over_n(n: int) -> float:
-    """The QUANTILE quantile of χ²_n / n (Wilson & Hilferty 1931; 1e-3 accurate for n ≥ 30)."""
+    """Return the QUANTILE quantile of χ²_n / n (Wilson & Hilferty 1931; 1e-3 accurate, n ≥ 30)."""
     a = 2.0 / (9.0 * n)
     return (1.0 - a + _NORMAL_QUANTILE * np.sqrt(a)) ** 3
 

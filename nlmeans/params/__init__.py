@@ -7,10 +7,15 @@ nlmeans' own for volumes are written on the 8-bit scale; ``data_range`` says
 which raw value corresponds to 255 there.
 
 The modules: :mod:`~nlmeans.params._record` (:class:`Params`, radii),
-:mod:`~nlmeans.params._checks` (the accepted ranges, :func:`validate`),
+:mod:`~nlmeans.params._checks` (the normalisers: each parameter's accepted
+range or names, one message each, :func:`validate` for a set, and the
+channel axis and counts such as threads and chunks),
+:mod:`~nlmeans.params._bayes_presets` (NL-Bayes' own tables),
 :mod:`~nlmeans.params._components` (the terms of ``method="combined"``) and
 :mod:`~nlmeans.params._presets` (the tables, :func:`image_data_range`,
-:func:`resolve`). Their public names are re-exported here.
+:func:`resolve`). Their public names are re-exported here. What the user asked (these
+parameters and the rest: noise model, backend, threads, axes, chunks) travels as
+one :class:`nlmeans.Request`, checked by these normalisers when made.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from ._checks import (
     MAX_STRENGTH,
     METHODS,
     PATCH_KERNELS,
+    check_channel_axis,
+    check_channel_axis_type,
+    check_count,
     check_finite_number,
     check_h_chroma,
     check_method,
@@ -51,6 +59,9 @@ __all__ = [
     "Params",
     "Radii",
     "check_components",
+    "check_channel_axis",
+    "check_channel_axis_type",
+    "check_count",
     "check_finite_number",
     "check_h_chroma",
     "check_method",

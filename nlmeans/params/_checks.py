@@ -78,9 +78,11 @@ def check_h_chroma(value, n_channels: int) -> float:
 
 
 def check_method(value, combined: bool = True) -> str:
-    """Return ``value`` if it names a method, or raise NLMeansError: an NLM one, or with
-    ``combined`` also ``bayes`` and ``combined`` (the terms of a combination are NLM
-    estimates only)."""
+    """Return ``value`` if it names a method, or raise NLMeansError.
+
+    An NLM method, or with ``combined`` also ``bayes`` and ``combined`` (the
+    terms of a combination are NLM estimates only).
+    """
     names = (*METHODS, BAYES, COMBINED) if combined else METHODS
     if not isinstance(value, str) or value not in names:
         raise NLMeansError(f"method={value!r} is unknown; expected one of {', '.join(names)}")
@@ -94,6 +96,36 @@ def check_patch_kernel(value) -> str:
             f"patch_kernel={value!r} is unknown; expected one of {', '.join(PATCH_KERNELS)}"
         )
     return value
+
+
+def check_count(name: str, value) -> int:
+    """Return ``value``, an integer >= 1 (a float or a string is refused, never converted)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise NLMeansError(f"{name}={value!r} is out of range; expected an integer >= 1")
+    return int(value)
+
+
+def check_channel_axis_type(value):
+    """Return ``value`` if it can name a channel axis (an integer, None or "auto"), else raise."""
+    if value is None or (isinstance(value, str) and value == "auto"):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise NLMeansError(f"channel_axis={value!r} is not an integer axis")
+    return int(value)
+
+
+def check_channel_axis(value, ndim: int) -> int | None:
+    """``value`` as a channel axis of an ``ndim``-D array, in [0, ndim), or None; else raise."""
+    value = check_channel_axis_type(value)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise NLMeansError(f"channel_axis={value!r} is not an integer axis")
+    if not -ndim <= value < ndim:
+        raise NLMeansError(
+            f"channel_axis={value} is out of range; expected {-ndim} <= axis <= {ndim - 1}"
+        )
+    return value % ndim
 
 
 def check_radius(name: str, value, maximum: int) -> int:

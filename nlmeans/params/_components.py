@@ -52,7 +52,7 @@ class Component(NamedTuple):
 
 
 def check_components(components, n_channels: int) -> tuple[Component, ...]:
-    """The terms of a combined estimate as a tuple of :class:`Component`, or NLMeansError.
+    """Return the terms of a combined estimate as a tuple of :class:`Component`, or NLMeansError.
 
     Each must name "pixel", "patch" or "noisy", have valid radii and (NLM
     terms) h, and finite weights of magnitude at most :data:`MAX_WEIGHT`;

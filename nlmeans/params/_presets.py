@@ -58,7 +58,7 @@ _STACK_4D_PRESETS = (
 
 
 def image_data_range(image: np.ndarray) -> float:
-    """The raw value that the 8-bit scale's 255 maps to, for ``image``.
+    """Return the raw value that the 8-bit scale's 255 maps to, for ``image``.
 
     Integers: the dtype's maximum (255 for uint8, 65535 for uint16). Floats:
     1.0 when the image is essentially within [0, 1] -- its 0.5th and 99.5th
@@ -176,7 +176,7 @@ def resolve(
 
 
 def _filled(value, default: int, ndim: int) -> Radii:
-    """A validated radius with its unset axes (or all, for None) given ``default``."""
+    """Return a validated radius with its unset axes (or all, for None) given ``default``."""
     if value is None:
         return default
     if isinstance(value, tuple):

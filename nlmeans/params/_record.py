@@ -64,7 +64,7 @@ class Params:
 
 
 def radii(value: Radii, ndim: int) -> tuple[int, ...]:
-    """A resolved radius as one int per spatial axis."""
+    """Return a resolved radius as one int per spatial axis."""
     if isinstance(value, tuple):
         return value
     return (int(value),) * ndim

@@ -1,13 +1,27 @@
 """Parameters chosen by SURE, Stein's unbiased risk estimate, without a clean image.
 
-- :mod:`.scores`: SURE of NLM estimates on sampled tiles (Monte-Carlo divergence);
-- :mod:`.search`: :func:`tune`, the pruned search over method, f, r, h (and h_chroma);
-- :mod:`.combination`: SURE-weighted linear combinations of estimates (``method="combined"``).
+- :mod:`._scores`: SURE of NLM estimates on sampled tiles (Monte-Carlo divergence);
+- :mod:`._exact`: SURE of pixelwise NLM with its exact divergence (2-D);
+- :mod:`._search`: :func:`tune`, the pruned search over method, f, r, h (and h_chroma);
+- :mod:`._grids`: the search space (candidate radii, the h grids and their centre);
+- :mod:`._ranking`: scoring and ranking candidates, luminance and chrominance apart;
+- :mod:`._combination`: SURE-weighted linear combinations of estimates (``method="combined"``).
 """
 
 from __future__ import annotations
 
 from ._combination import combined_estimate, fit_combination, fit_weights
+from ._grids import (
+    COARSE_STEPS,
+    COLOR_COARSE_STEPS,
+    FINE_STEPS,
+    KEEP,
+    PATCH_RADII,
+    SEARCH_RADII,
+    centre_ratio,
+    patch_scale,
+)
+from ._ranking import best_per_group, interior_blocks
 from ._scores import (
     MIN_SAMPLE_PIXELS,
     SAMPLE_FRACTION,
@@ -19,19 +33,7 @@ from ._scores import (
     sure_scores,
     sweep_tiles,
 )
-from ._search import (
-    COARSE_STEPS,
-    COLOR_COARSE_STEPS,
-    FINE_STEPS,
-    KEEP,
-    PATCH_RADII,
-    SEARCH_RADII,
-    best_per_group,
-    centre_ratio,
-    interior_blocks,
-    patch_scale,
-    tune,
-)
+from ._search import tune
 
 __all__ = [
     "COARSE_STEPS",

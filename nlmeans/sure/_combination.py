@@ -50,6 +50,27 @@ def fit_weights(
     ``estimates`` is (m, N) (the noisy image may be one of its rows, with
     divergence N), ``noisy`` (N,), ``divergences`` (m,) the Monte-Carlo
     divergences; ``anchor`` the row the ridge pulls towards (weight 1).
+
+    Parameters
+    ----------
+    estimates : ndarray, shape (m, N)
+        The terms.
+    noisy : ndarray, shape (N,)
+        The noisy pixels.
+    divergences : ndarray, shape (m,)
+        Each term's divergence.
+    sigma : float
+        Noise standard deviation.
+    anchor : int
+        The row the ridge pulls towards.
+    ridge : float
+        The ridge's strength.
+
+    Returns
+    -------
+    weights : ndarray, shape (m,)
+    sure : float
+        SURE of the combination, per pixel.
     """
     n = noisy.size
     gram = estimates @ estimates.T
@@ -65,17 +86,30 @@ def fit_weights(
 
 
 def channel_groups(opponent: bool, channels: int) -> list[list[int]]:
-    """The channels sharing one set of weights: luminance and chrominance, or all."""
+    """Group the channels sharing one set of weights: luminance and chrominance, or all."""
     return [[0], [1, 2]] if opponent else [list(range(channels))]
 
 
 def fit_combination(sweeps, tile_u: np.ndarray, sigma: float, opponent: bool, best: tuple):
-    """The SURE-best combination of every estimate kept in ``sweeps`` and the noisy image.
+    """Fit the SURE-best combination of every estimate kept in ``sweeps`` and the noisy image.
 
     ``tile_u`` is the (C, n) noisy tile pixels the sweeps' estimates cover;
     ``best`` the (method, f, r, h) of the SURE-best single estimate per
     channel group (one per group), the ridge's anchor. Returns the
     :class:`Component` tuple and its SURE (mean over channels, per pixel).
+
+    Parameters
+    ----------
+    sweeps : list of Sweep
+        Swept candidates, their estimates kept.
+    tile_u : ndarray, shape (C, n)
+        The noisy pixels of the tiles.
+    sigma : float
+        Noise standard deviation.
+    opponent : bool
+        Whether the planes are luminance–chrominance (weights per group).
+    best : tuple
+        The anchors, one per channel group.
     """
     terms = [(NOISY, 0, 0, 0.0)] + [(s.method, s.f, s.r, h) for s in sweeps for h in s.hs]
     weights, total = [], 0.0
@@ -102,6 +136,20 @@ def combined_estimate(backend: Backend, planes: np.ndarray, params: Params) -> n
 
     One run of each (method, f, r) with all its strengths; in
     luminance–chrominance planes when the components carry chroma weights.
+
+    Parameters
+    ----------
+    backend : Backend
+        Where the components are computed.
+    planes : ndarray
+        The noisy image, channels first.
+    params : Params
+        A combined record (``params.components``).
+
+    Returns
+    -------
+    ndarray, float32
+        The combination, shaped as ``planes``.
     """
     components = check_components(params.components, planes.shape[0])
     missing = {c.method for c in components} - {NOISY, *backend.methods}

@@ -36,7 +36,7 @@ import numpy as np
 
 from .._arrays import pad_reflect
 from ..params import radii
-from ._scores import Sweep, _inside
+from ._scores import Sweep, block_index
 
 
 def divergence_reference(padded: np.ndarray, f, r, sigma: float, hs):
@@ -136,11 +136,11 @@ def exact_sweeps(
         pad = rk + fk
         padded = pad_reflect(planes, (pad, pad))
         windows = np.stack(
-            [padded[_inside(origin, (n + 2 * pad for n in size))] for origin, size in tiles]
+            [padded[block_index(origin, (n + 2 * pad for n in size))] for origin, size in tiles]
         )
         hs = tuple(float(h) for h in hs)
         est, div = sure_tiles(windows, fk, rk, sigma, hs)
-        noisy = np.stack([planes[_inside(origin, size)] for origin, size in tiles])
+        noisy = np.stack([planes[block_index(origin, size)] for origin, size in tiles])
         # (T, K, C, rows, cols) → per h and channel: ‖D(u) − u‖² and Σ div.
         residual = ((est.astype(np.float64) - noisy[:, None]) ** 2).sum(axis=(0, 3, 4))
         tile_divergence = div.astype(np.float64).sum(axis=(3, 4)).transpose(1, 2, 0)

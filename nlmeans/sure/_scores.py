@@ -122,6 +122,19 @@ def sample_tiles(
 
     At least ``min_pixels`` are covered; the whole image is one tile when the
     tiles would cover at least half of it.
+
+    Parameters
+    ----------
+    height, width : int
+        The image's size.
+    fraction : float
+        Share of the image covered.
+    min_pixels : int
+        Fewest pixels covered.
+
+    Returns
+    -------
+    list of (y, x, rows, cols)
     """
     target = max(fraction * height * width, min_pixels)
     if target * 2 >= height * width or height < 2 * TILE or width < 2 * TILE:
@@ -146,6 +159,19 @@ def sample_blocks(shape, fraction: float = SAMPLE_FRACTION, min_pixels: int = MI
     frames of a time stack) on a regular grid. At least ``min_pixels`` are
     covered; the whole array is one block when the blocks would cover at least
     half of it.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The spatial shape (2 to 4 axes).
+    fraction : float
+        Share of the image covered.
+    min_pixels : int
+        Fewest pixels covered.
+
+    Returns
+    -------
+    list of (origin, size)
     """
     if len(shape) == 2:
         return [
@@ -170,26 +196,26 @@ def sample_blocks(shape, fraction: float = SAMPLE_FRACTION, min_pixels: int = MI
     return [(tuple(int(v) for v in origin), size) for origin in itertools.product(*starts)]
 
 
-def _inside(origin, size) -> tuple:
-    """The index of a block: all channels, ``size`` from ``origin`` on every spatial axis."""
+def block_index(origin, size) -> tuple:
+    """Index a block: all channels, ``size`` from ``origin`` on every spatial axis."""
     return (slice(None),) + tuple(slice(a, a + n) for a, n in zip(origin, size, strict=True))
 
 
 def probe_for(shape, seed: int) -> np.ndarray:
-    """The float32 standard normal probe b of the Monte-Carlo divergence."""
+    """Draw the float32 standard normal probe b of the Monte-Carlo divergence."""
     probe = np.random.default_rng((PROBE_KEY, seed)).standard_normal(shape)
     return probe.astype(np.float32)
 
 
 def epsilon_for(planes: np.ndarray, sigma: float) -> float:
-    """The divergence step ε: a hundredth of σ (of the image's spread when σ = 0)."""
+    """Return the divergence step ε: a hundredth of σ (of the image's spread when σ = 0)."""
     return EPSILON_RATIO * sigma if sigma > 0 else 1e-3 * float(np.std(planes) or 1.0)
 
 
 def tile_pixels(planes: np.ndarray, tiles) -> np.ndarray:
     """(C, n) float64: the pixels of the ``(origin, size)`` blocks of ``planes``, in order."""
     return np.concatenate(
-        [planes[_inside(origin, size)].reshape(planes.shape[0], -1) for origin, size in tiles],
+        [planes[block_index(origin, size)].reshape(planes.shape[0], -1) for origin, size in tiles],
         axis=1,
     ).astype(np.float64)
 
@@ -211,6 +237,28 @@ def sweep_tiles(
     of its method with all its strengths on each tile with its surroundings,
     plus one on the perturbed image u + εb.
     ``keep`` also keeps the estimates on the tiles (:attr:`Sweep.estimates`).
+
+    Parameters
+    ----------
+    planes : ndarray, shape (C, *S)
+        The noisy image, channels first.
+    sigma : float
+        Noise standard deviation.
+    candidates : iterable of (method, f, r, hs)
+        The candidates.
+    tiles : list of (origin, size)
+        Where SURE is taken.
+    seed : int
+        Seed of the probe b.
+    backend : Backend
+        Where the estimates are computed.
+    keep : bool
+        Keep the estimates on the tiles.
+
+    Returns
+    -------
+    list of Sweep
+        One per candidate.
     """
     planes = np.asarray(planes, dtype=np.float32)
     ndim = planes.ndim - 1
@@ -242,8 +290,8 @@ def sweep_tiles(
                 slice(o + a - p, o + a + n + p)
                 for o, a, n, p in zip(outer, origin, size, pad, strict=True)
             )
-            tile_u = planes[_inside(origin, size)].astype(np.float64)
-            tile_b = probe[_inside(origin, size)].astype(np.float64)
+            tile_u = planes[block_index(origin, size)].astype(np.float64)
+            tile_b = probe[block_index(origin, size)].astype(np.float64)
             base = compute(padded[window], fs, rs, sigma, hs)
             moved = compute(padded_perturbed[window], fs, rs, sigma, hs).astype(np.float64)
             n = math.prod(size)
@@ -278,6 +326,26 @@ def sure_scores(
     computed in a single sweep (plus one on the perturbed image for the
     Monte-Carlo divergence) on ``backend`` (default: the best available one)
     over tiles covering ``fraction`` of the image. ``seed`` fixes the probe b.
+
+    Parameters
+    ----------
+    planes : ndarray, shape (C, *S)
+        The noisy image, channels first.
+    sigma : float
+        Noise standard deviation.
+    candidates : iterable of (method, f, r, hs)
+        The candidates.
+    fraction : float
+        Share of the image the tiles cover.
+    seed : int
+        Seed of the probe b.
+    backend : Backend, optional
+        Where the estimates are computed.
+
+    Returns
+    -------
+    list of Candidate
+        One per (candidate, h).
     """
     backend = select("auto") if backend is None else backend
     planes = np.asarray(planes, dtype=np.float32)

@@ -22,9 +22,7 @@ luminance and chrominance each get the h of least SURE, ``Params.h`` and
 
 from __future__ import annotations
 
-import math
 import warnings
-from dataclasses import replace
 
 import numpy as np
 
@@ -47,8 +45,21 @@ from ..params import (
     image_data_range,
     resolve,
 )
-from . import _exact as exact
 from ._combination import fit_combination
+from ._grids import (
+    COARSE_MIN_PIXELS,
+    COARSE_STEPS,
+    COLOR_COARSE_STEPS,
+    FINE_STEPS,
+    KEEP,
+    OTHER_STEPS,
+    PATCH_RADII,
+    SEARCH_METHODS,
+    SEARCH_RADII,
+    centre_ratio,
+    patch_scale,
+)
+from ._ranking import corrected, interior_blocks, rank, sweeps
 from ._scores import (
     MIN_SAMPLE_PIXELS,
     SAMPLE_FRACTION,
@@ -57,42 +68,6 @@ from ._scores import (
     sweep_tiles,
     tile_pixels,
 )
-
-#: Methods searched when none is given. In 2-D, pixelwise SURE has an exact
-#: divergence (:mod:`.exact`, one run per (f, r)) and ranks (f, r) alone;
-#: "patch" (Monte-Carlo divergence: a second run of a slower kernel) is scored
-#: at the best pixelwise (f, r) only. Leaving it out is faster and lost 0.1 to
-#: 0.7 dB on brick, camera and page crops at σ 5–30 in a check here.
-SEARCH_METHODS = ("pixel", "patch")
-
-#: Candidate patch radii.
-PATCH_RADII = (1, 2, 3)
-
-#: Candidate search radii. A 17×17 window was within 0.03 dB of the best of
-#: r ∈ {4, 6, 8, preset} on every image and σ of the earlier evaluation set,
-#: and up to 0.3 dB above the presets' r = 17 at high σ; it is also 1.5 to 4
-#: times cheaper.
-SEARCH_RADII = (8,)
-
-#: Coarse h grid, relative to :func:`centre_h`; gray, then colour (where the
-#: chrominance h is 1.5–3 times the luminance one).
-COARSE_STEPS = (0.65, 0.95, 1.4, 2.05)
-COLOR_COARSE_STEPS = (0.65, 0.95, 1.4, 2.05, 3.0)
-
-#: Fine h grid around each kept candidate's coarse best h.
-FINE_STEPS = (0.8, 1.0, 1.25)
-
-#: (method, f, r) kept from the coarse pass for the fine one (and the combination).
-KEEP = 2
-
-#: h grid of the methods without an exact divergence ("patch") in a 2-D
-#: search, relative to the coarse pass's best pixelwise h at the same (f, r):
-#: the coarse pass scores pixelwise candidates only (one exact run each), and
-#: the fine pass adds each other method at the best pixelwise (f, r).
-OTHER_STEPS = (0.6, 0.75, 0.9, 1.1, 1.35)
-
-#: Pixels of the coarse pass's tiles.
-COARSE_MIN_PIXELS = 16 * 1024
 
 #: The combination is chosen by ``method=None`` when its SURE is at least this
 #: share below the best single estimate's (its extra cost buys something).
@@ -104,111 +79,6 @@ COMBINE_MIN_GAIN = 0.02
 #: and the combination lost 0.2–0.7 dB to the single estimate at σ = 5 on
 #: camera, grass and astronaut in benchmarks/quality.py.
 COMBINE_MIN_SIGMA_8BIT = 15.0
-
-
-def centre_ratio(sigma_8bit: float) -> float:
-    """h / σ around which the presets' patch size works best, for noise ``sigma_8bit``.
-
-    The line 0.88 − 0.12·log2(σ/5), clipped to [0.35, 1] (σ on the 8-bit
-    scale): SURE's best h / σ with the presets' patches on the earlier
-    evaluation set.
-    """
-    ratio = 0.88 - 0.12 * math.log2(max(sigma_8bit, 1.0) / 5.0)
-    return min(max(ratio, 0.35), 1.0)
-
-
-def patch_scale(f) -> float:
-    """How much larger the best h is for patch radius ``f`` than for f = 3.
-
-    A smaller patch averages fewer squared differences, so its noisy distance
-    needs a larger h: SURE's best h / σ on 256² crops of brick, camera and moon
-    (σ = 5 … 50, r = 8) was about 1.35, 1.15 and 1 times :func:`centre_ratio`
-    for f = 1, 2 and 3. Per-axis radii count as the square patch with as many
-    pixels.
-    """
-    if isinstance(f, tuple):
-        f = (math.sqrt(math.prod(2 * fk + 1 for fk in f)) - 1) / 2
-    return 1.35 * 0.85 ** (f - 1)
-
-
-def _rank(sweeps, sigma, opponent, luminance_hs=None, chroma_hs=None):
-    """Per (method, f, r): the best single choice ``(method, f, r, h, h_chroma, sure)``."""
-    choices = []
-    for sweep in sweeps:
-        candidates = sweep.candidates(sigma)
-        if opponent:
-            choices.append(best_per_group(candidates, luminance_hs, chroma_hs))
-        else:
-            pool = [c for c in candidates if luminance_hs is None or c.h in luminance_hs]
-            best = min(pool, key=lambda c: c.sure)
-            choices.append((best.method, best.f, best.r, best.h, None, best.sure))
-    return choices
-
-
-def best_per_group(scores, luminance_hs=None, chroma_hs=None):
-    """The SURE-best ``(method, f, r, h, h_chroma, sure)`` of luminance–chrominance scores.
-
-    ``scores`` are :class:`Candidate` of 3-channel opponent planes; per (method,
-    f, r), channel 0 takes the h of least SURE among ``luminance_hs`` and
-    channels 1 and 2 together the h of least SURE among ``chroma_hs`` (None:
-    every h scored); ``sure`` is their channel mean.
-    """
-    groups: dict[tuple, list[Candidate]] = {}
-    for score in scores:
-        groups.setdefault((score.method, score.f, score.r), []).append(score)
-    choices = []
-    for (method, f, r), group in groups.items():
-        luma = min(
-            (c for c in group if luminance_hs is None or c.h in luminance_hs),
-            key=lambda c: c.channel_sure[0],
-        )
-        chroma = min(
-            (c for c in group if chroma_hs is None or c.h in chroma_hs),
-            key=lambda c: c.channel_sure[1] + c.channel_sure[2],
-        )
-        total = (luma.channel_sure[0] + chroma.channel_sure[1] + chroma.channel_sure[2]) / 3
-        choices.append((method, f, r, luma.h, chroma.h, total))
-    return min(choices, key=lambda choice: choice[-1])
-
-
-def _corrected(sweep, probed, exact_sweep):
-    """``sweep`` (Monte-Carlo) less the probe's error on the same tiles, as a control variate.
-
-    ``probed`` and ``exact_sweep`` are one pixelwise candidate scored with the
-    probe and exactly; their divergences' difference (per channel and tile,
-    mean over h) is the probe's error there, which is largely shared by the
-    other estimates scored with the same probe (on a 96² colour scene the
-    probe put one candidate's SURE 20 % above the exact one, and the uncorrected
-    patchwise scores were then not comparable with the exact pixelwise ones).
-    """
-    error = (probed.tile_divergence - exact_sweep.tile_divergence).mean(axis=0)  # (C, T)
-    tile_divergence = sweep.tile_divergence - error[None]
-    return replace(sweep, tile_divergence=tile_divergence, divergence=tile_divergence.sum(axis=2))
-
-
-def interior_blocks(shape, fraction, min_pixels, margin):
-    """:func:`sample_blocks` of the image less a band of ``margin`` pixels on every side.
-
-    The exact divergence leaves out the mirrored copies a pixel has in the
-    padding, which only pixels within (r + f) / 2 of the border have: SURE is
-    taken on the pixels beyond that band (all of them where the band would
-    leave less than half of an axis).
-    """
-    if margin == 0 or min(shape) <= 4 * margin:
-        return sample_blocks(shape, fraction, min_pixels)
-    inner = tuple(n - 2 * margin for n in shape)
-    return [
-        (tuple(o + margin for o in origin), size)
-        for origin, size in sample_blocks(inner, fraction, min_pixels)
-    ]
-
-
-def _sweeps(work, sigma, candidates, tiles, seed, backend, keep=False, exact_ok=True):
-    """The sweeps of ``candidates``: exact divergence where it applies, else Monte-Carlo."""
-    if exact_ok and exact.applies(candidates, work.ndim - 1):
-        oracle = backend.name == "reference"
-        return exact.exact_sweeps(work, sigma, candidates, tiles, keep=keep, oracle=oracle)
-    return sweep_tiles(work, sigma, candidates, tiles, seed=seed, backend=backend, keep=keep)
 
 
 def tune(
@@ -392,7 +262,7 @@ def tune(
     margin = (max(rs) + max(fs)) // 2 + 1 if exact_search else 0
     if refine:
         tiles = interior_blocks(work.shape[1:], 0.0, COARSE_MIN_PIXELS, margin)
-        coarse = _sweeps(
+        coarse = sweeps(
             work,
             sigma_,
             [(*combo, sorted(set(sum(kept[combo], [])))) for combo in combos],
@@ -403,7 +273,7 @@ def tune(
         )
         ranked = []
         for sweep, combo in zip(coarse, combos, strict=True):
-            choice = _rank([sweep], sigma_, opponent, *kept[combo])[0]
+            choice = rank([sweep], sigma_, opponent, *kept[combo])[0]
             ranked.append((choice[-1], combo, choice))
         ranked.sort(key=lambda item: item[0])
         kept = {}
@@ -428,21 +298,21 @@ def tune(
     ]
     if others:  # the exact pixelwise sweeps, then the Monte-Carlo ones
         pixel = [c for c in fine_candidates if c[0] == "pixel"]
-        fine = _sweeps(work, sigma_, pixel, tiles, seed, chosen, keep=True)
+        fine = sweeps(work, sigma_, pixel, tiles, seed, chosen, keep=True)
         # The best pixelwise candidate (first) is also scored with the probe:
         # its error corrects the other methods' scores (a control variate).
         rest = fine_candidates[len(pixel) :]
         probed = sweep_tiles(
             work, sigma_, [pixel[0], *rest], tiles, seed=seed, backend=chosen, keep=True
         )
-        fine += [_corrected(sweep, probed[0], fine[0]) for sweep in probed[1:]]
+        fine += [corrected(sweep, probed[0], fine[0]) for sweep in probed[1:]]
     else:
-        fine = _sweeps(
+        fine = sweeps(
             work, sigma_, fine_candidates, tiles, seed, chosen, keep=True, exact_ok=exact_search
         )
     choices = []
     for sweep, (luma, chroma) in zip(fine, kept.values(), strict=True):
-        choices += _rank([sweep], sigma_, opponent, luma, chroma if opponent else None)
+        choices += rank([sweep], sigma_, opponent, luma, chroma if opponent else None)
         scores += sweep.candidates(sigma_)
     best_method, best_f, best_r, best_h, best_chroma, best_sure = min(
         choices, key=lambda choice: choice[-1]

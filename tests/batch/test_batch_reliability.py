@@ -12,12 +12,13 @@ from typer.testing import CliRunner
 
 import nlmeans.batch._local as local
 import nlmeans.batch._process as process
+from nlmeans._request import Request
 from nlmeans.batch import discover, run_batch
 from nlmeans.cli import app
 from nlmeans.io import read_image
 
 runner = CliRunner()
-OPTIONS = {"h": 20.0, "sigma": 10.0, "f": 1, "r": 1, "backend": "auto"}
+REQUEST = Request(h=20.0, sigma=10.0, f=1, r=1)
 
 
 def write_stack(path, seed, shape=(3, 24, 26)):
@@ -50,7 +51,7 @@ def test_read_ahead_holds_at_most_two_inputs(tmp_path, monkeypatch):
 
     monkeypatch.setattr(local, "read_image", counting_read)
     items = discover(source, tmp_path / "out", None, False)
-    results = list(run_batch(items, options=OPTIONS))
+    results = list(run_batch(items, REQUEST))
     assert [r.status for r in results] == ["done"] * 5, [r.reason for r in results]
     assert len(held_at_reads) == 5
     assert max(held_at_reads) <= 1, held_at_reads
@@ -66,13 +67,13 @@ def test_same_params_on_a_mixed_folder_fails_other_kinds_by_name_before_work(
 ):
     mixed_folder(tmp_path / "in", stack_first)
     denoised = []
-    real = process.denoise
+    real = process.denoise_request
 
-    def counting(pixels, **kwargs):
+    def counting(pixels, *args, **kwargs):
         denoised.append(pixels.shape)
-        return real(pixels, **kwargs)
+        return real(pixels, *args, **kwargs)
 
-    monkeypatch.setattr(process, "denoise", counting)
+    monkeypatch.setattr(process, "denoise_request", counting)
     out = tmp_path / "out"
     args = ["batch", str(tmp_path / "in"), str(out), "--same-params", "--json", "--f", "1"]
     result = runner.invoke(app, [*args, "--r", "1"])
@@ -103,7 +104,7 @@ def test_same_params_on_one_kind_still_shares(tmp_path):
     for index in range(3):
         write_stack(source / f"s{index}.tif", index)
     items = discover(source, tmp_path / "out", None, False)
-    results = list(run_batch(items, options=OPTIONS | {"h": None, "sigma": None}, same_params=True))
+    results = list(run_batch(items, Request(f=1, r=1), same_params=True))
     assert [r.status for r in results] == ["done"] * 3
     assert len({(r.params.h, r.params.sigma) for r in results}) == 1
 
@@ -126,14 +127,14 @@ def test_batch_dask_goes_on_after_an_internal_error(tmp_path, monkeypatch, in_pr
     for index in range(4):
         shape = (30, 34, 3) if index % 2 else (30, 34)
         iio.imwrite(source / f"im{index}.png", rng.integers(0, 256, shape, dtype=np.uint8))
-    real = process.denoise
+    real = process.denoise_request
 
-    def failing_on_color(pixels, **kwargs):
+    def failing_on_color(pixels, *args, **kwargs):
         if pixels.ndim == 3:
             raise ValueError("unexpected\nstate")
-        return real(pixels, **kwargs)
+        return real(pixels, *args, **kwargs)
 
-    monkeypatch.setattr(process, "denoise", failing_on_color)
+    monkeypatch.setattr(process, "denoise_request", failing_on_color)
     out = tmp_path / "out"
     args = ["batch", str(source), str(out), "--json", "--f", "1", "--r", "1"]
     result = runner.invoke(app, [*args, "--dask", in_process_scheduler])

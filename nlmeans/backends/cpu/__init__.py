@@ -1,16 +1,23 @@
 """The Numba CPU backend: parallel kernels whose cost does not depend on the patch size.
 
-- :mod:`.pixelwise`: the exact pixelwise formula for one h on a 2-D image with
+- :mod:`._pixelwise`: the exact pixelwise formula for one h on a 2-D image with
   equal radii (the common case, tuned hardest: fused row loops, 1- and
   3-channel specialisations);
-- :mod:`.framepair`: the exact pixelwise formula for one h on a time stack
+- :mod:`._framepair`: the exact pixelwise formula for one h on a time stack
   with 2-D patches (f_t = 0, equal spatial radii): the 2-D row loops run on
   each pair of frames of the temporal window;
-- :mod:`.ndim`: pixelwise and patchwise for 1 to 4 spatial axes, per-axis
-  radii and K strengths at once (SURE's sweeps), in tiles; also every run with
-  the Gaussian patch kernel;
-- :mod:`.bayes`: NL-Bayes (``method="bayes"``), any dimension, parallel over tiles;
-- :mod:`.fastexp`: the vectorisable float32 exp of the weights.
+- :mod:`._ndim`: host side of pixelwise and patchwise for 1 to 4 spatial axes,
+  per-axis radii and K strengths at once (SURE's sweeps), in tiles; also every
+  run with the Gaussian patch kernel. Its kernels: :mod:`._ndim_symmetric`
+  (pixelwise estimates, or the patchwise normalisation),
+  :mod:`._ndim_aggregation` (the patchwise second pass) and
+  :mod:`._ndim_sums` (the steps they share: patch sums, weights,
+  accumulation, tiles);
+- :mod:`._mapped` and :mod:`._ndim_mapped`: the mapped pixelwise method
+  (guide vs values, σ map, mask), host side and kernel;
+- :mod:`._sure_pixel`: pixelwise estimates with their exact SURE divergence;
+- :mod:`._bayes`: NL-Bayes (``method="bayes"``), any dimension, parallel over tiles;
+- :mod:`._fastexp`: the vectorisable float32 exp of the weights.
 
 The kernel modules import (and compile or load) on first use, so importing
 nlmeans stays fast.
@@ -24,9 +31,30 @@ from .._contract import Backend, is_square, is_time_stack
 
 
 def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
-    """Pixelwise NLM: the 2-D kernel for one h, equal radii and the uniform patch kernel
-    (and the frame-pair kernel for such frames in a time stack, f_t = 0), else the
-    N-D kernel (which also computes the Gaussian patch distance)."""
+    """Compute pixelwise NLM with the fastest CPU kernel that applies.
+
+    The 2-D kernel for one h, equal radii and the uniform patch kernel (and the
+    frame-pair kernel for such frames in a time stack, f_t = 0), else the N-D
+    kernel (which also computes the Gaussian patch distance).
+
+    Parameters
+    ----------
+    padded : ndarray, shape (C, S_1 + 2 pad_1, …, S_D + 2 pad_D)
+        The image, channels first, reflect-padded as :func:`~nlmeans.backends.padding` says.
+    f, r : sequence of D ints
+        Patch and search radii per axis.
+    sigma : float
+        Noise standard deviation, in pixel-value units.
+    hs : sequence of K floats > 0
+        Filtering strengths, one estimate each.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch distance.
+
+    Returns
+    -------
+    ndarray, float32, shape (K, C, S_1, …, S_D)
+        The estimates, as :func:`nlmeans.backends.reference.pixelwise` computes them.
+    """
     if len(hs) == 1 and patch_kernel == "uniform":
         if is_square(f, r):
             from ._pixelwise import pixelwise
@@ -42,24 +70,82 @@ def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
 
 
 def patch_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
-    """Patchwise NLM for K strengths (the distances are shared across them)."""
+    """Patchwise NLM for K strengths (the distances are shared across them).
+
+    Parameters
+    ----------
+    padded : ndarray, shape (C, S_1 + 2 pad_1, …, S_D + 2 pad_D)
+        The image, channels first, reflect-padded as :func:`~nlmeans.backends.padding` says.
+    f, r : sequence of D ints
+        Patch and search radii per axis.
+    sigma : float
+        Noise standard deviation, in pixel-value units.
+    hs : sequence of K floats > 0
+        Filtering strengths, one estimate each.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch distance.
+
+    Returns
+    -------
+    ndarray, float32, shape (K, C, S_1, …, S_D)
+        The estimates, as :func:`nlmeans.backends.reference.patchwise` computes them.
+    """
     from ._ndim import patchwise
 
     return patchwise(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 
 
 def mapped_estimates(guide, values, f, r, sigma, hs, *, sigma_map=None, mask=None):
-    """Pixelwise NLM of ``values`` weighted on ``guide`` with a σ map and a mask (N-D)."""
+    """Pixelwise NLM of ``values`` weighted on ``guide`` with a σ map and a mask (N-D).
+
+    Parameters
+    ----------
+    guide, values : ndarray
+        Channels first, reflect-padded by r + f; ``values`` None averages the guide.
+    f, r : sequence of ints
+        Patch and search radii per axis.
+    sigma : float
+        σ₀, the noise standard deviation h is given for.
+    hs : sequence of K floats > 0
+        Filtering strengths.
+    sigma_map, mask : ndarray, optional
+        σ(x) and μ(x), padded like the guide.
+
+    Returns
+    -------
+    ndarray, float32, shape (K, C_v, S_1, …)
+        As :func:`nlmeans.backends.reference_mapped.mapped_pixelwise`.
+    """
     from ._mapped import mapped_pixelwise
 
     return mapped_pixelwise(guide, values, f, r, sigma, hs, sigma_map=sigma_map, mask=mask)
 
 
 def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
-    """Motion-compensated pixelwise NLM of a time stack: the frame-pair kernel with each
-    block's search boxes displaced (:func:`.framepair.framepair_motion`); where no box
-    moves, the static frame-pair kernel on the stack without the margin (the same formula,
-    in larger tiles)."""
+    """Compute motion-compensated pixelwise NLM of a time stack.
+
+    The frame-pair kernel with each block's search boxes displaced
+    (:func:`.framepair.framepair_motion`); where no box moves, the static frame-pair
+    kernel on the stack without the margin (the same formula, in larger tiles).
+
+    Parameters
+    ----------
+    padded : ndarray, shape (C, T + 2 r_t, H + 2 m, W + 2 m)
+        The frames, reflect-padded (m = r_s + f_s + ``margin``).
+    f, r : (0, f_s, f_s), (r_t, r_s, r_s)
+        Patch and search radii.
+    sigma, h : float
+        Noise standard deviation and filtering strength.
+    moves : int array (T, 2 r_t + 1, ⌈H / block⌉, ⌈W / block⌉, 2)
+        Each block's displacement (dy, dx) towards each frame of the window.
+    block, margin : int
+        Block side, and the largest displacement.
+
+    Returns
+    -------
+    ndarray, float32, shape (C, T, H, W)
+        As :func:`nlmeans.backends.reference_motion.motion_pixelwise`.
+    """
     from ._framepair import framepair, framepair_motion
 
     if margin > 0 and not np.any(moves):
@@ -70,14 +156,39 @@ def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
 
 
 def bayes_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
-    """NL-Bayes (Lebrun, Buades & Morel 2013), both steps, for K strengths."""
+    """NL-Bayes (Lebrun, Buades & Morel 2013), both steps, for K strengths.
+
+    Parameters
+    ----------
+    padded : ndarray, shape (C, S_1 + 2 pad_1, …, S_D + 2 pad_D)
+        The image, channels first, reflect-padded as :func:`~nlmeans.backends.padding` says.
+    f, r : sequence of D ints
+        Patch and search radii per axis.
+    sigma : float
+        Noise standard deviation, in pixel-value units.
+    hs : sequence of K floats > 0
+        Filtering strengths, one estimate each.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch distance.
+
+    Returns
+    -------
+    ndarray, float32, shape (K, C, S_1, …, S_D)
+        The estimates, as :func:`nlmeans.backends.reference_bayes.bayes` computes them.
+    """
     from ._bayes import bayes
 
     return bayes(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 
 
 def set_threads(n: int) -> None:
-    """Use ``n`` Numba threads (1 … NUMBA_NUM_THREADS), else NLMeansError."""
+    """Use ``n`` Numba threads (1 … NUMBA_NUM_THREADS), else NLMeansError.
+
+    Parameters
+    ----------
+    n : int
+        Threads for the CPU kernels, 1 … NUMBA_NUM_THREADS.
+    """
     import numba
     import numpy as np
 

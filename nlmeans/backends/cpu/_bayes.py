@@ -123,8 +123,11 @@ def _tiles(
     u, guide, total, count, tiles, lo, hi, shape, strides, f, window, patch, channels,
     n_group, sigma, h, first, tile, constants,
 ):  # fmt: skip
-    """The groups of the references of ``tiles`` (none two within reach of each other);
-    ``constants`` = (γ of this step, RIDGE, QUANTUM)."""
+    """Estimate the groups of the references of ``tiles``.
+
+    No two tiles are within reach of each other; ``constants`` = (γ of this
+    step, RIDGE, QUANTUM).
+    """
     for i in prange(tiles.size):
         _tile(
             u, guide, total, count, tiles[i], lo, hi, shape, strides, f, window, patch,
@@ -234,9 +237,11 @@ def _tile(
 
 @njit(cache=True, error_model="numpy", fastmath=True)
 def _step1_channel(z, n, d, cov, mean, work, sigma, h, gamma, ridge):
-    """Step 1 on one channel, in place on z[:d, :n] (value × member):
-    Z_i − h² (C + εI)⁻¹ (Z_i − m), or the group's mean when its variance is at most
-    γσ² (flat area)."""
+    """Apply step 1 to one channel, in place on z[:d, :n] (value × member).
+
+    Z_i − h² (C + εI)⁻¹ (Z_i − m), or the group's mean when its variance is at
+    most γσ² (flat area).
+    """
     mean_all = 0.0
     for j in range(d):
         for i in range(n):
@@ -257,9 +262,11 @@ def _step1_channel(z, n, d, cov, mean, work, sigma, h, gamma, ridge):
 
 @njit(cache=True, error_model="numpy", fastmath=True)
 def _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h, gamma):
-    """Step 2 in place on z[:, :n] (noisy, over all channels, value × member):
-    Z_i − h² (C_B + h² I)⁻¹ (Z_i − m), m and C_B those of the basic group b; each
-    channel's basic mean on a flat area."""
+    """Apply step 2 in place on z[:, :n] (noisy, over all channels, value × member).
+
+    Z_i − h² (C_B + h² I)⁻¹ (Z_i − m), m and C_B those of the basic group b;
+    each channel's basic mean on a flat area.
+    """
     d = n_channels * d1
     spread = 0.0
     for c in range(n_channels):
@@ -287,7 +294,10 @@ def _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h, gamma):
 
 @njit(cache=True, error_model="numpy", fastmath=True)
 def _covariance(x, n, d, cov, mean, work):
-    """mean = the members' mean of x[:d, :n]; cov = Σ_i (x_i − mean)(x_i − mean)ᵀ / (n − 1)."""
+    """Set mean and cov to the members' mean and covariance.
+
+    mean = the members' mean of x[:d, :n]; cov = Σ_i (x_i − mean)(x_i − mean)ᵀ / (n − 1).
+    """
     for j in range(d):
         s = 0.0
         for i in range(n):
@@ -307,8 +317,11 @@ def _covariance(x, n, d, cov, mean, work):
 
 @njit(cache=True, error_model="numpy", fastmath=True)
 def _wiener(z, n, d, a, mean, work, h):
-    """z_i ← z_i − h² A⁻¹ (z_i − mean) for the members i < n (columns of z[:d]); A symmetric
-    positive definite, factorised in place by Cholesky, the d × n systems solved at once."""
+    """Apply the Wiener step z_i ← z_i − h² A⁻¹ (z_i − mean) to the members i < n.
+
+    The members are the columns of z[:d]; A is symmetric positive definite,
+    factorised in place by Cholesky, the d × n systems solved at once.
+    """
     # A = L Lᵀ, L in the lower triangle of a.
     for j in range(d):
         s = a[j, j]

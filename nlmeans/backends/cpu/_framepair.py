@@ -41,7 +41,7 @@ from numba import njit, prange
 from ..._kernel_cache import ensure_kernel_cache
 from .._contract import weight_constants
 from ._fastexp import FMA, LOG2_E
-from ._pixelwise import _weight_row
+from ._pixelwise import weight_row as _weight_row
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 

@@ -4,7 +4,7 @@ Builds the per-centre variance ratios and mask (:mod:`nlmeans.backends._maps`),
 lists the tiles holding a pixel inside the mask, each cut down to the
 bounding box of those pixels (the rest is skipped: the time falls with the
 mask's area) and runs
-:func:`~nlmeans.backends.cpu._ndim_mapped._mapped_kernel`.
+:func:`~nlmeans.backends.cpu._ndim_mapped.mapped_kernel`.
 """
 
 from __future__ import annotations
@@ -14,27 +14,30 @@ import numpy as np
 
 from .._contract import patch_profiles, weight_constants
 from .._maps import centre_ratio, finish_outside
-from ._ndim import _as_4d, _image_shape, _origins, _shifts, _tile_for
-from ._ndim_mapped import _mapped_kernel
-from ._ndim_sums import _AXES
+from ._ndim import as_4d, image_shape, raster_shifts, tile_for, tile_origins
+from ._ndim_mapped import mapped_kernel
+from ._ndim_sums import AXES
 
 
 def _live_tiles(origins: np.ndarray, tile: np.ndarray, inside: np.ndarray):
-    """(origins, extents) of the tiles cut down to the bounding box of their pixels of
-    ``inside`` (4 axes, the image's shape); tiles without one are left out."""
+    """Cut the tiles down to the bounding box of their pixels of ``inside``.
+
+    Returns (origins, extents); ``inside`` has 4 axes, the image's shape; tiles
+    without such a pixel are left out.
+    """
     kept_origins, kept_extents = [], []
     for o in origins:
         block = inside[tuple(slice(a, a + n) for a, n in zip(o, tile, strict=True))]
         if not block.any():
             continue
         first, last = [], []
-        for axis in range(_AXES):
-            hit = np.flatnonzero(block.any(axis=tuple(k for k in range(_AXES) if k != axis)))
+        for axis in range(AXES):
+            hit = np.flatnonzero(block.any(axis=tuple(k for k in range(AXES) if k != axis)))
             first.append(hit[0])
             last.append(hit[-1])
         kept_origins.append(o + np.array(first))
         kept_extents.append(np.array(last) - np.array(first) + 1)
-    shape = (len(kept_origins), _AXES)
+    shape = (len(kept_origins), AXES)
     return (
         np.array(kept_origins, np.int64).reshape(shape),
         np.array(kept_extents, np.int64).reshape(shape),
@@ -75,27 +78,27 @@ def mapped_pixelwise(
     filtering applied to electron cryomicroscopy", ISBI 2008.
     """
     dims = np.ndim(guide) - 1
-    view, f4, r4 = _as_4d(guide, f, r)
-    vals = view if values is None else _as_4d(values, f, r)[0]
+    view, f4, r4 = as_4d(guide, f, r)
+    vals = view if values is None else as_4d(values, f, r)[0]
     if vals.shape[1:] != view.shape[1:]:
         raise ValueError(f"values {np.shape(values)} and guide {np.shape(guide)} differ")
-    shape = _image_shape(view, f4, r4, 1)
-    lead = (1,) * (_AXES - dims)
+    shape = image_shape(view, f4, r4, 1)
+    lead = (1,) * (AXES - dims)
     scales, offsets = weight_constants(hs, sigma, f4, view.shape[0])
-    profiles = np.ones((_AXES, 1 + 2 * int(f4.max())), np.float32)
+    profiles = np.ones((AXES, 1 + 2 * int(f4.max())), np.float32)
     patch_profiles(f4)  # the uniform kernel only
     spatial = np.shape(guide)[1:]
     ratio = centre_ratio(sigma_map, f, r, sigma, spatial)
     ratio = ratio.reshape(lead + ratio.shape)
-    shifts, fold_after = _shifts(r4, half=True)
-    tile = _tile_for(shape, f4, r4, tile)
-    origins = _origins(shape, tile)
+    shifts, fold_after = raster_shifts(r4, half=True)
+    tile = tile_for(shape, f4, r4, tile)
+    origins = tile_origins(shape, tile)
     centre = tuple(slice(int(k), int(k) + n) for k, n in zip(f4 + r4, shape, strict=True))
     # Pixels of skipped tiles keep v(p); the kernel writes the others.
     out = np.empty((len(scales), vals.shape[0]) + shape, np.float32)
     out[:] = vals[(slice(None),) + centre]
     if mask is None:
-        inside = np.ones((1,) * (1 + _AXES), np.float32)  # unused
+        inside = np.ones((1,) * (1 + AXES), np.float32)  # unused
         masked = vals
         extents = np.minimum(tile[None], np.array(shape, np.int64)[None] - origins)
         partial = np.zeros(len(origins), np.bool_)
@@ -117,9 +120,9 @@ def mapped_pixelwise(
         )
         masked = vals * inside  # μ v_c: candidates outside add nothing
     with numba.parallel_chunksize(1):
-        _mapped_kernel(
+        mapped_kernel(
             view, masked, ratio, inside, f4, r4, shifts, fold_after, scales, offsets, origins,
             tile, out, extents, profiles, sigma_map is not None, partial,
         )  # fmt: skip
-    out = out.reshape(out.shape[:2] + shape[_AXES - dims :])
+    out = out.reshape(out.shape[:2] + shape[AXES - dims :])
     return finish_outside(out, values if values is not None else guide, mask, f, r)

@@ -52,39 +52,39 @@ import numba
 import numpy as np
 
 from .._contract import patch_profiles, weight_constants
-from ._ndim_aggregation import _aggregation_kernel
-from ._ndim_sums import _AXES
-from ._ndim_symmetric import _symmetric_kernel
+from ._ndim_aggregation import aggregation_kernel
+from ._ndim_sums import AXES
+from ._ndim_symmetric import symmetric_kernel
 
 #: Output pixels per tile (before clipping to the image), see :func:`tile_shape`.
 TILE_PIXELS = 65536
 
 
-def _as_4d(padded: np.ndarray, f, r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(padded as (C, 4 spatial axes) float32, f, r as 4 int64) with leading f = r = 0 axes."""
+def as_4d(padded: np.ndarray, f, r) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """View ``padded`` as (C, 4 spatial axes) float32, f and r as 4 int64 (leading f = r = 0)."""
     padded = np.ascontiguousarray(padded, dtype=np.float32)
     f = tuple(int(v) for v in f)
     r = tuple(int(v) for v in r)
     dims = padded.ndim - 1
-    if not 1 <= dims <= _AXES:
-        raise ValueError(f"expected 1 to {_AXES} spatial axes, got a {padded.shape} stack")
+    if not 1 <= dims <= AXES:
+        raise ValueError(f"expected 1 to {AXES} spatial axes, got a {padded.shape} stack")
     if len(f) != dims or len(r) != dims:
         raise ValueError(f"f={f} and r={r} need {dims} entries for a {padded.shape} stack")
     if min(f + r) < 0:
         raise ValueError(f"radii must be >= 0, got f={f}, r={r}")
-    lead = _AXES - dims
+    lead = AXES - dims
     view = padded.reshape((padded.shape[0],) + (1,) * lead + padded.shape[1:])
     return view, np.array((0,) * lead + f, np.int64), np.array((0,) * lead + r, np.int64)
 
 
-def _shifts(r: np.ndarray, half: bool) -> tuple[np.ndarray, np.ndarray]:
+def raster_shifts(r: np.ndarray, half: bool) -> tuple[np.ndarray, np.ndarray]:
     """Shifts t of B(0, r) in raster order (only t > 0 when ``half``), and where to fold.
 
     ``fold_after[s]`` is true at the end of each line of shifts (last axis of t),
     where the tiles add their partial sums to their totals.
     """
     every = np.array(list(itertools.product(*(range(-k, k + 1) for k in r))), np.int64)
-    every = every.reshape(-1, _AXES)
+    every = every.reshape(-1, AXES)
     if half:
         every = every[len(every) // 2 + 1 :]  # raster order is symmetric about t = 0
     fold_after = np.ones(len(every), np.bool_)
@@ -101,14 +101,14 @@ def tile_shape(shape, f, r, pixels: int = TILE_PIXELS) -> np.ndarray:
     relative to its size, up to ``pixels`` pixels; then splits it again while
     there are fewer tiles than twice the threads.
     """
-    lead = _AXES - len(shape)
+    lead = AXES - len(shape)
     shape = [1] * lead + [int(v) for v in shape]
     f = [0] * lead + [int(v) for v in f]
     r = [0] * lead + [int(v) for v in r]
     halo = [rk / 2 + 2 * fk for fk, rk in zip(f, r, strict=True)]
     tile = [1, 1, 1, min(shape[3], 128)]
     while int(np.prod(tile)) < pixels:
-        growable = [k for k in range(_AXES) if tile[k] < shape[k]]
+        growable = [k for k in range(AXES) if tile[k] < shape[k]]
         if not growable:
             break
         k = max(growable, key=lambda a: (halo[a] / tile[a], a))
@@ -119,18 +119,18 @@ def tile_shape(shape, f, r, pixels: int = TILE_PIXELS) -> np.ndarray:
         return int(np.prod([-(-s // n) for s, n in zip(shape, tile, strict=True)]))
 
     while n_tiles() < 2 * threads and max(tile[:3] + [tile[3] // 16]) > 1:
-        k = max(range(_AXES), key=lambda a: tile[a] if a < 3 else tile[a] // 16)
+        k = max(range(AXES), key=lambda a: tile[a] if a < 3 else tile[a] // 16)
         tile[k] = -(-tile[k] // 2)
     return np.array(tile, np.int64)
 
 
-def _origins(shape, tile) -> np.ndarray:
+def tile_origins(shape, tile) -> np.ndarray:
     """First pixel of every tile."""
     ranges = [range(0, s, n) for s, n in zip(shape, tile, strict=True)]
-    return np.array(list(itertools.product(*ranges)), np.int64).reshape(-1, _AXES)
+    return np.array(list(itertools.product(*ranges)), np.int64).reshape(-1, AXES)
 
 
-def _image_shape(view: np.ndarray, f: np.ndarray, r: np.ndarray, extra: int) -> tuple:
+def image_shape(view: np.ndarray, f: np.ndarray, r: np.ndarray, extra: int) -> tuple:
     """Image shape (4 axes) of a 4-axis padded view with pad_k = r_k + extra · f_k."""
     shape = tuple(
         int(n - 2 * (rk + extra * fk)) for n, fk, rk in zip(view.shape[1:], f, r, strict=True)
@@ -143,17 +143,17 @@ def _image_shape(view: np.ndarray, f: np.ndarray, r: np.ndarray, extra: int) -> 
 def _profiles(f4: np.ndarray, patch_kernel: str) -> tuple[np.ndarray, bool]:
     """((4, W) float32 patch weights g_k, row k holding 2 f_k + 1 entries; gaussian?)."""
     rows = patch_profiles(f4, patch_kernel)
-    table = np.zeros((_AXES, max(len(g) for g in rows)), np.float32)
+    table = np.zeros((AXES, max(len(g) for g in rows)), np.float32)
     for k, g in enumerate(rows):
         table[k, : len(g)] = g
     return table, patch_kernel == "gaussian"
 
 
-def _tile_for(shape, f, r, tile) -> np.ndarray:
+def tile_for(shape, f, r, tile) -> np.ndarray:
     if tile is None:
         return tile_shape(shape, f, r)
     tile = tuple(int(v) for v in np.atleast_1d(tile))
-    tile = (1,) * (_AXES - len(tile)) + tile
+    tile = (1,) * (AXES - len(tile)) + tile
     return np.minimum(np.maximum(np.array(tile, np.int64), 1), np.array(shape, np.int64))
 
 
@@ -192,20 +192,20 @@ def pixelwise(
     J. Darbon, A. Cunha, T. F. Chan, S. Osher, G. J. Jensen, "Fast nonlocal
     filtering applied to electron cryomicroscopy", ISBI 2008.
     """
-    view, f4, r4 = _as_4d(padded, f, r)
+    view, f4, r4 = as_4d(padded, f, r)
     n_channels = view.shape[0]
-    shape = _image_shape(view, f4, r4, 1)
+    shape = image_shape(view, f4, r4, 1)
     scales, offsets = weight_constants(hs, sigma, f4, n_channels, patch_kernel)
     profiles, gaussian = _profiles(f4, patch_kernel)
-    shifts, fold_after = _shifts(r4, half=True)
-    tile = _tile_for(shape, f4, r4, tile)
+    shifts, fold_after = raster_shifts(r4, half=True)
+    tile = tile_for(shape, f4, r4, tile)
     out = np.empty((len(scales), n_channels) + shape, np.float32)
     with numba.parallel_chunksize(1):  # tiles handed out one at a time
-        _symmetric_kernel(
-            view, f4, r4, shifts, fold_after, scales, offsets, _origins(shape, tile), tile,
+        symmetric_kernel(
+            view, f4, r4, shifts, fold_after, scales, offsets, tile_origins(shape, tile), tile,
             False, out, profiles, gaussian,
         )  # fmt: skip
-    return out.reshape(out.shape[:2] + shape[_AXES + 1 - np.ndim(padded) :])
+    return out.reshape(out.shape[:2] + shape[AXES + 1 - np.ndim(padded) :])
 
 
 def patchwise(
@@ -239,30 +239,30 @@ def patchwise(
     A. Buades, B. Coll, J.-M. Morel, "Non-Local Means Denoising", IPOL 1 (2011),
     patchwise implementation.
     """
-    view, f4, r4 = _as_4d(padded, f, r)
+    view, f4, r4 = as_4d(padded, f, r)
     n_channels = view.shape[0]
-    shape = _image_shape(view, f4, r4, 2)
+    shape = image_shape(view, f4, r4, 2)
     scales, offsets = weight_constants(hs, sigma, f4, n_channels, patch_kernel)
     profiles, gaussian = _profiles(f4, patch_kernel)
     n_h = len(scales)
     # Pass 1: 1 / C_k(p), C_k(p) = Σ_t w_k(p, p + t), for the centres p of the image plus
     # an f margin: a pixelwise denominator on the stack seen with r_k + f_k of padding.
     centres = tuple(s + 2 * int(fk) for s, fk in zip(shape, f4, strict=True))
-    half, fold_half = _shifts(r4, half=True)
-    tile_c = _tile_for(centres, f4, r4, tile)
+    half, fold_half = raster_shifts(r4, half=True)
+    tile_c = tile_for(centres, f4, r4, tile)
     inv_norm = np.empty((n_h, 1) + centres, np.float32)
     with numba.parallel_chunksize(1):
-        _symmetric_kernel(
-            view, f4, r4, half, fold_half, scales, offsets, _origins(centres, tile_c), tile_c,
+        symmetric_kernel(
+            view, f4, r4, half, fold_half, scales, offsets, tile_origins(centres, tile_c), tile_c,
             True, inv_norm, profiles, gaussian,
         )  # fmt: skip
     # Pass 2: every shift t, the patch estimates spread over the pixels they cover.
-    every, fold_every = _shifts(r4, half=False)
-    tile = _tile_for(shape, f4, r4, tile)
+    every, fold_every = raster_shifts(r4, half=False)
+    tile = tile_for(shape, f4, r4, tile)
     out = np.empty((n_h, n_channels) + shape, np.float32)
     with numba.parallel_chunksize(1):
-        _aggregation_kernel(
-            view, f4, r4, every, fold_every, scales, offsets, inv_norm, _origins(shape, tile),
+        aggregation_kernel(
+            view, f4, r4, every, fold_every, scales, offsets, inv_norm, tile_origins(shape, tile),
             tile, out, profiles, gaussian,
         )  # fmt: skip
-    return out.reshape(out.shape[:2] + shape[_AXES + 1 - np.ndim(padded) :])
+    return out.reshape(out.shape[:2] + shape[AXES + 1 - np.ndim(padded) :])

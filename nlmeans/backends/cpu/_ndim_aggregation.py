@@ -13,22 +13,22 @@ from numba import njit, prange
 from ..._kernel_cache import ensure_kernel_cache
 from ._fastexp import EXP_ARG_MAX, FMA, exp_minus
 from ._ndim_sums import (
-    _ZERO,
-    _accumulate,
-    _box_last,
-    _box_sums,
-    _capacity,
-    _fold,
-    _patch_sums,
-    _tile_extent,
-    _u,
+    ZERO,
+    accumulate,
+    box_last,
+    box_sums,
+    capacity,
+    fold,
+    patch_sums,
+    tile_extent,
+    u64,
 )
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
-def _aggregation_kernel(
+def aggregation_kernel(
     padded, f, r, shifts, fold_after, scales, offsets, inv_norm, origins, tile, out,
     profiles, gaussian,
 ):  # fmt: skip
@@ -36,7 +36,7 @@ def _aggregation_kernel(
 
     V_t(p) = w_k(p, p + t) / C_k(p), with ``inv_norm`` (K, S + 2f) = 1 / C_k on the patch
     centres (centre index = pixel + f). ``padded`` is (C, S_k + 2(r_k + 2 f_k)).
-    ``profiles``, ``gaussian``: the patch distance's weights (:func:`_patch_sums`); the
+    ``profiles``, ``gaussian``: the patch distance's weights (:func:`patch_sums`); the
     aggregation over the patches stays the uniform 1/N average.
     """
     n_h, n_channels = out.shape[0], out.shape[1]
@@ -44,7 +44,7 @@ def _aggregation_kernel(
     pad = (r[0] + 2 * f[0], r[1] + 2 * f[1], r[2] + 2 * f[2], r[3] + 2 * f[3])
     inv_n = np.float32(1.0 / ((2 * f[0] + 1) * (2 * f[1] + 1) * (2 * f[2] + 1) * (2 * f[3] + 1)))
     cap = (tile[0] + 2 * f[0], tile[1] + 2 * f[1], tile[2] + 2 * f[2], tile[3] + 2 * f[3])
-    size = _capacity(tile, (0, 0, 0, 0), f, 4)
+    size = capacity(tile, (0, 0, 0, 0), f, 4)
     c1, c2, c3 = inv_norm.shape[3], inv_norm.shape[4], inv_norm.shape[5]
     for tile_index in prange(origins.shape[0]):
         o = (
@@ -53,7 +53,7 @@ def _aggregation_kernel(
             origins[tile_index, 2],
             origins[tile_index, 3],
         )
-        n = _tile_extent(shape, tile, o)
+        n = tile_extent(shape, tile, o)
         n_tile = n[0] * n[1] * n[2] * n[3]
         # Patch centres x − j of the tile: centre indices o … o + n + 2f (exclusive).
         ext = (n[0] + 2 * f[0], n[1] + 2 * f[1], n[2] + 2 * f[2], n[3] + 2 * f[3])
@@ -67,7 +67,7 @@ def _aggregation_kernel(
         start = (o[0] + r[0], o[1] + r[1], o[2] + r[2], o[3] + r[3])
         for s in range(shifts.shape[0]):
             t = (shifts[s, 0], shifts[s, 1], shifts[s, 2], shifts[s, 3])
-            sums, spare = _patch_sums(
+            sums, spare = patch_sums(
                 padded, start, t, ext, f, line, buf_a, buf_b, profiles, gaussian
             )
             o_fwd = (
@@ -85,19 +85,19 @@ def _aggregation_kernel(
                 for i0 in range(ext[0]):
                     for i1 in range(ext[1]):
                         for i2 in range(ext[2]):
-                            row = _u(at)
-                            src = _u(((o[0] + i0) * c1 + o[1] + i1) * c2 + o[2] + i2) * _u(c3)
-                            src += _u(o[3])
-                            for x in range(_u(ext[3])):
-                                arg = min(max(sums[row + x] * scale - offset, _ZERO), EXP_ARG_MAX)
+                            row = u64(at)
+                            src = u64(((o[0] + i0) * c1 + o[1] + i1) * c2 + o[2] + i2) * u64(c3)
+                            src += u64(o[3])
+                            for x in range(u64(ext[3])):
+                                arg = min(max(sums[row + x] * scale - offset, ZERO), EXP_ARG_MAX)
                                 line[x] = exp_minus(arg) * flat_inv[src + x]
-                            _box_last(line, spare, at // ext[3] * n[3], n[3], f[3])
+                            box_last(line, spare, at // ext[3] * n[3], n[3], f[3])
                             at += ext[3]
                 # Σ over j_0, j_1, j_2: box sums along the other axes (into ``share``).
                 # (They use ``spare`` and ``share`` only: ``sums`` serves the next k.)
-                box, _ = _box_sums(spare, share, (ext[0], ext[1], ext[2], n[3]), f)
+                box, _ = box_sums(spare, share, (ext[0], ext[1], ext[2], n[3]), f)
                 # û_c(x) gathers u_c(x + t) · Σ_j V_t(x − j).
-                _accumulate(
+                accumulate(
                     padded,
                     box,
                     n,
@@ -111,8 +111,8 @@ def _aggregation_kernel(
                     False,
                 )
             if fold_after[s]:
-                _fold(acc, part)
-        _fold(acc, part)
+                fold(acc, part)
+        fold(acc, part)
         # û_c(x) = 1/N Σ_t (…): the patch estimates are averaged over the N patches.
         at = 0
         for m0 in range(n[0]):

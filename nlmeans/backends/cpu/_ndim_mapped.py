@@ -21,7 +21,7 @@ from numba import njit, prange
 
 from ..._kernel_cache import ensure_kernel_cache
 from ._fastexp import EXP_ARG_MAX, FMA, exp_minus
-from ._ndim_sums import _ONE, _ZERO, _capacity, _fold, _patch_sums, _u
+from ._ndim_sums import ZERO, capacity, centre_terms, fold, pair_rows, patch_sums, shift_block, u64
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
@@ -36,8 +36,8 @@ def _mapped_weights(sums, ext, start, t, ratio, scale, offset, weights, has_rati
     within r of the image), its candidate ``start`` + t + i. ρ = 1 without ``has_ratio``.
     """
     if not has_ratio:
-        for i in range(_u(ext[0] * ext[1] * ext[2] * ext[3])):
-            arg = min(max(sums[i] * scale - offset, _ZERO), EXP_ARG_MAX)
+        for i in range(u64(ext[0] * ext[1] * ext[2] * ext[3])):
+            arg = min(max(sums[i] * scale - offset, ZERO), EXP_ARG_MAX)
             weights[i] = exp_minus(arg)
         return
     g1, g2, g3 = ratio.shape[1], ratio.shape[2], ratio.shape[3]
@@ -47,10 +47,10 @@ def _mapped_weights(sums, ext, start, t, ratio, scale, offset, weights, has_rati
     for i0 in range(ext[0]):
         for i1 in range(ext[1]):
             for i2 in range(ext[2]):
-                a = _u(
+                a = u64(
                     (((start[0] + i0) * g1 + start[1] + i1) * g2 + start[2] + i2) * g3 + start[3]
                 )
-                b = _u(
+                b = u64(
                     (
                         ((start[0] + t[0] + i0) * g1 + start[1] + t[1] + i1) * g2
                         + start[2]
@@ -61,13 +61,13 @@ def _mapped_weights(sums, ext, start, t, ratio, scale, offset, weights, has_rati
                     + start[3]
                     + t[3]
                 )
-                base = _u(at)
-                for x in range(_u(ext[3])):
+                base = u64(at)
+                for x in range(u64(ext[3])):
                     # 2 d²/h² / (m(x) + m(x + t)) = d²/h² / ρ(x, x + t), ρ = σ̄² / σ₀².
                     weights[base + x] = sums[base + x] * scale2 / (flat[a + x] + flat[b + x])
                 at += ext[3]
-    for i in range(_u(ext[0] * ext[1] * ext[2] * ext[3])):
-        arg = min(max(weights[i] - offset, _ZERO), EXP_ARG_MAX)
+    for i in range(u64(ext[0] * ext[1] * ext[2] * ext[3])):
+        arg = min(max(weights[i] - offset, ZERO), EXP_ARG_MAX)
         weights[i] = exp_minus(arg)
 
 
@@ -83,31 +83,26 @@ def _mapped_accumulate(
     m + ``bwd_at`` for tile pixel m; p + t is padded index ``o_fwd`` + m, p − t ``o_bwd`` + m.
     """
     n_channels = num.shape[0]
-    e1, e2, e3 = ext[1], ext[2], ext[3]
-    zero = _u(0)
+    zero = u64(0)
     m_at = 0
     for m0 in range(n[0]):
         for m1 in range(n[1]):
             for m2 in range(n[2]):
-                wf = _u(((fwd_at[0] + m0) * e1 + fwd_at[1] + m1) * e2 + fwd_at[2] + m2) * _u(e3)
-                wf += _u(fwd_at[3])
-                wb = _u(((bwd_at[0] + m0) * e1 + bwd_at[1] + m1) * e2 + bwd_at[2] + m2) * _u(e3)
-                wb += _u(bwd_at[3])
-                f0, f1, f2 = _u(o_fwd[0] + m0), _u(o_fwd[1] + m1), _u(o_fwd[2] + m2)
-                b0, b1, b2 = _u(o_bwd[0] + m0), _u(o_bwd[1] + m1), _u(o_bwd[2] + m2)
-                f3, b3 = _u(o_fwd[3]), _u(o_bwd[3])
-                at = _u(m_at)
+                wf, wb, fw, bw = pair_rows(ext, fwd_at, bwd_at, o_fwd, o_bwd, m0, m1, m2)
+                f0, f1, f2, f3 = fw
+                b0, b1, b2, b3 = bw
+                at = u64(m_at)
                 if has_mask:
-                    for x in range(_u(n[3])):
+                    for x in range(u64(n[3])):
                         den[at + x] += (
                             weights[wf + x] * mask[zero, f0, f1, f2, f3 + x]
                             + weights[wb + x] * mask[zero, b0, b1, b2, b3 + x]
                         )
                 else:
-                    for x in range(_u(n[3])):
+                    for x in range(u64(n[3])):
                         den[at + x] += weights[wf + x] + weights[wb + x]
                 for c in range(n_channels):
-                    for x in range(_u(n[3])):
+                    for x in range(u64(n[3])):
                         num[c, at + x] += (
                             weights[wf + x] * values[c, f0, f1, f2, f3 + x]
                             + weights[wb + x] * values[c, b0, b1, b2, b3 + x]
@@ -116,11 +111,11 @@ def _mapped_accumulate(
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
-def _mapped_kernel(
+def mapped_kernel(
     guide, values, ratio, mask, f, r, shifts, fold_after, scales, offsets, origins, tile, out,
     extents, profiles, has_ratio, partial,
 ):  # fmt: skip
-    """Mapped pixelwise NLM from the shifts t > 0 (raster order), on the listed tiles.
+    """Compute mapped pixelwise NLM from the shifts t > 0 (raster order), on the listed tiles.
 
     ``guide`` (C, S_k + 2(r_k + f_k)), ``values`` (C_v, same) holding μ v_c and
     ``mask`` (1, same) holding μ have 4 spatial axes; ``ratio`` (S_k + 2 r_k) holds
@@ -134,7 +129,7 @@ def _mapped_kernel(
     n_h = scales.shape[0]
     n_channels = out.shape[1]
     pad = (r[0] + f[0], r[1] + f[1], r[2] + f[2], r[3] + f[3])
-    size = _capacity(tile, r, f, 2)
+    size = capacity(tile, r, f, 2)
     for tile_index in prange(origins.shape[0]):
         o = (
             origins[tile_index, 0],
@@ -158,51 +153,12 @@ def _mapped_kernel(
         part_num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
         part_den = np.zeros((n_h, n_tile), dtype=np.float32)
         # The t = 0 term: M(p, p) w(p, p) = 1, so num_c = v_c(p), den = 1.
-        at = 0
-        for m0 in range(n[0]):
-            for m1 in range(n[1]):
-                for m2 in range(n[2]):
-                    for m3 in range(n[3]):
-                        for k in range(n_h):
-                            den[k, at] = _ONE
-                            for c in range(n_channels):
-                                num[k, c, at] = values[
-                                    c,
-                                    pad[0] + o[0] + m0,
-                                    pad[1] + o[1] + m1,
-                                    pad[2] + o[2] + m2,
-                                    pad[3] + o[3] + m3,
-                                ]
-                        at += 1
+        centre_terms(values, pad, o, n, num, den)
         for s in range(shifts.shape[0]):
             t = (shifts[s, 0], shifts[s, 1], shifts[s, 2], shifts[s, 3])
-            # The block of centres from o + min(0, −t) spanning n + |t| per axis holds p
-            # and p − t for every tile pixel p.
-            lo = (min(0, -t[0]), min(0, -t[1]), min(0, -t[2]), min(0, -t[3]))
-            ext = (n[0] + abs(t[0]), n[1] + abs(t[1]), n[2] + abs(t[2]), n[3] + abs(t[3]))
-            # Padded index of D_t's first entry (centre minus f), which is also the
-            # centre's index in ``ratio`` and ``mask``.
-            start = (
-                o[0] + lo[0] + r[0],
-                o[1] + lo[1] + r[1],
-                o[2] + lo[2] + r[2],
-                o[3] + lo[3] + r[3],
-            )
-            sums, _ = _patch_sums(guide, start, t, ext, f, line, buf_a, buf_b, profiles, False)
-            fwd_at = (-lo[0], -lo[1], -lo[2], -lo[3])
-            bwd_at = (-lo[0] - t[0], -lo[1] - t[1], -lo[2] - t[2], -lo[3] - t[3])
-            o_fwd = (
-                pad[0] + o[0] + t[0],
-                pad[1] + o[1] + t[1],
-                pad[2] + o[2] + t[2],
-                pad[3] + o[3] + t[3],
-            )
-            o_bwd = (
-                pad[0] + o[0] - t[0],
-                pad[1] + o[1] - t[1],
-                pad[2] + o[2] - t[2],
-                pad[3] + o[3] - t[3],
-            )
+            # W_t at p and p − t; ``start`` is also the centre's index in ``ratio`` and ``mask``.
+            ext, start, fwd_at, bwd_at, o_fwd, o_bwd = shift_block(o, n, t, r, pad)
+            sums, _ = patch_sums(guide, start, t, ext, f, line, buf_a, buf_b, profiles, False)
             for k in range(n_h):
                 _mapped_weights(
                     sums, ext, start, t, ratio, scales[k], offsets[k], weights, has_ratio
@@ -212,10 +168,10 @@ def _mapped_kernel(
                     part_num[k], part_den[k], partial[tile_index],
                 )  # fmt: skip
             if fold_after[s]:
-                _fold(num, part_num)
-                _fold(den, part_den)
-        _fold(num, part_num)
-        _fold(den, part_den)
+                fold(num, part_num)
+                fold(den, part_den)
+        fold(num, part_num)
+        fold(den, part_den)
         at = 0
         for m0 in range(n[0]):
             for m1 in range(n[1]):

@@ -19,10 +19,10 @@ from ._fastexp import EXP_ARG_MAX, FMA, exp_minus
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
-_ZERO = np.float32(0.0)
-_ONE = np.float32(1.0)
+ZERO = np.float32(0.0)
+ONE = np.float32(1.0)
 #: Axes of the internal view.
-_AXES = 4
+AXES = 4
 
 
 # Inner loops run over contiguous memory with unsigned (uint64) indices, so
@@ -31,16 +31,16 @@ _AXES = 4
 
 
 @njit(cache=True, inline="always")
-def _u(value):
+def u64(value):
     return np.uint64(value)
 
 
 @njit(cache=True, fastmath=FMA)
-def _box_last(line, dst, dst_at, n_out, fk):
+def box_last(line, dst, dst_at, n_out, fk):
     """dst[dst_at + x] = Σ_{b ≤ 2 fk} line[x + b], x < n_out: the patch sum along the last axis."""
-    n = _u(n_out)
-    at = _u(dst_at)
-    one, two, three = _u(1), _u(2), _u(3)
+    n = u64(n_out)
+    at = u64(dst_at)
+    one, two, three = u64(1), u64(2), u64(3)
     if fk == 0:
         for x in range(n):
             dst[at + x] = line[x]
@@ -50,16 +50,16 @@ def _box_last(line, dst, dst_at, n_out, fk):
     elif fk == 2:
         for x in range(n):
             dst[at + x] = (
-                (line[x] + line[x + one]) + (line[x + two] + line[x + three]) + line[x + _u(4)]
+                (line[x] + line[x + one]) + (line[x + two] + line[x + three]) + line[x + u64(4)]
             )
     elif fk == 3:
         for x in range(n):
             pairs = (line[x] + line[x + one]) + (line[x + two] + line[x + three])
-            dst[at + x] = pairs + (line[x + _u(4)] + line[x + _u(5)]) + line[x + _u(6)]
+            dst[at + x] = pairs + (line[x + u64(4)] + line[x + u64(5)]) + line[x + u64(6)]
     else:
         for x in range(n):
             dst[at + x] = line[x]
-        for b in range(one, _u(2 * fk + 1)):
+        for b in range(one, u64(2 * fk + 1)):
             for x in range(n):
                 dst[at + x] += line[x + b]
 
@@ -72,27 +72,27 @@ def _box_running(src, dst, outer, length, inner, fk):
     sum: row i is row i − 1 plus the row entering the patch minus the one leaving.
     """
     n_out = length - 2 * fk
-    m = _u(inner)
+    m = u64(inner)
     for o in range(outer):
-        s_base = _u(o * length * inner)
-        d_base = _u(o * n_out * inner)
+        s_base = u64(o * length * inner)
+        d_base = u64(o * n_out * inner)
         for x in range(m):
             dst[d_base + x] = src[s_base + x]
         for a in range(1, 2 * fk + 1):
-            s_row = s_base + _u(a * inner)
+            s_row = s_base + u64(a * inner)
             for x in range(m):
                 dst[d_base + x] += src[s_row + x]
         for i in range(1, n_out):
-            prev = d_base + _u((i - 1) * inner)
-            row = d_base + _u(i * inner)
-            enter = s_base + _u((i + 2 * fk) * inner)
-            leave = s_base + _u((i - 1) * inner)
+            prev = d_base + u64((i - 1) * inner)
+            row = d_base + u64(i * inner)
+            enter = s_base + u64((i + 2 * fk) * inner)
+            leave = s_base + u64((i - 1) * inner)
             for x in range(m):
                 dst[row + x] = dst[prev + x] + src[enter + x] - src[leave + x]
 
 
 @njit(cache=True, fastmath=FMA)
-def _box_sums(cur, spare, lens, f):
+def box_sums(cur, spare, lens, f):
     """Patch sums along axes 0-2 of the flat 4-D block ``cur`` of shape ``lens``.
 
     Axis k shrinks by 2 f_k. Returns (buffer holding the result, the other buffer).
@@ -114,14 +114,17 @@ def _box_sums(cur, spare, lens, f):
 
 @njit(cache=True, fastmath=FMA)
 def _weighted_last(line, dst, dst_at, n_out, g, fk):
-    """dst[dst_at + x] = Σ_{b ≤ 2 fk} g[b] line[x + b], x < n_out: the Gaussian patch sum
-    along the last axis (g = g_3, the axis's patch weights)."""
-    n = _u(n_out)
-    at = _u(dst_at)
+    """Sum the Gaussian-weighted patch along the last axis.
+
+    dst[dst_at + x] = Σ_{b ≤ 2 fk} g[b] line[x + b] for x < n_out, with g = g_3,
+    the axis's patch weights.
+    """
+    n = u64(n_out)
+    at = u64(dst_at)
     g0 = g[0]
     for x in range(n):
         dst[at + x] = g0 * line[x]
-    for b in range(_u(1), _u(2 * fk + 1)):
+    for b in range(u64(1), u64(2 * fk + 1)):
         gb = g[b]
         for x in range(n):
             dst[at + x] += gb * line[x + b]
@@ -135,27 +138,30 @@ def _weighted_axis(src, dst, outer, length, inner, g, fk):
     sum of 2 fk + 1 rows (no running sum: the weights differ along the patch).
     """
     n_out = length - 2 * fk
-    m = _u(inner)
+    m = u64(inner)
     for o in range(outer):
         s_base = o * length * inner
         d_base = o * n_out * inner
         for i in range(n_out):
-            row = _u(d_base + i * inner)
-            first = _u(s_base + i * inner)
+            row = u64(d_base + i * inner)
+            first = u64(s_base + i * inner)
             g0 = g[0]
             for x in range(m):
                 dst[row + x] = g0 * src[first + x]
             for a in range(1, 2 * fk + 1):
                 ga = g[a]
-                there = _u(s_base + (i + a) * inner)
+                there = u64(s_base + (i + a) * inner)
                 for x in range(m):
                     dst[row + x] += ga * src[there + x]
 
 
 @njit(cache=True, fastmath=FMA)
 def _weighted_sums(cur, spare, lens, f, profiles):
-    """Gaussian patch sums along axes 0-2 of the flat 4-D block ``cur`` of shape ``lens``
-    (as :func:`_box_sums`, each axis weighted by its row of ``profiles``)."""
+    """Sum Gaussian-weighted patches along axes 0-2 of the flat 4-D block ``cur``.
+
+    As :func:`box_sums` (``cur`` has shape ``lens``), each axis weighted by its
+    row of ``profiles``.
+    """
     l0, l1, l2, l3 = lens
     if f[2] > 0:
         _weighted_axis(cur, spare, l0 * l1, l2, l3, profiles[2], f[2])
@@ -172,7 +178,7 @@ def _weighted_sums(cur, spare, lens, f, profiles):
 
 
 @njit(cache=True, fastmath=FMA)
-def _patch_sums(padded, start, t, ext, f, line, cur, spare, profiles, gaussian):
+def patch_sums(padded, start, t, ext, f, line, cur, spare, profiles, gaussian):
     """Un-normalised patch distances C N d²(p, p + t) on a block of patch centres.
 
     The block has ``ext`` centres per axis; its first centre is padded index
@@ -184,22 +190,22 @@ def _patch_sums(padded, start, t, ext, f, line, cur, spare, profiles, gaussian):
     l0 = ext[0] + 2 * f[0]
     l1 = ext[1] + 2 * f[1]
     l2 = ext[2] + 2 * f[2]
-    l3 = _u(ext[3] + 2 * f[3])
-    a3 = _u(start[3])
-    b3 = _u(start[3] + t[3])
-    zero = _u(0)
+    l3 = u64(ext[3] + 2 * f[3])
+    a3 = u64(start[3])
+    b3 = u64(start[3] + t[3])
+    zero = u64(0)
     out_at = 0
     for i0 in range(l0):
-        a0, b0 = _u(start[0] + i0), _u(start[0] + t[0] + i0)
+        a0, b0 = u64(start[0] + i0), u64(start[0] + t[0] + i0)
         for i1 in range(l1):
-            a1, b1 = _u(start[1] + i1), _u(start[1] + t[1] + i1)
+            a1, b1 = u64(start[1] + i1), u64(start[1] + t[1] + i1)
             for i2 in range(l2):
-                a2, b2 = _u(start[2] + i2), _u(start[2] + t[2] + i2)
+                a2, b2 = u64(start[2] + i2), u64(start[2] + t[2] + i2)
                 # D_t(y) = Σ_c (u_c(y) − u_c(y + t))² along one line of the last axis.
                 for j in range(l3):
                     d = padded[zero, a0, a1, a2, a3 + j] - padded[zero, b0, b1, b2, b3 + j]
                     line[j] = d * d
-                for c in range(_u(1), _u(n_channels)):
+                for c in range(u64(1), u64(n_channels)):
                     for j in range(l3):
                         d = padded[c, a0, a1, a2, a3 + j] - padded[c, b0, b1, b2, b3 + j]
                         line[j] += d * d
@@ -207,25 +213,89 @@ def _patch_sums(padded, start, t, ext, f, line, cur, spare, profiles, gaussian):
                 if gaussian:
                     _weighted_last(line, cur, out_at, ext[3], profiles[3], f[3])
                 else:
-                    _box_last(line, cur, out_at, ext[3], f[3])
+                    box_last(line, cur, out_at, ext[3], f[3])
                 out_at += ext[3]
     # Σ over j_0, j_1, j_2 of the patch: running sums along the other axes (uniform),
     # weighted sums (Gaussian).
     if gaussian:
         return _weighted_sums(cur, spare, (l0, l1, l2, ext[3]), f, profiles)
-    return _box_sums(cur, spare, (l0, l1, l2, ext[3]), f)
+    return box_sums(cur, spare, (l0, l1, l2, ext[3]), f)
 
 
 @njit(cache=True, fastmath=FMA)
-def _weights(sums, n, scale, offset, weights):
+def patch_weights(sums, n, scale, offset, weights):
     """weights[i] = exp(−max(d² − 2σ², 0) / h²), d²/h² = sums[i] · scale, offset = 2σ²/h²."""
-    for i in range(_u(n)):
-        arg = min(max(sums[i] * scale - offset, _ZERO), EXP_ARG_MAX)
+    for i in range(u64(n)):
+        arg = min(max(sums[i] * scale - offset, ZERO), EXP_ARG_MAX)
         weights[i] = exp_minus(arg)
 
 
+@njit(cache=True)
+def centre_terms(src, pad, o, n, num, den):
+    """Set the t = 0 term of the tile at ``o`` (``n`` pixels per axis).
+
+    w(p, p) = 1 (times M(p, p) = 1 for the mapped method), so num_c = src_c(p)
+    (``src`` padded by ``pad``) and den = 1, for each of the K strengths.
+    """
+    n_h, n_channels = num.shape[0], num.shape[1]
+    at = 0
+    for m0 in range(n[0]):
+        for m1 in range(n[1]):
+            for m2 in range(n[2]):
+                for m3 in range(n[3]):
+                    for k in range(n_h):
+                        den[k, at] = ONE
+                        for c in range(n_channels):
+                            num[k, c, at] = src[
+                                c,
+                                pad[0] + o[0] + m0,
+                                pad[1] + o[1] + m1,
+                                pad[2] + o[2] + m2,
+                                pad[3] + o[3] + m3,
+                            ]
+                    at += 1
+
+
+@njit(cache=True)
+def shift_block(o, n, t, r, pad):
+    """Where the terms of shift t lie for the tile at ``o`` (``n`` pixels per axis).
+
+    W_t is needed at p (tile pixels) and at p − t: the block of centres from
+    o + min(0, −t) spanning n + |t| per axis (``ext``). ``start`` is the padded
+    index of D_t's first entry (that centre minus f, plus the padding r + f);
+    ``fwd_at`` and ``bwd_at`` are the block indices of p and p − t for the first
+    tile pixel; ``o_fwd`` and ``o_bwd`` the padded indices of p + t and p − t.
+    """
+    lo = (min(0, -t[0]), min(0, -t[1]), min(0, -t[2]), min(0, -t[3]))
+    ext = (n[0] + abs(t[0]), n[1] + abs(t[1]), n[2] + abs(t[2]), n[3] + abs(t[3]))
+    start = (o[0] + lo[0] + r[0], o[1] + lo[1] + r[1], o[2] + lo[2] + r[2], o[3] + lo[3] + r[3])
+    fwd_at = (-lo[0], -lo[1], -lo[2], -lo[3])
+    bwd_at = (-lo[0] - t[0], -lo[1] - t[1], -lo[2] - t[2], -lo[3] - t[3])
+    o_fwd = (pad[0] + o[0] + t[0], pad[1] + o[1] + t[1], pad[2] + o[2] + t[2], pad[3] + o[3] + t[3])
+    o_bwd = (pad[0] + o[0] - t[0], pad[1] + o[1] - t[1], pad[2] + o[2] - t[2], pad[3] + o[3] - t[3])
+    return ext, start, fwd_at, bwd_at, o_fwd, o_bwd
+
+
+@njit(cache=True)
+def pair_rows(ext, fwd_at, bwd_at, o_fwd, o_bwd, m0, m1, m2):
+    """Flat indices of one line (m0, m1, m2, ·) of tile pixels in a shift's terms.
+
+    ``wf`` and ``wb``: where W_t(p) and W_t(p − t) start in the flat block of shape
+    ``ext``; (f0, f1, f2, f3) and (b0, b1, b2, b3): the padded indices of p + t and
+    p − t, all unsigned.
+    """
+    e1, e2, e3 = ext[1], ext[2], ext[3]
+    wf = u64(((fwd_at[0] + m0) * e1 + fwd_at[1] + m1) * e2 + fwd_at[2] + m2) * u64(e3)
+    wf += u64(fwd_at[3])
+    wb = u64(((bwd_at[0] + m0) * e1 + bwd_at[1] + m1) * e2 + bwd_at[2] + m2) * u64(e3)
+    wb += u64(bwd_at[3])
+    f0, f1, f2 = u64(o_fwd[0] + m0), u64(o_fwd[1] + m1), u64(o_fwd[2] + m2)
+    b0, b1, b2 = u64(o_bwd[0] + m0), u64(o_bwd[1] + m1), u64(o_bwd[2] + m2)
+    return wf, wb, (f0, f1, f2, u64(o_fwd[3])), (b0, b1, b2, u64(o_bwd[3]))
+
+
 @njit(cache=True, fastmath=FMA)
-def _accumulate(padded, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n, num, den, two_sided):
+def accumulate(padded, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n, num, den, two_sided):
     """Add the terms of one shift t to the tile's partial sums.
 
     ``weights`` holds W_t on a block of shape ``ext``; W_t(p) is at block index
@@ -236,21 +306,16 @@ def _accumulate(padded, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n, num, den,
     ``num`` has 0 channels when only the denominator is wanted.
     """
     n_channels = num.shape[0]
-    e1, e2, e3 = ext[1], ext[2], ext[3]
-    n3 = _u(n[3])
-    zero = _u(0)
+    n3 = u64(n[3])
+    zero = u64(0)
     m_at = 0
     for m0 in range(n[0]):
         for m1 in range(n[1]):
             for m2 in range(n[2]):
-                wf = _u(((fwd_at[0] + m0) * e1 + fwd_at[1] + m1) * e2 + fwd_at[2] + m2) * _u(e3)
-                wf += _u(fwd_at[3])
-                wb = _u(((bwd_at[0] + m0) * e1 + bwd_at[1] + m1) * e2 + bwd_at[2] + m2) * _u(e3)
-                wb += _u(bwd_at[3])
-                f0, f1, f2 = _u(o_fwd[0] + m0), _u(o_fwd[1] + m1), _u(o_fwd[2] + m2)
-                b0, b1, b2 = _u(o_bwd[0] + m0), _u(o_bwd[1] + m1), _u(o_bwd[2] + m2)
-                f3, b3 = _u(o_fwd[3]), _u(o_bwd[3])
-                at = _u(m_at)
+                wf, wb, fw, bw = pair_rows(ext, fwd_at, bwd_at, o_fwd, o_bwd, m0, m1, m2)
+                f0, f1, f2, f3 = fw
+                b0, b1, b2, b3 = bw
+                at = u64(m_at)
                 if not two_sided:
                     for x in range(n3):
                         den[at + x] += weights[wf + x]
@@ -279,17 +344,17 @@ def _accumulate(padded, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n, num, den,
 
 
 @njit(cache=True)
-def _fold(total, partial):
-    """total += partial, then partial = 0 (C-contiguous arrays of one shape)."""
+def fold(total, partial):
+    """Add partial to total, then zero partial (C-contiguous arrays of one shape)."""
     total = total.reshape(-1)
     partial = partial.reshape(-1)
-    for k in range(_u(total.size)):
+    for k in range(u64(total.size)):
         total[k] += partial[k]
-        partial[k] = _ZERO
+        partial[k] = ZERO
 
 
 @njit(cache=True)
-def _tile_extent(shape, tile, origin):
+def tile_extent(shape, tile, origin):
     """Pixels of the tile at ``origin`` along each axis (clipped to ``shape``)."""
     return (
         min(tile[0], shape[0] - origin[0]),
@@ -300,9 +365,9 @@ def _tile_extent(shape, tile, origin):
 
 
 @njit(cache=True)
-def _capacity(tile, r, f, extra):
+def capacity(tile, r, f, extra):
     """Largest flat block: the tile plus r_k + extra · f_k per axis."""
     total = 1
-    for k in range(_AXES):
+    for k in range(AXES):
         total *= tile[k] + r[k] + extra * f[k]
     return total

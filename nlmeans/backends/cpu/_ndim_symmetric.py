@@ -13,20 +13,22 @@ from numba import njit, prange
 from ..._kernel_cache import ensure_kernel_cache
 from ._fastexp import FMA
 from ._ndim_sums import (
-    _ONE,
-    _accumulate,
-    _capacity,
-    _fold,
-    _patch_sums,
-    _tile_extent,
-    _weights,
+    ONE,
+    accumulate,
+    capacity,
+    centre_terms,
+    fold,
+    patch_sums,
+    patch_weights,
+    shift_block,
+    tile_extent,
 )
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
-def _symmetric_kernel(
+def symmetric_kernel(
     padded, f, r, shifts, fold_after, scales, offsets, origins, tile, norm_only, out,
     profiles, gaussian,
 ):  # fmt: skip
@@ -36,13 +38,13 @@ def _symmetric_kernel(
     whole window B(0, r): ``out`` (K, C, S) receives û_c = Σ_t w_k u_c(p + t) / Σ_t w_k;
     with ``norm_only``, ``out`` (K, 1, S) receives 1 / C_k(p) = 1 / Σ_t w_k(p, p + t).
     Each shift t serves p (candidate p + t) and p + t (candidate p). ``profiles``
-    (4, W) and ``gaussian``: the patch weights, as in :func:`_patch_sums`.
+    (4, W) and ``gaussian``: the patch weights, as in :func:`patch_sums`.
     """
     n_h = scales.shape[0]
     n_channels = 0 if norm_only else out.shape[1]
     shape = out.shape[2:]
     pad = (r[0] + f[0], r[1] + f[1], r[2] + f[2], r[3] + f[3])
-    size = _capacity(tile, r, f, 2)
+    size = capacity(tile, r, f, 2)
     for tile_index in prange(origins.shape[0]):
         o = (
             origins[tile_index, 0],
@@ -50,7 +52,7 @@ def _symmetric_kernel(
             origins[tile_index, 2],
             origins[tile_index, 3],
         )
-        n = _tile_extent(shape, tile, o)
+        n = tile_extent(shape, tile, o)
         n_tile = n[0] * n[1] * n[2] * n[3]
         buf_a = np.empty(size, dtype=np.float32)
         buf_b = np.empty(size, dtype=np.float32)
@@ -61,56 +63,18 @@ def _symmetric_kernel(
         part_num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
         part_den = np.zeros((n_h, n_tile), dtype=np.float32)
         # The t = 0 term: w(p, p) = 1, so num_c = u_c(p), den = 1.
-        at = 0
-        for m0 in range(n[0]):
-            for m1 in range(n[1]):
-                for m2 in range(n[2]):
-                    for m3 in range(n[3]):
-                        for k in range(n_h):
-                            den[k, at] = _ONE
-                            for c in range(n_channels):
-                                num[k, c, at] = padded[
-                                    c,
-                                    pad[0] + o[0] + m0,
-                                    pad[1] + o[1] + m1,
-                                    pad[2] + o[2] + m2,
-                                    pad[3] + o[3] + m3,
-                                ]
-                        at += 1
+        centre_terms(padded, pad, o, n, num, den)
         for s in range(shifts.shape[0]):
             t = (shifts[s, 0], shifts[s, 1], shifts[s, 2], shifts[s, 3])
-            # W_t is needed at p (tile pixels) and at p − t: the block of centres
-            # from o + min(0, −t) spanning n + |t| per axis.
-            lo = (min(0, -t[0]), min(0, -t[1]), min(0, -t[2]), min(0, -t[3]))
-            ext = (n[0] + abs(t[0]), n[1] + abs(t[1]), n[2] + abs(t[2]), n[3] + abs(t[3]))
-            # Padded index of D_t's first entry: centre o + lo, minus f, plus pad.
-            start = (
-                o[0] + lo[0] + r[0],
-                o[1] + lo[1] + r[1],
-                o[2] + lo[2] + r[2],
-                o[3] + lo[3] + r[3],
-            )
-            sums, _ = _patch_sums(padded, start, t, ext, f, line, buf_a, buf_b, profiles, gaussian)
+            # W_t is needed at p (tile pixels) and at p − t (:func:`shift_block`).
+            ext, start, fwd_at, bwd_at, o_fwd, o_bwd = shift_block(o, n, t, r, pad)
+            sums, _ = patch_sums(padded, start, t, ext, f, line, buf_a, buf_b, profiles, gaussian)
             n_ext = ext[0] * ext[1] * ext[2] * ext[3]
-            fwd_at = (-lo[0], -lo[1], -lo[2], -lo[3])  # block index of p
-            bwd_at = (-lo[0] - t[0], -lo[1] - t[1], -lo[2] - t[2], -lo[3] - t[3])  # of p − t
-            o_fwd = (
-                pad[0] + o[0] + t[0],
-                pad[1] + o[1] + t[1],
-                pad[2] + o[2] + t[2],
-                pad[3] + o[3] + t[3],
-            )
-            o_bwd = (
-                pad[0] + o[0] - t[0],
-                pad[1] + o[1] - t[1],
-                pad[2] + o[2] - t[2],
-                pad[3] + o[3] - t[3],
-            )
             for k in range(n_h):
                 # W_t = w_k(p, p + t) = exp(−max(d² − 2σ², 0) / h_k²) on the block.
-                _weights(sums, n_ext, scales[k], offsets[k], weights)
+                patch_weights(sums, n_ext, scales[k], offsets[k], weights)
                 # Σ w u_c(q) and Σ w: the terms q = p + t and q = p − t.
-                _accumulate(
+                accumulate(
                     padded,
                     weights,
                     ext,
@@ -124,10 +88,10 @@ def _symmetric_kernel(
                     True,
                 )
             if fold_after[s]:
-                _fold(num, part_num)
-                _fold(den, part_den)
-        _fold(num, part_num)
-        _fold(den, part_den)
+                fold(num, part_num)
+                fold(den, part_den)
+        fold(num, part_num)
+        fold(den, part_den)
         at = 0
         for m0 in range(n[0]):
             for m1 in range(n[1]):
@@ -137,7 +101,7 @@ def _symmetric_kernel(
                         # û_c(p) = Σ w u_c / Σ w; Σ w ≥ w(p, p) = 1.
                         for k in range(n_h):
                             if norm_only:
-                                out[k, 0, y0, y1, y2, y3] = _ONE / den[k, at]
+                                out[k, 0, y0, y1, y2, y3] = ONE / den[k, at]
                             for c in range(n_channels):
                                 out[k, c, y0, y1, y2, y3] = num[k, c, at] / den[k, at]
                         at += 1

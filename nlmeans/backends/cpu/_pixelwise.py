@@ -94,7 +94,7 @@ def _weight(patch_sum, scale, offset):
 
 
 @njit(cache=True, fastmath=FMA)
-def _weight_row(sums, f, n, scale, offset, weights, w_row, w_col, patch):
+def weight_row(sums, f, n, scale, offset, weights, w_row, w_col, patch):
     """weights[w_row, w_col + i] = W of the patch sum Σ_{k≤2f} sums[0, i + k], i < n.
 
     Row 0 of ``sums`` holds the vertical patch sums. The horizontal sum is
@@ -246,7 +246,7 @@ def _accumulate(padded, fwd, bwd, weights, w_fwd, w_bwd, n, numerator, denominat
 
 @njit(cache=True)
 def _fold(total, partial):
-    """total += partial, then partial = 0 (C-contiguous arrays of one shape)."""
+    """Add partial to total, then zero partial (C-contiguous arrays of one shape)."""
     total = total.reshape(-1)
     partial = partial.reshape(-1)
     for k in range(np.uint64(total.size)):
@@ -325,7 +325,7 @@ def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
                 # W_t(p) = exp(−max(d² − 2σ², 0) / h²) from the patch sum
                 # Σ_j D_t(p + j) = C (2f+1)² d²(p, p + t), columns [lo, hi),
                 # stored at column r + x of its ring row.
-                _weight_row(sums, f, hi - lo, scale, offset, weights, w_slot, r + lo, patch)
+                weight_row(sums, f, hi - lo, scale, offset, weights, w_slot, r + lo, patch)
                 if yy >= y0:
                     back_slot = w_slot - ty if w_slot >= ty else w_slot - ty + r + 1
                     _accumulate(

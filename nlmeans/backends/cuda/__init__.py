@@ -1,9 +1,12 @@
 """The CUDA backend: NLM on an NVIDIA GPU through numba.cuda.
 
-- :mod:`.launcher` and :mod:`.kernels`: the availability probe and the 2-D
+- :mod:`._launcher` and :mod:`._kernels`: the availability probe and the 2-D
   pixelwise kernel for one h (shared-memory staging, register sums);
-- :mod:`.ndim` and :mod:`.ndim_kernels`: pixelwise and patchwise for 1 to 3
-  spatial axes, per-axis radii and several h at once (SURE's sweeps).
+- :mod:`._ndim` and :mod:`._ndim_kernels`: pixelwise and patchwise for 1 to 3
+  spatial axes, per-axis radii and several h at once (SURE's sweeps);
+- :mod:`._mapped` and :mod:`._mapped_kernels`: the mapped pixelwise method
+  (guide vs values, σ map, mask; 1 to 3 axes);
+- :mod:`._motion`: motion-compensated pixelwise NLM of a time stack.
 
 Importing this package does not import numba.cuda: the availability probe
 and the first denoising call do.
@@ -17,8 +20,29 @@ from ._launcher import availability
 
 
 def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
-    """Pixelwise NLM on the GPU: the staged 2-D kernel for one h, equal radii and the
-    uniform patch kernel, else N-D (which also computes the Gaussian patch distance)."""
+    """Compute pixelwise NLM on the GPU with the fastest kernel that applies.
+
+    The staged 2-D kernel for one h, equal radii and the uniform patch kernel,
+    else N-D (which also computes the Gaussian patch distance).
+
+    Parameters
+    ----------
+    padded : ndarray, shape (C, S_1 + 2 pad_1, …, S_D + 2 pad_D)
+        The image, channels first, reflect-padded as :func:`~nlmeans.backends.padding` says.
+    f, r : sequence of D ints
+        Patch and search radii per axis.
+    sigma : float
+        Noise standard deviation, in pixel-value units.
+    hs : sequence of K floats > 0
+        Filtering strengths, one estimate each.
+    patch_kernel : {"uniform", "gaussian"}
+        The patch distance.
+
+    Returns
+    -------
+    ndarray, float32, shape (K, C, S_1, …, S_D)
+        The estimates, as :func:`nlmeans.backends.reference.pixelwise` computes them.
+    """
     if len(hs) == 1 and is_square(f, r) and patch_kernel == "uniform":
         from ._launcher import pixelwise
 
@@ -27,22 +51,61 @@ def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
 
 
 def mapped_estimates(guide, values, f, r, sigma, hs, *, sigma_map=None, mask=None):
-    """Pixelwise NLM of ``values`` weighted on ``guide`` with a σ map and a mask (1–3 axes)."""
+    """Pixelwise NLM of ``values`` weighted on ``guide`` with a σ map and a mask (1–3 axes).
+
+    Parameters
+    ----------
+    guide, values : ndarray
+        Channels first, reflect-padded by r + f; ``values`` None averages the guide.
+    f, r : sequence of ints
+        Patch and search radii per axis.
+    sigma : float
+        σ₀, the noise standard deviation h is given for.
+    hs : sequence of K floats > 0
+        Filtering strengths.
+    sigma_map, mask : ndarray, optional
+        σ(x) and μ(x), padded like the guide.
+
+    Returns
+    -------
+    ndarray, float32, shape (K, C_v, S_1, …)
+        As :func:`nlmeans.backends.reference_mapped.mapped_pixelwise`.
+    """
     from ._mapped import mapped_pixelwise
 
     return mapped_pixelwise(guide, values, f, r, sigma, hs, sigma_map=sigma_map, mask=mask)
 
 
 def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
-    """Motion-compensated pixelwise NLM of a time stack, one thread per output pixel
-    (:func:`.motion.motion_pixelwise`)."""
+    """Compute motion-compensated pixelwise NLM of a time stack, one thread per output pixel.
+
+    See :func:`nlmeans.backends.cuda._motion.motion_pixelwise`.
+
+    Parameters
+    ----------
+    padded : ndarray, shape (C, T + 2 r_t, H + 2 m, W + 2 m)
+        The frames, reflect-padded (m = r_s + f_s + ``margin``).
+    f, r : (0, f_s, f_s), (r_t, r_s, r_s)
+        Patch and search radii.
+    sigma, h : float
+        Noise standard deviation and filtering strength.
+    moves : int array (T, 2 r_t + 1, ⌈H / block⌉, ⌈W / block⌉, 2)
+        Each block's displacement (dy, dx) towards each frame of the window.
+    block, margin : int
+        Block side, and the largest displacement.
+
+    Returns
+    -------
+    ndarray, float32, shape (C, T, H, W)
+        As :func:`nlmeans.backends.reference_motion.motion_pixelwise`.
+    """
     from ._motion import motion_pixelwise
 
     return motion_pixelwise(padded, f, r, sigma, h, moves, block, margin)
 
 
 def device() -> str:
-    """The GPU's name (or the simulator's), for ``nlmeans info``."""
+    """Return the GPU's name (or the simulator's), for ``nlmeans info``."""
     import numba
 
     if numba.config.ENABLE_CUDASIM:

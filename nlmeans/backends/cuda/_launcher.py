@@ -1,6 +1,6 @@
-"""The host side of the CUDA backend's pixelwise kernels (:mod:`.kernels`).
- It takes
-the float32 reflect-padded (C, H+2(r+f), W+2(r+f)) stack from the front door
+"""The host side of the CUDA backend's pixelwise kernels (:mod:`._kernels`).
+
+It takes the float32 reflect-padded (C, H+2(r+f), W+2(r+f)) stack from the front door
 (:func:`nlmeans.denoise` does parameter resolution, padding and dtypes), uploads it
 once, runs every shift of the search window on the device, and downloads the
 (C, H, W) estimate once. Images too large for the device's free memory are cut
@@ -87,7 +87,7 @@ def _probe() -> str | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    """The first informative line of a numba.cuda error message."""
+    """Return the first informative line of a numba.cuda error message."""
     lines = [line.strip(" :") for line in str(exc).splitlines()]
     lines = [line for line in lines if line and line != "Error at driver init"]
     return lines[0] if lines else type(exc).__name__

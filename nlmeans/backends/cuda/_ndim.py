@@ -213,7 +213,7 @@ class _Plan:
         return tuple(s + 2 * fa for s, fa in zip(shape, self.f, strict=True))
 
     def sizes(self, shape):
-        """(fixed floats, floats per shift of a batch) of the device buffers."""
+        """Size the device buffers: (fixed floats, floats per shift of a batch)."""
         f, c, k = self.f, self.n_channels, self.n_k
         q = self.centres(shape)
         size = math.prod(shape)
@@ -286,8 +286,10 @@ class _Plan:
         ]
 
         def distances(g0, ng):
-            """Patch sums over the axis-0 and axis-1 offsets of shifts g0 … g0+ng−1 → d_b
-            (Gaussian: the whole weighted patch sums → the returned buffer)."""
+            """Sum patches over the axis-0 and axis-1 offsets of shifts g0 … g0+ng−1 into d_b.
+
+            Gaussian: the whole weighted patch sums go to the returned buffer.
+            """
             if self.gaussian:
                 return weighted_distances(g0, ng)
             _launch(

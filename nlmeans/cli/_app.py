@@ -1,0 +1,196 @@
+"""The command line's one error boundary: the Typer app, its exit codes, errors and notes.
+
+Every way out of a command ends in :meth:`_OneLineErrors.main`: bad usage and
+bad input (NLMeansError, OSError) print one ``error:`` line and exit with
+:data:`EXIT_USAGE`; Ctrl-C and SIGTERM (``kill``), start-up included, exit with
+:data:`EXIT_INTERRUPTED` and no traceback, and pending writes remove their
+temporary files first; anything else prints one ``error: internal error`` line
+and exits with :data:`EXIT_INTERNAL`. ``--debug`` (read from the arguments,
+here only) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import warnings
+
+import typer
+import typer.core
+
+from .._exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+
+__all__ = ["EXIT_FAILED", "HelpCommand", "app", "fail", "note", "run"]
+
+
+def _click_error(name: str) -> type:
+    """Return Click's exception class ``name``.
+
+    Typer bundles its own Click: the class is found through its public
+    BadParameter rather than a private import path.
+    """
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_CLICK_ERROR = _click_error("ClickException")
+
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """The command group, with every way out of a command turned into an exit code.
+
+    Usage errors (an unknown option, ``--h abc``) print one ``error:`` line
+    instead of Click's usage box; NLMeansError and OSError one ``error:`` line
+    and :data:`EXIT_USAGE`; Ctrl-C and SIGTERM (``kill``) anywhere, start-up
+    included, :data:`EXIT_INTERRUPTED` and no traceback; an exception that
+    escapes a command one ``error: internal error`` line (the traceback with
+    ``--debug``) and :data:`EXIT_INTERNAL`.
+    """
+
+    #: True when the process ends with the command (the console script): the interrupts
+    #: held since its last output was published then stay held until the exit, and an
+    #: interrupted run leaves at once with 130.
+    process_ends = False
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from ..errors import NLMeansError
+
+        arguments = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in arguments
+        interrupt_on_sigterm()
+        warnings.showwarning = _warning_as_note
+        try:
+            check_thread_variable()
+            code = super().main(arguments, prog_name, complete_var, standalone_mode=False, **extra)
+        except (NLMeansError, OSError) as error:
+            if debug:
+                raise
+            typer.echo(f"error: {error}", err=True)
+            code = EXIT_USAGE
+        except _CLICK_ERROR as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # bare `nlmeans`: the help
+                typer.echo(error.format_message())
+                code = EXIT_OK
+            else:
+                ctx = getattr(error, "ctx", None)
+                where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+                message = " ".join(error.format_message().split())
+                typer.echo(f"error: {message}{where}", err=True)
+                code = error.exit_code
+        except (KeyboardInterrupt, typer.Abort):
+            code = EXIT_INTERRUPTED  # its line is printed below
+        except Exception as error:
+            if debug:
+                raise
+            typer.echo(f"error: {internal_error(error)}", err=True)
+            code = EXIT_INTERNAL
+        finally:
+            if not self.process_ends and "nlmeans.io._write" in sys.modules:  # (--help: no io)
+                sys.modules["nlmeans.io._write"].release_held_signals()
+        code = code if isinstance(code, int) else EXIT_OK
+        if code == EXIT_INTERRUPTED:
+            # Typer turns an interrupt anywhere (a command, parsing the arguments, the
+            # moment a command returns) into exit 130 without a word: the one line is here.
+            typer.echo("error: interrupted", err=True)
+            if self.process_ends:
+                # Leave at once: a further Ctrl-C, or the interpreter's own shutdown after
+                # one, could otherwise still end the process by the signal.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(EXIT_INTERRUPTED)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+class HelpCommand(typer.core.TyperCommand):
+    """A command whose usage line names its arguments as Click does (``INPUT``, not ``{INPUT}``)."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        """Return the usage line's pieces, without Typer's braces."""
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
+
+# Help as plain text (rich_markup_mode=None): rich markup would read "nlmeans[video]" as a
+# tag and print "nlmeans", and Typer's rich table shows flags as "--overwrite <bool>".
+app = typer.Typer(
+    cls=_OneLineErrors,
+    rich_markup_mode=None,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Non-local means image denoising: fast, exact, on the CPU (Numba) or an NVIDIA GPU.",
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root() -> None:
+    """Non-local means image denoising: fast, exact, on the CPU (Numba) or an NVIDIA GPU."""
+
+
+def run(process_ends: bool = False) -> None:
+    """Run the command line; ``process_ends``: the console script (see ``_OneLineErrors``)."""
+    _OneLineErrors.process_ends = process_ends
+    app(prog_name="nlmeans")
+
+
+def _warning_as_note(message, category, filename, lineno, file=None, line=None) -> None:
+    """Show a warning the library raises (e.g. tune leaving a method out) as one note line."""
+    note(" ".join(str(message).split()))
+
+
+def internal_error(error: BaseException) -> str:
+    """Return the one line for an exception nlmeans did not anticipate."""
+    detail = " ".join(str(error).split()) or "no message"
+    return f"internal error: {type(error).__name__}: {detail} — run with --debug for the traceback"
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM (``kill``) and Ctrl-C raise KeyboardInterrupt (main thread only).
+
+    Pending writes then remove their temporary files before the exit code 130.
+    """
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def note(message: str) -> None:
+    """Print ``note: message`` on stderr (never on stdout, which ``--json`` keeps clean)."""
+    typer.echo(f"note: {message}", err=True)
+
+
+def check_thread_variable() -> None:
+    """Refuse a NUMBA_NUM_THREADS that Numba would fail on, and cap one above the cores.
+
+    Empty, not a number or below 1 is refused; all before Numba is imported.
+    """
+    from ..errors import NLMeansError
+
+    value = os.environ.get("NUMBA_NUM_THREADS")
+    if value is None:
+        return
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise NLMeansError(
+            f"NUMBA_NUM_THREADS={value!r} is invalid; expected an integer >= 1 (or leave it unset)"
+        )
+    cores = os.cpu_count() or 1
+    if count > cores:  # more threads than cores: no faster, and thread creation can fail
+        note(f"NUMBA_NUM_THREADS={count} is more than the {cores} CPU cores here; using {cores}")
+        os.environ["NUMBA_NUM_THREADS"] = str(cores)

@@ -1,0 +1,90 @@
+"""The search space of :func:`nlmeans.sure.tune`: candidate methods and radii, and the h grids.
+
+The h grids are relative to a centre h: the presets' best h / σ for the noise
+level (:func:`centre_ratio`), scaled for the patch radius (:func:`patch_scale`).
+"""
+
+from __future__ import annotations
+
+import math
+
+#: Methods searched when none is given. In 2-D, pixelwise SURE has an exact
+#: divergence (:mod:`._exact`, one run per (f, r)) and ranks (f, r) alone;
+#: "patch" (Monte-Carlo divergence: a second run of a slower kernel) is scored
+#: at the best pixelwise (f, r) only. Leaving it out is faster and lost 0.1 to
+#: 0.7 dB on brick, camera and page crops at σ 5–30 in a check here.
+SEARCH_METHODS = ("pixel", "patch")
+
+#: Candidate patch radii.
+PATCH_RADII = (1, 2, 3)
+
+#: Candidate search radii. A 17×17 window was within 0.03 dB of the best of
+#: r ∈ {4, 6, 8, preset} on every image and σ of the earlier evaluation set,
+#: and up to 0.3 dB above the presets' r = 17 at high σ; it is also 1.5 to 4
+#: times cheaper.
+SEARCH_RADII = (8,)
+
+#: Coarse h grid, relative to :func:`centre_ratio`; gray, then colour (where the
+#: chrominance h is 1.5–3 times the luminance one).
+COARSE_STEPS = (0.65, 0.95, 1.4, 2.05)
+COLOR_COARSE_STEPS = (0.65, 0.95, 1.4, 2.05, 3.0)
+
+#: Fine h grid around each kept candidate's coarse best h.
+FINE_STEPS = (0.8, 1.0, 1.25)
+
+#: (method, f, r) kept from the coarse pass for the fine one (and the combination).
+KEEP = 2
+
+#: h grid of the methods without an exact divergence ("patch") in a 2-D
+#: search, relative to the coarse pass's best pixelwise h at the same (f, r):
+#: the coarse pass scores pixelwise candidates only (one exact run each), and
+#: the fine pass adds each other method at the best pixelwise (f, r).
+OTHER_STEPS = (0.6, 0.75, 0.9, 1.1, 1.35)
+
+#: Pixels of the coarse pass's tiles.
+COARSE_MIN_PIXELS = 16 * 1024
+
+
+def centre_ratio(sigma_8bit: float) -> float:
+    """Return the h / σ around which the presets' patch size works best, for noise ``sigma_8bit``.
+
+    The line 0.88 − 0.12·log2(σ/5), clipped to [0.35, 1] (σ on the 8-bit
+    scale): SURE's best h / σ with the presets' patches on the earlier
+    evaluation set.
+
+    Parameters
+    ----------
+    sigma_8bit : float
+        σ on the 8-bit scale.
+
+    Returns
+    -------
+    float
+        h / σ.
+    """
+    ratio = 0.88 - 0.12 * math.log2(max(sigma_8bit, 1.0) / 5.0)
+    return min(max(ratio, 0.35), 1.0)
+
+
+def patch_scale(f) -> float:
+    """How much larger the best h is for patch radius ``f`` than for f = 3.
+
+    A smaller patch averages fewer squared differences, so its noisy distance
+    needs a larger h: SURE's best h / σ on 256² crops of brick, camera and moon
+    (σ = 5 … 50, r = 8) was about 1.35, 1.15 and 1 times :func:`centre_ratio`
+    for f = 1, 2 and 3. Per-axis radii count as the square patch with as many
+    pixels.
+
+    Parameters
+    ----------
+    f : int or tuple of int
+        The patch radius (or radii per axis).
+
+    Returns
+    -------
+    float
+        The factor on :func:`centre_ratio`.
+    """
+    if isinstance(f, tuple):
+        f = (math.sqrt(math.prod(2 * fk + 1 for fk in f)) - 1) / 2
+    return 1.35 * 0.85 ** (f - 1)

@@ -1,0 +1,125 @@
+"""The exact SURE divergence of pixelwise NLM: formula, Numba kernel, and the search using it."""
+
+import numpy as np
+import pytest
+from _support import ORACLE, pad_stack
+
+from nlmeans import denoise, tune
+from nlmeans.backends.cpu._sure_pixel import sure_tiles
+from nlmeans.sure import sample_blocks
+from nlmeans.sure._exact import divergence_reference, exact_sweeps
+
+SIGMA = 20.0
+
+
+def random_image(seed, channels, shape):
+    """float64 (C, *S), uniform in [0, 100)."""
+    return np.random.default_rng(seed).uniform(0.0, 100.0, (channels, *shape))
+
+
+@pytest.mark.parametrize(
+    "channels, f, r, sigma",
+    [
+        (1, (1, 1), (2, 2), 8.0),
+        (3, (1, 1), (2, 2), 8.0),
+        (1, (2, 2), (1, 1), 0.0),
+        (2, (0, 1), (2, 1), 4.0),
+    ],
+)
+def test_the_closed_form_is_the_derivative_of_the_oracle(channels, f, r, sigma):
+    # Central finite differences of the oracle's estimate, one padded sample at a time.
+    pad = tuple(a + b for a, b in zip(f, r, strict=True))
+    shape = (6, 7)
+    padded = pad_stack(random_image(1, channels, shape), f, r, dtype=None)
+    hs = [9.0, 30.0]
+    estimates, divergence = divergence_reference(padded, f, r, sigma, hs)
+    np.testing.assert_allclose(estimates, ORACLE["pixel"](padded, f, r, sigma, hs), atol=1e-4)
+    step = 1e-4
+    for c in range(channels):
+        for y in range(shape[0]):
+            for x in range(shape[1]):
+                index = (c, pad[0] + y, pad[1] + x)
+                up, down = padded.copy(), padded.copy()
+                up[index] += step
+                down[index] -= step
+                slope = (
+                    divergence_reference(up, f, r, sigma, hs)[0][:, c, y, x]
+                    - divergence_reference(down, f, r, sigma, hs)[0][:, c, y, x]
+                ) / (2 * step)
+                np.testing.assert_allclose(divergence[:, c, y, x], slope, atol=1e-6)
+    # Not a constant: the weights' share moves it away from the centre weight's 1/Σw.
+    assert np.ptp(divergence) > 0.1
+
+
+@pytest.mark.parametrize("channels, f, r", [(1, 1, 3), (3, 2, 2), (1, 3, 1), (2, 0, 2)])
+def test_the_kernel_matches_the_formula(channels, f, r):
+    tiles = np.stack([pad_stack(random_image(seed, channels, (19, 13)), f, r, dtype=None)
+                      for seed in (2, 3)])  # fmt: skip
+    hs = [6.0, 15.0, 40.0]
+    estimates, divergence = sure_tiles(tiles, f, r, 10.0, hs)
+    for t, window in enumerate(tiles):
+        want_est, want_div = divergence_reference(window, (f, f), (r, r), 10.0, hs)
+        np.testing.assert_allclose(estimates[t], want_est, atol=1e-4 * 100.0)
+        np.testing.assert_allclose(divergence[t], want_div, atol=1e-4)
+
+
+def test_exact_sure_tracks_the_true_mse_across_h():
+    # Unbiased: averaged over noise realisations SURE matches the true MSE, and
+    # the least SURE is where the least MSE is. (One realisation also carries
+    # the noise energy's deviation ‖n‖²/n − σ², common to every h.)
+    y, x = np.mgrid[0:128, 0:128].astype(np.float64)
+    clean = 60 + 0.8 * x + 80 * (((x - 40) ** 2 + (y - 50) ** 2) < 25**2)
+    clean += 50 * ((np.sin(y / 3) > 0) & (x > 90))
+    hs = [8.0, 12.0, 16.0, 22.0, 30.0]
+    tiles = sample_blocks(clean.shape, 1.0)
+    sures, mses = [], []
+    for seed in range(6):
+        noisy = clean + np.random.default_rng(seed).normal(0.0, SIGMA, clean.shape)
+        (sweep,) = exact_sweeps(noisy[None], SIGMA, [("pixel", 2, 5, hs)], tiles)
+        sures.append(sweep.sure(SIGMA)[:, 0])
+        mses.append(
+            [np.mean((denoise(noisy, h=h, sigma=SIGMA, f=2, r=5) - clean) ** 2) for h in hs]
+        )
+    sure, mse = np.mean(sures, axis=0), np.mean(mses, axis=0)
+    np.testing.assert_array_less(np.abs(sure - mse), 0.08 * mse)
+    assert np.argmin(sure) == np.argmin(mse)
+
+
+def test_exact_sweeps_on_the_oracle_and_the_kernel_agree():
+    noisy = random_image(4, 1, (40, 40))
+    tiles = sample_blocks(noisy.shape[1:], 1.0)
+    candidates = [("pixel", 1, 2, [10.0, 20.0])]
+    fast = exact_sweeps(noisy, 5.0, candidates, tiles, keep=True)[0]
+    slow = exact_sweeps(noisy, 5.0, candidates, tiles, keep=True, oracle=True)[0]
+    assert fast.exact and slow.exact
+    np.testing.assert_allclose(fast.sure(5.0), slow.sure(5.0), rtol=1e-4)
+    np.testing.assert_allclose(fast.estimates, slow.estimates, atol=1e-3)
+
+
+def test_tune_combines_below_sigma_15_with_exact_divergences():
+    # σ = 8: the combination's terms are the pixelwise sweeps, whose divergence is
+    # exact (an image large enough for SURE to be taken on tiles).
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:320, 0:320]
+    clean = 100 + 60 * np.sin(x / 9.0) * np.cos(y / 13.0)
+    noisy = clean + rng.normal(0, 8.0, clean.shape)
+    params, scores = tune(noisy, 8.0, method="combined", return_scores=True)
+    assert params.method == "combined"
+    assert {c.method for c in params.components} == {"pixel", "noisy"}
+    _, automatic = tune(noisy, 8.0, methods=("pixel",), return_scores=True)
+    assert "combined" in {s.method for s in automatic}  # fitted, below σ 15
+
+
+def test_no_automatic_combination_where_sure_is_negative():
+    # A dark scene with σ = 30 noise clipped at 0: the noise left is far below σ,
+    # SURE goes negative, and the weights of a combination would fit that error.
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:96, 0:96]
+    clean = 8.0 + 4.0 * np.sin(x / 7.0) + 4.0 * (y > 48)
+    noisy = np.clip(clean + rng.normal(0, 30.0, clean.shape), 0, 255)
+    params, scores = tune(noisy, 30.0, return_scores=True)
+    singles = [s.sure for s in scores if s.method != "combined"]
+    assert min(singles) < 0
+    assert params.method != "combined"
+    # Asked for, it is still given.
+    assert tune(noisy, 30.0, method="combined").method == "combined"
