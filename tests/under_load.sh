@@ -4,7 +4,7 @@
 # `python -c "while True: pass"` started here and killed by its PID at the end
 # (also on Ctrl-C). Runs `bash tests/run_all.sh` (the whole suite), or, with
 # arguments, `python -m pytest -q ARGS` (e.g. the CPU run only:
-# `tests/under_load.sh -p no:napari --ignore=tests/test_napari.py`).
+# `tests/under_load.sh -p no:napari --ignore=tests/napari`).
 # Prints each run's exit code and wall time; fails if any run failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
