@@ -70,6 +70,29 @@ def float_bounds(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 MIN_SPATIAL_DIMS, MAX_SPATIAL_DIMS = 2, 4
 
 
+def check_channel_axis_type(value):
+    """Return ``value`` if it can name a channel axis (an integer, None or "auto"), else raise."""
+    if value is None or (isinstance(value, str) and value == "auto"):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise NLMeansError(f"channel_axis={value!r} is not an integer axis")
+    return int(value)
+
+
+def check_channel_axis(value, ndim: int) -> int | None:
+    """Return ``value`` as a channel axis of an ``ndim``-D array, in [0, ndim), or None."""
+    value = check_channel_axis_type(value)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise NLMeansError(f"channel_axis={value!r} is not an integer axis")
+    if not -ndim <= value < ndim:
+        raise NLMeansError(
+            f"channel_axis={value} is out of range; expected {-ndim} <= axis <= {ndim - 1}"
+        )
+    return value % ndim
+
+
 def to_channels_first(image: np.ndarray, channel_axis: int | None) -> np.ndarray:
     """View ``image`` as (C, *S): with ``channel_axis`` None every axis is spatial (C = 1).
 
@@ -82,17 +105,11 @@ def to_channels_first(image: np.ndarray, channel_axis: int | None) -> np.ndarray
                 "None every axis is spatial, and 2, 3 or 4 are supported"
             )
         return image[np.newaxis]
-    if isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer)):
-        raise NLMeansError(f"channel_axis={channel_axis!r} is not an integer axis")
+    channel_axis = check_channel_axis(channel_axis, image.ndim)
     if not MIN_SPATIAL_DIMS + 1 <= image.ndim <= MAX_SPATIAL_DIMS + 1:
         raise NLMeansError(
             f"image has {image.ndim} dimensions (shape {image.shape}) but channel_axis="
             f"{channel_axis} needs 3, 4 or 5 (a channel axis and 2, 3 or 4 spatial axes)"
-        )
-    if not -image.ndim <= channel_axis < image.ndim:
-        raise NLMeansError(
-            f"channel_axis={channel_axis} is out of range; expected "
-            f"{-image.ndim} <= axis <= {image.ndim - 1}"
         )
     return np.moveaxis(image, channel_axis, 0)
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..params import check_patch_kernel
 from ._bayes_rules import TILE as BAYES_TILE
 from ._bayes_rules import padding_rule as bayes_padding
 
@@ -95,11 +96,9 @@ def patch_profiles(f: Sequence[int], patch_kernel: str = "uniform") -> list[np.n
     "uniform": g_k = 1 (the patch distance is the plain sum, normalised by
     :func:`weight_constants`); "gaussian": :func:`gaussian_profile`, Σ_j g(j) = 1.
     """
-    if patch_kernel == "uniform":
-        return [np.ones(2 * int(fk) + 1) for fk in f]
-    if patch_kernel == "gaussian":
+    if check_patch_kernel(patch_kernel) == "gaussian":
         return [gaussian_profile(fk) for fk in f]
-    raise ValueError(f"patch_kernel={patch_kernel!r} is unknown; expected uniform or gaussian")
+    return [np.ones(2 * int(fk) + 1) for fk in f]
 
 
 #: Largest weight-constant scale handed to float32 kernels: far below float32's

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import typer
 
@@ -20,6 +19,7 @@ def info(json_output: JsonOption = False) -> None:
 
     from .. import __version__
     from ..backends import REGISTRY
+    from ..backends.cpu import kernel_cache_folder
 
     versions = {"nlmeans": __version__, "python": platform.python_version()}
     for name in ("numpy", "numba", "scikit-image", "opencv-python-headless", "opencv-python"):
@@ -41,7 +41,7 @@ def info(json_output: JsonOption = False) -> None:
         "versions": versions,
         "cpu_threads": numba.get_num_threads(),
         "cpu_cores": os.cpu_count(),
-        "kernel_cache": _kernel_cache(),
+        "kernel_cache": kernel_cache_folder(),
         "backends": backends,
     }
     if json_output:
@@ -58,17 +58,3 @@ def info(json_output: JsonOption = False) -> None:
         status = "available" if state["available"] else "not available"
         detail = f": {state['detail']}" if state["detail"] else ""
         typer.echo(f"  {name:<10} {status}{detail}")
-
-
-def _kernel_cache() -> str:
-    """Where Numba keeps the compiled CPU kernels of this installation."""
-    from ..backends.cpu import _pixelwise as cpu
-
-    # Numba's dispatcher knows the folder it picked (beside the module, or a
-    # user cache folder when that one is not writable); older versions may not say.
-    cache = getattr(getattr(cpu, "_pixelwise_kernel", None), "_cache", None)
-    if getattr(cache, "_cache_path", None):
-        return str(cache._cache_path)
-    import numba
-
-    return numba.config.CACHE_DIR or str(Path(cpu.__file__).parent / "__pycache__")

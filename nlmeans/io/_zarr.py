@@ -26,6 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._arrays import check_channel_axis
 from .._request import DEFAULT_CHUNK
 from ..errors import NLMeansError
 from ._noreplace import rename_folder_no_replace
@@ -145,12 +146,7 @@ def open_lazy(path, chunk: int = DEFAULT_CHUNK, channel_axis: int | None = None)
         channel_axis = axes.index("S") if "S" in axes else None
         if channel_axis is not None and array.shape[channel_axis] in (2, 4):
             alpha_axis = channel_axis
-    if channel_axis is not None:
-        if not -array.ndim <= channel_axis < array.ndim:
-            raise NLMeansError(
-                f"channel_axis={channel_axis} is out of range for an array of shape {array.shape}"
-            )
-        channel_axis %= array.ndim
+    channel_axis = check_channel_axis(channel_axis, array.ndim)
     chunks = _chunks_for(array.shape, channel_axis, chunk)
     _check_chunking(path, array, chunks)
     pixels = da.from_array(_CheckedChunks(path, array), chunks=chunks, asarray=True)

@@ -20,6 +20,7 @@ one :class:`nlmeans.Request`, checked by these normalisers when made.
 
 from __future__ import annotations
 
+from .._arrays import check_channel_axis, check_channel_axis_type
 from ._checks import (
     BAYES,
     COMBINED,
@@ -28,8 +29,6 @@ from ._checks import (
     MAX_STRENGTH,
     METHODS,
     PATCH_KERNELS,
-    check_channel_axis,
-    check_channel_axis_type,
     check_count,
     check_finite_number,
     check_h_chroma,

@@ -105,29 +105,6 @@ def check_count(name: str, value) -> int:
     return int(value)
 
 
-def check_channel_axis_type(value):
-    """Return ``value`` if it can name a channel axis (an integer, None or "auto"), else raise."""
-    if value is None or (isinstance(value, str) and value == "auto"):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise NLMeansError(f"channel_axis={value!r} is not an integer axis")
-    return int(value)
-
-
-def check_channel_axis(value, ndim: int) -> int | None:
-    """``value`` as a channel axis of an ``ndim``-D array, in [0, ndim), or None; else raise."""
-    value = check_channel_axis_type(value)
-    if value is None:
-        return None
-    if isinstance(value, str):
-        raise NLMeansError(f"channel_axis={value!r} is not an integer axis")
-    if not -ndim <= value < ndim:
-        raise NLMeansError(
-            f"channel_axis={value} is out of range; expected {-ndim} <= axis <= {ndim - 1}"
-        )
-    return value % ndim
-
-
 def check_radius(name: str, value, maximum: int) -> int:
     """Return ``value`` as int in [0, maximum], or raise NLMeansError."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):

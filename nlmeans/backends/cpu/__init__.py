@@ -181,6 +181,31 @@ def bayes_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
     return bayes(padded, f, r, sigma, hs, patch_kernel=patch_kernel)
 
 
+def kernel_cache_folder() -> str:
+    """Return the folder where Numba keeps this installation's compiled CPU kernels.
+
+    Numba's dispatcher knows the folder it picked (beside the module, or a user
+    cache folder when that one is not writable); older Numba versions may not
+    say, and then Numba's configured cache folder or the module's ``__pycache__``
+    is returned.
+
+    Returns
+    -------
+    str
+        The folder's path.
+    """
+    from pathlib import Path
+
+    from . import _pixelwise
+
+    cache = getattr(_pixelwise.pixelwise_kernel, "_cache", None)
+    if getattr(cache, "_cache_path", None):
+        return str(cache._cache_path)
+    import numba
+
+    return numba.config.CACHE_DIR or str(Path(_pixelwise.__file__).parent / "__pycache__")
+
+
 def set_threads(n: int) -> None:
     """Use ``n`` Numba threads (1 … NUMBA_NUM_THREADS), else NLMeansError.
 

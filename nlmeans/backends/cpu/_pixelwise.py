@@ -353,7 +353,7 @@ def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
-def _pixelwise_kernel(padded, f, r, scale, offset, tile_rows, tile_cols, out):
+def pixelwise_kernel(padded, f, r, scale, offset, tile_rows, tile_cols, out):
     """Pixelwise NLM of ``padded`` (C, H+2(r+f), W+2(r+f)) into ``out`` (C, H, W).
 
     ``scale`` = log2(e) / (C (2f+1)² h²) and ``offset`` = log2(e) 2σ²/h², so
@@ -396,5 +396,5 @@ def pixelwise(
     scale, offset = np.float32(scales[0] * LOG2_E), np.float32(offsets[0] * LOG2_E)
     # Plain ints and float32 scalars: one compiled specialisation for every call.
     sizes = int(f), int(r), int(tile_rows), int(tile_cols)
-    _pixelwise_kernel(padded, sizes[0], sizes[1], scale, offset, sizes[2], sizes[3], out)
+    pixelwise_kernel(padded, sizes[0], sizes[1], scale, offset, sizes[2], sizes[3], out)
     return out
