@@ -91,6 +91,7 @@ def denoise_streamed(
     import contextlib
 
     from .._denoise import block_padding, denoise_frames_block, resolve_params
+    from ..backends.cpu._framepair import warm_up as warm_frame_pairs
     from ..io import Picture
     from ..io._axes import radii_for_axes
     from ..io._checks import check_fixed_axes
@@ -111,6 +112,8 @@ def denoise_streamed(
     )  # fmt: skip
     del first
     chosen = prepare_backend(backend, threads, params.method, False, quiet, patch_kernel, 3)
+    if chosen.name == "cpu" and params.method == "pixel":
+        warm_frame_pairs()  # the time stacks' kernel, before the first block and the timer
     if motion:
         from ..backends._motion import check_motion
 

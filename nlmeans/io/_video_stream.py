@@ -42,8 +42,10 @@ STREAM_BLOCK_BYTES = 128 * 2**20
 
 
 def chunk_for(height: int, width: int) -> int:
-    """Frames per block for frames of ``height`` × ``width``: :data:`STREAM_CHUNK` at most,
-    :data:`STREAM_BLOCK_BYTES` of float32 RGB frames, at least 1."""
+    """Frames per block for frames of ``height`` × ``width``.
+
+    :data:`STREAM_CHUNK` at most, :data:`STREAM_BLOCK_BYTES` of float32 RGB frames, at least 1.
+    """
     return int(max(1, min(STREAM_CHUNK, STREAM_BLOCK_BYTES // (12 * height * width))))
 
 
@@ -67,7 +69,7 @@ class StreamResult:
 
 
 def probe_video(path: Path) -> VideoInfo:
-    """The header of the video at ``path``; ImageFileError if it is not a readable video."""
+    """Read the header of the video at ``path``; ImageFileError if it is not a readable video."""
     av = require_av(path)
     try:
         with av.open(str(path)) as container:
@@ -90,7 +92,7 @@ def probe_video(path: Path) -> VideoInfo:
 
 
 def iter_frames(path: Path) -> Iterator[np.ndarray]:
-    """The frames of the video at ``path``, decoded one at a time as uint8 (H, W, 3) RGB."""
+    """Yield the frames of the video at ``path``, decoded one at a time as uint8 (H, W, 3) RGB."""
     av = require_av(path)
     try:
         with av.open(str(path)) as container:
@@ -112,8 +114,10 @@ def _reflect(index: int, total: int) -> int:
 def windows(
     frames: Iterator[np.ndarray], context: int, chunk: int
 ) -> Iterator[tuple[np.ndarray, int]]:
-    """(block, n) for consecutive runs of n ≤ ``chunk`` frames: block holds the n frames
-    with ``context`` frames before and after (mirror-reflected at the ends).
+    """Yield (block, n) for consecutive runs of n ≤ ``chunk`` frames.
+
+    ``block`` holds the n frames with ``context`` frames before and after
+    (mirror-reflected at the ends).
 
     At most chunk + 2 · context frames are held at any time (the frames are only
     counted once the iterator ends, so the last blocks are built then).
@@ -262,7 +266,7 @@ def _audio_streams(av, stack, source, sink, info):
 
 
 def _audio_packets(audio_in):
-    """The audio stream's packets with a timestamp, in order."""
+    """Yield the audio stream's packets with a timestamp, in order."""
     for packet in audio_in.container.demux(audio_in):
         if packet.dts is not None and packet.size:
             yield packet
