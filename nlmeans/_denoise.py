@@ -24,7 +24,7 @@ from ._interrupts import interruptible
 from ._mapped import denoise_mapped, is_mapped
 from ._memory import check_denoise_memory
 from .backends import padding, select
-from .backends._contract import PADDING_RULES, SLAB_ALIGN
+from .backends._contract import PADDING_RULES, SLAB_ALIGN, is_time_stack
 from .errors import NLMeansError
 from .noise import estimate_sigma
 from .noise._models import GAUSSIAN, POISSON_GAUSSIAN, check_noise, resolve_poisson_gaussian
@@ -160,7 +160,9 @@ def estimate_planes(backend, planes: np.ndarray, params: Params, progress=None) 
     # recomputes stays a small share of its work. The search radius is not part of
     # it (the shifts only read those rows): with a large r a slab stays a few rows,
     # and the work between two interrupt checks bounded.
-    rows = max(1, int(SLAB_WORK // per_row), SLAB_HALOS * (pad[0] - r[0]))
+    # Time stacks: the frame-pair kernel also computes the pairs of the r_t context frames.
+    halo = pad[0] if is_time_stack(f, r) else pad[0] - r[0]
+    rows = max(1, int(SLAB_WORK // per_row), SLAB_HALOS * halo)
     if rows < extent:
         rows = -(-extent // -(-extent // rows))  # even slabs
         # Cut where the method's result does not depend on the cut (NL-Bayes' tiles).

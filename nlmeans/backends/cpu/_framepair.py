@@ -398,5 +398,6 @@ def _run(padded, rt, f, r, margin, sigma, h, tile_rows, tile_cols, moves) -> np.
     if not motion:
         moves = np.zeros((1, 1, 1, 1, 2), np.int64)
     sizes = int(rt), int(f), int(r), int(margin), int(tile_rows), int(tile_cols)
-    _framepair_kernel(padded, *sizes[:4], scale, offset, sizes[4], sizes[5], motion, moves, out)
+    with numba.parallel_chunksize(1):  # tiles handed out one at a time, not in equal shares
+        _framepair_kernel(padded, *sizes[:4], scale, offset, *sizes[4:], motion, moves, out)
     return out
