@@ -28,7 +28,10 @@ the PSNR of each result against the clean data):
   before the frame-pair kernel (``nlmeans.backends.cpu._framepair``), which
   ``nlmeans.denoise`` now takes; "nlmeans motion" is ``motion=True`` (block
   matching plus displaced search boxes). ``--frames`` sets the number of frames
-  (30 by default; fewer on a loaded machine).
+  (30 by default; fewer on a loaded machine); ``--no-motion`` drops the motion row.
+
+``--threads N`` runs nlmeans (Numba) and OpenCV on N threads (scikit-image's
+fast mode is single-threaded); ``--volume-only`` / ``--video-only`` run one case.
 
 ``--memory`` runs ``nlmeans.denoise`` (f = 1, r = 1) on a size³ float32 volume in
 a subprocess and reports its peak resident memory against the input
@@ -81,7 +84,7 @@ def volume_case():
     return clean, noisy, {"nlmeans": run_nlmeans, "scikit-image": run_skimage}, 1.0, 1
 
 
-def video_case(n_frames: int = 30):
+def video_case(n_frames: int = 30, motion: bool = True):
     """(clean, noisy) n × 512 × 512 in the uint8 range, and the peers (time per frame)."""
     from nlmeans._arrays import pad_reflect
     from nlmeans.backends.cpu import _ndim as ndim
@@ -109,7 +112,9 @@ def video_case(n_frames: int = 30):
         frames = list(noisy)
         return cv2.fastNlMeansDenoisingMulti(frames, middle, 5, None, h, 7, 21)
 
-    peers = {"nlmeans": run_nlmeans, "nlmeans N-D": run_ndim, "nlmeans motion": run_motion}
+    peers = {"nlmeans": run_nlmeans, "nlmeans N-D": run_ndim}
+    if motion:
+        peers["nlmeans motion"] = run_motion
     if cv2 is not None:
         peers["OpenCV"] = run_opencv
     # nlmeans denoises all frames per call, OpenCV one: per-frame divisors.
@@ -181,11 +186,20 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256, help="edge of the --memory volume")
     parser.add_argument("--frames", type=int, default=30, help="frames of the video case")
     parser.add_argument("--video-only", action="store_true", help="skip the volume case")
+    parser.add_argument("--volume-only", action="store_true", help="skip the video case")
+    parser.add_argument("--no-motion", action="store_true", help="skip the motion=True row")
+    parser.add_argument(
+        "--threads", type=int, help="threads of nlmeans and OpenCV (default: all of Numba's)"
+    )
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         memory_child(args.memory_child)
         return
+    if args.threads:
+        numba.set_num_threads(args.threads)
+        if cv2 is not None:
+            cv2.setNumThreads(args.threads)
     print(f"{platform.processor() or platform.machine()}, {numba.get_num_threads()} threads")
     if args.memory:
         command = [sys.executable, __file__, "--memory-child", str(args.size)]
@@ -197,9 +211,11 @@ def main() -> None:
             time_case(volume_case(), args.runs),
             0.025,
         )
+    if args.volume_only:
+        return
     print_table(
         f"video {args.frames}x512x512 gray, f=(0,3,3), r=(2,10,10) (s per frame)",
-        time_case(video_case(args.frames), args.runs),
+        time_case(video_case(args.frames, not args.no_motion), args.runs),
         0.25,
     )
 

@@ -19,7 +19,11 @@ window on. Rows: nlmeans without and with ``motion=True``, OpenCV.
 median of interleaved runs of ``nlmeans.denoise`` with and without
 ``motion=True`` (CPU backend), and the PSNR of both.
 
-Run: ``python benchmarks/quality_motion.py [--timing]``.
+``--true-vectors``: the pan sequences denoised with ``motion=True`` twice, with
+the block vectors found by block matching and with the pan's true displacement
+in every block (the most that displacing the window can give here).
+
+Run: ``python benchmarks/quality_motion.py [--timing | --true-vectors]``.
 """
 
 from __future__ import annotations
@@ -118,6 +122,45 @@ def quality() -> None:
                 print(line, flush=True)
 
 
+def pan_vectors(speed: int, moves: np.ndarray) -> np.ndarray:
+    """``moves`` with every block's vector set to the pan's true displacement."""
+    rt = (moves.shape[1] - 1) // 2
+
+    def offset(t):  # the crop's corner in frame t (frames beyond the ends mirrored)
+        t = abs(t) if t < FRAMES else 2 * (FRAMES - 1) - t
+        return np.array([speed * t // 2, speed * t])
+
+    true = moves.copy()
+    for t in range(moves.shape[0]):
+        for k in range(-rt, rt + 1):
+            true[t, rt + k] = offset(t) - offset(t + k)
+    return true
+
+
+def true_vectors() -> None:
+    """Pan sequences: the estimated block vectors against the pan's true ones."""
+    from nlmeans.backends import _motion
+
+    estimated = _motion.displacements
+    print("pan, best h for each; PSNR dB over the middle 3 of 7 frames, 160x160")
+    print(f"{'sequence':<16}{'sigma':>6}{'static':>8}{'motion':>8}{'true v':>8}")
+    for speed in (3, 8):
+        clean = sequence("pan", speed)
+        for sigma in (10.0, 30.0):
+            rng = np.random.default_rng(int(sigma) + speed)  # the noise of quality()
+            noisy = np.clip(np.rint(clean + rng.normal(0, sigma, clean.shape)), 0, 255)
+            noisy = noisy.astype(np.uint8)
+            still = best_nlmeans(clean, noisy, sigma, False)
+            moved = best_nlmeans(clean, noisy, sigma, True)
+            _motion.displacements = lambda *a, s=speed: pan_vectors(s, estimated(*a))
+            try:
+                true = best_nlmeans(clean, noisy, sigma, True)
+            finally:
+                _motion.displacements = estimated
+            name = f"pan {speed} px/frame"
+            print(f"{name:<16}{sigma:>6.0f}{still:>8.2f}{moved:>8.2f}{true:>8.2f}", flush=True)
+
+
 def timing(rounds: int) -> None:
     camera = data.camera().astype(np.float64)[100:356, 100:356]
     clean = np.stack([camera] * 9)
@@ -151,9 +194,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timing", action="store_true", help="static: time with and without")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--true-vectors", action="store_true", help="pan: estimated against true vectors"
+    )
     args = parser.parse_args()
     if args.timing:
         timing(args.rounds)
+    elif args.true_vectors:
+        true_vectors()
     else:
         quality()
 

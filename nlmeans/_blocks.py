@@ -23,7 +23,7 @@ from ._arrays import (
 from ._color import from_opponent, to_opponent
 from ._interrupts import interruptible
 from .backends import padding, select
-from .backends._contract import PADDING_RULES, SLAB_ALIGN
+from .backends._contract import PADDING_RULES, SLAB_ALIGN, is_time_stack
 from .params import COMBINED, Params, radii
 from .sure import combined_estimate
 
@@ -62,7 +62,9 @@ def estimate_planes(backend, planes: np.ndarray, params: Params, progress=None) 
     # recomputes stays a small share of its work. The search radius is not part of
     # it (the shifts only read those rows): with a large r a slab stays a few rows,
     # and the work between two interrupt checks bounded.
-    rows = max(1, int(SLAB_WORK // per_row), SLAB_HALOS * (pad[0] - r[0]))
+    # Time stacks: the frame-pair kernel also computes the pairs of the r_t context frames.
+    halo = pad[0] if is_time_stack(f, r) else pad[0] - r[0]
+    rows = max(1, int(SLAB_WORK // per_row), SLAB_HALOS * halo)
     if rows < extent:
         rows = -(-extent // -(-extent // rows))  # even slabs
         # Cut where the method's result does not depend on the cut (NL-Bayes' tiles).

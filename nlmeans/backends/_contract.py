@@ -262,8 +262,12 @@ class Backend:
 
         On ``ndim`` spatial axes: volumes and stacks may take other kernels than images.
         """
-        f = r = (1,) * ndim
-        pad = padding(method, f, r)
-        tiny = np.zeros((1, *(3 + 2 * p for p in pad)), dtype=np.float32)
         hs = [1.0 + k for k in range(strengths)]
-        self.methods[method](tiny, f, r, 0.0, hs, patch_kernel=patch_kernel)
+        shapes = [((1,) * ndim, (1,) * ndim)]
+        if method == "pixel" and ndim == 3:
+            # A time stack (2-D patches across frames) may take a kernel of its own.
+            shapes.append(((0, 1, 1), (1, 1, 1)))
+        for f, r in shapes:
+            pad = padding(method, f, r)
+            tiny = np.zeros((1, *(3 + 2 * p for p in pad)), dtype=np.float32)
+            self.methods[method](tiny, f, r, 0.0, hs, patch_kernel=patch_kernel)

@@ -43,7 +43,7 @@ ZERO_RELATIVE = 0.02
 
 
 def margin_for(rt: int) -> int:
-    """The largest displacement (pixels per axis) for a temporal radius ``rt``."""
+    """Return the largest displacement (pixels per axis) for a temporal radius ``rt``."""
     return SPEED * int(rt)
 
 
@@ -229,8 +229,10 @@ def check_motion(params, ndim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def motion_planes(backend, planes: np.ndarray, params, context: bool = False) -> np.ndarray:
-    """float32 (C, T, H, W) motion-compensated estimate of ``planes`` on ``backend``
-    (:func:`check_motion`, then :func:`motion_estimate`, ``context`` as there)."""
+    """Return the float32 (C, T, H, W) motion-compensated estimate of ``planes`` on ``backend``.
+
+    :func:`check_motion`, then :func:`motion_estimate` (``context`` as there).
+    """
     from .._memory import check_denoise_memory
     from ..errors import NLMeansError
 

@@ -38,13 +38,16 @@ from ._video import DEFAULT_FPS, check_frame_count, encoder_for, require_av, the
 #: Frames handed to the processing function per call at most (plus the context each side).
 STREAM_CHUNK = 16
 #: ... and fewer for large frames: about this many bytes of float32 RGB frames per block
-#: (a 1080p frame is 24.9 MB: 5 frames per block).
-STREAM_BLOCK_BYTES = 128 * 2**20
+#: (a 1080p frame is 24.9 MB: 4 frames per block; a streamed 1080p denoise then peaks
+#: under 1 GB, with the block's padded copy, its estimate and the decoded frames).
+STREAM_BLOCK_BYTES = 96 * 2**20
 
 
 def chunk_for(height: int, width: int) -> int:
-    """Frames per block for frames of ``height`` × ``width``: :data:`STREAM_CHUNK` at most,
-    :data:`STREAM_BLOCK_BYTES` of float32 RGB frames, at least 1."""
+    """Frames per block for frames of ``height`` × ``width``.
+
+    :data:`STREAM_CHUNK` at most, :data:`STREAM_BLOCK_BYTES` of float32 RGB frames, at least 1.
+    """
     return int(max(1, min(STREAM_CHUNK, STREAM_BLOCK_BYTES // (12 * height * width))))
 
 
@@ -68,7 +71,7 @@ class StreamResult:
 
 
 def probe_video(path: Path) -> VideoInfo:
-    """The header of the video at ``path``; ImageFileError if it is not a readable video."""
+    """Read the header of the video at ``path``; ImageFileError if it is not a readable video."""
     av = require_av(path)
     try:
         with av.open(str(path)) as container:
@@ -91,7 +94,7 @@ def probe_video(path: Path) -> VideoInfo:
 
 
 def iter_frames(path: Path) -> Iterator[np.ndarray]:
-    """The frames of the video at ``path``, decoded one at a time as uint8 (H, W, 3) RGB."""
+    """Yield the frames of the video at ``path``, decoded one at a time as uint8 (H, W, 3) RGB."""
     av = require_av(path)
     try:
         with av.open(str(path)) as container:
@@ -113,8 +116,10 @@ def _reflect(index: int, total: int) -> int:
 def windows(
     frames: Iterator[np.ndarray], context: int, chunk: int
 ) -> Iterator[tuple[np.ndarray, int]]:
-    """(block, n) for consecutive runs of n ≤ ``chunk`` frames: block holds the n frames
-    with ``context`` frames before and after (mirror-reflected at the ends).
+    """Yield (block, n) for consecutive runs of n ≤ ``chunk`` frames.
+
+    ``block`` holds the n frames with ``context`` frames before and after
+    (mirror-reflected at the ends).
 
     At most chunk + 2 · context frames are held at any time (the frames are only
     counted once the iterator ends, so the last blocks are built then).
@@ -263,7 +268,7 @@ def _audio_streams(av, stack, source, sink, info):
 
 
 def _audio_packets(audio_in):
-    """The audio stream's packets with a timestamp, in order."""
+    """Yield the audio stream's packets with a timestamp, in order."""
     for packet in audio_in.container.demux(audio_in):
         if packet.dts is not None and packet.size:
             yield packet

@@ -127,7 +127,7 @@ def _pair_tile(
     padded, fa, fb, sa, sb, use_a, use_b, f, r, margin, dy, dx, scale, offset, y0, y1, x0,
     x1, part_num, part_den, num, den, diff_ring, sums, patch, weights,
 ):  # fmt: skip
-    """The terms of the pair of frames (fa, fb) for the tile [y0, y1) × [x0, x1).
+    """Add the terms of the pair of frames (fa, fb) for the tile [y0, y1) × [x0, x1).
 
     Adds W_s(p) u(fb, p + s) to the partial sums of slot ``sa`` at p and
     W_s(p) u(fa, p) to those of slot ``sb`` at p + s, for every shift s of the
@@ -197,8 +197,10 @@ def _pair_tile(
 def _framepair_kernel(
     padded, rt, f, r, margin, scale, offset, tile_rows, tile_cols, motion, moves, out
 ):  # fmt: skip
-    """Pixelwise NLM of ``padded`` (C, T + 2 r_t, H + 2 m, W + 2 m) into ``out`` (C, T, H, W),
-    m = r + f + ``margin``.
+    """Pixelwise NLM of ``padded`` into ``out``.
+
+    ``padded`` is (C, T + 2 r_t, H + 2 m, W + 2 m), m = r + f + ``margin``;
+    ``out`` is (C, T, H, W).
 
     ``scale`` = log2(e) / (C (2f+1)² h²), ``offset`` = log2(e) 2σ²/h². Tiles of
     ``tile_rows`` × ``tile_cols`` output pixels run in parallel, each through
@@ -284,8 +286,7 @@ def _framepair_kernel(
 
 
 def tile_rows_for(height: int, width: int) -> int:
-    """Rows per tile: :data:`TILE_ROWS`, fewer (down to 16) while there are under 2 tiles
-    per thread."""
+    """Rows per tile: :data:`TILE_ROWS`, fewer (down to 16) for at least 2 tiles per thread."""
     col_tiles = -(-width // TILE_COLS)
     wanted = 2 * numba.get_num_threads()
     rows = -(-height * col_tiles // wanted)
@@ -388,5 +389,6 @@ def _run(padded, rt, f, r, margin, sigma, h, tile_rows, tile_cols, moves) -> np.
     if not motion:
         moves = np.zeros((1, 1, 1, 1, 2), np.int64)
     sizes = int(rt), int(f), int(r), int(margin), int(tile_rows), int(tile_cols)
-    _framepair_kernel(padded, *sizes[:4], scale, offset, sizes[4], sizes[5], motion, moves, out)
+    with numba.parallel_chunksize(1):  # tiles handed out one at a time, not in equal shares
+        _framepair_kernel(padded, *sizes[:4], scale, offset, *sizes[4:], motion, moves, out)
     return out

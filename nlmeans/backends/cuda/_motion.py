@@ -75,8 +75,9 @@ def _motion_kernel(u, rt, f, r, pad, scale, offset, moves, block, out):
 
 
 def motion_pixelwise(padded, f, r, sigma, h, moves, block, margin) -> np.ndarray:
-    """Motion-compensated pixelwise NLM on the GPU, as
-    :func:`nlmeans.backends.reference.motion_pixelwise` (same arguments; f = (0, f, f),
+    """Motion-compensated pixelwise NLM on the GPU.
+
+    As :func:`nlmeans.backends.reference.motion_pixelwise` (same arguments; f = (0, f, f),
     r = (r_t, r, r); at most :data:`MAX_CHANNELS` channels).
 
     References
