@@ -287,6 +287,8 @@ def denoise_request(
     q = request
     image = check_image(image)
     channel_axis = _channel_axis_for(image, q.channel_axis)
+    if channel_axis != q.channel_axis:
+        q = replace(q, channel_axis=channel_axis)  # "auto", resolved for this image
     stabilised = q.noise == POISSON_GAUSSIAN
     mapped = is_mapped(q.sigma, mask, q.noise, q.coils)
     if q.motion and (stabilised or mapped):
@@ -299,7 +301,7 @@ def denoise_request(
                 "noise='poisson-gaussian' is not available with a sigma map or a mask"
             )
         return denoise_mapped(
-            image, replace(q, channel_axis=channel_axis), mask=mask, progress=progress,
+            image, q, mask=mask, progress=progress,
             params=params, return_params=return_params,
         )  # fmt: skip
     planes = to_channels_first(image, channel_axis)
@@ -309,9 +311,7 @@ def denoise_request(
     else:
         bounds = channel_bounds(planes)
     if stabilised or (params is not None and getattr(params, "noise_model", None) is not None):
-        estimate, params = _denoise_stabilised(
-            image, planes, replace(q, channel_axis=channel_axis), params, progress
-        )
+        estimate, params = _denoise_stabilised(image, planes, q, params, progress)
         estimate = finish(estimate, image.dtype, bounds[0], bounds[1])
         result = from_channels_first(estimate, channel_axis)
         return (result, params) if return_params else result
@@ -330,7 +330,7 @@ def denoise_request(
             r=q.r, method=q.method, h_chroma=q.h_chroma, backend=q.backend,
         )  # fmt: skip
     else:
-        params = resolve_planes(image, planes, replace(q, channel_axis=channel_axis))
+        params = resolve_planes(image, planes, q)
     ndim = planes.ndim - 1
     if q.motion:
         from .backends._motion import motion_planes

@@ -12,7 +12,7 @@ import numpy as np
 from ._arrays import check_image, to_channels_first
 from ._request import DEFAULT_METHOD, Request
 from .noise import estimate_sigma
-from .params import Params, image_data_range, resolve
+from .params import Params, image_data_range, resolve_checked
 
 
 def resolve_params(
@@ -91,9 +91,13 @@ def resolve_request(image: np.ndarray, request: Request) -> Params:
 
 
 def resolve_planes(image, planes, request: Request) -> Params:
-    """Return the Params of ``request`` for ``image`` (channels first: ``planes``), the presets."""
+    """Return the Params of ``request`` for ``image`` (channels first: ``planes``), the presets.
+
+    The request's values were checked when it was made: only what needs the
+    image is checked here (:func:`nlmeans.params.resolve_checked`).
+    """
     q = request
-    return resolve(
+    return resolve_checked(
         planes.shape[0],
         h=q.h,
         sigma=q.sigma,

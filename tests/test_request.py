@@ -85,3 +85,32 @@ def test_with_params_fixes_what_was_resolved_and_stops_tuning():
     fixed = Request(tune=True).with_params(params)
     assert (fixed.h, fixed.sigma, fixed.f, fixed.r) == (params.h, params.sigma, params.f, params.r)
     assert fixed.method == params.method and not fixed.tune
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(h=0.1, sigma=0.05, f=1, r=2),
+        dict(sigma=0.05, f=(1, 2), r=(2, 3)),  # the presets fill h
+        dict(h=0.1, sigma=np.full((12, 14), 0.05), f=1, r=2, noise="rician"),  # mapped path
+    ],
+)
+def test_a_denoise_checks_the_given_values_once(monkeypatch, options):
+    # The record checks the values when it is made; resolving them for the image must not
+    # check them again (only what needs the image: a radius tuple's length, h_chroma).
+    from nlmeans import params
+    from nlmeans.params import _checks, _presets
+
+    calls = []
+    real = _checks.validate
+
+    def counting(**values):
+        calls.append(values)
+        return real(**values)
+
+    monkeypatch.setattr(_checks, "validate", counting)
+    monkeypatch.setattr(_presets, "validate", counting)
+    monkeypatch.setattr(params, "validate", counting)
+    image = np.random.default_rng(1).random((12, 14), dtype=np.float32)
+    nlmeans.denoise(image, channel_axis=None, **options)
+    assert len(calls) == 1, calls

@@ -63,12 +63,12 @@ def batch(
     r: ROption = None,
     f: FOption = None,
     sigma: SigmaOption = None,
-    noise: NoiseOption = "gaussian",
+    noise: NoiseOption = Request.noise,
     gain: GainOption = None,
     read_noise: ReadNoiseOption = None,
     offset: OffsetOption = None,
     method: MethodOption = None,
-    patch_kernel: PatchKernelOption = "uniform",
+    patch_kernel: PatchKernelOption = Request.patch_kernel,
     tune: TuneOption = False,
     h_chroma: HChromaOption = None,
     same_params: Annotated[
@@ -80,7 +80,7 @@ def batch(
             "Default: each image gets its own.",
         ),
     ] = False,
-    backend: BackendOption = "auto",
+    backend: BackendOption = Request.backend,
     threads: ThreadsOption = None,
     overwrite: Annotated[
         bool,

@@ -70,10 +70,10 @@ def compare(
     r: ROption = None,
     f: FOption = None,
     method: MethodOption = None,
-    patch_kernel: PatchKernelOption = "uniform",
+    patch_kernel: PatchKernelOption = Request.patch_kernel,
     tune: TuneOption = False,
     h_chroma: HChromaOption = None,
-    backend: BackendOption = "auto",
+    backend: BackendOption = Request.backend,
     threads: ThreadsOption = None,
     repeat: Annotated[
         int,

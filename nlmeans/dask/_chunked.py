@@ -141,8 +141,7 @@ def denoise_request(array, request: Request, *, mask=None, return_params=False, 
     """
     require_extra("nlmeans.dask", modules=("dask.array",))
     q = request
-    if q.channel_axis == "auto":
-        q = replace(q, channel_axis=None)
+    channel_axis = None if q.channel_axis == "auto" else q.channel_axis
     check_count("sample_chunks", sample_chunks)
     stabilised = q.noise == POISSON_GAUSSIAN
     if is_mapped(q.sigma, mask, q.noise, q.coils):
@@ -152,6 +151,8 @@ def denoise_request(array, request: Request, *, mask=None, return_params=False, 
             )
         from ._mapped import denoise_mapped
 
+        if channel_axis != q.channel_axis:
+            q = replace(q, channel_axis=channel_axis)
         return denoise_mapped(
             array, q, mask=mask, return_params=return_params, sample_chunks=sample_chunks
         )
@@ -164,7 +165,7 @@ def denoise_request(array, request: Request, *, mask=None, return_params=False, 
         raise NLMeansError(f"image dtype {x.dtype} is not supported; expected one of {names}")
     if x.size == 0 or any(math.isnan(n) for n in x.shape):
         raise NLMeansError(f"image has shape {x.shape} with no pixels (or unknown chunk sizes)")
-    axis = check_channel_axis(q.channel_axis, x.ndim)
+    axis = check_channel_axis(channel_axis, x.ndim)
 
     planes = x[np.newaxis] if axis is None else da.moveaxis(x, axis, 0)
     planes = planes.rechunk({0: -1})  # the kernels need every channel of a pixel
@@ -197,10 +198,12 @@ def denoise_request(array, request: Request, *, mask=None, return_params=False, 
         return _denoise_stabilised(
             x, model, (low, high), gaussian, return_params, sample_chunks
         )  # fmt: skip
+    # What this array decides, in one checked copy of the request.
+    decided = {} if axis == q.channel_axis else {"channel_axis": axis}
     if q.data_range is None:
-        data_range = image_data_range(rest[0]) if rest else float(np.iinfo(x.dtype).max)
-        q = replace(q, data_range=data_range)
-    q = replace(q, channel_axis=axis)
+        decided["data_range"] = image_data_range(rest[0]) if rest else float(np.iinfo(x.dtype).max)
+    if decided:
+        q = replace(q, **decided)
     if q.tuned:
         options = q.keywords("h", "f", "r", "method", "backend", "h_chroma", "data_range")
         params = tune_params(sample, q.sigma, channel_axis=axis, **options)

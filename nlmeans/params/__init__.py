@@ -40,7 +40,7 @@ from ._checks import (
     validate,
 )
 from ._components import MAX_WEIGHT, NOISY, Component, check_components
-from ._presets import MIN_PRESET_SIGMA_8BIT, image_data_range, preset, resolve
+from ._presets import MIN_PRESET_SIGMA_8BIT, image_data_range, preset, resolve, resolve_checked
 from ._record import Params, Radii, compact, radii
 
 __all__ = [
@@ -73,5 +73,6 @@ __all__ = [
     "preset",
     "radii",
     "resolve",
+    "resolve_checked",
     "validate",
 ]

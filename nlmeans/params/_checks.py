@@ -117,6 +117,16 @@ def check_radius(name: str, value, maximum: int) -> int:
     return number
 
 
+def check_axis_count(name: str, value, ndim: int):
+    """Return ``value``, a radius, if it is one int or a tuple of ``ndim`` values, else raise."""
+    if isinstance(value, tuple) and len(value) != ndim:
+        raise NLMeansError(
+            f"{name}={value!r} has {len(value)} values but the image has {ndim} spatial "
+            f"axes; give one value per axis, or a single value for all"
+        )
+    return value
+
+
 def check_radii(name: str, value, maximum: int, ndim: int | None = None):
     """``value`` as a valid radius: an int, or a tuple of ints (or None) per spatial axis.
 
@@ -126,11 +136,8 @@ def check_radii(name: str, value, maximum: int, ndim: int | None = None):
     if isinstance(value, str) or not hasattr(value, "__iter__"):
         return check_radius(name, value, maximum)
     values = tuple(value)
-    if ndim is not None and len(values) != ndim:
-        raise NLMeansError(
-            f"{name}={values!r} has {len(values)} values but the image has {ndim} spatial "
-            f"axes; give one value per axis, or a single value for all"
-        )
+    if ndim is not None:
+        check_axis_count(name, values, ndim)
     if not values:
         raise NLMeansError(f"{name}=() is empty; give a radius per spatial axis")
     return tuple(None if v is None else check_radius(name, v, maximum) for v in values)

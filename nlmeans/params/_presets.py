@@ -18,6 +18,7 @@ from ._bayes_presets import bayes_preset
 from ._checks import (
     BAYES,
     COMBINED,
+    check_axis_count,
     check_finite_number,
     check_h_chroma,
     validate,
@@ -121,7 +122,6 @@ def resolve(
     compares 2-D patches across frames with the 2-D presets in each frame).
     ``h_chroma`` is never filled in: only :func:`nlmeans.tune` chooses it.
     """
-    data_range = check_finite_number("data_range", data_range, minimum=0.0, strict=True)
     given = validate(
         h=h,
         sigma=sigma,
@@ -130,6 +130,57 @@ def resolve(
         method=method,
         h_chroma=h_chroma,
         ndim=ndim,
+        patch_kernel=patch_kernel,
+    )
+    return resolve_checked(n_channels, **given, data_range=data_range, estimate=estimate, ndim=ndim)
+
+
+def resolve_checked(
+    n_channels: int,
+    *,
+    h,
+    sigma,
+    f,
+    r,
+    data_range: float,
+    estimate,
+    method: str,
+    h_chroma,
+    ndim: int,
+    patch_kernel: str,
+) -> Params:
+    """Fill in the unset parameters of values :func:`validate` has already checked.
+
+    :func:`resolve` without its checks: what the values could not be checked
+    against before the image was known is checked here (a radius tuple's length
+    against ``ndim``, ``h_chroma``'s three channels, the data range).
+
+    Parameters
+    ----------
+    n_channels : int
+        The image's channels (the gray or color presets).
+    h, sigma, f, r, method, h_chroma, patch_kernel
+        As :func:`validate` returned them (None: unset).
+    data_range : float
+        Raw value corresponding to 255 on the 8-bit scale of the presets.
+    estimate : callable
+        Returns the noise sigma in raw units; called only when ``sigma`` is None.
+    ndim : int
+        The image's spatial axes.
+
+    Returns
+    -------
+    Params
+        The resolved parameters.
+    """
+    data_range = check_finite_number("data_range", data_range, minimum=0.0, strict=True)
+    given = dict(
+        h=h,
+        sigma=sigma,
+        f=None if f is None else check_axis_count("f", f, ndim),
+        r=None if r is None else check_axis_count("r", r, ndim),
+        method=method,
+        h_chroma=h_chroma,
         patch_kernel=patch_kernel,
     )
     if h_chroma is not None:
