@@ -8,11 +8,19 @@ that working set with the memory the system reports as available.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 
 from .errors import NLMeansError
 
 GIB = 1024**3
+
+#: Bytes other work of this process takes meanwhile, and the checks refused
+#: because of them (:func:`beside`).
+_BESIDE: contextvars.ContextVar[tuple[int, list]] = contextvars.ContextVar(
+    "nlmeans_memory_beside", default=(0, [])
+)
 
 
 #: Where the limits are read (module attributes, so tests can point them elsewhere).
@@ -238,6 +246,49 @@ def stack_file_bytes(spatial, channels: int, itemsize: int, pads) -> int:
     return int(max(decode, compute, write) * SLACK)
 
 
+def default_pads(axes: str) -> list[int]:
+    """Return the reflection margin per spatial axis of ``axes`` with the default radii.
+
+    r_t + f_t = 2 on a T axis; :data:`PRESET_PAD` on Y and X when they are the
+    only other spatial axes, :data:`VOLUME_PAD` otherwise. ``C`` is skipped.
+    """
+    letters = axes.replace("C", "")
+    others = len(letters.replace("T", ""))
+    return [2 if a == "T" else PRESET_PAD if others == 2 else VOLUME_PAD for a in letters]
+
+
+def processing_bytes(shape: tuple[int, ...], axes: str, itemsize: int) -> int:
+    """Return the peak bytes of processing a decoded file beyond its pixels.
+
+    :func:`stack_file_bytes` of an array of ``shape`` with these ``axes`` and
+    the default margins, less the array itself: what denoising and writing it
+    will still take once it is read.
+    """
+    spatial = [n for n, letter in zip(shape, axes, strict=True) if letter != "C"]
+    channels = shape[axes.index("C")] if "C" in axes else 1
+    stack = channels * itemsize
+    for n in spatial:
+        stack *= n
+    return max(stack_file_bytes(spatial, channels, itemsize, default_pads(axes)) - stack, 0)
+
+
+@contextlib.contextmanager
+def beside(nbytes: int):
+    """Count ``nbytes`` as taken by other work of this process while the block runs.
+
+    The batch reads the next file while one is denoised: the read's memory
+    checks (in this thread or context) then leave room for that denoise.
+    Yields a list, which records each check refused only because of
+    ``nbytes`` (one that would pass once the other work is done).
+    """
+    refused: list[str] = []
+    token = _BESIDE.set((int(nbytes), refused))
+    try:
+        yield refused
+    finally:
+        _BESIDE.reset(token)
+
+
 def describe(size: int) -> str:
     """``size`` bytes in GiB (or MiB below one GiB), for messages."""
     if size >= GIB:
@@ -252,10 +303,17 @@ def check_memory(needed: int, what: str) -> None:
     Does nothing when the available memory cannot be determined.
     """
     available = available_bytes()
-    if available is not None and needed > available:
+    if available is None:
+        return
+    held, refused = _BESIDE.get()
+    if needed > available - held:
+        if needed <= available:
+            refused.append(what)
+        kept = f" beside the {describe(held)} kept for the file being denoised" if held else ""
         raise NLMeansError(
             f"{what} needs about {describe(needed)} of memory but only "
-            f"{describe(available)} is available; use a smaller image or crop it into tiles"
+            f"{describe(max(available - held, 0))} is available{kept}; use a smaller image "
+            "or crop it into tiles"
         )
 
 

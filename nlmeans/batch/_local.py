@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from .._request import Request
 from ..io import OutputExistsError, read_image, resolve_path, write_image
 from ._process import denoise_picture, reason_of
-from ._readahead import without_pixels
+from ._readahead import READ_LATER, read_beside, without_pixels
 from ._records import DONE, FAILED, SKIPPED, Item, ItemResult
 from ._same_params import ParamsSource
 
@@ -86,13 +86,20 @@ def run_batch(
             current, following = pending, _next_todo(todo, index + 1)
             # Read the next file while this one is denoised (the kernels release the GIL).
             # At most two inputs are held: this one and the next (the previous output
-            # is written with its result and a pixel-less record of its input).
+            # is written with its result and a pixel-less record of its input); the
+            # next read's memory checks leave room for this file's denoise.
             picture = None
-            pending = (
-                reader.submit(read, items[following].source) if following < len(items) else None
-            )
             try:
-                picture = current.result()
+                try:
+                    picture = current.result()
+                    if picture is READ_LATER:  # it fits now that the previous denoise is done
+                        picture = read(item.source)
+                finally:
+                    pending = (
+                        reader.submit(read_beside, read, items[following].source, picture)
+                        if following < len(items)
+                        else None
+                    )
                 if not overwrite and os.path.lexists(item.target):
                     # Created since the batch started (another process): never replaced.
                     yield from _written(writing)

@@ -3,7 +3,10 @@
 The local runner reads the next file while one is denoised and the previous
 output is written. The writer gets the previous input as a pixel-less record
 (:func:`without_pixels`), so at most two inputs are held at a time: the one
-being denoised and the one being read.
+being denoised and the one being read. The read of the next file leaves room,
+in its memory checks, for what the denoise of the current one will still take
+(:func:`read_beside`); a file that fits only once that denoise is done is read
+then, not refused.
 """
 
 from __future__ import annotations
@@ -11,6 +14,11 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+
+from .._memory import beside, processing_bytes
+
+#: What :func:`read_beside` returns for a file to read again once the denoise is done.
+READ_LATER = object()
 
 
 def without_pixels(picture):
@@ -22,3 +30,23 @@ def without_pixels(picture):
     """
     placeholder = np.broadcast_to(np.zeros((), picture.pixels.dtype), picture.pixels.shape)
     return dataclasses.replace(picture, pixels=placeholder)
+
+
+def read_beside(read, path, picture):
+    """Read ``path`` with ``read`` while ``picture`` is denoised, leaving room for that.
+
+    The read's memory checks count what processing ``picture`` (None: nothing)
+    will still take (:func:`nlmeans._memory.processing_bytes`). Returns the
+    read picture, or :data:`READ_LATER` when a check refused it only because
+    of that room: read it again once the denoise is done.
+    """
+    if picture is None:
+        return read(path)
+    pixels = picture.pixels
+    with beside(processing_bytes(pixels.shape, picture.layout, pixels.dtype.itemsize)) as refused:
+        try:
+            return read(path)
+        except Exception:
+            if refused:
+                return READ_LATER
+            raise

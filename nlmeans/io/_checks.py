@@ -82,14 +82,11 @@ def check_declared_stack(
     NLMeansError
         When the estimate exceeds the memory available.
     """
-    from .._memory import PRESET_PAD, VOLUME_PAD, stack_file_bytes
+    from .._memory import default_pads, stack_file_bytes
 
     spatial = [n for n, letter in zip(shape, axes, strict=True) if letter != "C"]
-    letters = axes.replace("C", "")
     channels = shape[axes.index("C")] if "C" in axes else 1
-    others = len(letters.replace("T", ""))
-    pads = [2 if a == "T" else PRESET_PAD if others == 2 else VOLUME_PAD for a in letters]
-    needed = stack_file_bytes(spatial, channels, itemsize, pads) + extra
+    needed = stack_file_bytes(spatial, channels, itemsize, default_pads(axes)) + extra
     size = "x".join(map(str, shape))
     try:
         check_memory(needed, f"declares a {axes} stack of {size}; denoising it")
