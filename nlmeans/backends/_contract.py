@@ -219,8 +219,13 @@ class Backend:
     summary : str
         One line on what it computes with, for ``nlmeans info``.
     methods : mapping of str to MethodFunction
-        The NLM methods it computes ("pixel", "patch"), each taking K strengths
-        at once (SURE's sweeps use K > 1).
+        The methods it computes ("pixel", "patch", "bayes"), each
+        ``fn(padded, f, r, sigma, hs, *, patch_kernel="uniform")``: ``padded``
+        the image channels first, (C, *S), reflect-padded as :func:`padding`
+        says; ``f`` and ``r`` the patch and search radii per spatial axis;
+        ``sigma`` the noise standard deviation (pixel-value units); ``hs`` K
+        strengths > 0 (SURE's sweeps use K > 1). Returns the K estimates,
+        float32 (K, C, *S).
     max_dims : int
         The most spatial axes its methods take.
     patch_kernels : tuple of str

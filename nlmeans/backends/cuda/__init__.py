@@ -25,23 +25,8 @@ def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
     The staged 2-D kernel for one h, equal radii and the uniform patch kernel,
     else N-D (which also computes the Gaussian patch distance).
 
-    Parameters
-    ----------
-    padded : ndarray, shape (C, S_1 + 2 pad_1, …, S_D + 2 pad_D)
-        The image, channels first, reflect-padded as :func:`~nlmeans.backends.padding` says.
-    f, r : sequence of D ints
-        Patch and search radii per axis.
-    sigma : float
-        Noise standard deviation, in pixel-value units.
-    hs : sequence of K floats > 0
-        Filtering strengths, one estimate each.
-    patch_kernel : {"uniform", "gaussian"}
-        The patch distance.
-
-    Returns
-    -------
-    ndarray, float32, shape (K, C, S_1, …, S_D)
-        The estimates, as :func:`nlmeans.backends.reference.pixelwise` computes them.
+    Arguments and result as every backend method's (:class:`~nlmeans.backends.Backend`): the K
+    estimates as :func:`nlmeans.backends.reference.pixelwise` computes them.
     """
     if len(hs) == 1 and is_square(f, r) and patch_kernel == "uniform":
         from ._launcher import pixelwise
@@ -53,23 +38,8 @@ def pixel_estimates(padded, f, r, sigma, hs, *, patch_kernel="uniform"):
 def mapped_estimates(guide, values, f, r, sigma, hs, *, sigma_map=None, mask=None):
     """Pixelwise NLM of ``values`` weighted on ``guide`` with a σ map and a mask (1–3 axes).
 
-    Parameters
-    ----------
-    guide, values : ndarray
-        Channels first, reflect-padded by r + f; ``values`` None averages the guide.
-    f, r : sequence of ints
-        Patch and search radii per axis.
-    sigma : float
-        σ₀, the noise standard deviation h is given for.
-    hs : sequence of K floats > 0
-        Filtering strengths.
-    sigma_map, mask : ndarray, optional
-        σ(x) and μ(x), padded like the guide.
-
-    Returns
-    -------
-    ndarray, float32, shape (K, C_v, S_1, …)
-        As :func:`nlmeans.backends.reference_mapped.mapped_pixelwise`.
+    Arguments and result as every backend method's (:class:`~nlmeans.backends.Backend`): the K
+    estimates as :func:`nlmeans.backends.reference_mapped.mapped_pixelwise`.
     """
     from ._mapped import mapped_pixelwise
 
