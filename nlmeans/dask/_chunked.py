@@ -218,8 +218,6 @@ def denoise_request(array, request: Request, *, mask=None, return_params=False, 
         chosen = select(q.backend, params.method, ndim, params.patch_kernel)
     pads = block_padding(params, ndim)
     work = planes.rechunk(thick_chunks(planes.chunks, pads, axis, x.ndim))
-    depth = {0: 0}
-    depth.update({k + 1: (p if len(work.chunks[k + 1]) > 1 else 0) for k, p in enumerate(pads)})
     kernel = partial(
         _denoise_block,
         params=params,
@@ -229,20 +227,33 @@ def denoise_request(array, request: Request, *, mask=None, return_params=False, 
         backend=chosen.name,
         threads=q.threads if q.threads is not None else planned_threads(),
     )
-    out = da.map_overlap(
+    out = overlapped(kernel, work, pads, work.chunks, x.dtype)
+    out = out[0] if axis is None else da.moveaxis(out, 0, axis)
+    if out.chunks != x.chunks:
+        out = out.rechunk(x.chunks)
+    return (out, params) if return_params else out
+
+
+def overlapped(kernel, work, pads, chunks, dtype):
+    """Map ``kernel`` over the blocks of ``work`` (C, *S), each with ``pads`` of its neighbours.
+
+    No margin on the channel axis nor on a spatial axis of one chunk (the
+    kernel pads the image's own borders); ``chunks`` are the result's.
+    """
+    import dask.array as da
+
+    depth = {0: 0}
+    depth.update({k + 1: (p if len(work.chunks[k + 1]) > 1 else 0) for k, p in enumerate(pads)})
+    return da.map_overlap(
         kernel,
         work,
         depth=depth,
         boundary="none",
         trim=False,
-        chunks=work.chunks,
-        dtype=x.dtype,
-        meta=np.empty((0,) * work.ndim, dtype=x.dtype),
+        chunks=chunks,
+        dtype=dtype,
+        meta=np.empty((0,) * work.ndim, dtype=dtype),
     )
-    out = out[0] if axis is None else da.moveaxis(out, 0, axis)
-    if out.chunks != x.chunks:
-        out = out.rechunk(x.chunks)
-    return (out, params) if return_params else out
 
 
 def _denoise_stabilised(x, model, bounds, request: Request, return_params, sample_chunks):

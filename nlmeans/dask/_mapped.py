@@ -20,7 +20,7 @@ from .._mapped import check_model, mapped_backend, mapped_padded_block, resolve_
 from ..backends import REGISTRY, padding
 from ..errors import NLMeansError
 from ..params import check_channel_axis, image_data_range, radii
-from ._chunked import check_float_bounds, in_layout, thick_chunks
+from ._chunked import check_float_bounds, in_layout, overlapped, thick_chunks
 from ._sampling import sample_tiles, strided_sample
 from ._threads import planned_threads, task_threads
 
@@ -127,8 +127,6 @@ def denoise_mapped(array, request, *, mask, return_params, sample_chunks):
         parts.append(inside[np.newaxis].astype(stack))
     work = da.concatenate(parts, axis=0).rechunk({0: -1})
     work = work.rechunk(thick_chunks(work.chunks, pads, axis, x.ndim))
-    depth = {0: 0}
-    depth.update({k + 1: (p if len(work.chunks[k + 1]) > 1 else 0) for k, p in enumerate(pads)})
     kernel = partial(
         _mapped_block,
         n_planes=planes.shape[0],
@@ -143,16 +141,7 @@ def denoise_mapped(array, request, *, mask, return_params, sample_chunks):
         backend=chosen.name,
         threads=request.threads if request.threads is not None else planned_threads(),
     )
-    out = da.map_overlap(
-        kernel,
-        work,
-        depth=depth,
-        boundary="none",
-        trim=False,
-        chunks=((planes.shape[0],),) + work.chunks[1:],
-        dtype=x.dtype,
-        meta=np.empty((0,) * work.ndim, dtype=x.dtype),
-    )
+    out = overlapped(kernel, work, pads, ((planes.shape[0],),) + work.chunks[1:], x.dtype)
     out = out[0] if axis is None else da.moveaxis(out, 0, axis)
     if out.chunks != x.chunks:
         out = out.rechunk(x.chunks)

@@ -51,23 +51,8 @@ def motion_estimates(padded, f, r, sigma, h, moves, block, margin):
 
     See :func:`nlmeans.backends.cuda._motion.motion_pixelwise`.
 
-    Parameters
-    ----------
-    padded : ndarray, shape (C, T + 2 r_t, H + 2 m, W + 2 m)
-        The frames, reflect-padded (m = r_s + f_s + ``margin``).
-    f, r : (0, f_s, f_s), (r_t, r_s, r_s)
-        Patch and search radii.
-    sigma, h : float
-        Noise standard deviation and filtering strength.
-    moves : int array (T, 2 r_t + 1, ⌈H / block⌉, ⌈W / block⌉, 2)
-        Each block's displacement (dy, dx) towards each frame of the window.
-    block, margin : int
-        Block side, and the largest displacement.
-
-    Returns
-    -------
-    ndarray, float32, shape (C, T, H, W)
-        As :func:`nlmeans.backends.reference_motion.motion_pixelwise`.
+    Arguments and result as every backend's ``motion`` method
+    (:class:`~nlmeans.backends.Backend`).
     """
     from ._motion import motion_pixelwise
 
