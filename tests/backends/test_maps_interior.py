@@ -49,10 +49,11 @@ def test_boxes_cover_the_mask_and_plain_boxes_only_the_interior():
     boxes = plan_boxes(inside, inner, rows=8)
     covered = np.zeros(inside.shape, int)
     plain = np.zeros(inside.shape, bool)
-    for y0, y1, x0, x1, masked in boxes:
-        assert 0 < x1 - x0 <= 512 and 0 < y1 - y0 <= 8
+    for y0, y1, x0, x1, kind in boxes:
+        assert 0 < x1 - x0 <= 512 and 0 < y1 - y0 <= (8 if kind < 2 else 512)
+        assert kind != 2 or x1 - x0 < 32  # only narrow masked boxes run transposed
         covered[y0:y1, x0:x1] += 1
-        if not masked:
+        if kind == 0:
             assert inner[y0:y1, x0:x1].all() and x1 - x0 >= 16
             plain[y0:y1, x0:x1] = True
     assert (covered[inside] == 1).all()  # every pixel inside once
@@ -62,14 +63,19 @@ def test_boxes_cover_the_mask_and_plain_boxes_only_the_interior():
     assert plain[8:16, 10:650].all() and plain[32:40, 10:650].all()
     assert not plain[16:24, 300].any() and plain[16:24, 301:650].all()
     assert not plain[24:32, 100:640].any()
+    # The narrow edge columns 5-9 of the bands of rows 8-39 are one transposed box.
+    assert [8, 40, 5, 10, 2] in boxes.tolist()
 
 
 @pytest.mark.parametrize("n_channels, f, r", [(1, 1, 2), (3, 2, 3), (1, 0, 1)])
-@pytest.mark.parametrize("band", [4, 8])
-def test_masked_2d_with_an_interior_matches_the_oracle(rng, monkeypatch, n_channels, f, r, band):
+@pytest.mark.parametrize("band, narrow", [(4, 32), (8, 32), (4, 6)])
+def test_masked_2d_with_an_interior_matches_the_oracle(
+    rng, monkeypatch, n_channels, f, r, band, narrow
+):
     # Wide enough for interior runs of MIN_COLS columns; bands of 4 rows cut the
     # disc into many boxes; the edge's boxes read the mask.
     monkeypatch.setattr(_mapped_interior, "BAND_ROWS", band)
+    monkeypatch.setattr(_mapped_interior, "NARROW", narrow)
     shape = (40, 56)
     guide = pad_stack(rng.random((n_channels, *shape)), f, r)
     mask = _disc_mask(shape, f, r)
@@ -84,7 +90,9 @@ def test_masked_2d_with_an_interior_matches_the_oracle(rng, monkeypatch, n_chann
     args = (guide, None, (f, f), (r, r), 0.1, [0.3])
     expected = reference.mapped_pixelwise(*args, mask=mask)
     got = mapped_pixelwise(*args, mask=mask)
-    assert 0 in calls[0] and 1 in calls[0]  # plain and masked 2-D tiles both ran
+    # The plain tile, the masked one on the transposed narrow boxes, and (a
+    # lower NARROW) on boxes as they are.
+    assert {0, 2} <= set(calls[0]) and (narrow > 6 or 1 in calls[0])
     np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
     pad = f + r
     outside = ~mask[pad:-pad, pad:-pad]

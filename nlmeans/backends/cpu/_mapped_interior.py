@@ -33,6 +33,8 @@ ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 BAND_ROWS = TILE_ROWS
 #: Shortest run of interior columns given to the plain tile (shorter: the masked one).
 MIN_COLS = 16
+#: Masked boxes narrower than this run transposed (the tile's row loops want long rows).
+NARROW = 32
 
 
 @njit(cache=True)
@@ -82,13 +84,43 @@ def _runs(kind: np.ndarray):
     return zip(starts, stops, kind[starts], strict=True)
 
 
-def plan_boxes(inside: np.ndarray, inner: np.ndarray, rows: int = BAND_ROWS) -> np.ndarray:
-    """int64 (n, 5) boxes (y0, y1, x0, x1, masked) covering every pixel of ``inside`` (H, W).
+def _stack_narrow(boxes: list) -> list:
+    """Mark the masked boxes narrower than :data:`NARROW` as transposed (kind 2).
 
-    Bands of ``rows`` rows; in each, the columns with a pixel of ``inside`` are
-    cut into runs of columns of ``inner`` (interior) on every row of the band,
-    at least :data:`MIN_COLS` long (masked = 0), and the rest (masked = 1); each
-    run in pieces of at most :data:`~nlmeans.backends.cpu._pixelwise.TILE_COLS`.
+    Such boxes one above the other with the same columns are joined, up to
+    :data:`~nlmeans.backends.cpu._pixelwise.TILE_COLS` rows: transposed, their
+    rows become the long rows the tile's loops need.
+    """
+    out, open_at = [], {}  # open_at: (x0, x1) -> index in out of a joinable box
+    for y0, y1, x0, x1, kind in boxes:
+        if kind != 1 or x1 - x0 >= NARROW:
+            out.append((y0, y1, x0, x1, kind))
+            continue
+        at = open_at.get((x0, x1))
+        if at is not None and out[at][1] == y0 and y1 - out[at][0] <= TILE_COLS:
+            out[at] = (out[at][0], y1, x0, x1, 2)
+        else:
+            open_at[(x0, x1)] = len(out)
+            out.append((y0, y1, x0, x1, 2))
+    return out
+
+
+def _cut(y0, y1, x0, x1, kind) -> list:
+    """Cut the box [y0, y1) × [x0, x1) in pieces of at most TILE_COLS columns."""
+    cuts = np.linspace(x0, x1, -(-(x1 - x0) // TILE_COLS) + 1).round().astype(np.int64)
+    return [(y0, y1, a, b, kind) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+
+
+def plan_boxes(inside: np.ndarray, inner: np.ndarray, rows: int = BAND_ROWS) -> np.ndarray:
+    """int64 (n, 5) boxes (y0, y1, x0, x1, kind) covering every pixel of ``inside`` (H, W) once.
+
+    Bands of ``rows`` rows: the runs of columns of ``inner`` (interior) on every
+    row of the band, at least :data:`MIN_COLS` long, are kind 0 (the plain
+    tile); the band's other columns holding a pixel of ``inside`` are kind 1
+    (the masked tile), or kind 2 (the masked tile on the transposed box, for the
+    narrow ones, see :func:`_stack_narrow`). Every box has at most
+    :data:`~nlmeans.backends.cpu._pixelwise.TILE_COLS` columns. (Shorter bands
+    at the mask's edge were tried: the tiles' row halo costs more than they save.)
     """
     boxes = []
     height = inside.shape[0]
@@ -100,14 +132,9 @@ def plan_boxes(inside: np.ndarray, inner: np.ndarray, rows: int = BAND_ROWS) -> 
             if k == 1 and x1 - x0 < MIN_COLS:
                 kind[x0:x1] = 2
         for x0, x1, k in _runs(kind):
-            if k == 0:
-                continue
-            pieces = -(-(x1 - x0) // TILE_COLS)
-            cuts = np.linspace(x0, x1, pieces + 1).round().astype(np.int64)
-            boxes.extend(
-                (y0, y1, a, b, int(k == 2)) for a, b in zip(cuts[:-1], cuts[1:], strict=True)
-            )
-    return np.array(boxes, np.int64).reshape(-1, 5)
+            if k:
+                boxes.extend(_cut(y0, y1, x0, x1, int(k == 2)))
+    return np.array(_stack_narrow(boxes), np.int64).reshape(-1, 5)
 
 
 def masked_2d(padded, values, mask, f: int, r: int, sigma: float, h: float, out) -> None:

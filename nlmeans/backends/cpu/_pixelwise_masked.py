@@ -134,17 +134,48 @@ def masked_tile(padded, values, mask, f, r, scale, offset, y0, y1, x0, x1, out):
                 out[c, y0 + i, x0 + x] = numerator[c, i, x] / denominator[i, x]
 
 
+@njit(cache=True, fastmath=FMA)
+def masked_tile_transposed(padded, values, mask, f, r, scale, offset, y0, y1, x0, x1, out):
+    """:func:`masked_tile` of the box [y0, y1) × [x0, x1) computed on its transpose.
+
+    The box and its margin of r + f are copied transposed (C, x, y); the square
+    patch and search window make the formula the same, and a narrow tall box
+    becomes a wide short one, whose rows the tile's loops run through fast.
+    """
+    n_channels = padded.shape[0]
+    pad = r + f
+    rows, cols = y1 - y0, x1 - x0
+    guide_t = np.empty((n_channels, cols + 2 * pad, rows + 2 * pad), dtype=np.float32)
+    values_t = np.empty((n_channels, cols + 2 * pad, rows + 2 * pad), dtype=np.float32)
+    mask_t = np.empty((cols + 2 * pad, rows + 2 * pad), dtype=np.float32)
+    for j in range(cols + 2 * pad):
+        for i in range(rows + 2 * pad):
+            mask_t[j, i] = mask[y0 + i, x0 + j]
+            for c in range(n_channels):
+                guide_t[c, j, i] = padded[c, y0 + i, x0 + j]
+                values_t[c, j, i] = values[c, y0 + i, x0 + j]
+    out_t = np.empty((n_channels, cols, rows), dtype=np.float32)
+    masked_tile(guide_t, values_t, mask_t, f, r, scale, offset, 0, cols, 0, rows, out_t)
+    for c in range(n_channels):
+        for i in range(rows):
+            for j in range(cols):
+                out[c, y0 + i, x0 + j] = out_t[c, j, i]
+
+
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
 def boxes_kernel(padded, values, mask, f, r, scale, offset, boxes, out):
-    """Pixelwise NLM of the rectangles ``boxes`` (y0, y1, x0, x1, masked) into ``out`` (C, H, W).
+    """Pixelwise NLM of the rectangles ``boxes`` (y0, y1, x0, x1, kind) into ``out`` (C, H, W).
 
-    A box whose pixels have all their candidates inside the mask (masked = 0)
-    runs the plain tile :func:`~nlmeans.backends.cpu._pixelwise.denoise_tile`
-    (the same formula with μ = 1), the others :func:`masked_tile`; one box per thread.
+    A box whose pixels have all their candidates inside the mask (kind 0) runs
+    the plain tile :func:`~nlmeans.backends.cpu._pixelwise.denoise_tile` (the
+    same formula with μ = 1), the others :func:`masked_tile` (kind 1) or
+    :func:`masked_tile_transposed` (kind 2); one box per thread.
     """
     for i in prange(boxes.shape[0]):
         y0, y1, x0, x1 = boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3]
-        if boxes[i, 4]:
+        if boxes[i, 4] == 1:
             masked_tile(padded, values, mask, f, r, scale, offset, y0, y1, x0, x1, out)
+        elif boxes[i, 4] == 2:
+            masked_tile_transposed(padded, values, mask, f, r, scale, offset, y0, y1, x0, x1, out)
         else:
             denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out)
