@@ -124,10 +124,13 @@ def plan_boxes(inside: np.ndarray, inner: np.ndarray, rows: int = BAND_ROWS) -> 
     """
     boxes = []
     height = inside.shape[0]
-    for y0 in range(0, height, rows):
+    starts = np.arange(0, height, rows)
+    live = np.logical_or.reduceat(inside, starts, axis=0)  # per band: a pixel inside
+    clean = np.logical_and.reduceat(inner, starts, axis=0)  # per band: interior on every row
+    for band, y0 in enumerate(starts):
         y1 = min(y0 + rows, height)
-        kind = np.where(inside[y0:y1].any(axis=0), 2, 0)  # 0 skip, 1 plain, 2 masked
-        kind[inner[y0:y1].all(axis=0)] = 1
+        kind = np.where(live[band], 2, 0)  # 0 skip, 1 plain, 2 masked
+        kind[clean[band]] = 1
         for x0, x1, k in _runs(kind):
             if k == 1 and x1 - x0 < MIN_COLS:
                 kind[x0:x1] = 2
