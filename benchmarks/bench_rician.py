@@ -14,8 +14,8 @@ Compared, each peer at its own radii (dipy's patch_radius is nlmeans' f,
 its block_radius the search radius r), h from nlmeans' presets for σ:
 
 - dipy 1.12 ``nlmeans(noisy, sigma, rician=True)``, its default blockwise
-  method (patch radius 1, block radius 2), against nlmeans f = 1, r = 2, and
-  nlmeans with its presets;
+  method (patch radius 1, block radius 2), against nlmeans f = 1, r = 2 (its
+  radii), f = 1, r = 1 (a smaller search window), and nlmeans with its presets;
 - dipy ``method="classic"`` (patch radius 1, block radius 5) against nlmeans
   f = 1, r = 5.
 
@@ -73,7 +73,7 @@ def timed(repeats: int, fn, *args, **kwargs):
 
 #: peer -> (dipy keywords, the nlmeans runs at the same radii and the presets).
 PEERS = {
-    "blockwise": ({}, {"f=1 r=2": dict(f=1, r=2), "presets": {}}),
+    "blockwise": ({}, {"f=1 r=2": dict(f=1, r=2), "f=1 r=1": dict(f=1, r=1), "presets": {}}),
     "classic": ({"method": "classic"}, {"f=1 r=5": dict(f=1, r=5)}),
 }
 

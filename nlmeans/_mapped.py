@@ -123,11 +123,15 @@ def _slab(array, planes=True, *, rows, pad):
     return np.pad(block, widths, mode="reflect")
 
 
-def mapped_estimate(backend, guide, values, sigma_map, mask, params: Params, progress=None):
+def mapped_estimate(
+    backend, guide, values, sigma_map, mask, params: Params, progress=None, *, squared=False
+):
     """float32 (C_v, *S) mapped estimate of the values, in slabs along the first axis.
 
     ``guide`` (C, *S) float32, ``values`` (C_v, *S) or None, ``sigma_map`` and
-    ``mask`` (*S) or None; each slab of all of them mirror-padded alike.
+    ``mask`` (*S) or None; each slab of all of them mirror-padded alike. With
+    ``squared`` (and ``values`` None) the values are the squared guide, squared
+    after padding (the Rician model's m²).
     """
     ndim = guide.ndim - 1
     f, r = radii(params.f, ndim), radii(params.r, ndim)
@@ -146,9 +150,14 @@ def mapped_estimate(backend, guide, values, sigma_map, mask, params: Params, pro
         rows_here = source_rows[start : stop + 2 * pad[0]]
         padded = partial(_slab, rows=rows_here, pad=pad)
 
+        slab = padded(guide).astype(np.float32, copy=False)
+        if squared:
+            slab_values = np.square(slab)
+        else:
+            slab_values = None if values is None else padded(values).astype(np.float32, copy=False)
         out = backend.mapped(
-            padded(guide).astype(np.float32, copy=False),
-            None if values is None else padded(values).astype(np.float32, copy=False),
+            slab,
+            slab_values,
             f,
             r,
             params.sigma,
@@ -272,8 +281,9 @@ def denoise_mapped(
         result = planes.copy()
     else:
         guide = planes.astype(np.float32)
-        values = np.square(guide) if noise == "rician" else None  # averaged: m² (Rician)
-        estimate = mapped_estimate(chosen, guide, values, sigma_map, inside, params, progress)
+        estimate = mapped_estimate(  # Rician: the average is taken of m²
+            chosen, guide, None, sigma_map, inside, params, progress, squared=noise == "rician"
+        )
         result = finish_mapped(
             estimate, planes, inside, sigma_map, params, noise, coils, image.dtype, bounds
         )

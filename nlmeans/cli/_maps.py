@@ -74,3 +74,5 @@ def warm_mapped(backend, ndim: int) -> None:
     tiny = np.zeros((1,) + (5,) * ndim, np.float32)  # 3 pixels per axis, padded by f + r = 2
     ones = np.ones(tiny.shape[1:])
     backend.mapped(tiny, tiny, (1,) * ndim, (1,) * ndim, 1.0, [1.0], sigma_map=ones, mask=ones > 0)
+    # A mask alone: the CPU backend's 2-D tiles on 2-D images (the N-D kernel otherwise).
+    backend.mapped(tiny, None, (1,) * ndim, (1,) * ndim, 1.0, [1.0], mask=ones > 0)

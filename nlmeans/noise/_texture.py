@@ -77,10 +77,15 @@ def noise_eigenvalue_mean(eigenvalues: np.ndarray) -> float:
     ``eigenvalues`` of a patch covariance; the tail runs from the smallest up.
     """
     values = np.sort(np.asarray(eigenvalues, dtype=np.float64))[::-1]
-    for start in range(len(values)):
-        tail = values[start:]
-        if tail.mean() <= np.median(tail):
-            return float(max(tail.mean(), 0.0))
+    n = len(values)
+    lengths = n - np.arange(n)  # the tail values[start:] for each start
+    means = np.cumsum(values[::-1])[::-1] / lengths
+    starts = np.arange(n)
+    # values is sorted (descending): a tail's median is the mean of its middle one or two.
+    medians = 0.5 * (values[starts + (lengths - 1) // 2] + values[starts + lengths // 2])
+    longest = np.flatnonzero(means <= medians)
+    if len(longest):
+        return float(max(means[longest[0]], 0.0))
     return float(max(values[-1], 0.0))
 
 
@@ -104,42 +109,80 @@ def plane_patches(plane: np.ndarray, side: int, stride: int, low, high):
 
 
 @njit(cache=True)
-def covariance_of(patches, chosen):  # pragma: no cover - compiled
-    """Sample covariance (float64) of the rows of ``patches`` where ``chosen`` is True.
+def prefix_moments(patches, step):  # pragma: no cover - compiled
+    """Return the sums of the first k rows of ``patches`` and of their outer products.
 
-    One thread and no BLAS (whose threads contend with the denoiser's): the
-    mean of each patch entry, then Σ (x_i − m_i)(x_j − m_j) / (n − 1) over the
-    chosen rows for i <= j, mirrored.
+    (s1, s2), s1[m] = Σ_{row < m·step} x_row and s2[m] = Σ x_row x_rowᵀ (float64),
+    for k = m·step, m = 0 … ⌊n / step⌋. One thread and no BLAS (whose threads
+    contend with the denoiser's).
     """
     n, p = patches.shape
-    mean = np.zeros(p)
-    count = 0
+    s1 = np.zeros((n // step + 1, p))
+    s2 = np.zeros((n // step + 1, p, p))
+    acc1 = np.zeros(p)
+    acc2 = np.zeros((p, p))
     for row in range(n):
-        if chosen[row]:
-            count += 1
-            for i in range(p):
-                mean[i] += patches[row, i]
-    mean /= max(count, 1)
-    total = np.zeros((p, p))
-    centred = np.empty(p)
-    for row in range(n):
-        if not chosen[row]:
-            continue
+        if row % step == 0:
+            s1[row // step] = acc1
+            s2[row // step] = acc2
         for i in range(p):
-            centred[i] = patches[row, i] - mean[i]
-        for i in range(p):
-            value = centred[i]
-            for j in range(i, p):
-                total[i, j] += value * centred[j]
-    for i in range(p):
-        for j in range(i):
-            total[i, j] = total[j, i]
-    return total / max(count - 1, 1)
+            value = patches[row, i]
+            acc1[i] += value
+            for j in range(p):
+                acc2[i, j] += value * patches[row, j]
+    if n % step == 0:
+        s1[n // step] = acc1
+        s2[n // step] = acc2
+    return s1, s2
 
 
-def patch_variance(patches: np.ndarray, chosen: np.ndarray) -> float:
-    """σ² from the eigenvalues of the chosen patches' covariance (:func:`noise_eigenvalue_mean`)."""
-    return noise_eigenvalue_mean(np.linalg.eigvalsh(covariance_of(patches, chosen)))
+@njit(cache=True)
+def covariance_of_first(patches, k, s1, s2, step):  # pragma: no cover - compiled
+    """Sample covariance (float64) of the first ``k`` rows of ``patches``.
+
+    The sums of :func:`prefix_moments` up to the last multiple of ``step`` below
+    k, the remaining rows added: Σ x xᵀ − k m mᵀ over k − 1, m the mean row.
+    """
+    p = patches.shape[1]
+    base = k // step
+    acc1 = s1[base].copy()
+    acc2 = s2[base].copy()
+    for row in range(base * step, k):
+        for i in range(p):
+            value = patches[row, i]
+            acc1[i] += value
+            for j in range(p):
+                acc2[i, j] += value * patches[row, j]
+    mean = acc1 / k
+    return (acc2 - k * np.outer(mean, mean)) / max(k - 1, 1)
+
+
+class WeakestPatches:
+    """The patches sorted by gradient energy, with prefix sums for any weakest-k covariance.
+
+    The weak-texture selection ξ < threshold always keeps the k patches of
+    least ξ, so each round's covariance reuses the sums of the rounds before
+    (about one pass over the patches in all, instead of one per round).
+    """
+
+    #: Rows between two stored prefix sums.
+    STEP = 512
+
+    def __init__(self, patches: np.ndarray, energy: np.ndarray) -> None:
+        order = np.argsort(energy, kind="stable")
+        # Centred on the mean value: the raw sums then lose no precision to the offset.
+        self.patches = np.ascontiguousarray(patches[order] - patches.mean())
+        self.energy = energy[order]
+        self.sums = prefix_moments(self.patches, self.STEP)
+
+    def count_below(self, threshold: float) -> int:
+        """Return how many patches have ξ < ``threshold``."""
+        return int(np.searchsorted(self.energy, threshold, side="left"))
+
+    def variance(self, k: int) -> float:
+        """σ² from the covariance of the ``k`` weakest patches (:func:`noise_eigenvalue_mean`)."""
+        covariance = covariance_of_first(self.patches, k, *self.sums, self.STEP)
+        return noise_eigenvalue_mean(np.linalg.eigvalsh(covariance))
 
 
 def channel_variance(channel: np.ndarray, side: int) -> float | None:
@@ -155,15 +198,16 @@ def channel_variance(channel: np.ndarray, side: int) -> float | None:
     least = MIN_PER_DIMENSION * side * side
     if len(patches) < least:
         return None
-    variance = patch_variance(patches, np.ones(len(patches), dtype=np.bool_))
+    weakest = WeakestPatches(patches, energy)
+    variance = weakest.variance(len(patches))
     threshold = texture_threshold(side)
     chosen = None
     for _ in range(ROUNDS):
-        weak = energy < variance * threshold
-        if weak.sum() < least or (chosen is not None and np.array_equal(weak, chosen)):
+        weak = weakest.count_below(variance * threshold)  # the `weak` weakest patches
+        if weak < least or weak == chosen:
             break
         chosen = weak
-        variance = patch_variance(patches, weak)
+        variance = weakest.variance(weak)
     return variance
 
 

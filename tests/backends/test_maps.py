@@ -8,7 +8,8 @@ from _support import MAPPED_CASES, mapped_inputs
 
 import nlmeans
 from nlmeans.backends import reference
-from nlmeans.backends.cpu._mapped import _live_tiles, mapped_pixelwise
+from nlmeans.backends.cpu._mapped import mapped_pixelwise
+from nlmeans.backends.cpu._mapped_tiles import live_tiles
 from nlmeans.errors import NLMeansError
 
 TOLERANCE = 1e-4  # of the data range, which is 1
@@ -65,8 +66,14 @@ def test_live_tiles_keep_the_bounding_boxes_of_the_mask():
     inside = np.zeros((1, 1, 8, 8), bool)
     inside[0, 0, 5, 6] = inside[0, 0, 6, 5] = True
     origins = np.array([[0, 0, a, b] for a in (0, 4) for b in (0, 4)], np.int64)
-    kept, extents = _live_tiles(origins, np.array([1, 1, 4, 4]), inside)
+    zero = np.zeros(4, np.int64)
+    kept, extents, partial = live_tiles(inside, inside, origins, np.array([1, 1, 4, 4]), zero, zero)
     assert kept.tolist() == [[0, 0, 5, 5]] and extents.tolist() == [[1, 1, 2, 2]]
+    assert partial.tolist() == [True]  # (5, 5) and (6, 6) are outside
+    # With r = 0 and the box wholly inside, the tile is not partial.
+    inside[0, 0, 5:7, 5:7] = True
+    _, _, partial = live_tiles(inside, inside, origins, np.array([1, 1, 4, 4]), zero, zero)
+    assert partial.tolist() == [False]
 
 
 def noisy_gray(rng, shape=(40, 48), sigma=12.0):

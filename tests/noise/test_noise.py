@@ -113,3 +113,20 @@ def test_noise_eigenvalues_of_a_white_noise_covariance_average_to_its_variance()
     assert abs(noise_eigenvalue_mean(eigenvalues) / 9.0 - 1) < 0.03
     # The smallest eigenvalue alone (Liu et al.'s reading) is biased low by the spread.
     assert eigenvalues.min() / 9.0 < 0.85
+
+
+def test_each_rounds_covariance_is_that_of_the_weakest_patches():
+    # The prefix sums (stored every STEP rows, the rest added) give the sample
+    # covariance of the k patches of least gradient energy, for any k.
+    from nlmeans.noise._texture import WeakestPatches, covariance_of_first
+
+    rng = np.random.default_rng(4)
+    patches = 100 + rng.normal(0, 3, (1300, 9)) @ rng.normal(0, 1, (9, 9))
+    energy = rng.random(1300)
+    weakest = WeakestPatches(patches, energy)
+    order = np.argsort(energy)
+    assert weakest.count_below(np.sort(energy)[700]) == 700
+    for k in (2, 511, 512, 700, 1024, 1300):
+        expected = np.cov(patches[order[:k]], rowvar=False)
+        got = covariance_of_first(weakest.patches, k, *weakest.sums, weakest.STEP)
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())

@@ -14,7 +14,10 @@
   :mod:`._ndim_sums` (the steps they share: patch sums, weights,
   accumulation, tiles);
 - :mod:`._mapped` and :mod:`._ndim_mapped`: the mapped pixelwise method
-  (guide vs values, σ map, mask), host side and kernel;
+  (guide vs values, σ map, mask), host side and kernel; :mod:`._mapped_tiles`
+  its live tiles; a mask on a 2-D image runs on the 2-D kernel's tiles instead
+  (:mod:`._mapped_interior` plans the boxes, :mod:`._pixelwise_masked` holds
+  the masked tile);
 - :mod:`._sure_pixel`: pixelwise estimates with their exact SURE divergence;
 - :mod:`._bayes`: NL-Bayes (``method="bayes"``), any dimension, parallel over tiles;
 - :mod:`._fastexp`: the vectorisable float32 exp of the weights.

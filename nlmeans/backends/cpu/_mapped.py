@@ -4,7 +4,9 @@ Builds the per-centre variance ratios and mask (:mod:`nlmeans.backends._maps`),
 lists the tiles holding a pixel inside the mask, each cut down to the
 bounding box of those pixels (the rest is skipped: the time falls with the
 mask's area) and runs
-:func:`~nlmeans.backends.cpu._ndim_mapped.mapped_kernel`.
+:func:`~nlmeans.backends.cpu._ndim_mapped.mapped_kernel`. A mask on a 2-D image with
+one h, square radii, no σ map and values = guide goes to the 2-D kernel's
+tiles instead (:mod:`~nlmeans.backends.cpu._mapped_interior`), faster per pixel.
 """
 
 from __future__ import annotations
@@ -14,34 +16,17 @@ import numpy as np
 
 from .._contract import patch_profiles, weight_constants
 from .._maps import centre_ratio, finish_outside
+from ._mapped_interior import masked_2d
+from ._mapped_tiles import live_tiles
 from ._ndim import as_4d, image_shape, raster_shifts, tile_for, tile_origins
 from ._ndim_mapped import mapped_kernel
 from ._ndim_sums import AXES
 
 
-def _live_tiles(origins: np.ndarray, tile: np.ndarray, inside: np.ndarray):
-    """Cut the tiles down to the bounding box of their pixels of ``inside``.
-
-    Returns (origins, extents); ``inside`` has 4 axes, the image's shape; tiles
-    without such a pixel are left out.
-    """
-    kept_origins, kept_extents = [], []
-    for o in origins:
-        block = inside[tuple(slice(a, a + n) for a, n in zip(o, tile, strict=True))]
-        if not block.any():
-            continue
-        first, last = [], []
-        for axis in range(AXES):
-            hit = np.flatnonzero(block.any(axis=tuple(k for k in range(AXES) if k != axis)))
-            first.append(hit[0])
-            last.append(hit[-1])
-        kept_origins.append(o + np.array(first))
-        kept_extents.append(np.array(last) - np.array(first) + 1)
-    shape = (len(kept_origins), AXES)
-    return (
-        np.array(kept_origins, np.int64).reshape(shape),
-        np.array(kept_extents, np.int64).reshape(shape),
-    )
+def _plain_2d(dims, f4, r4, hs, sigma_map, values) -> bool:
+    """Say whether the 2-D tiles compute the masked image (the module docstring)."""
+    square = f4[2] == f4[3] and r4[2] == r4[3]
+    return dims == 2 and square and len(hs) == 1 and sigma_map is None and values is None
 
 
 def mapped_pixelwise(
@@ -79,6 +64,13 @@ def mapped_pixelwise(
     """
     dims = np.ndim(guide) - 1
     view, f4, r4 = as_4d(guide, f, r)
+    if mask is not None and _plain_2d(dims, f4, r4, hs, sigma_map, values):
+        # Every pixel inside the mask by the 2-D tiles (the mapped kernel not needed).
+        plane, inside = view[:, 0, 0], np.asarray(mask, dtype=np.float32)
+        spatial = tuple(n - 2 * (int(f[0]) + int(r[0])) for n in inside.shape)
+        out = np.empty((1, plane.shape[0]) + spatial, np.float32)
+        masked_2d(plane, plane * inside, inside, int(f[0]), int(r[0]), sigma, hs[0], out[0])
+        return finish_outside(out, guide, mask, f, r)
     vals = view if values is None else as_4d(values, f, r)[0]
     if vals.shape[1:] != view.shape[1:]:
         raise ValueError(f"values {np.shape(values)} and guide {np.shape(guide)} differ")
@@ -104,20 +96,8 @@ def mapped_pixelwise(
         partial = np.zeros(len(origins), np.bool_)
     else:
         inside = np.asarray(mask, dtype=np.float32).reshape((1,) + vals.shape[1:])
-        origins, extents = _live_tiles(origins, tile, inside[0][centre] > 0)
-        # The candidates of a tile's pixels: padded f + o … f + o + n + 2r − 1 per axis.
-        partial = np.array(
-            [
-                not inside[0][
-                    tuple(
-                        slice(fk + a, fk + a + n + 2 * rk)
-                        for fk, rk, a, n in zip(f4, r4, o, e, strict=True)
-                    )
-                ].all()
-                for o, e in zip(origins, extents, strict=True)
-            ],
-            np.bool_,
-        )
+        todo = inside[0][centre] > 0
+        origins, extents, partial = live_tiles(todo, inside[0] > 0, origins, tile, f4, r4)
         masked = vals * inside  # μ v_c: candidates outside add nothing
     with numba.parallel_chunksize(1):
         mapped_kernel(

@@ -146,7 +146,7 @@ def weight_row(sums, f, n, scale, offset, weights, w_row, w_col, patch):
 
 
 @njit(cache=True, fastmath=FMA)
-def _push_diff_row(padded, row, shifted_row, col, shifted_col, n, ring, slot, sums):
+def push_diff_row(padded, row, shifted_row, col, shifted_col, n, ring, slot, sums):
     """Slide the vertical patch sums one row: sums += D − ring[slot]; ring[slot] = D.
 
     D[j] = Σ_c (u_c(row, col + j) − u_c(shifted_row, shifted_col + j))² for j < n
@@ -245,7 +245,7 @@ def _accumulate(padded, fwd, bwd, weights, w_fwd, w_bwd, n, numerator, denominat
 
 
 @njit(cache=True)
-def _fold(total, partial):
+def fold(total, partial):
     """Add partial to total, then zero partial (C-contiguous arrays of one shape)."""
     total = total.reshape(-1)
     partial = partial.reshape(-1)
@@ -255,7 +255,7 @@ def _fold(total, partial):
 
 
 @njit(cache=True, fastmath=FMA)
-def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
+def denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
     """Pixelwise NLM of output rows [y0, y1) × columns [x0, x1) into ``out``.
 
     Coordinates are those of the output image; the padded stack holds
@@ -307,7 +307,7 @@ def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
             sums[0, :n_diff] = _ZERO
             slot = 0
             for a in range(y0 - ty - f, y0 - ty + f):
-                _push_diff_row(
+                push_diff_row(
                     padded, pad + a, pad + a + ty, diff_col, diff_col + tx, n_diff, diff_ring,
                     slot, sums,
                 )  # fmt: skip
@@ -317,7 +317,7 @@ def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
                 # Running vertical sum: add row yy + f, drop row yy − f − 1
                 # (they share a ring slot).
                 a = yy + f
-                _push_diff_row(
+                push_diff_row(
                     padded, pad + a, pad + a + ty, diff_col, diff_col + tx, n_diff, diff_ring,
                     slot, sums,
                 )  # fmt: skip
@@ -341,8 +341,8 @@ def _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
                         yy - y0,
                     )
                 w_slot = w_slot + 1 if w_slot < r else 0
-        _fold(numerator, part_numerator)
-        _fold(denominator, part_denominator)
+        fold(numerator, part_numerator)
+        fold(denominator, part_denominator)
     # û_c(p) = Σ w u_c / Σ w; the denominator is at least the centre weight 1.
     for c in range(n_channels):
         for i in range(rows):
@@ -368,7 +368,7 @@ def pixelwise_kernel(padded, f, r, scale, offset, tile_rows, tile_cols, out):
         x0 = (tile % n_tile_cols) * tile_cols
         y1 = min(y0 + tile_rows, height)
         x1 = min(x0 + tile_cols, width)
-        _denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out)
+        denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out)
 
 
 def pixelwise(

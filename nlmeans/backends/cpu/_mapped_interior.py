@@ -1,0 +1,165 @@
+"""A mask on a 2-D image, computed by the 2-D pixelwise kernel's tiles.
+
+Where a pixel p and all its candidates p + t, |t|_∞ ≤ r, lie inside the mask
+(the mask's *interior*), M(p, q) = 1 for every q and the mapped formula without
+a σ map (:func:`nlmeans.backends.reference_mapped.mapped_pixelwise`) is the
+plain pixelwise one:
+
+    û_c(p) = Σ_q w(p, q) u_c(q) / Σ_q w(p, q),  w = exp(−max(d² − 2σ², 0) / h²).
+
+The image is cut into bands of rows; in each band the columns holding a mask
+pixel are cut into boxes: runs of columns interior on every row of the band go
+to the plain tile (:func:`~nlmeans.backends.cpu._pixelwise.denoise_tile`), the
+rest to the masked tile (:func:`~nlmeans.backends.cpu._pixelwise_masked.masked_tile`).
+Columns without a mask pixel in the band are skipped: the work falls with the
+mask's area.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit
+
+from ..._kernel_cache import ensure_kernel_cache
+from .._contract import weight_constants
+from ._fastexp import LOG2_E
+from ._pixelwise import TILE_COLS, TILE_ROWS
+from ._pixelwise_masked import boxes_kernel
+
+ensure_kernel_cache(__file__)  # before the first cached kernel is defined
+
+#: Rows of one band: a band's interior columns are those interior on all its rows.
+BAND_ROWS = TILE_ROWS
+#: Shortest run of interior columns given to the plain tile (shorter: the masked one).
+MIN_COLS = 16
+#: Masked boxes narrower than this run transposed (the tile's row loops want long rows).
+NARROW = 32
+
+
+@njit(cache=True)
+def _window_full(mask, r, lo, out):
+    """out[y, x] = whether mask[lo + y + a, lo + x + b] holds for every |a|, |b| <= r.
+
+    Running counts: ``column[j]`` counts the inside pixels of padded column
+    lo − r + j over the rows of the current window.
+    """
+    height, width = out.shape
+    side = 2 * r + 1
+    column = np.zeros(width + 2 * r, np.float32)  # small integers: exact
+    for row in range(lo - r, lo + r):
+        for j in range(width + 2 * r):
+            column[j] += mask[row, lo - r + j]
+    for y in range(height):
+        for j in range(width + 2 * r):
+            column[j] += mask[lo + y + r, lo - r + j]  # the window's last row enters
+        count = np.float32(0.0)
+        for j in range(side):
+            count += column[j]
+        for x in range(width):
+            out[y, x] = count == side * side
+            if x + 1 < width:
+                count += column[x + side] - column[x]
+        for j in range(width + 2 * r):
+            column[j] -= mask[lo + y - r, lo - r + j]  # its first row leaves
+
+
+def interior(mask: np.ndarray, r: int, shape) -> np.ndarray:
+    """Return the image pixels (bool, H × W) whose whole search window lies inside the mask.
+
+    ``mask`` (H + 2(r + f), W + 2(r + f)), 0 or 1, is padded like the image;
+    pixel (y, x) of the image is at (pad + y, pad + x).
+    """
+    out = np.empty(shape, np.bool_)
+    pad = (mask.shape[0] - shape[0]) // 2
+    _window_full(np.ascontiguousarray(mask, dtype=np.float32), int(r), int(pad), out)
+    return out
+
+
+def _runs(kind: np.ndarray):
+    """(start, stop, value) of the runs of equal values of ``kind`` (1-D ints)."""
+    edges = np.flatnonzero(np.diff(kind)) + 1
+    starts = np.concatenate([[0], edges])
+    stops = np.concatenate([edges, [kind.size]])
+    return zip(starts, stops, kind[starts], strict=True)
+
+
+def _stack_narrow(boxes: list) -> list:
+    """Mark the masked boxes narrower than :data:`NARROW` as transposed (kind 2).
+
+    Such boxes one above the other with the same columns are joined, up to
+    :data:`~nlmeans.backends.cpu._pixelwise.TILE_COLS` rows: transposed, their
+    rows become the long rows the tile's loops need.
+    """
+    out, open_at = [], {}  # open_at: (x0, x1) -> index in out of a joinable box
+    for y0, y1, x0, x1, kind in boxes:
+        if kind != 1 or x1 - x0 >= NARROW:
+            out.append((y0, y1, x0, x1, kind))
+            continue
+        at = open_at.get((x0, x1))
+        if at is not None and out[at][1] == y0 and y1 - out[at][0] <= TILE_COLS:
+            out[at] = (out[at][0], y1, x0, x1, 2)
+        else:
+            open_at[(x0, x1)] = len(out)
+            out.append((y0, y1, x0, x1, 2))
+    return out
+
+
+def _cut(y0, y1, x0, x1, kind) -> list:
+    """Cut the box [y0, y1) × [x0, x1) in pieces of at most TILE_COLS columns."""
+    cuts = np.linspace(x0, x1, -(-(x1 - x0) // TILE_COLS) + 1).round().astype(np.int64)
+    return [(y0, y1, a, b, kind) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+
+
+def plan_boxes(inside: np.ndarray, inner: np.ndarray, rows: int = BAND_ROWS) -> np.ndarray:
+    """int64 (n, 5) boxes (y0, y1, x0, x1, kind) covering every pixel of ``inside`` (H, W) once.
+
+    Bands of ``rows`` rows: the runs of columns of ``inner`` (interior) on every
+    row of the band, at least :data:`MIN_COLS` long, are kind 0 (the plain
+    tile); the band's other columns holding a pixel of ``inside`` are kind 1
+    (the masked tile), or kind 2 (the masked tile on the transposed box, for the
+    narrow ones, see :func:`_stack_narrow`). Every box has at most
+    :data:`~nlmeans.backends.cpu._pixelwise.TILE_COLS` columns. (Shorter bands
+    at the mask's edge were tried: the tiles' row halo costs more than they save.)
+    """
+    boxes = []
+    height = inside.shape[0]
+    starts = np.arange(0, height, rows)
+    live = np.logical_or.reduceat(inside, starts, axis=0)  # per band: a pixel inside
+    clean = np.logical_and.reduceat(inner, starts, axis=0)  # per band: interior on every row
+    for band, y0 in enumerate(starts):
+        y1 = min(y0 + rows, height)
+        kind = np.where(live[band], 2, 0)  # 0 skip, 1 plain, 2 masked
+        kind[clean[band]] = 1
+        for x0, x1, k in _runs(kind):
+            if k == 1 and x1 - x0 < MIN_COLS:
+                kind[x0:x1] = 2
+        for x0, x1, k in _runs(kind):
+            if k:
+                boxes.extend(_cut(y0, y1, x0, x1, int(k == 2)))
+    return np.array(_stack_narrow(boxes), np.int64).reshape(-1, 5)
+
+
+def masked_2d(padded, values, mask, f: int, r: int, sigma: float, h: float, out) -> None:
+    """Write the mapped estimate (no σ map) of every pixel inside ``mask`` into ``out`` (C, H, W).
+
+    ``padded`` (C, H + 2(r + f), W + 2(r + f)) float32 guide, ``values`` μ u_c
+    (same shape), ``mask`` (H + 2(r + f), W + 2(r + f)) float32 μ, padded alike;
+    one strength ``h``, square radii f and r. Pixels outside keep what ``out`` holds
+    where no box covers them.
+    """
+    shape = out.shape[1:]
+    pad = f + r
+    inside = mask[pad : pad + shape[0], pad : pad + shape[1]] > 0
+    boxes = plan_boxes(inside, interior(mask, r, shape), min(TILE_ROWS, BAND_ROWS))
+    if len(boxes) == 0:
+        return
+    scales, offsets = weight_constants([h], sigma, (f, f), padded.shape[0])
+    # The 2-D tiles compute W = 2^y: scale and offset times log2(e).
+    scale, offset = np.float32(scales[0] * LOG2_E), np.float32(offsets[0] * LOG2_E)
+    # The largest boxes first, handed out one at a time: the threads finish together.
+    boxes = boxes[
+        np.argsort(-(boxes[:, 1] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 2]), kind="stable")
+    ]
+    with numba.parallel_chunksize(1):
+        boxes_kernel(padded, values, mask, int(f), int(r), scale, offset, boxes, out)
