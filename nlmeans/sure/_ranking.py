@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from . import _exact as exact
-from ._scores import Candidate, sample_blocks, sweep_tiles
+from ._scores import TILE, Candidate, sample_blocks, sweep_tiles
 
 
 def rank(sweeps, sigma, opponent, luminance_hs=None, chroma_hs=None):
@@ -81,7 +81,7 @@ def corrected(sweep, probed, exact_sweep):
     return replace(sweep, tile_divergence=tile_divergence, divergence=tile_divergence.sum(axis=2))
 
 
-def interior_blocks(shape, fraction, min_pixels, margin):
+def interior_blocks(shape, fraction, min_pixels, margin, tile=TILE):
     """:func:`sample_blocks` of the image less a band of ``margin`` pixels on every side.
 
     The exact divergence leaves out the mirrored copies a pixel has in the
@@ -99,17 +99,19 @@ def interior_blocks(shape, fraction, min_pixels, margin):
         Fewest pixels covered.
     margin : int
         The band left out on every side.
+    tile : int
+        Side of the 2-D tiles.
 
     Returns
     -------
     list of (origin, size)
     """
     if margin == 0 or min(shape) <= 4 * margin:
-        return sample_blocks(shape, fraction, min_pixels)
+        return sample_blocks(shape, fraction, min_pixels, tile)
     inner = tuple(n - 2 * margin for n in shape)
     return [
         (tuple(o + margin for o in origin), size)
-        for origin, size in sample_blocks(inner, fraction, min_pixels)
+        for origin, size in sample_blocks(inner, fraction, min_pixels, tile)
     ]
 
 

@@ -54,7 +54,6 @@ def _sure_band(windows, tile, top, n_rows, f, r, two_sigma2, rates, inv_n, estim
     cols = windows.shape[3] - 2 * pad
     span = cols + 2 * f
     side = 2 * f + 1
-    zero = np.uint64(0)
     tile = np.uint64(tile)
     ncols = np.uint64(cols)
     nspan = np.uint64(span)
