@@ -50,6 +50,10 @@ from ._grids import (
     COARSE_MIN_PIXELS,
     COARSE_STEPS,
     COLOR_COARSE_STEPS,
+    COLOR_KEEP,
+    EXACT_FINE_PIXELS,
+    EXACT_METHODS,
+    EXACT_TILE,
     FINE_STEPS,
     KEEP,
     OTHER_STEPS,
@@ -63,6 +67,7 @@ from ._ranking import corrected, interior_blocks, rank, sweeps
 from ._scores import (
     MIN_SAMPLE_PIXELS,
     SAMPLE_FRACTION,
+    TILE,
     Candidate,
     sample_blocks,
     sweep_tiles,
@@ -93,10 +98,10 @@ def tune(
     method: str | None = None,
     h_chroma: float | None = None,
     h_ratios=None,
-    methods=SEARCH_METHODS,
+    methods=None,
     patch_radii=PATCH_RADII,
     radii=SEARCH_RADII,
-    fraction: float = SAMPLE_FRACTION,
+    fraction: float | None = None,
     seed: int = 0,
     return_scores: bool = False,
     backend: str = "auto",
@@ -170,6 +175,8 @@ def tune(
     planes = to_channels_first(image, channel_axis)
     if not np.isfinite(planes).all():
         raise NLMeansError("image has non-finite (NaN or Inf) values; expected finite")
+    given_fraction = fraction is not None
+    fraction = SAMPLE_FRACTION if fraction is None else fraction
     fraction = check_finite_number("fraction", fraction, minimum=0.0, strict=True)
     if fraction > 1:
         raise NLMeansError(f"fraction={fraction!r} is out of range; expected 0 < fraction <= 1")
@@ -202,6 +209,12 @@ def tune(
     rs = [base.r] if r is not None or volume else [check_radius("r", x, MAX_SEARCH_RADIUS)
                                                    for x in sorted(set(radii))]  # fmt: skip
     chosen = select(backend, None if method is None or combined else method, planes.ndim - 1)
+    # The exact divergence leaves out a border band (:func:`interior_blocks`),
+    # so it is used where SURE is taken on tiles, not on a whole small image
+    # (there the band is a large share, and pixelwise NLM's worst pixels).
+    tiled = not volume and len(sample_blocks(planes.shape[1:], fraction)) > 1
+    if methods is None:
+        methods = EXACT_METHODS if tiled and "pixel" in chosen.methods else SEARCH_METHODS
     if method is not None and not combined:
         methods = [base.method]
     else:
@@ -250,18 +263,19 @@ def tune(
     # are scored there; the other methods join the fine pass at the best (f, r).
     refine = h_ratios is None and not (fixed_h and (fixed_chroma or not opponent))
     kept = {combo: grids(combo[1]) for combo in combos}
-    # The exact divergence leaves out a border band (:func:`interior_blocks`),
-    # so it is used where SURE is taken on tiles, not on a whole small image
-    # (there the band is a large share, and pixelwise NLM's worst pixels).
-    exact_search = (
-        not volume and "pixel" in methods and len(sample_blocks(work.shape[1:], fraction)) > 1
-    )
+    exact_search = tiled and "pixel" in methods
     others = [m for m in methods if m != "pixel"] if exact_search and refine else []
     if others:
         combos = [combo for combo in combos if combo[0] == "pixel"]
     margin = (max(rs) + max(fs)) // 2 + 1 if exact_search else 0
+    # The exact search's tiles are smaller and its fine pass covers fewer pixels
+    # (no probe noise to average out), unless ``fraction`` is given.
+    tile = EXACT_TILE if exact_search else TILE
+    fine_pixels = EXACT_FINE_PIXELS if exact_search else MIN_SAMPLE_PIXELS
+    if exact_search and not given_fraction:
+        fraction = 0.0
     if refine:
-        tiles = interior_blocks(work.shape[1:], 0.0, COARSE_MIN_PIXELS, margin)
+        tiles = interior_blocks(work.shape[1:], 0.0, COARSE_MIN_PIXELS, margin, tile)
         coarse = sweeps(
             work,
             sigma_,
@@ -277,7 +291,9 @@ def tune(
             ranked.append((choice[-1], combo, choice))
         ranked.sort(key=lambda item: item[0])
         kept = {}
-        for _, combo, (_, _, _, best_h, best_chroma, _) in ranked[:KEEP]:
+        for _, combo, (_, _, _, best_h, best_chroma, _) in ranked[
+            : COLOR_KEEP if opponent else KEEP
+        ]:
             luma = [base.h] if fixed_h else [best_h * s for s in FINE_STEPS]
             chroma = luma
             if opponent:
@@ -292,13 +308,16 @@ def tune(
             kept[(other, best_f, best_r)] = (luma, chroma)
 
     # 2. Fine pass on the full sample, estimates kept for the combination.
-    tiles = interior_blocks(work.shape[1:], fraction, MIN_SAMPLE_PIXELS, margin)
+    tiles = interior_blocks(work.shape[1:], fraction, fine_pixels, margin, tile)
     fine_candidates = [
         (*combo, sorted(set(luma + chroma))) for combo, (luma, chroma) in kept.items()
     ]
+    # Luminance–chrominance planes: an exact sweep computes channel 0 at the
+    # luminance h and channels 1, 2 at the chrominance h only.
+    groups = list(kept.values()) if opponent else None
     if others:  # the exact pixelwise sweeps, then the Monte-Carlo ones
         pixel = [c for c in fine_candidates if c[0] == "pixel"]
-        fine = sweeps(work, sigma_, pixel, tiles, seed, chosen, keep=True)
+        fine = sweeps(work, sigma_, pixel, tiles, seed, chosen, keep=True, groups=groups)
         # The best pixelwise candidate (first) is also scored with the probe:
         # its error corrects the other methods' scores (a control variate).
         rest = fine_candidates[len(pixel) :]
@@ -308,8 +327,9 @@ def tune(
         fine += [corrected(sweep, probed[0], fine[0]) for sweep in probed[1:]]
     else:
         fine = sweeps(
-            work, sigma_, fine_candidates, tiles, seed, chosen, keep=True, exact_ok=exact_search
-        )
+            work, sigma_, fine_candidates, tiles, seed, chosen, keep=True,
+            exact_ok=exact_search, groups=groups,
+        )  # fmt: skip
     choices = []
     for sweep, (luma, chroma) in zip(fine, kept.values(), strict=True):
         choices += rank([sweep], sigma_, opponent, luma, chroma if opponent else None)

@@ -41,10 +41,13 @@ _LN2 = np.float32(1.0 / LOG2_E)
 
 
 @njit(cache=True, fastmath=FMA)
-def _sure_band(windows, tile, top, n_rows, f, r, two_sigma2, rates, inv_n, estimates, divergence):
+def _sure_band(
+    windows, tile, top, n_rows, f, r, two_sigma2, rates, wanted, inv_n, estimates, divergence
+):
     """Estimates and divergences of rows [top, top + n_rows) of tile ``tile``, all strengths.
 
-    ``rates[k]`` is log2(e) / h_k², so that w = 2^(−max(d² − 2σ², 0) · rates[k]).
+    ``rates[k]`` is log2(e) / h_k², so that w = 2^(−max(d² − 2σ², 0) · rates[k]);
+    only the (strength, channel) pairs with ``wanted[k, c]`` are computed (NaN elsewhere).
     Every hot loop runs over a contiguous row with unsigned indices (no slices,
     so no reference counting and nothing stopping LLVM from vectorising it).
     """
@@ -65,7 +68,7 @@ def _sure_band(windows, tile, top, n_rows, f, r, two_sigma2, rates, inv_n, estim
     vertical = np.empty(span, np.float32)
     excess = np.empty(cols, np.float32)
     w = np.empty((n_h, cols), np.float32)
-    a = np.empty((n_h, cols), np.float32)
+    above = np.empty(cols, np.float32)
     e = np.empty(cols, np.float32)
     g = np.empty(cols, np.float32)
     for ty in range(-r, r + 1):
@@ -104,15 +107,15 @@ def _sure_band(windows, tile, top, n_rows, f, r, two_sigma2, rates, inv_n, estim
                     for x in range(ncols):
                         excess[x] += vertical[k + x]
                 for x in range(ncols):
-                    excess[x] = excess[x] * inv_n - two_sigma2
+                    value = excess[x] * inv_n - two_sigma2
+                    excess[x] = max(value, _ZERO)
+                    above[x] = _ONE if value > _ZERO else _ZERO  # a = w · above
                 for k in range(np.uint64(n_h)):
-                    # w = exp(−max(d² − 2σ², 0)/h²) (as 2^y); a = w where d² > 2σ², else 0.
+                    # w = exp(−max(d² − 2σ², 0)/h²) (as 2^y).
                     rate = rates[k]
                     for x in range(ncols):
-                        value = excess[x]
-                        weight = exp2(max(-max(value, _ZERO) * rate, EXP2_ARG_MIN))
+                        weight = exp2(max(-excess[x] * rate, EXP2_ARG_MIN))
                         w[k, x] = weight
-                        a[k, x] = weight if value > _ZERO else _ZERO
                         den[k, yy, x] += weight
                 py = np.uint64(pad + top + y)
                 fy = np.uint64(pad + top + y + ty)
@@ -122,23 +125,33 @@ def _sure_band(windows, tile, top, n_rows, f, r, two_sigma2, rates, inv_n, estim
                 bx = np.uint64(pad - tx)
                 for c in range(np.uint64(channels)):
                     # e_c(p, q) = (u(p) − u(q)) + [t ∈ B(0,f)] (u(p) − u(p − t)), and
-                    # g = e_c(p, q) (u(q) − u(p)), q = p + t.
+                    # g = e_c(p, q) (u(q) − u(p)), q = p + t; both where d² > 2σ² only.
                     for x in range(ncols):
                         here = windows[tile, c, py, px + x]
                         there = windows[tile, c, fy, fx + x]
                         value = (here - there) + mirror * (here - windows[tile, c, by, bx + x])
+                        value *= above[x]
                         e[x] = value
                         g[x] = value * (there - here)
                     for k in range(np.uint64(n_h)):
-                        # Σ w u(q), Σ a e (u(q) − u(p)), Σ a e.
+                        if not wanted[k, c]:
+                            continue
+                        # Σ w u(q), Σ a e (u(q) − u(p)), Σ a e with a = w · above.
                         for x in range(ncols):
-                            num[k, c, yy, x] += w[k, x] * windows[tile, c, fy, fx + x]
-                            acc_a[k, c, yy, x] += a[k, x] * g[x]
-                            acc_b[k, c, yy, x] += a[k, x] * e[x]
+                            weight = w[k, x]
+                            num[k, c, yy, x] += weight * windows[tile, c, fy, fx + x]
+                            acc_a[k, c, yy, x] += weight * g[x]
+                            acc_b[k, c, yy, x] += weight * e[x]
     for k in range(n_h):
         # κ = 2/(C N h²); rates carry log2(e).
         kappa = np.float32(2.0) * inv_n * rates[k] * _LN2
         for c in range(channels):
+            if not wanted[k, c]:
+                for y in range(n_rows):
+                    for x in range(cols):
+                        estimates[tile, k, c, top + y, x] = np.nan
+                        divergence[tile, k, c, top + y, x] = np.nan
+                continue
             for y in range(n_rows):
                 for x in range(cols):
                     here = windows[tile, c, pad + top + y, pad + x]
@@ -151,7 +164,7 @@ def _sure_band(windows, tile, top, n_rows, f, r, two_sigma2, rates, inv_n, estim
 
 
 @njit(cache=True, parallel=True)
-def _sure_tiles(windows, f, r, two_sigma2, rates, band, estimates, divergence):
+def _sure_tiles(windows, f, r, two_sigma2, rates, wanted, band, estimates, divergence):
     """Estimates and divergences of the tiles ``windows``, (T, C, rows + 2P, cols + 2P), P = r + f.
 
     ``rates`` holds log2(e)/h² per strength; ``estimates`` and ``divergence`` are
@@ -166,17 +179,20 @@ def _sure_tiles(windows, f, r, two_sigma2, rates, band, estimates, divergence):
         tile = job // n_bands
         top = (job % n_bands) * band  # first row of the band in the tile
         _sure_band(
-            windows, tile, top, min(band, rows - top), f, r, two_sigma2, rates, inv_n,
+            windows, tile, top, min(band, rows - top), f, r, two_sigma2, rates, wanted, inv_n,
             estimates, divergence,
         )  # fmt: skip
 
 
-def sure_tiles(windows: np.ndarray, f: int, r: int, sigma: float, hs):
+def sure_tiles(windows: np.ndarray, f: int, r: int, sigma: float, hs, wanted=None):
     """(estimates, divergence), float32 (T, K, C, rows, cols), of the padded tiles ``windows``.
 
     ``windows`` is (T, C, rows + 2(r + f), cols + 2(r + f)), each tile with
     its reflect-padded surroundings; ``divergence[t, k, c]`` is
     ∂û_c(p)/∂u_c(p) for strength ``hs[k]`` at every pixel p of tile t.
+    ``wanted`` (K, C) bool, optional: the (strength, channel) pairs to
+    compute (the others are NaN), e.g. luminance and chrominance strengths
+    of opponent planes; all by default.
     """
     windows = np.ascontiguousarray(windows, dtype=np.float32)
     n_tiles, channels = windows.shape[:2]
@@ -185,13 +201,16 @@ def sure_tiles(windows: np.ndarray, f: int, r: int, sigma: float, hs):
     # log2(e)/h², kept finite so that 0 · rate is 0 (weight 1) for a vanishing h.
     rates = np.minimum([LOG2_E / (float(h) * float(h)) for h in hs], 3e38).astype(np.float32)
     shape = (n_tiles, len(hs), channels, rows, cols)
+    if wanted is None:
+        wanted = np.ones((len(hs), channels), np.bool_)
+    wanted = np.ascontiguousarray(wanted, dtype=np.bool_).reshape(len(hs), channels)
     estimates = np.empty(shape, np.float32)
     divergence = np.empty(shape, np.float32)
     # Bands of rows so that every thread has work, also for one or two tiles.
     band = max(8, -(-rows * n_tiles // (4 * numba.get_num_threads())))
     band = min(band, rows)
     _sure_tiles(
-        windows, int(f), int(r), np.float32(2.0 * sigma * sigma), rates, band,
+        windows, int(f), int(r), np.float32(2.0 * sigma * sigma), rates, wanted, band,
         estimates, divergence,
     )  # fmt: skip
     return estimates, divergence
