@@ -88,8 +88,8 @@ def main() -> None:
             params = nlmeans.tune(noisy, estimate, **kwargs)
             t_tune = time.perf_counter() - start
             tuned = nlmeans.denoise(noisy, channel_axis=axis, params=params)
-            best, choice = (float("nan"), "") if args.no_oracle else oracle(
-                clean, noisy, estimate, axis
+            best, choice = (
+                (float("nan"), "") if args.no_oracle else oracle(clean, noisy, estimate, axis)
             )
             print(
                 f"| {name} | {sigma} | {estimate:.2f} | {psnr(clean, presets):.2f} "
