@@ -37,7 +37,8 @@ PATCH_RADII = (1, 2, 3)
 SEARCH_RADII = (8,)
 
 #: Coarse h grid, relative to :func:`centre_ratio`; gray, then colour (where the
-#: chrominance h is 1.5–3 times the luminance one).
+#: chrominance h is 1.5–3 times the luminance one: luminance takes the first
+#: four steps, chrominance the last four).
 COARSE_STEPS = (0.65, 0.95, 1.4, 2.05)
 COLOR_COARSE_STEPS = (0.65, 0.95, 1.4, 2.05, 3.0)
 

@@ -239,18 +239,20 @@ def tune(
     fixed_h = h is not None and not combined
     fixed_chroma = h_chroma is not None and not combined
 
-    def coarse_grid(pf: int, centre_given) -> list[float]:
+    def coarse_grid(pf: int, centre_given, steps) -> list[float]:
         if h_ratios is not None:
             return [ratio * floor for ratio in h_ratios]
-        steps = COLOR_COARSE_STEPS if opponent else COARSE_STEPS
         centre = centre_given or centre_ratio(floor * scale) * patch_scale(pf) * floor
         return [step * centre for step in steps]
 
     def grids(pf: int) -> tuple[list[float], list[float]]:
-        luma = [base.h] if fixed_h else coarse_grid(pf, base.h if combined and h else None)
+        # Colour: luminance on the lower steps, chrominance on the upper ones.
+        steps = COLOR_COARSE_STEPS[:-1] if opponent else COARSE_STEPS
+        luma = [base.h] if fixed_h else coarse_grid(pf, base.h if combined and h else None, steps)
         if not opponent:
             return luma, luma
-        chroma = [h_chroma] if fixed_chroma else coarse_grid(pf, h_chroma if combined else None)
+        centre = h_chroma if combined else None
+        chroma = [h_chroma] if fixed_chroma else coarse_grid(pf, centre, COLOR_COARSE_STEPS[1:])
         return luma, chroma
 
     work = to_opponent(planes) if opponent else np.asarray(planes, dtype=np.float32)
@@ -284,6 +286,7 @@ def tune(
             seed,
             chosen,
             exact_ok=exact_search,
+            groups=[kept[combo] for combo in combos] if opponent else None,
         )
         ranked = []
         for sweep, combo in zip(coarse, combos, strict=True):
