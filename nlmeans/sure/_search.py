@@ -6,9 +6,11 @@ computing all its h at once (:mod:`.scores`). The cost is bounded by pruning:
 
 1. a coarse pass scores every (method, f, r) with a wide, coarse h grid on a
    few tiles (:data:`COARSE_MIN_PIXELS` pixels);
-2. the :data:`KEEP` best go on to a fine h grid around their coarse best, on
-   the full SURE sample (:data:`~.scores.MIN_SAMPLE_PIXELS` pixels or
-   :data:`~.scores.SAMPLE_FRACTION` of the image);
+2. the :data:`KEEP` best (:data:`COLOR_KEEP` for colour) go on to a fine h
+   grid around their coarse best, on the full SURE sample
+   (:data:`~.scores.MIN_SAMPLE_PIXELS` pixels or :data:`~.scores.SAMPLE_FRACTION`
+   of the image; where the pixelwise divergence is exact, 2-D images large
+   enough for tiles, :data:`EXACT_FINE_PIXELS` on tiles of :data:`EXACT_TILE`);
 3. the fine pass's estimates and their divergences give the SURE-best linear
    combination of them and the noisy image (:mod:`.combination`), which is
    chosen when its SURE is lower by :data:`COMBINE_MIN_GAIN` or more (or when
@@ -109,16 +111,19 @@ def tune(
     """Choose NLM parameters minimising SURE, from the noisy image alone.
 
     Stein's unbiased estimate of the MSE (Van De Ville & Kocher, "SURE-based
-    non-local means", IEEE SPL 2009) with the Monte-Carlo divergence of
-    Ramani, Blu & Unser (IEEE TIP 2008), over both methods ("pixel",
-    "patch"), the patch radii ``patch_radii``, the search radii ``radii`` and
-    a grid of h: a coarse pass on a few tiles keeps the best (method, f, r),
-    a fine h grid around their best h follows on tiles covering ``fraction``
-    of the image. The fine pass's estimates are also combined linearly, with
-    the noisy image, with weights minimising SURE (Blu & Luisier, "The
-    SURE-LET approach to image denoising", IEEE TIP 2007): the result is
+    non-local means", IEEE SPL 2009), over the methods ``methods``, the patch
+    radii ``patch_radii``, the search radii ``radii`` and a grid of h: a coarse
+    pass on a few tiles keeps the best (method, f, r), a fine h grid around
+    their best h follows on more tiles. On 2-D images large enough for tiles
+    pixelwise candidates are scored with their exact divergence (and, by
+    default, only they are searched); elsewhere, and for the other methods,
+    with the Monte-Carlo divergence of Ramani, Blu & Unser (IEEE TIP 2008).
+    The fine pass's estimates are also combined linearly, with the noisy
+    image, with weights minimising SURE (Blu & Luisier, "The SURE-LET
+    approach to image denoising", IEEE TIP 2007): the result is
     ``method="combined"`` when that lowers SURE by 2 % or more (gray and
-    other non-RGB images, σ ≥ 15 on the 8-bit scale), or when asked for.
+    other non-RGB images; with Monte-Carlo terms only at σ ≥ 15 on the 8-bit
+    scale), or when asked for.
     A 3-channel image is tuned in luminance–chrominance planes, luminance
     and chrominance each taking their own h (``h`` and ``h_chroma``) or
     weights, unless ``h`` alone is given (then RGB, ``h`` throughout).
@@ -139,16 +144,19 @@ def tune(
     h_ratios : sequence of float, optional
         Candidate h / σ (σ on the 8-bit scale floored at 1, like the presets),
         the same for every patch radius, without the fine pass's grid.
-    methods : sequence of str
-        The methods searched when ``method`` is None (or "combined"): by
-        default "pixel" alone, scored with its exact divergence; adding
-        "patch" scores every candidate with the Monte-Carlo divergence.
+    methods : sequence of str, optional
+        The methods searched when ``method`` is None (or "combined"). By
+        default "pixel" alone where its divergence is exact (2-D images of
+        more than about 310 × 310 pixels), "pixel" and "patch" elsewhere;
+        "patch" is scored with the Monte-Carlo divergence.
     patch_radii : sequence of int
         Candidate patch radii f.
     radii : sequence of int
         Candidate search radii r.
-    fraction : float
-        Share of the image the SURE tiles cover, in (0, 1].
+    fraction : float, optional
+        Share of the image the fine pass's tiles cover, in (0, 1]. By default
+        0.2 (at least 48 k pixels) with the Monte-Carlo divergence, 32 k
+        pixels with the exact one.
     seed : int
         Seed of the Monte-Carlo probe; the result is deterministic.
     return_scores : bool
@@ -279,15 +287,10 @@ def tune(
     if refine:
         tiles = interior_blocks(work.shape[1:], 0.0, COARSE_MIN_PIXELS, margin, tile)
         coarse = sweeps(
-            work,
-            sigma_,
-            [(*combo, sorted(set(sum(kept[combo], [])))) for combo in combos],
-            tiles,
-            seed,
-            chosen,
-            exact_ok=exact_search,
+            work, sigma_, [(*combo, sorted(set(sum(kept[combo], [])))) for combo in combos],
+            tiles, seed, chosen, exact_ok=exact_search,
             groups=[kept[combo] for combo in combos] if opponent else None,
-        )
+        )  # fmt: skip
         ranked = []
         for sweep, combo in zip(coarse, combos, strict=True):
             choice = rank([sweep], sigma_, opponent, *kept[combo])[0]
@@ -341,14 +344,9 @@ def tune(
         choices, key=lambda choice: choice[-1]
     )
     params = Params(
-        f=best_f,
-        r=best_r,
-        h=best_h,
-        sigma=sigma_,
-        sigma_estimated=base.sigma_estimated,
-        method=best_method,
-        h_chroma=best_chroma,
-    )
+        f=best_f, r=best_r, h=best_h, sigma=sigma_, sigma_estimated=base.sigma_estimated,
+        method=best_method, h_chroma=best_chroma,
+    )  # fmt: skip
 
     # 3. The SURE-weighted combination of the fine pass's estimates and the noisy image.
     # Colour (luminance–chrominance planes): the combination's SURE was 2 % or
