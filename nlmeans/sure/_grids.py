@@ -37,8 +37,8 @@ PATCH_RADII = (1, 2, 3)
 SEARCH_RADII = (8,)
 
 #: Coarse h grid, relative to :func:`centre_ratio`; gray, then colour (where the
-#: chrominance h is 1.5–3 times the luminance one: luminance takes the first
-#: four steps, chrominance the last four).
+#: chrominance h is 1.5–3 times the luminance one: in the exact search
+#: luminance takes the first four steps, chrominance the last four).
 COARSE_STEPS = (0.65, 0.95, 1.4, 2.05)
 COLOR_COARSE_STEPS = (0.65, 0.95, 1.4, 2.05, 3.0)
 
@@ -48,9 +48,9 @@ FINE_STEPS = (0.8, 1.0, 1.25)
 #: (method, f, r) kept from the coarse pass for the fine one (and the combination).
 KEEP = 2
 
-#: The same for luminance–chrominance planes, whose fine pass (a luminance and a
-#: chrominance grid, three channels) costs twice a gray one and feeds no
-#: automatic combination.
+#: The same for luminance–chrominance planes in the exact search, whose fine
+#: pass (a luminance and a chrominance grid, three channels) costs twice a gray
+#: one and feeds no automatic combination.
 COLOR_KEEP = 1
 
 #: h grid of the methods without an exact divergence ("patch") in a 2-D

@@ -254,13 +254,16 @@ def tune(
         return [step * centre for step in steps]
 
     def grids(pf: int) -> tuple[list[float], list[float]]:
-        # Colour: luminance on the lower steps, chrominance on the upper ones.
-        steps = COLOR_COARSE_STEPS[:-1] if opponent else COARSE_STEPS
+        # Colour: luminance on the lower steps, chrominance on the upper ones (where
+        # the exact kernel computes each group's strengths only).
+        steps = COLOR_COARSE_STEPS[:-1] if exact_search else COLOR_COARSE_STEPS
+        steps = steps if opponent else COARSE_STEPS
         luma = [base.h] if fixed_h else coarse_grid(pf, base.h if combined and h else None, steps)
         if not opponent:
             return luma, luma
         centre = h_chroma if combined else None
-        chroma = [h_chroma] if fixed_chroma else coarse_grid(pf, centre, COLOR_COARSE_STEPS[1:])
+        steps = COLOR_COARSE_STEPS[1:] if exact_search else COLOR_COARSE_STEPS
+        chroma = [h_chroma] if fixed_chroma else coarse_grid(pf, centre, steps)
         return luma, chroma
 
     work = to_opponent(planes) if opponent else np.asarray(planes, dtype=np.float32)
@@ -272,8 +275,8 @@ def tune(
     # Where the pixelwise divergence is exact (2-D), only pixelwise candidates
     # are scored there; the other methods join the fine pass at the best (f, r).
     refine = h_ratios is None and not (fixed_h and (fixed_chroma or not opponent))
-    kept = {combo: grids(combo[1]) for combo in combos}
     exact_search = tiled and "pixel" in methods
+    kept = {combo: grids(combo[1]) for combo in combos}
     others = [m for m in methods if m != "pixel"] if exact_search and refine else []
     if others:
         combos = [combo for combo in combos if combo[0] == "pixel"]
@@ -298,7 +301,7 @@ def tune(
         ranked.sort(key=lambda item: item[0])
         kept = {}
         for _, combo, (_, _, _, best_h, best_chroma, _) in ranked[
-            : COLOR_KEEP if opponent else KEEP
+            : COLOR_KEEP if opponent and exact_search else KEEP
         ]:
             luma = [base.h] if fixed_h else [best_h * s for s in FINE_STEPS]
             chroma = luma
