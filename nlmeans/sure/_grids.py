@@ -19,9 +19,16 @@ SEARCH_METHODS = ("pixel", "patch")
 #: 15 only (whole 512² images); it is searched when ``methods`` names it.
 EXACT_METHODS = ("pixel",)
 
-#: Side of the tiles of the exact search: smaller tiles spread the same
-#: pixels over more of the image.
-EXACT_TILE = 32
+#: Rows and columns of the tiles of the exact search's fine pass: smaller tiles
+#: spread the same pixels over more of the image, and short wide ones keep the
+#: kernel's row loops long (16 × 64 ran 20–40 % faster than 32 × 32 per pixel
+#: here).
+EXACT_TILE = (16, 64)
+
+#: Side of the tiles of the exact search's coarse pass, which alone ranks the
+#: patch radii of a colour image: with 16 × 64 tiles there, astronaut at σ 30
+#: got f = 3 instead of 2 (0.25 dB lower).
+EXACT_COARSE_TILE = 32
 
 #: Pixels of the exact search's fine pass (at least; or ``fraction`` of the
 #: image when given).

@@ -106,8 +106,8 @@ def interior_blocks(shape, fraction, min_pixels, margin, tile=TILE):
         Fewest pixels covered.
     margin : int
         The band left out on every side.
-    tile : int
-        Side of the 2-D tiles.
+    tile : int or (int, int)
+        Side (or rows and columns) of the 2-D tiles.
 
     Returns
     -------

@@ -117,9 +117,9 @@ def sample_tiles(
     width: int,
     fraction: float = SAMPLE_FRACTION,
     min_pixels: int = MIN_SAMPLE_PIXELS,
-    tile: int = TILE,
+    tile=TILE,
 ):
-    """Evenly spread ``(y, x, rows, cols)`` square tiles covering about ``fraction`` of the image.
+    """Evenly spread ``(y, x, rows, cols)`` tiles covering about ``fraction`` of the image.
 
     At least ``min_pixels`` are covered; the whole image is one tile when the
     tiles would cover at least half of it.
@@ -132,22 +132,23 @@ def sample_tiles(
         Share of the image covered.
     min_pixels : int
         Fewest pixels covered.
-    tile : int
-        The tiles' side.
+    tile : int or (int, int)
+        The tiles' side, or their rows and columns.
 
     Returns
     -------
     list of (y, x, rows, cols)
     """
+    rows, cols = (tile, tile) if isinstance(tile, int) else tile
     target = max(fraction * height * width, min_pixels)
-    if target * 2 >= height * width or height < 2 * tile or width < 2 * tile:
+    if target * 2 >= height * width or height < 2 * rows or width < 2 * cols:
         return [(0, 0, height, width)]
-    count = math.ceil(target / (tile * tile))
-    n_y = max(1, min(height // tile, round(math.sqrt(count * height / width))))
-    n_x = max(1, min(width // tile, math.ceil(count / n_y)))
-    ys = np.linspace(0, height - tile, n_y).round().astype(int)
-    xs = np.linspace(0, width - tile, n_x).round().astype(int)
-    return [(int(y), int(x), tile, tile) for y in ys for x in xs]
+    count = math.ceil(target / (rows * cols))
+    n_y = max(1, min(height // rows, round(math.sqrt(count * height / width))))
+    n_x = max(1, min(width // cols, math.ceil(count / n_y)))
+    ys = np.linspace(0, height - rows, n_y).round().astype(int)
+    xs = np.linspace(0, width - cols, n_x).round().astype(int)
+    return [(int(y), int(x), rows, cols) for y in ys for x in xs]
 
 
 #: Side of the cubic blocks SURE is evaluated on in 3-D and 4-D (2-D: :data:`TILE`).
@@ -158,7 +159,7 @@ def sample_blocks(
     shape,
     fraction: float = SAMPLE_FRACTION,
     min_pixels: int = MIN_SAMPLE_PIXELS,
-    tile: int = TILE,
+    tile=TILE,
 ):
     """Evenly spread ``(origin, size)`` blocks covering about ``fraction`` of ``shape``.
 
@@ -176,8 +177,8 @@ def sample_blocks(
         Share of the image covered.
     min_pixels : int
         Fewest pixels covered.
-    tile : int
-        Side of the 2-D tiles.
+    tile : int or (int, int)
+        Side (or rows and columns) of the 2-D tiles.
 
     Returns
     -------

@@ -53,6 +53,7 @@ from ._grids import (
     COARSE_STEPS,
     COLOR_COARSE_STEPS,
     COLOR_KEEP,
+    EXACT_COARSE_TILE,
     EXACT_FINE_PIXELS,
     EXACT_METHODS,
     EXACT_TILE,
@@ -288,7 +289,8 @@ def tune(
     if exact_search and not given_fraction:
         fraction = 0.0
     if refine:
-        tiles = interior_blocks(work.shape[1:], 0.0, COARSE_MIN_PIXELS, margin, tile)
+        coarse_tile = EXACT_COARSE_TILE if exact_search else TILE
+        tiles = interior_blocks(work.shape[1:], 0.0, COARSE_MIN_PIXELS, margin, coarse_tile)
         coarse = sweeps(
             work, sigma_, [(*combo, sorted(set(sum(kept[combo], [])))) for combo in combos],
             tiles, seed, chosen, exact_ok=exact_search,
