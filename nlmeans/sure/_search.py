@@ -162,7 +162,8 @@ def tune(
         Seed of the Monte-Carlo probe; the result is deterministic.
     return_scores : bool
         Also return the list of :class:`Candidate` of the fine pass with their
-        SURE (the combination's as method "combined", when fitted).
+        SURE (the combination's as method "combined", when fitted; colour on
+        tiles: NaN for the channels a strength was not computed for).
     backend : str
         Where the candidates are computed ("auto", "cpu", "cuda", "reference").
         Only the methods that backend computes are searched (a UserWarning
