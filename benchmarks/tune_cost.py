@@ -1,9 +1,12 @@
 """Tuning cost: ``nlmeans.tune`` time over one presets denoise, same σ, same process, warm.
 
 512 × 512 camera (gray) and astronaut (RGB) with Gaussian noise (σ = 20, rounded and
-clipped to uint8, ``numpy.random.default_rng(0)``); σ estimated once and given to every
-run; best of ``--repeats``. Runs: the presets denoise, ``tune`` with its default search
-(pixelwise exact + patchwise Monte-Carlo) and ``tune(methods=("pixel",))``.
+clipped to uint8, ``numpy.random.default_rng(0)``); best of ``--repeats``, the runs
+interleaved. With σ estimated once and given to every run: the presets denoise,
+``tune`` with its default search (pixelwise, exact divergence) and with
+``methods=("pixel", "patch")`` (patchwise scored too, Monte-Carlo). End to end, σ
+estimated inside: ``denoise(noisy)`` (the presets) against ``denoise(noisy, tune=True)``
+(σ estimated once, tune, then the denoise with the chosen parameters).
 
     python benchmarks/tune_cost.py [--repeats 3]
 """
@@ -31,9 +34,11 @@ def main() -> None:
         runs = {
             "presets": partial(nlmeans.denoise, noisy, sigma=sigma, channel_axis=axis),
             "tune": partial(nlmeans.tune, noisy, sigma, channel_axis=axis),
-            "tune pixel": partial(
-                nlmeans.tune, noisy, sigma, channel_axis=axis, methods=("pixel",)
+            "tune +patch": partial(
+                nlmeans.tune, noisy, sigma, channel_axis=axis, methods=("pixel", "patch")
             ),
+            "denoise σ̂": partial(nlmeans.denoise, noisy, channel_axis=axis),
+            "denoise σ̂ tune=True": partial(nlmeans.denoise, noisy, channel_axis=axis, tune=True),
         }
         for run in runs.values():  # warm: compile or load the kernels
             run()
@@ -43,8 +48,15 @@ def main() -> None:
                 start = time.perf_counter()
                 run()
                 best[key] = min(best[key], time.perf_counter() - start)
-        ratios = ", ".join(f"{k} {v:.3f} s ({v / best['presets']:.1f}×)" for k, v in best.items())
-        print(f"{name}: {ratios}")
+        ratios = ", ".join(
+            f"{k} {best[k]:.3f} s ({best[k] / best['presets']:.1f}×)"
+            for k in ("presets", "tune", "tune +patch")
+        )
+        end = best["denoise σ̂ tune=True"] / best["denoise σ̂"]
+        print(
+            f"{name}: {ratios}; end to end: denoise {best['denoise σ̂']:.3f} s, "
+            f"tune=True {best['denoise σ̂ tune=True']:.3f} s ({end:.1f}×)"
+        )
 
 
 if __name__ == "__main__":

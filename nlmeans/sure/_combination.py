@@ -116,13 +116,20 @@ def fit_combination(sweeps, tile_u: np.ndarray, sigma: float, opponent: bool, be
     for group, anchor_key in zip(channel_groups(opponent, tile_u.shape[0]), best, strict=True):
         rows = [tile_u[group].ravel()]
         divergence = [float(tile_u[group].size)]
+        used = [0]  # the terms this group has (an exact sweep leaves others NaN)
+        index = 1
         for sweep in sweeps:
             for k in range(len(sweep.hs)):
-                rows.append(sweep.estimates[k, group].astype(np.float64).ravel())
-                divergence.append(float(sweep.divergence[k, group].sum()))
-        anchor = terms.index(anchor_key)
+                if np.isfinite(sweep.divergence[k, group]).all():
+                    rows.append(sweep.estimates[k, group].astype(np.float64).ravel())
+                    divergence.append(float(sweep.divergence[k, group].sum()))
+                    used.append(index)
+                index += 1
+        anchor = used.index(terms.index(anchor_key))
         a, sure = fit_weights(np.asarray(rows), rows[0], np.asarray(divergence), sigma, anchor)
-        weights.append(a)
+        full = np.zeros(len(terms))
+        full[used] = a
+        weights.append(full)
         total += sure * len(group)
     components = tuple(
         Component(*term, float(weights[0][i]), float(weights[1][i]) if opponent else None)

@@ -95,10 +95,15 @@ def divergence_reference(padded: np.ndarray, f, r, sigma: float, hs):
     return np.asarray(out_est), np.asarray(out_div)
 
 
-def _reference_tiles(windows: np.ndarray, f: int, r: int, sigma: float, hs):
-    """:func:`divergence_reference` of each padded tile, stacked (T, K, C, rows, cols)."""
+def _reference_tiles(windows: np.ndarray, f: int, r: int, sigma: float, hs, wanted):
+    """:func:`divergence_reference` of each padded tile, stacked (T, K, C, rows, cols).
+
+    The (h, channel) pairs not ``wanted`` are NaN, as in the kernel.
+    """
     pairs = [divergence_reference(w, (f, f), (r, r), sigma, hs) for w in windows]
-    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    est, div = np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+    est[:, ~wanted], div[:, ~wanted] = np.nan, np.nan
+    return est, div
 
 
 def applies(candidates, ndim: int) -> bool:
@@ -109,8 +114,32 @@ def applies(candidates, ndim: int) -> bool:
     )
 
 
+def wanted_pairs(hs, channels: int, groups=None) -> np.ndarray:
+    """(K, C) bool: which (strength, channel) pairs a sweep needs.
+
+    All of them, or with ``groups = (luminance_hs, chroma_hs)`` for 3-channel
+    luminance–chrominance planes, channel 0 at the luminance strengths and
+    channels 1 and 2 at the chrominance ones.
+    """
+    if groups is None:
+        return np.ones((len(hs), channels), bool)
+    luminance, chroma = ({float(h) for h in group} for group in groups)
+    wanted = np.zeros((len(hs), channels), bool)
+    for k, h in enumerate(hs):
+        wanted[k, 0] = float(h) in luminance
+        wanted[k, 1:] = float(h) in chroma
+    return wanted
+
+
 def exact_sweeps(
-    planes: np.ndarray, sigma: float, candidates, tiles, *, keep: bool = False, oracle: bool = False
+    planes: np.ndarray,
+    sigma: float,
+    candidates,
+    tiles,
+    *,
+    keep: bool = False,
+    oracle: bool = False,
+    groups=None,
 ):
     """One :class:`Sweep` per ``("pixel", f, r, hs)`` of ``candidates``, exact divergence.
 
@@ -119,6 +148,9 @@ def exact_sweeps(
     are those of the Monte-Carlo sweep (:func:`~.scores.sweep_tiles`) with
     the divergence Σ_p ∂û_c(p)/∂u_c(p) in place of its estimate. Computed by
     the Numba CPU kernel, or by :func:`divergence_reference` when ``oracle``.
+    ``groups``, optional: per candidate, the ``(luminance_hs, chroma_hs)`` of
+    luminance–chrominance planes (:func:`wanted_pairs`); the other
+    (h, channel) pairs are not computed and their fields are NaN.
     """
     if oracle:
         sure_tiles = _reference_tiles
@@ -129,7 +161,7 @@ def exact_sweeps(
     channels = planes.shape[0]
     count = sum(math.prod(size) for _, size in tiles)
     sweeps = []
-    for method, f, r, hs in candidates:
+    for index, (method, f, r, hs) in enumerate(candidates):
         if method != "pixel":
             raise ValueError(f"exact divergence is for method 'pixel', not {method!r}")
         fk, rk = radii(f, 2)[0], radii(r, 2)[0]
@@ -139,7 +171,8 @@ def exact_sweeps(
             [padded[block_index(origin, (n + 2 * pad for n in size))] for origin, size in tiles]
         )
         hs = tuple(float(h) for h in hs)
-        est, div = sure_tiles(windows, fk, rk, sigma, hs)
+        wanted = wanted_pairs(hs, channels, None if groups is None else groups[index])
+        est, div = sure_tiles(windows, fk, rk, sigma, hs, wanted)
         noisy = np.stack([planes[block_index(origin, size)] for origin, size in tiles])
         # (T, K, C, rows, cols) → per h and channel: ‖D(u) − u‖² and Σ div.
         residual = ((est.astype(np.float64) - noisy[:, None]) ** 2).sum(axis=(0, 3, 4))

@@ -8,12 +8,31 @@ from __future__ import annotations
 
 import math
 
-#: Methods searched when none is given. In 2-D, pixelwise SURE has an exact
-#: divergence (:mod:`._exact`, one run per (f, r)) and ranks (f, r) alone;
-#: "patch" (Monte-Carlo divergence: a second run of a slower kernel) is scored
-#: at the best pixelwise (f, r) only. Leaving it out is faster and lost 0.1 to
-#: 0.7 dB on brick, camera and page crops at σ 5–30 in a check here.
+#: Methods searched when none is given and SURE is taken with the Monte-Carlo
+#: divergence (whole small images, volumes, time stacks).
 SEARCH_METHODS = ("pixel", "patch")
+
+#: Methods searched when none is given where pixelwise SURE has its exact
+#: divergence (:mod:`._exact`: 2-D images large enough for tiles). "patch"
+#: (Monte-Carlo divergence: two runs of a slower kernel) cost 2–4 times the
+#: whole exact search there and gained 0.1–0.3 dB on astronaut at σ 5 and
+#: 15 only (whole 512² images); it is searched when ``methods`` names it.
+EXACT_METHODS = ("pixel",)
+
+#: Rows and columns of the tiles of the exact search's fine pass: smaller tiles
+#: spread the same pixels over more of the image, and short wide ones keep the
+#: kernel's row loops long (16 × 64 ran 20–40 % faster than 32 × 32 per pixel
+#: here).
+EXACT_TILE = (16, 64)
+
+#: Side of the tiles of the exact search's coarse pass, which alone ranks the
+#: patch radii of a colour image: with 16 × 64 tiles there, astronaut at σ 30
+#: got f = 3 instead of 2 (0.25 dB lower).
+EXACT_COARSE_TILE = 32
+
+#: Pixels of the exact search's fine pass (at least; or ``fraction`` of the
+#: image when given).
+EXACT_FINE_PIXELS = 32 * 1024
 
 #: Candidate patch radii.
 PATCH_RADII = (1, 2, 3)
@@ -25,7 +44,8 @@ PATCH_RADII = (1, 2, 3)
 SEARCH_RADII = (8,)
 
 #: Coarse h grid, relative to :func:`centre_ratio`; gray, then colour (where the
-#: chrominance h is 1.5–3 times the luminance one).
+#: chrominance h is 1.5–3 times the luminance one: in the exact search
+#: luminance takes the first four steps, chrominance the last four).
 COARSE_STEPS = (0.65, 0.95, 1.4, 2.05)
 COLOR_COARSE_STEPS = (0.65, 0.95, 1.4, 2.05, 3.0)
 
@@ -34,6 +54,11 @@ FINE_STEPS = (0.8, 1.0, 1.25)
 
 #: (method, f, r) kept from the coarse pass for the fine one (and the combination).
 KEEP = 2
+
+#: The same for luminance–chrominance planes in the exact search, whose fine
+#: pass (a luminance and a chrominance grid, three channels) costs twice a gray
+#: one and feeds no automatic combination.
+COLOR_KEEP = 1
 
 #: h grid of the methods without an exact divergence ("patch") in a 2-D
 #: search, relative to the coarse pass's best pixelwise h at the same (f, r):

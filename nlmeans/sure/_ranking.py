@@ -8,10 +8,13 @@ and the sampled blocks clear of the border band.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
+import numpy as np
+
 from . import _exact as exact
-from ._scores import Candidate, sample_blocks, sweep_tiles
+from ._scores import TILE, Candidate, sample_blocks, sweep_tiles
 
 
 def rank(sweeps, sigma, opponent, luminance_hs=None, chroma_hs=None):
@@ -53,14 +56,17 @@ def best_per_group(scores, luminance_hs=None, chroma_hs=None):
         groups.setdefault((score.method, score.f, score.r), []).append(score)
     choices = []
     for (method, f, r), group in groups.items():
+        # An exact sweep leaves the (h, channel) pairs it was not asked for NaN.
         luma = min(
-            (c for c in group if luminance_hs is None or c.h in luminance_hs),
+            (c for c in group if (luminance_hs is None or c.h in luminance_hs)
+             and math.isfinite(c.channel_sure[0])),
             key=lambda c: c.channel_sure[0],
-        )
+        )  # fmt: skip
         chroma = min(
-            (c for c in group if chroma_hs is None or c.h in chroma_hs),
+            (c for c in group if (chroma_hs is None or c.h in chroma_hs)
+             and math.isfinite(c.channel_sure[1] + c.channel_sure[2])),
             key=lambda c: c.channel_sure[1] + c.channel_sure[2],
-        )
+        )  # fmt: skip
         total = (luma.channel_sure[0] + chroma.channel_sure[1] + chroma.channel_sure[2]) / 3
         choices.append((method, f, r, luma.h, chroma.h, total))
     return min(choices, key=lambda choice: choice[-1])
@@ -76,12 +82,13 @@ def corrected(sweep, probed, exact_sweep):
     probe put one candidate's SURE 20 % above the exact one, and the uncorrected
     patchwise scores were then not comparable with the exact pixelwise ones).
     """
-    error = (probed.tile_divergence - exact_sweep.tile_divergence).mean(axis=0)  # (C, T)
+    # (C, T); NaN where the exact sweep left an (h, channel) pair out.
+    error = np.nanmean(probed.tile_divergence - exact_sweep.tile_divergence, axis=0)
     tile_divergence = sweep.tile_divergence - error[None]
     return replace(sweep, tile_divergence=tile_divergence, divergence=tile_divergence.sum(axis=2))
 
 
-def interior_blocks(shape, fraction, min_pixels, margin):
+def interior_blocks(shape, fraction, min_pixels, margin, tile=TILE):
     """:func:`sample_blocks` of the image less a band of ``margin`` pixels on every side.
 
     The exact divergence leaves out the mirrored copies a pixel has in the
@@ -99,23 +106,31 @@ def interior_blocks(shape, fraction, min_pixels, margin):
         Fewest pixels covered.
     margin : int
         The band left out on every side.
+    tile : int or (int, int)
+        Side (or rows and columns) of the 2-D tiles.
 
     Returns
     -------
     list of (origin, size)
     """
     if margin == 0 or min(shape) <= 4 * margin:
-        return sample_blocks(shape, fraction, min_pixels)
+        return sample_blocks(shape, fraction, min_pixels, tile)
     inner = tuple(n - 2 * margin for n in shape)
     return [
         (tuple(o + margin for o in origin), size)
-        for origin, size in sample_blocks(inner, fraction, min_pixels)
+        for origin, size in sample_blocks(inner, fraction, min_pixels, tile)
     ]
 
 
-def sweeps(work, sigma, candidates, tiles, seed, backend, keep=False, exact_ok=True):
-    """Score the sweeps of ``candidates``: exact divergence where it applies, else Monte-Carlo."""
+def sweeps(work, sigma, candidates, tiles, seed, backend, keep=False, exact_ok=True, groups=None):
+    """Score the sweeps of ``candidates``: exact divergence where it applies, else Monte-Carlo.
+
+    ``groups``: per candidate, its ``(luminance_hs, chroma_hs)`` where only those
+    pairs are needed (exact sweeps compute no others).
+    """
     if exact_ok and exact.applies(candidates, work.ndim - 1):
         oracle = backend.name == "reference"
-        return exact.exact_sweeps(work, sigma, candidates, tiles, keep=keep, oracle=oracle)
+        return exact.exact_sweeps(
+            work, sigma, candidates, tiles, keep=keep, oracle=oracle, groups=groups
+        )
     return sweep_tiles(work, sigma, candidates, tiles, seed=seed, backend=backend, keep=keep)

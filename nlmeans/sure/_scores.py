@@ -117,6 +117,7 @@ def sample_tiles(
     width: int,
     fraction: float = SAMPLE_FRACTION,
     min_pixels: int = MIN_SAMPLE_PIXELS,
+    tile=TILE,
 ):
     """Evenly spread ``(y, x, rows, cols)`` tiles covering about ``fraction`` of the image.
 
@@ -131,30 +132,38 @@ def sample_tiles(
         Share of the image covered.
     min_pixels : int
         Fewest pixels covered.
+    tile : int or (int, int)
+        The tiles' side, or their rows and columns.
 
     Returns
     -------
     list of (y, x, rows, cols)
     """
+    rows, cols = (tile, tile) if isinstance(tile, int) else tile
     target = max(fraction * height * width, min_pixels)
-    if target * 2 >= height * width or height < 2 * TILE or width < 2 * TILE:
+    if target * 2 >= height * width or height < 2 * rows or width < 2 * cols:
         return [(0, 0, height, width)]
-    count = math.ceil(target / (TILE * TILE))
-    n_y = max(1, min(height // TILE, round(math.sqrt(count * height / width))))
-    n_x = max(1, min(width // TILE, math.ceil(count / n_y)))
-    ys = np.linspace(0, height - TILE, n_y).round().astype(int)
-    xs = np.linspace(0, width - TILE, n_x).round().astype(int)
-    return [(int(y), int(x), TILE, TILE) for y in ys for x in xs]
+    count = math.ceil(target / (rows * cols))
+    n_y = max(1, min(height // rows, round(math.sqrt(count * height / width))))
+    n_x = max(1, min(width // cols, math.ceil(count / n_y)))
+    ys = np.linspace(0, height - rows, n_y).round().astype(int)
+    xs = np.linspace(0, width - cols, n_x).round().astype(int)
+    return [(int(y), int(x), rows, cols) for y in ys for x in xs]
 
 
 #: Side of the cubic blocks SURE is evaluated on in 3-D and 4-D (2-D: :data:`TILE`).
 VOLUME_TILE = {3: 16, 4: 8}
 
 
-def sample_blocks(shape, fraction: float = SAMPLE_FRACTION, min_pixels: int = MIN_SAMPLE_PIXELS):
+def sample_blocks(
+    shape,
+    fraction: float = SAMPLE_FRACTION,
+    min_pixels: int = MIN_SAMPLE_PIXELS,
+    tile=TILE,
+):
     """Evenly spread ``(origin, size)`` blocks covering about ``fraction`` of ``shape``.
 
-    2-D: the tiles of :func:`sample_tiles`. With 3 or 4 axes, blocks of side
+    2-D: the tiles of :func:`sample_tiles` (side ``tile``). With 3 or 4 axes, blocks of side
     :data:`VOLUME_TILE` (the whole extent of a shorter axis, such as the few
     frames of a time stack) on a regular grid. At least ``min_pixels`` are
     covered; the whole array is one block when the blocks would cover at least
@@ -168,6 +177,8 @@ def sample_blocks(shape, fraction: float = SAMPLE_FRACTION, min_pixels: int = MI
         Share of the image covered.
     min_pixels : int
         Fewest pixels covered.
+    tile : int or (int, int)
+        Side (or rows and columns) of the 2-D tiles.
 
     Returns
     -------
@@ -176,7 +187,7 @@ def sample_blocks(shape, fraction: float = SAMPLE_FRACTION, min_pixels: int = MI
     if len(shape) == 2:
         return [
             ((y, x), (rows, cols))
-            for y, x, rows, cols in sample_tiles(*shape, fraction, min_pixels)
+            for y, x, rows, cols in sample_tiles(*shape, fraction, min_pixels, tile)
         ]
     total = math.prod(shape)
     target = max(fraction * total, min_pixels)

@@ -6,9 +6,11 @@ computing all its h at once (:mod:`.scores`). The cost is bounded by pruning:
 
 1. a coarse pass scores every (method, f, r) with a wide, coarse h grid on a
    few tiles (:data:`COARSE_MIN_PIXELS` pixels);
-2. the :data:`KEEP` best go on to a fine h grid around their coarse best, on
-   the full SURE sample (:data:`~.scores.MIN_SAMPLE_PIXELS` pixels or
-   :data:`~.scores.SAMPLE_FRACTION` of the image);
+2. the :data:`KEEP` best (:data:`COLOR_KEEP` for colour) go on to a fine h
+   grid around their coarse best, on the full SURE sample
+   (:data:`~.scores.MIN_SAMPLE_PIXELS` pixels or :data:`~.scores.SAMPLE_FRACTION`
+   of the image; where the pixelwise divergence is exact, 2-D images large
+   enough for tiles, :data:`EXACT_FINE_PIXELS` on tiles of :data:`EXACT_TILE`);
 3. the fine pass's estimates and their divergences give the SURE-best linear
    combination of them and the noisy image (:mod:`.combination`), which is
    chosen when its SURE is lower by :data:`COMBINE_MIN_GAIN` or more (or when
@@ -50,6 +52,11 @@ from ._grids import (
     COARSE_MIN_PIXELS,
     COARSE_STEPS,
     COLOR_COARSE_STEPS,
+    COLOR_KEEP,
+    EXACT_COARSE_TILE,
+    EXACT_FINE_PIXELS,
+    EXACT_METHODS,
+    EXACT_TILE,
     FINE_STEPS,
     KEEP,
     OTHER_STEPS,
@@ -63,6 +70,7 @@ from ._ranking import corrected, interior_blocks, rank, sweeps
 from ._scores import (
     MIN_SAMPLE_PIXELS,
     SAMPLE_FRACTION,
+    TILE,
     Candidate,
     sample_blocks,
     sweep_tiles,
@@ -93,10 +101,10 @@ def tune(
     method: str | None = None,
     h_chroma: float | None = None,
     h_ratios=None,
-    methods=SEARCH_METHODS,
+    methods=None,
     patch_radii=PATCH_RADII,
     radii=SEARCH_RADII,
-    fraction: float = SAMPLE_FRACTION,
+    fraction: float | None = None,
     seed: int = 0,
     return_scores: bool = False,
     backend: str = "auto",
@@ -104,16 +112,19 @@ def tune(
     """Choose NLM parameters minimising SURE, from the noisy image alone.
 
     Stein's unbiased estimate of the MSE (Van De Ville & Kocher, "SURE-based
-    non-local means", IEEE SPL 2009) with the Monte-Carlo divergence of
-    Ramani, Blu & Unser (IEEE TIP 2008), over both methods ("pixel",
-    "patch"), the patch radii ``patch_radii``, the search radii ``radii`` and
-    a grid of h: a coarse pass on a few tiles keeps the best (method, f, r),
-    a fine h grid around their best h follows on tiles covering ``fraction``
-    of the image. The fine pass's estimates are also combined linearly, with
-    the noisy image, with weights minimising SURE (Blu & Luisier, "The
-    SURE-LET approach to image denoising", IEEE TIP 2007): the result is
+    non-local means", IEEE SPL 2009), over the methods ``methods``, the patch
+    radii ``patch_radii``, the search radii ``radii`` and a grid of h: a coarse
+    pass on a few tiles keeps the best (method, f, r), a fine h grid around
+    their best h follows on more tiles. On 2-D images large enough for tiles
+    pixelwise candidates are scored with their exact divergence (and, by
+    default, only they are searched); elsewhere, and for the other methods,
+    with the Monte-Carlo divergence of Ramani, Blu & Unser (IEEE TIP 2008).
+    The fine pass's estimates are also combined linearly, with the noisy
+    image, with weights minimising SURE (Blu & Luisier, "The SURE-LET
+    approach to image denoising", IEEE TIP 2007): the result is
     ``method="combined"`` when that lowers SURE by 2 % or more (gray and
-    other non-RGB images, σ ≥ 15 on the 8-bit scale), or when asked for.
+    other non-RGB images; with Monte-Carlo terms only at σ ≥ 15 on the 8-bit
+    scale), or when asked for.
     A 3-channel image is tuned in luminance–chrominance planes, luminance
     and chrominance each taking their own h (``h`` and ``h_chroma``) or
     weights, unless ``h`` alone is given (then RGB, ``h`` throughout).
@@ -134,21 +145,25 @@ def tune(
     h_ratios : sequence of float, optional
         Candidate h / σ (σ on the 8-bit scale floored at 1, like the presets),
         the same for every patch radius, without the fine pass's grid.
-    methods : sequence of str
-        The methods searched when ``method`` is None (or "combined"): by
-        default "pixel" alone, scored with its exact divergence; adding
-        "patch" scores every candidate with the Monte-Carlo divergence.
+    methods : sequence of str, optional
+        The methods searched when ``method`` is None (or "combined"). By
+        default "pixel" alone where its divergence is exact (2-D images of
+        more than about 310 × 310 pixels), "pixel" and "patch" elsewhere;
+        "patch" is scored with the Monte-Carlo divergence.
     patch_radii : sequence of int
         Candidate patch radii f.
     radii : sequence of int
         Candidate search radii r.
-    fraction : float
-        Share of the image the SURE tiles cover, in (0, 1].
+    fraction : float, optional
+        Share of the image the fine pass's tiles cover, in (0, 1]. By default
+        0.2 (at least 48 k pixels) with the Monte-Carlo divergence, 32 k
+        pixels with the exact one.
     seed : int
         Seed of the Monte-Carlo probe; the result is deterministic.
     return_scores : bool
         Also return the list of :class:`Candidate` of the fine pass with their
-        SURE (the combination's as method "combined", when fitted).
+        SURE (the combination's as method "combined", when fitted; colour on
+        tiles: NaN for the channels a strength was not computed for).
     backend : str
         Where the candidates are computed ("auto", "cpu", "cuda", "reference").
         Only the methods that backend computes are searched (a UserWarning
@@ -170,6 +185,8 @@ def tune(
     planes = to_channels_first(image, channel_axis)
     if not np.isfinite(planes).all():
         raise NLMeansError("image has non-finite (NaN or Inf) values; expected finite")
+    given_fraction = fraction is not None
+    fraction = SAMPLE_FRACTION if fraction is None else fraction
     fraction = check_finite_number("fraction", fraction, minimum=0.0, strict=True)
     if fraction > 1:
         raise NLMeansError(f"fraction={fraction!r} is out of range; expected 0 < fraction <= 1")
@@ -202,6 +219,12 @@ def tune(
     rs = [base.r] if r is not None or volume else [check_radius("r", x, MAX_SEARCH_RADIUS)
                                                    for x in sorted(set(radii))]  # fmt: skip
     chosen = select(backend, None if method is None or combined else method, planes.ndim - 1)
+    # The exact divergence leaves out a border band (:func:`interior_blocks`),
+    # so it is used where SURE is taken on tiles, not on a whole small image
+    # (there the band is a large share, and pixelwise NLM's worst pixels).
+    tiled = not volume and len(sample_blocks(planes.shape[1:], fraction)) > 1
+    if methods is None:
+        methods = EXACT_METHODS if tiled and "pixel" in chosen.methods else SEARCH_METHODS
     if method is not None and not combined:
         methods = [base.method]
     else:
@@ -226,18 +249,23 @@ def tune(
     fixed_h = h is not None and not combined
     fixed_chroma = h_chroma is not None and not combined
 
-    def coarse_grid(pf: int, centre_given) -> list[float]:
+    def coarse_grid(pf: int, centre_given, steps) -> list[float]:
         if h_ratios is not None:
             return [ratio * floor for ratio in h_ratios]
-        steps = COLOR_COARSE_STEPS if opponent else COARSE_STEPS
         centre = centre_given or centre_ratio(floor * scale) * patch_scale(pf) * floor
         return [step * centre for step in steps]
 
     def grids(pf: int) -> tuple[list[float], list[float]]:
-        luma = [base.h] if fixed_h else coarse_grid(pf, base.h if combined and h else None)
+        # Colour: luminance on the lower steps, chrominance on the upper ones (where
+        # the exact kernel computes each group's strengths only).
+        steps = COLOR_COARSE_STEPS[:-1] if exact_search else COLOR_COARSE_STEPS
+        steps = steps if opponent else COARSE_STEPS
+        luma = [base.h] if fixed_h else coarse_grid(pf, base.h if combined and h else None, steps)
         if not opponent:
             return luma, luma
-        chroma = [h_chroma] if fixed_chroma else coarse_grid(pf, h_chroma if combined else None)
+        centre = h_chroma if combined else None
+        steps = COLOR_COARSE_STEPS[1:] if exact_search else COLOR_COARSE_STEPS
+        chroma = [h_chroma] if fixed_chroma else coarse_grid(pf, centre, steps)
         return luma, chroma
 
     work = to_opponent(planes) if opponent else np.asarray(planes, dtype=np.float32)
@@ -249,35 +277,35 @@ def tune(
     # Where the pixelwise divergence is exact (2-D), only pixelwise candidates
     # are scored there; the other methods join the fine pass at the best (f, r).
     refine = h_ratios is None and not (fixed_h and (fixed_chroma or not opponent))
+    exact_search = tiled and "pixel" in methods
     kept = {combo: grids(combo[1]) for combo in combos}
-    # The exact divergence leaves out a border band (:func:`interior_blocks`),
-    # so it is used where SURE is taken on tiles, not on a whole small image
-    # (there the band is a large share, and pixelwise NLM's worst pixels).
-    exact_search = (
-        not volume and "pixel" in methods and len(sample_blocks(work.shape[1:], fraction)) > 1
-    )
     others = [m for m in methods if m != "pixel"] if exact_search and refine else []
     if others:
         combos = [combo for combo in combos if combo[0] == "pixel"]
     margin = (max(rs) + max(fs)) // 2 + 1 if exact_search else 0
+    # The exact search's tiles are smaller and its fine pass covers fewer pixels
+    # (no probe noise to average out), unless ``fraction`` is given.
+    tile = EXACT_TILE if exact_search else TILE
+    fine_pixels = EXACT_FINE_PIXELS if exact_search else MIN_SAMPLE_PIXELS
+    if exact_search and not given_fraction:
+        fraction = 0.0
     if refine:
-        tiles = interior_blocks(work.shape[1:], 0.0, COARSE_MIN_PIXELS, margin)
+        coarse_tile = EXACT_COARSE_TILE if exact_search else TILE
+        tiles = interior_blocks(work.shape[1:], 0.0, COARSE_MIN_PIXELS, margin, coarse_tile)
         coarse = sweeps(
-            work,
-            sigma_,
-            [(*combo, sorted(set(sum(kept[combo], [])))) for combo in combos],
-            tiles,
-            seed,
-            chosen,
-            exact_ok=exact_search,
-        )
+            work, sigma_, [(*combo, sorted(set(sum(kept[combo], [])))) for combo in combos],
+            tiles, seed, chosen, exact_ok=exact_search,
+            groups=[kept[combo] for combo in combos] if opponent else None,
+        )  # fmt: skip
         ranked = []
         for sweep, combo in zip(coarse, combos, strict=True):
             choice = rank([sweep], sigma_, opponent, *kept[combo])[0]
             ranked.append((choice[-1], combo, choice))
         ranked.sort(key=lambda item: item[0])
         kept = {}
-        for _, combo, (_, _, _, best_h, best_chroma, _) in ranked[:KEEP]:
+        for _, combo, (_, _, _, best_h, best_chroma, _) in ranked[
+            : COLOR_KEEP if opponent and exact_search else KEEP
+        ]:
             luma = [base.h] if fixed_h else [best_h * s for s in FINE_STEPS]
             chroma = luma
             if opponent:
@@ -292,13 +320,16 @@ def tune(
             kept[(other, best_f, best_r)] = (luma, chroma)
 
     # 2. Fine pass on the full sample, estimates kept for the combination.
-    tiles = interior_blocks(work.shape[1:], fraction, MIN_SAMPLE_PIXELS, margin)
+    tiles = interior_blocks(work.shape[1:], fraction, fine_pixels, margin, tile)
     fine_candidates = [
         (*combo, sorted(set(luma + chroma))) for combo, (luma, chroma) in kept.items()
     ]
+    # Luminance–chrominance planes: an exact sweep computes channel 0 at the
+    # luminance h and channels 1, 2 at the chrominance h only.
+    groups = list(kept.values()) if opponent else None
     if others:  # the exact pixelwise sweeps, then the Monte-Carlo ones
         pixel = [c for c in fine_candidates if c[0] == "pixel"]
-        fine = sweeps(work, sigma_, pixel, tiles, seed, chosen, keep=True)
+        fine = sweeps(work, sigma_, pixel, tiles, seed, chosen, keep=True, groups=groups)
         # The best pixelwise candidate (first) is also scored with the probe:
         # its error corrects the other methods' scores (a control variate).
         rest = fine_candidates[len(pixel) :]
@@ -308,8 +339,9 @@ def tune(
         fine += [corrected(sweep, probed[0], fine[0]) for sweep in probed[1:]]
     else:
         fine = sweeps(
-            work, sigma_, fine_candidates, tiles, seed, chosen, keep=True, exact_ok=exact_search
-        )
+            work, sigma_, fine_candidates, tiles, seed, chosen, keep=True,
+            exact_ok=exact_search, groups=groups,
+        )  # fmt: skip
     choices = []
     for sweep, (luma, chroma) in zip(fine, kept.values(), strict=True):
         choices += rank([sweep], sigma_, opponent, luma, chroma if opponent else None)
@@ -318,14 +350,9 @@ def tune(
         choices, key=lambda choice: choice[-1]
     )
     params = Params(
-        f=best_f,
-        r=best_r,
-        h=best_h,
-        sigma=sigma_,
-        sigma_estimated=base.sigma_estimated,
-        method=best_method,
-        h_chroma=best_chroma,
-    )
+        f=best_f, r=best_r, h=best_h, sigma=sigma_, sigma_estimated=base.sigma_estimated,
+        method=best_method, h_chroma=best_chroma,
+    )  # fmt: skip
 
     # 3. The SURE-weighted combination of the fine pass's estimates and the noisy image.
     # Colour (luminance–chrominance planes): the combination's SURE was 2 % or

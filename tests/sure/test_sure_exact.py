@@ -6,8 +6,8 @@ from _support import ORACLE, pad_stack
 
 from nlmeans import denoise, tune
 from nlmeans.backends.cpu._sure_pixel import sure_tiles
-from nlmeans.sure import sample_blocks
-from nlmeans.sure._exact import divergence_reference, exact_sweeps
+from nlmeans.sure import best_per_group, sample_blocks
+from nlmeans.sure._exact import divergence_reference, exact_sweeps, wanted_pairs
 
 SIGMA = 20.0
 
@@ -123,3 +123,76 @@ def test_no_automatic_combination_where_sure_is_negative():
     assert params.method != "combined"
     # Asked for, it is still given.
     assert tune(noisy, 30.0, method="combined").method == "combined"
+
+
+def test_the_kernel_computes_only_the_wanted_pairs():
+    # Luminance–chrominance planes: channel 0 at some strengths, channels 1 and 2 at others.
+    tiles = np.stack([pad_stack(random_image(seed, 3, (12, 14)), 1, 2, dtype=None)
+                      for seed in (5, 6)])  # fmt: skip
+    hs = [6.0, 15.0, 40.0]
+    wanted = wanted_pairs(hs, 3, ([6.0, 15.0], [15.0, 40.0]))
+    assert wanted.tolist() == [[True, False, False], [True, True, True], [False, True, True]]
+    full = sure_tiles(tiles, 1, 2, 10.0, hs)
+    part = sure_tiles(tiles, 1, 2, 10.0, hs, wanted)
+    for every, some in zip(full, part, strict=True):
+        np.testing.assert_array_equal(some[:, wanted], every[:, wanted])
+        assert np.isnan(some[:, ~wanted]).all()
+    for t, window in enumerate(tiles):
+        want_est, want_div = divergence_reference(window, (1, 1), (2, 2), 10.0, hs)
+        np.testing.assert_allclose(part[0][t][wanted], want_est[wanted], atol=1e-4 * 100.0)
+        np.testing.assert_allclose(part[1][t][wanted], want_div[wanted], atol=1e-4)
+
+
+def test_exact_sweeps_with_channel_groups_on_the_oracle_and_the_kernel_agree():
+    noisy = random_image(8, 3, (36, 36))
+    tiles = sample_blocks(noisy.shape[1:], 1.0)
+    candidates = [("pixel", 1, 2, [10.0, 20.0, 30.0])]
+    groups = [([10.0, 20.0], [20.0, 30.0])]
+    fast = exact_sweeps(noisy, 5.0, candidates, tiles, keep=True, groups=groups)[0]
+    slow = exact_sweeps(noisy, 5.0, candidates, tiles, keep=True, oracle=True, groups=groups)[0]
+    np.testing.assert_array_equal(np.isnan(fast.sure(5.0)), np.isnan(slow.sure(5.0)))
+    assert np.isnan(fast.sure(5.0)).sum() == 3  # h = 30 in luminance, h = 10 in chrominance
+    np.testing.assert_allclose(fast.sure(5.0), slow.sure(5.0), rtol=1e-4)
+    # Ranking and the combination use the computed pairs only.
+    choice = best_per_group(fast.candidates(5.0))
+    assert choice[3] in (10.0, 20.0) and choice[4] in (20.0, 30.0)
+    assert np.isfinite(choice[-1])
+
+
+def large_scene(channels=1, size=320, sigma=12.0, seed=11):
+    """A smooth scene with edges, large enough for SURE on tiles (the exact search)."""
+    y, x = np.mgrid[0:size, 0:size]
+    clean = 100 + 60 * np.sin(x / 9.0) * np.cos(y / 13.0) + 40 * (x > size // 2)
+    clean = np.stack([clean * (0.8 + 0.1 * c) for c in range(channels)], axis=-1)
+    noisy = clean + np.random.default_rng(seed).normal(0, sigma, clean.shape)
+    return noisy[..., 0] if channels == 1 else noisy
+
+
+def test_the_exact_search_scores_pixelwise_by_default_and_patch_on_request():
+    noisy = large_scene()
+    _, scores = tune(noisy, 12.0, return_scores=True)
+    assert {s.method for s in scores} <= {"pixel", "combined"}
+    _, both = tune(noisy, 12.0, methods=("pixel", "patch"), return_scores=True)
+    assert "patch" in {s.method for s in both}
+    # Whole small images (Monte-Carlo divergence) still search both methods.
+    _, small = tune(noisy[:96, :96], 12.0, return_scores=True)
+    assert {"pixel", "patch"} <= {s.method for s in small}
+
+
+def test_colour_combination_on_tiles_weights_each_group_at_its_own_strengths():
+    noisy = large_scene(channels=3)
+    params, scores = tune(noisy, 12.0, channel_axis=-1, method="combined", return_scores=True)
+    assert params.method == "combined"
+    fine = [s for s in scores if s.method == "pixel" and len(s.channel_sure) == 3]
+    luminance = {s.h for s in fine if np.isfinite(s.channel_sure[0])}
+    chroma = {s.h for s in fine if np.isfinite(s.channel_sure[1])}
+    assert luminance != chroma  # the fine pass computed each group at its own grid
+    for term in params.components:
+        if term.method == "pixel":
+            assert term.h in luminance or term.weight == 0.0
+            assert term.h in chroma or term.weight_chroma == 0.0
+    out = denoise(noisy, channel_axis=-1, params=params)
+    assert np.isfinite(out).all()
+    # Better than the noisy image against the noise-free scene.
+    clean = large_scene(channels=3, sigma=0.0)
+    assert np.mean((out - clean) ** 2) < 0.5 * np.mean((noisy - clean) ** 2)
