@@ -43,6 +43,13 @@ GAMMA_STEP2 = 0.0
 #: finite estimate. A numerical guard only: the eigenvalues of C that matter are
 #: about σ² or more, 1000× the ridge.
 RIDGE = 1e-3
+#: Both steps also add FLOOR · tr(C)/d to the diagonal of the matrix they invert (C the
+#: covariance of the group: the noisy one in step 1, the basic one in step 2; d its size).
+#: With a tiny strength h the ridge above vanishes, and a group with fewer members than
+#: dimensions has a singular C: this relative floor keeps the solve regular, and the
+#: estimate tends to the noisy patch as h → 0. A numerical guard only, 1e-9 of the
+#: group's mean variance.
+FLOOR = 1e-9
 #: Patch distances are ranked after rounding to a multiple of QUANTUM·h², so
 #: that the float64 oracle and the float32 backends (whose basic estimates differ
 #: by rounding) see the same ties — broken by position — and form the same groups.

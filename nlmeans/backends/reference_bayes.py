@@ -29,7 +29,7 @@ Step 1 (per channel c, Z the n × d1 matrix of the noisy patches of the group):
     otherwise:  m = mean of the rows, C = (Z − m)ᵀ(Z − m) / (n − 1),
                 P̂_i = m + (C − h² I) C⁻¹ (Z_i − m) = Z_i − h² (C + ε I)⁻¹ (Z_i − m)
 
-with ε = RIDGE · h² a numerical guard; γ₁ = GAMMA_STEP1, γ₂ = GAMMA_STEP2
+with ε = RIDGE · h² + FLOOR · tr(C)/d1 a numerical guard; γ₁ = GAMMA_STEP1, γ₂ = GAMMA_STEP2
 (:mod:`~nlmeans.backends._bayes_rules`, where the measurement that set γ₁ is).
 
 Step 2 (Z the n × C·d1 noisy vectors over all channels, B the basic ones):
@@ -37,6 +37,9 @@ Step 2 (Z the n × C·d1 noisy vectors over all channels, B the basic ones):
     flat test:  mean over c of mean((Z_c − mean(Z_c))²) ≤ γ₂ σ²  ⇒  P̂_c = mean(B_c)
     otherwise:  m = mean of the rows of B, C_B = (B − m)ᵀ(B − m) / (n − 1),
                 P̂_i = m + C_B (C_B + h² I)⁻¹ (Z_i − m) = Z_i − h² (C_B + h² I)⁻¹ (Z_i − m)
+
+where the inverted C_B + h² I also gets FLOOR · tr(C_B)/d on its diagonal (the guard
+that keeps tiny strengths finite, :data:`~nlmeans.backends._bayes_rules.FLOOR`).
 
 Aggregation (both steps): every pixel is the plain mean of the estimates of
 all the group members' patches that cover it (uniform weights).
@@ -68,6 +71,7 @@ import numpy as np
 
 from .._color import OPPONENT
 from ._bayes_rules import (
+    FLOOR,
     GAMMA_STEP1,
     GAMMA_STEP2,
     QUANTUM,
@@ -199,7 +203,8 @@ def _step1_channel(z, sigma, h, gamma=GAMMA_STEP1):
     m = z.mean(axis=0)
     centred = z - m
     cov = centred.T @ centred / (len(z) - 1)
-    a = cov + RIDGE * h * h * np.eye(cov.shape[0])
+    guard = RIDGE * h * h + FLOOR * np.trace(cov) / cov.shape[0]
+    a = cov + guard * np.eye(cov.shape[0])
     # P̂_i = Z_i − h² (C + εI)⁻¹ (Z_i − m)
     return z - h * h * np.linalg.solve(a, centred.T).T
 
@@ -216,6 +221,6 @@ def _step2_group(noisy, basic, sigma, h, gamma=GAMMA_STEP2):
     m = b.mean(axis=0)
     centred = b - m
     cov = centred.T @ centred / (n - 1)
-    a = cov + h * h * np.eye(cov.shape[0])
+    a = cov + (h * h + FLOOR * np.trace(cov) / cov.shape[0]) * np.eye(cov.shape[0])
     # P̂_i = m + C_B (C_B + h² I)⁻¹ (Z_i − m) = Z_i − h² (C_B + h² I)⁻¹ (Z_i − m)
     return (z - h * h * np.linalg.solve(a, (z - m).T).T).reshape(noisy.shape)
