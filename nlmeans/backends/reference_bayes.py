@@ -46,7 +46,8 @@ all the group members' patches that cover it (uniform weights).
 
 Visiting order, the skip rule and the zones of references: see
 :mod:`~nlmeans.backends._bayes_rules`. A reference that already belongs to a
-group formed earlier in its tile is skipped.
+group formed earlier in its tile is skipped, and so is a neighbour (±1 on one
+axis) of such a member (the paste boost, :data:`~nlmeans.backends._bayes_rules.BOOST`).
 
 Signature (the backends' contract)::
 
@@ -71,6 +72,7 @@ import numpy as np
 
 from .._color import OPPONENT
 from ._bayes_rules import (
+    BOOST,
     FLOOR,
     GAMMA_STEP1,
     GAMMA_STEP2,
@@ -145,7 +147,7 @@ def _patch(v, p, f):
     return v[(slice(None), *box)].reshape(v.shape[0], -1)
 
 
-def _step(u, guide, f, r, zone, n_group, sigma, h, *, first):
+def _step(u, guide, f, r, zone, n_group, sigma, h, *, first, boost=BOOST):
     """One NL-Bayes step over the references of ``zone``: the aggregated estimate.
 
     ``guide`` is the image the groups are formed on (u for step 1, the basic
@@ -187,6 +189,11 @@ def _step(u, guide, f, r, zone, n_group, sigma, h, *, first):
                 box = tuple(slice(qk - fk, qk + fk + 1) for qk, fk in zip(q, f, strict=True))
                 total[(slice(None),) + box] += patch.reshape((n_channels,) + count[box].shape)
                 count[box] += 1.0
+                for k in range(len(q)) if boost else ():
+                    for step in (-1, 1):  # the paste boost: the neighbours are skipped too
+                        near = q[:k] + (q[k] + step,) + q[k + 1 :]
+                        if 0 <= near[k] < shape[k] and tile_start <= near[0] < tile_start + TILE:
+                            taken.add(near)
                 if tile_start <= q[0] < tile_start + TILE:
                     taken.add(q)
     reached = count > 0

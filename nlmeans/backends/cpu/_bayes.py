@@ -27,6 +27,7 @@ from numba import njit, prange
 from ..._color import OPPONENT
 from ..._kernel_cache import ensure_kernel_cache
 from .._bayes_rules import (
+    BOOST,
     FLOOR,
     GAMMA_STEP1,
     GAMMA_STEP2,
@@ -95,8 +96,11 @@ def _geometry(shape, f, r):
     return np.asarray(shape, dtype=np.int64), strides, window, patch.astype(np.int64)
 
 
-def _step(u, guide, geometry, zone, n_group, channels, sigma, h, first, f, r):
-    """One step's aggregated estimate (C, L) float32; pixels no group reaches keep ``guide``."""
+def _step(u, guide, geometry, zone, n_group, channels, sigma, h, first, f, r, boost=BOOST):
+    """One step's aggregated estimate (C, L) float32; pixels no group reaches keep ``guide``.
+
+    ``boost``: the paste boost of the skip rule (:mod:`nlmeans.backends._bayes_rules`).
+    """
     shape, strides, window, patch = geometry
     total = np.zeros(u.shape, dtype=np.float32)
     count = np.zeros(u.shape[1], dtype=np.float32)
@@ -107,7 +111,7 @@ def _step(u, guide, geometry, zone, n_group, channels, sigma, h, first, f, r):
     fr = np.asarray(f, dtype=np.int64)
     # The rules' constants go in as arguments: a cached kernel never keeps a stale one.
     gamma = GAMMA_STEP1 if first else GAMMA_STEP2
-    constants = np.asarray([gamma, RIDGE, QUANTUM, FLOOR], dtype=np.float64)
+    constants = np.asarray([gamma, RIDGE, QUANTUM, FLOOR, float(boost)], dtype=np.float64)
     for colour in range(ncolour):
         _tiles(
             u, guide, total, count, tiles[colour::ncolour], lo, hi, shape, strides, fr,
@@ -127,7 +131,7 @@ def _tiles(
     """Estimate the groups of the references of ``tiles``.
 
     No two tiles are within reach of each other; ``constants`` = (γ of this
-    step, RIDGE, QUANTUM, FLOOR).
+    step, RIDGE, QUANTUM, FLOOR, paste boost on).
     """
     for i in prange(tiles.size):
         _tile(
@@ -159,6 +163,7 @@ def _tile(
     work = np.empty((width, n_max), dtype=np.float64)
     estimate = np.empty((n_channels * d1, n_max), dtype=np.float64)
     cov = np.empty((width, width), dtype=np.float64)
+    boost = constants[4] > 0
     mean = np.empty(width, dtype=np.float64)
     coords = np.empty(dims, dtype=np.int64)
     gamma, ridge, quantum, floor = constants[0], constants[1], constants[2] * h * h, constants[3]
@@ -234,6 +239,20 @@ def _tile(
             local = q - start * row
             if 0 <= local < tile * row:
                 taken[local] = True
+            if boost:
+                # The paste boost: the member's neighbours along each axis are skipped too.
+                rest = q
+                for k in range(dims):
+                    coords[k] = rest // strides[k]
+                    rest -= coords[k] * strides[k]
+                for k in range(dims):
+                    for step in (-1, 1):
+                        nk = coords[k] + step
+                        if nk < 0 or nk >= shape[k]:
+                            continue
+                        local = q + step * strides[k] - start * row
+                        if 0 <= local < tile * row:
+                            taken[local] = True
 
 
 @njit(cache=True, error_model="numpy", fastmath=True)
