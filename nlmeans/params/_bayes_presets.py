@@ -1,22 +1,26 @@
 """The presets of NL-Bayes (``method="bayes"``): patch and search radii from σ.
 
 The rule of Lebrun, Buades & Morel (IPOL 2013) — the patch grows with the
-noise — with the sizes set by measurement (benchmarks/quality.py
-``--bayes-only``, 256² crops, σ given): 5×5 patches up to σ = 25 (against 3×3
-below σ = 20 in the paper: +0.15 dB on camera, +0.5 on brick at σ = 10), 7×7
-above (at σ = 30: +0.5 dB on brick, +0.2 on text, −0.1 on camera against
-5×5). The group sizes follow from the patch
-(:func:`nlmeans.backends._bayes_rules.group_sizes`) and the search window is a
-few times the group. h, the square root of the noise variance the Wiener
-filters subtract, is σ (the paper's β = 1; 0.9σ and 1.1σ measured worse).
+noise — with the sizes set by measurement (256² crops of camera, brick, text
+and coins, σ given, against the ``bm3d`` package; docs/nl-bayes.md has the
+figures): 5×5 patches up to σ = 15 (against 3×3 below σ = 20 in the paper:
++0.15 dB on camera, +0.5 on brick at σ = 10), 7×7 above (mean of the four
+crops against 5×5: +0.04 dB at σ = 20 with 29×29 windows, +0.07 at σ = 25
+with 23×23 ones). The windows are wider than the first presets' 19×19 and
+23×23 (+0.03 dB at σ = 10, +0.06 at σ = 50); 25×25 at σ 20–30 keeps the
+time of a 512² image within half of BM3D's. The group sizes follow from the patch
+(:func:`nlmeans.backends._bayes_rules.group_sizes`). h, the square root of the
+noise variance the Wiener filters subtract, is σ (the paper's β = 1; 0.9σ and
+1.1σ measured worse, 1.1σ in step 1 by up to 1.9 dB).
 """
 
 from __future__ import annotations
 
 #: (upper σ bound, 8-bit scale; f; r) for 2-D images, gray and colour alike.
 BAYES_PRESETS_2D = (
-    (25.0, 2, 9),
-    (100.0, 3, 11),
+    (15.0, 2, 12),
+    (30.0, 3, 12),
+    (100.0, 3, 14),
 )
 #: Volumes and 4-D stacks: 3×3×3 patches (27 values, as a 5×5 one), a 7³ window.
 BAYES_PRESETS_ND = ((100.0, 1, 3),)

@@ -111,7 +111,7 @@ def test_api_gray_and_colour_on_cpu_and_reference(rng):
     gray = np.clip(noisy_ramp(rng, 1, (24, 26))[0], 0, 255).astype(np.uint8)
     out, params = nlmeans.denoise(gray, sigma=20, method="bayes", return_params=True)
     assert out.dtype == np.uint8 and out.shape == gray.shape
-    assert params.method == "bayes" and (params.f, params.r, params.h) == (2, 9, 20.0)
+    assert params.method == "bayes" and (params.f, params.r, params.h) == (3, 12, 20.0)
     small = dict(sigma=20, method="bayes", f=1, r=2)
     a = nlmeans.denoise(gray[:12, :12].astype(np.float32), backend="cpu", **small)
     b = nlmeans.denoise(gray[:12, :12].astype(np.float32), backend="reference", **small)
