@@ -22,8 +22,9 @@ BAYES_PRESETS_2D = (
     (30.0, 3, 12),
     (100.0, 3, 14),
 )
-#: Volumes and 4-D stacks: 3×3×3 patches (27 values, as a 5×5 one), a 7³ window.
-BAYES_PRESETS_ND = ((100.0, 1, 3),)
+#: Volumes and 4-D stacks: 3×3×3 patches (27 values, as a 5×5 one), a 5³ window
+#: (32×96×96 blobs at σ = 20: +0.07 dB against a 7³ one, with 2.7× fewer candidates).
+BAYES_PRESETS_ND = ((100.0, 1, 2),)
 
 
 def bayes_preset(sigma_8bit: float, ndim: int = 2) -> tuple[int, int, float]:
