@@ -117,8 +117,11 @@ def test_api_gray_and_colour_on_cpu_and_reference(rng):
     b = nlmeans.denoise(gray[:12, :12].astype(np.float32), backend="reference", **small)
     assert np.abs(a - b).max() <= 1e-4 * 255
     rgb = np.clip(np.moveaxis(noisy_ramp(rng, 3, (20, 22)), 0, -1), 0, 255).astype(np.uint8)
-    out = nlmeans.denoise(rgb, sigma=20, method="bayes", channel_axis=-1)
+    out, params = nlmeans.denoise(
+        rgb, sigma=20, method="bayes", channel_axis=-1, return_params=True
+    )
     assert out.shape == rgb.shape and out.std() < rgb.std()
+    assert (params.f, params.r) == (2, 12)  # colour keeps 5×5 patches where gray takes 7×7
 
 
 def test_the_gpu_backend_says_it_lacks_the_method():
