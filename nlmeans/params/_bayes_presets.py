@@ -23,9 +23,9 @@ BAYES_PRESETS_2D = (
     (100.0, 3, 14),
 )
 #: Colour images (3 channels, 2-D): 5×5 patches at every σ. Step 2 filters patches over
-#: the three channels (3·d values), where 7×7 ones lost 0.1–0.4 dB on astronaut, coffee
-#: and chelsea at σ = 20–50; a 31×31 window above σ = 20 (astronaut: +0.04 dB at σ 30
-#: and +0.06 at σ 50 against 25×25).
+#: the three channels (3·d values), where 7×7 ones lost 0.1–0.4 dB on astronaut and
+#: coffee at σ = 20–50; a 31×31 window above σ = 20 (astronaut: +0.04 dB at σ 30 and
+#: +0.06 at σ 50 against 25×25).
 BAYES_PRESETS_COLOUR = (
     (20.0, 2, 12),
     (100.0, 2, 15),
@@ -36,7 +36,7 @@ BAYES_PRESETS_ND = ((100.0, 1, 2),)
 
 
 def bayes_preset(sigma_8bit: float, ndim: int = 2, n_channels: int = 1) -> tuple[int, int, float]:
-    """(f, r, h / σ) of NL-Bayes for noise ``sigma_8bit`` (8-bit scale) on ``ndim`` axes."""
+    """(f, r, h / σ) of NL-Bayes: noise ``sigma_8bit`` (8-bit), ``ndim`` axes, ``n_channels``."""
     if ndim > 2:
         table = BAYES_PRESETS_ND
     else:
