@@ -10,7 +10,8 @@ its interior is the same as in a run on the whole image.
 Visiting order. Reference patches (named by their centre) are visited in
 *tiles*: the rows ``[t·TILE, (t+1)·TILE)`` of the padded block along its first
 axis, each tile in raster order. A reference is skipped when it already
-belongs to a group formed earlier *in the same tile* (the paper's speed-up,
+belongs to a group formed earlier *in the same tile*, or neighbours (±1 on one
+axis) a member of one when :data:`BOOST` is on (the paper's speed-up,
 applied per tile so that tiles are independent: they run in parallel and a
 block cut on a multiple of TILE rows gives the same result as the whole image).
 
@@ -28,6 +29,11 @@ from collections.abc import Sequence
 
 #: Rows of the first axis per tile of references (see the module docstring).
 TILE = 8
+#: The paste boost: a group member's neighbours along each axis (±1) are skipped as
+#: references too, in its tile (IPOL 2013's speed-up; the member itself always is).
+#: Measured (256² crops of camera, brick, text, coins at σ = 10, 25, 50, σ given):
+#: mean PSNR −0.02 dB; 3-D (24×64×64 blobs, σ 20): −0.05 dB at 2.9× the speed.
+BOOST = True
 #: Flat-area test (the paper's "homogeneous area" criterion): a group whose
 #: noisy empirical variance is at most γ·σ² is replaced by its mean (step 1) or
 #: by the mean of its basic estimate (step 2). The paper's γ = 1.05 wiped fine
@@ -43,6 +49,13 @@ GAMMA_STEP2 = 0.0
 #: finite estimate. A numerical guard only: the eigenvalues of C that matter are
 #: about σ² or more, 1000× the ridge.
 RIDGE = 1e-3
+#: Both steps also add FLOOR · tr(C)/d to the diagonal of the matrix they invert (C the
+#: covariance of the group: the noisy one in step 1, the basic one in step 2; d its size).
+#: With a tiny strength h the ridge above vanishes, and a group with fewer members than
+#: dimensions has a singular C: this relative floor keeps the solve regular, and the
+#: estimate tends to the noisy patch as h → 0. A numerical guard only, 1e-9 of the
+#: group's mean variance.
+FLOOR = 1e-9
 #: Patch distances are ranked after rounding to a multiple of QUANTUM·h², so
 #: that the float64 oracle and the float32 backends (whose basic estimates differ
 #: by rounding) see the same ties — broken by position — and form the same groups.

@@ -29,7 +29,7 @@ Step 1 (per channel c, Z the n × d1 matrix of the noisy patches of the group):
     otherwise:  m = mean of the rows, C = (Z − m)ᵀ(Z − m) / (n − 1),
                 P̂_i = m + (C − h² I) C⁻¹ (Z_i − m) = Z_i − h² (C + ε I)⁻¹ (Z_i − m)
 
-with ε = RIDGE · h² a numerical guard; γ₁ = GAMMA_STEP1, γ₂ = GAMMA_STEP2
+with ε = RIDGE · h² + FLOOR · tr(C)/d1 a numerical guard; γ₁ = GAMMA_STEP1, γ₂ = GAMMA_STEP2
 (:mod:`~nlmeans.backends._bayes_rules`, where the measurement that set γ₁ is).
 
 Step 2 (Z the n × C·d1 noisy vectors over all channels, B the basic ones):
@@ -38,12 +38,16 @@ Step 2 (Z the n × C·d1 noisy vectors over all channels, B the basic ones):
     otherwise:  m = mean of the rows of B, C_B = (B − m)ᵀ(B − m) / (n − 1),
                 P̂_i = m + C_B (C_B + h² I)⁻¹ (Z_i − m) = Z_i − h² (C_B + h² I)⁻¹ (Z_i − m)
 
+where the inverted C_B + h² I also gets FLOOR · tr(C_B)/d on its diagonal (the guard
+that keeps tiny strengths finite, :data:`~nlmeans.backends._bayes_rules.FLOOR`).
+
 Aggregation (both steps): every pixel is the plain mean of the estimates of
 all the group members' patches that cover it (uniform weights).
 
 Visiting order, the skip rule and the zones of references: see
 :mod:`~nlmeans.backends._bayes_rules`. A reference that already belongs to a
-group formed earlier in its tile is skipped.
+group formed earlier in its tile is skipped, and so is a neighbour (±1 on one
+axis) of such a member (the paste boost, :data:`~nlmeans.backends._bayes_rules.BOOST`).
 
 Signature (the backends' contract)::
 
@@ -68,6 +72,8 @@ import numpy as np
 
 from .._color import OPPONENT
 from ._bayes_rules import (
+    BOOST,
+    FLOOR,
     GAMMA_STEP1,
     GAMMA_STEP2,
     QUANTUM,
@@ -141,7 +147,7 @@ def _patch(v, p, f):
     return v[(slice(None), *box)].reshape(v.shape[0], -1)
 
 
-def _step(u, guide, f, r, zone, n_group, sigma, h, *, first):
+def _step(u, guide, f, r, zone, n_group, sigma, h, *, first, boost=BOOST):
     """One NL-Bayes step over the references of ``zone``: the aggregated estimate.
 
     ``guide`` is the image the groups are formed on (u for step 1, the basic
@@ -183,6 +189,11 @@ def _step(u, guide, f, r, zone, n_group, sigma, h, *, first):
                 box = tuple(slice(qk - fk, qk + fk + 1) for qk, fk in zip(q, f, strict=True))
                 total[(slice(None),) + box] += patch.reshape((n_channels,) + count[box].shape)
                 count[box] += 1.0
+                for k in range(len(q)) if boost else ():
+                    for step in (-1, 1):  # the paste boost: the neighbours are skipped too
+                        near = q[:k] + (q[k] + step,) + q[k + 1 :]
+                        if 0 <= near[k] < shape[k] and tile_start <= near[0] < tile_start + TILE:
+                            taken.add(near)
                 if tile_start <= q[0] < tile_start + TILE:
                     taken.add(q)
     reached = count > 0
@@ -199,7 +210,8 @@ def _step1_channel(z, sigma, h, gamma=GAMMA_STEP1):
     m = z.mean(axis=0)
     centred = z - m
     cov = centred.T @ centred / (len(z) - 1)
-    a = cov + RIDGE * h * h * np.eye(cov.shape[0])
+    guard = RIDGE * h * h + FLOOR * np.trace(cov) / cov.shape[0]
+    a = cov + guard * np.eye(cov.shape[0])
     # P̂_i = Z_i − h² (C + εI)⁻¹ (Z_i − m)
     return z - h * h * np.linalg.solve(a, centred.T).T
 
@@ -216,6 +228,6 @@ def _step2_group(noisy, basic, sigma, h, gamma=GAMMA_STEP2):
     m = b.mean(axis=0)
     centred = b - m
     cov = centred.T @ centred / (n - 1)
-    a = cov + h * h * np.eye(cov.shape[0])
+    a = cov + (h * h + FLOOR * np.trace(cov) / cov.shape[0]) * np.eye(cov.shape[0])
     # P̂_i = m + C_B (C_B + h² I)⁻¹ (Z_i − m) = Z_i − h² (C_B + h² I)⁻¹ (Z_i − m)
     return (z - h * h * np.linalg.solve(a, (z - m).T).T).reshape(noisy.shape)

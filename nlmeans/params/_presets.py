@@ -208,7 +208,7 @@ def resolve_checked(
         )
     ]
     if given["method"] == BAYES:
-        preset_f, preset_r, ratio = bayes_preset(sigma * scale, len(open_axes) or ndim)
+        preset_f, preset_r, ratio = bayes_preset(sigma * scale, len(open_axes) or ndim, n_channels)
     else:
         preset_f, preset_r, ratio = preset(sigma * scale, n_channels, len(open_axes) or ndim)
     h = given["h"]

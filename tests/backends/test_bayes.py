@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 import nlmeans
 from nlmeans.backends import reference_bayes, select
-from nlmeans.backends._bayes_rules import RIDGE
+from nlmeans.backends._bayes_rules import FLOOR, RIDGE
 from nlmeans.backends.cpu._bayes import bayes as cpu_bayes
 from nlmeans.cli import app
 from nlmeans.errors import NLMeansError
@@ -30,7 +30,8 @@ def test_step1_is_the_wiener_filter_of_the_group(rng):
     h = 20.0
     got = reference_bayes._step1_channel(z.copy(), sigma=20.0, h=h)
     m = z.mean(axis=0)
-    cov = np.cov(z, rowvar=False) + RIDGE * h * h * np.eye(9)
+    cov = np.cov(z, rowvar=False)
+    cov += (RIDGE * h * h + FLOOR * np.trace(cov) / 9) * np.eye(9)
     # P̂ = m + (C − h² I) C⁻¹ (z − m), written the other way round
     gain = (cov - h * h * np.eye(9)) @ np.linalg.inv(cov)
     np.testing.assert_allclose(got, m + (z - m) @ gain.T, rtol=0, atol=1e-9)
@@ -44,7 +45,9 @@ def test_step2_is_the_mmse_estimate_from_the_basic_group(rng):
     b, z = basic.reshape(30, -1), noisy.reshape(30, -1)
     m = b.mean(axis=0)
     cb = np.cov(b, rowvar=False)
-    want = m + (z - m) @ (cb @ np.linalg.inv(cb + h * h * np.eye(8))).T
+    guard = FLOOR * np.trace(cb) / 8  # the numerical floor on the inverted matrix
+    a = cb + (h * h + guard) * np.eye(8)
+    want = m + (z - m) @ ((cb + guard * np.eye(8)) @ np.linalg.inv(a)).T
     np.testing.assert_allclose(got.reshape(30, -1), want, rtol=0, atol=1e-9)
 
 
@@ -89,18 +92,36 @@ def test_cpu_matches_the_oracle(rng, channels, shape, f, r):
     assert np.abs(got - want).max() <= 1e-4 * np.ptp(image)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_tiny_strengths_on_groups_smaller_than_a_patch_stay_finite(rng, channels):
+    # 3×3 windows give groups of 9 members for 25-value patches: a singular covariance,
+    # which the ridge alone (∝ h²) no longer regularises at h = 1e-6 (the oracle raised
+    # LinAlgError, the kernel gave nan). As h → 0 the estimate tends to the noisy image.
+    image = noisy_ramp(rng, channels, (10, 11))
+    f, r = (2, 2), (1, 1)
+    stack = padded(image, f, r)
+    want = reference_bayes.bayes(stack, f, r, 20.0, [1e-6, 1e-3])
+    got = cpu_bayes(stack, f, r, 20.0, [1e-6, 1e-3])
+    assert np.isfinite(want).all() and np.isfinite(got).all()
+    assert np.abs(got - want).max() <= 1e-4 * np.ptp(image)
+    assert np.abs(want - image).max() <= 1e-3 * np.ptp(image)
+
+
 def test_api_gray_and_colour_on_cpu_and_reference(rng):
     gray = np.clip(noisy_ramp(rng, 1, (24, 26))[0], 0, 255).astype(np.uint8)
     out, params = nlmeans.denoise(gray, sigma=20, method="bayes", return_params=True)
     assert out.dtype == np.uint8 and out.shape == gray.shape
-    assert params.method == "bayes" and (params.f, params.r, params.h) == (2, 9, 20.0)
+    assert params.method == "bayes" and (params.f, params.r, params.h) == (3, 12, 20.0)
     small = dict(sigma=20, method="bayes", f=1, r=2)
     a = nlmeans.denoise(gray[:12, :12].astype(np.float32), backend="cpu", **small)
     b = nlmeans.denoise(gray[:12, :12].astype(np.float32), backend="reference", **small)
     assert np.abs(a - b).max() <= 1e-4 * 255
     rgb = np.clip(np.moveaxis(noisy_ramp(rng, 3, (20, 22)), 0, -1), 0, 255).astype(np.uint8)
-    out = nlmeans.denoise(rgb, sigma=20, method="bayes", channel_axis=-1)
+    out, params = nlmeans.denoise(
+        rgb, sigma=20, method="bayes", channel_axis=-1, return_params=True
+    )
     assert out.shape == rgb.shape and out.std() < rgb.std()
+    assert (params.f, params.r) == (2, 12)  # colour keeps 5×5 patches where gray takes 7×7
 
 
 def test_the_gpu_backend_says_it_lacks_the_method():

@@ -27,6 +27,8 @@ from numba import njit, prange
 from ..._color import OPPONENT
 from ..._kernel_cache import ensure_kernel_cache
 from .._bayes_rules import (
+    BOOST,
+    FLOOR,
     GAMMA_STEP1,
     GAMMA_STEP2,
     QUANTUM,
@@ -94,8 +96,11 @@ def _geometry(shape, f, r):
     return np.asarray(shape, dtype=np.int64), strides, window, patch.astype(np.int64)
 
 
-def _step(u, guide, geometry, zone, n_group, channels, sigma, h, first, f, r):
-    """One step's aggregated estimate (C, L) float32; pixels no group reaches keep ``guide``."""
+def _step(u, guide, geometry, zone, n_group, channels, sigma, h, first, f, r, boost=BOOST):
+    """One step's aggregated estimate (C, L) float32; pixels no group reaches keep ``guide``.
+
+    ``boost``: the paste boost of the skip rule (:mod:`nlmeans.backends._bayes_rules`).
+    """
     shape, strides, window, patch = geometry
     total = np.zeros(u.shape, dtype=np.float32)
     count = np.zeros(u.shape[1], dtype=np.float32)
@@ -106,7 +111,7 @@ def _step(u, guide, geometry, zone, n_group, channels, sigma, h, first, f, r):
     fr = np.asarray(f, dtype=np.int64)
     # The rules' constants go in as arguments: a cached kernel never keeps a stale one.
     gamma = GAMMA_STEP1 if first else GAMMA_STEP2
-    constants = np.asarray([gamma, RIDGE, QUANTUM], dtype=np.float64)
+    constants = np.asarray([gamma, RIDGE, QUANTUM, FLOOR, float(boost)], dtype=np.float64)
     for colour in range(ncolour):
         _tiles(
             u, guide, total, count, tiles[colour::ncolour], lo, hi, shape, strides, fr,
@@ -126,7 +131,7 @@ def _tiles(
     """Estimate the groups of the references of ``tiles``.
 
     No two tiles are within reach of each other; ``constants`` = (γ of this
-    step, RIDGE, QUANTUM).
+    step, RIDGE, QUANTUM, FLOOR, paste boost on).
     """
     for i in prange(tiles.size):
         _tile(
@@ -158,9 +163,10 @@ def _tile(
     work = np.empty((width, n_max), dtype=np.float64)
     estimate = np.empty((n_channels * d1, n_max), dtype=np.float64)
     cov = np.empty((width, width), dtype=np.float64)
+    boost = constants[4] > 0
     mean = np.empty(width, dtype=np.float64)
     coords = np.empty(dims, dtype=np.int64)
-    gamma, ridge, quantum = constants[0], constants[1], constants[2] * h * h
+    gamma, ridge, quantum, floor = constants[0], constants[1], constants[2] * h * h, constants[3]
     positions = stop - start
     for k in range(1, dims):
         positions *= hi[k] - lo[k]
@@ -207,7 +213,7 @@ def _tile(
                     q = candidates[order[i]]
                     for j in range(d1):
                         z[j, i] = u[c, q + patch[j]]
-                _step1_channel(z, n, d1, cov, mean, work, sigma, h, gamma, ridge)
+                _step1_channel(z, n, d1, cov, mean, work, sigma, h, gamma, ridge, floor)
                 for j in range(d1):
                     for i in range(n):
                         estimate[c * d1 + j, i] = z[j, i]
@@ -218,7 +224,7 @@ def _tile(
                     for j in range(d1):
                         z[c * d1 + j, i] = u[c, q + patch[j]]
                         b[c * d1 + j, i] = guide[c, q + patch[j]]
-            _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h, gamma)
+            _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h, gamma, floor)
             for j in range(width):
                 for i in range(n):
                     estimate[j, i] = z[j, i]
@@ -233,14 +239,28 @@ def _tile(
             local = q - start * row
             if 0 <= local < tile * row:
                 taken[local] = True
+            if boost:
+                # The paste boost: the member's neighbours along each axis are skipped too.
+                rest = q
+                for k in range(dims):
+                    coords[k] = rest // strides[k]
+                    rest -= coords[k] * strides[k]
+                for k in range(dims):
+                    for step in (-1, 1):
+                        nk = coords[k] + step
+                        if nk < 0 or nk >= shape[k]:
+                            continue
+                        local = q + step * strides[k] - start * row
+                        if 0 <= local < tile * row:
+                            taken[local] = True
 
 
 @njit(cache=True, error_model="numpy", fastmath=True)
-def _step1_channel(z, n, d, cov, mean, work, sigma, h, gamma, ridge):
+def _step1_channel(z, n, d, cov, mean, work, sigma, h, gamma, ridge, floor):
     """Apply step 1 to one channel, in place on z[:d, :n] (value × member).
 
-    Z_i − h² (C + εI)⁻¹ (Z_i − m), or the group's mean when its variance is at
-    most γσ² (flat area).
+    Z_i − h² (C + εI)⁻¹ (Z_i − m) with ε = ridge·h² + floor·tr(C)/d, or the
+    group's mean when its variance is at most γσ² (flat area).
     """
     mean_all = 0.0
     for j in range(d):
@@ -255,17 +275,19 @@ def _step1_channel(z, n, d, cov, mean, work, sigma, h, gamma, ridge):
         z[:d, :n] = mean_all
         return
     _covariance(z, n, d, cov, mean, work)
+    guard = ridge * h * h + floor * _trace(cov, d) / d
     for j in range(d):
-        cov[j, j] += ridge * h * h  # C + εI
+        cov[j, j] += guard  # C + εI
     _wiener(z, n, d, cov, mean, work, h)
 
 
 @njit(cache=True, error_model="numpy", fastmath=True)
-def _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h, gamma):
+def _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h, gamma, floor):
     """Apply step 2 in place on z[:, :n] (noisy, over all channels, value × member).
 
-    Z_i − h² (C_B + h² I)⁻¹ (Z_i − m), m and C_B those of the basic group b;
-    each channel's basic mean on a flat area.
+    Z_i − h² (C_B + h² I)⁻¹ (Z_i − m), m and C_B those of the basic group b (the
+    inverted matrix also gets floor·tr(C_B)/d on its diagonal); each channel's basic
+    mean on a flat area.
     """
     d = n_channels * d1
     spread = 0.0
@@ -287,8 +309,9 @@ def _step2_group(z, b, n, n_channels, d1, cov, mean, work, sigma, h, gamma):
             z[c * d1 : (c + 1) * d1, :n] = m / (n * d1)
         return
     _covariance(b, n, d, cov, mean, work)
+    guard = h * h + floor * _trace(cov, d) / d
     for j in range(d):
-        cov[j, j] += h * h  # C_B + h² I
+        cov[j, j] += guard  # C_B + h² I (+ the floor)
     _wiener(z, n, d, cov, mean, work, h)
 
 
@@ -313,6 +336,15 @@ def _covariance(x, n, d, cov, mean, work):
                 s += work[a, i] * work[c, i]
             cov[a, c] = s * scale
             cov[c, a] = s * scale
+
+
+@njit(cache=True, error_model="numpy", fastmath=True)
+def _trace(cov, d):
+    """tr(cov[:d, :d])."""
+    s = 0.0
+    for j in range(d):
+        s += cov[j, j]
+    return s
 
 
 @njit(cache=True, error_model="numpy", fastmath=True)
