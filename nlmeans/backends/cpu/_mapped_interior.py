@@ -10,7 +10,7 @@ plain pixelwise one:
 The image is cut into bands of rows; in each band the columns holding a mask
 pixel are cut into boxes: runs of columns interior on every row of the band go
 to the plain tile (:func:`~nlmeans.backends.cpu._pixelwise.denoise_tile`), the
-rest to the masked tile (:func:`~nlmeans.backends.cpu._pixelwise_masked.masked_tile`).
+rest to the same tile with ``masked=True``.
 Columns without a mask pixel in the band are skipped: the work falls with the
 mask's area.
 """

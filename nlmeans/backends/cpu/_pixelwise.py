@@ -31,6 +31,7 @@ from numba import njit, prange
 from ..._kernel_cache import ensure_kernel_cache
 from .._contract import weight_constants
 from ._fastexp import EXP2_ARG_MIN, FMA, LOG2_E, exp2
+from ._pixelwise_rows import accumulate, accumulate_masked
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
@@ -193,57 +194,6 @@ def push_diff_row(padded, row, shifted_row, col, shifted_col, n, ring, slot, sum
             ring[slot, j] = new
 
 
-@njit(cache=True, fastmath=FMA)
-def _accumulate(padded, fwd, bwd, weights, w_fwd, w_bwd, n, numerator, denominator, i):
-    """Σ w u(q) and Σ w of output row i: += W_t(p) u(p+t) + W_t(p−t) u(p−t).
-
-    ``fwd`` / ``bwd`` are the (row, column) of u(p+t) / u(p−t) for the row's
-    first pixel in the padded stack; ``w_fwd`` / ``w_bwd`` the (ring row,
-    column) of W_t(p) / W_t(p−t) in ``weights``. One loop for 1 and 3 channels.
-    """
-    n_channels = padded.shape[0]
-    i = np.uint64(i)
-    n = np.uint64(n)
-    f_row, f_col = np.uint64(fwd[0]), np.uint64(fwd[1])
-    b_row, b_col = np.uint64(bwd[0]), np.uint64(bwd[1])
-    wf_row, wf_col = np.uint64(w_fwd[0]), np.uint64(w_fwd[1])
-    wb_row, wb_col = np.uint64(w_bwd[0]), np.uint64(w_bwd[1])
-    zero = np.uint64(0)
-    if n_channels == 1:
-        for x in range(n):
-            wf = weights[wf_row, wf_col + x]
-            wb = weights[wb_row, wb_col + x]
-            denominator[i, x] += wf + wb
-            numerator[zero, i, x] += (
-                wf * padded[zero, f_row, f_col + x] + wb * padded[zero, b_row, b_col + x]
-            )
-    elif n_channels == 3:
-        one = np.uint64(1)
-        two = np.uint64(2)
-        for x in range(n):
-            wf = weights[wf_row, wf_col + x]
-            wb = weights[wb_row, wb_col + x]
-            denominator[i, x] += wf + wb
-            numerator[zero, i, x] += (
-                wf * padded[zero, f_row, f_col + x] + wb * padded[zero, b_row, b_col + x]
-            )
-            numerator[one, i, x] += (
-                wf * padded[one, f_row, f_col + x] + wb * padded[one, b_row, b_col + x]
-            )
-            numerator[two, i, x] += (
-                wf * padded[two, f_row, f_col + x] + wb * padded[two, b_row, b_col + x]
-            )
-    else:
-        for x in range(n):
-            denominator[i, x] += weights[wf_row, wf_col + x] + weights[wb_row, wb_col + x]
-        for c in range(np.uint64(n_channels)):
-            for x in range(n):
-                numerator[c, i, x] += (
-                    weights[wf_row, wf_col + x] * padded[c, f_row, f_col + x]
-                    + weights[wb_row, wb_col + x] * padded[c, b_row, b_col + x]
-                )
-
-
 @njit(cache=True)
 def fold(total, partial):
     """Add partial to total, then zero partial (C-contiguous arrays of one shape)."""
@@ -255,11 +205,14 @@ def fold(total, partial):
 
 
 @njit(cache=True, fastmath=FMA)
-def denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
+def denoise_tile(padded, values, mask, masked, f, r, scale, offset, y0, y1, x0, x1, out):
     """Pixelwise NLM of output rows [y0, y1) × columns [x0, x1) into ``out``.
 
     Coordinates are those of the output image; the padded stack holds
-    u(y, x) at [pad + y, pad + x] with pad = r + f.
+    u(y, x) at [pad + y, pad + x] with pad = r + f. With ``masked`` the
+    candidates are weighed by the mask μ (same padded shape, 0 or 1) and
+    ``values`` holds μ u_c: the masked estimate of :mod:`._pixelwise_masked`;
+    otherwise ``values`` and ``mask`` are not read.
     """
     n_channels = padded.shape[0]
     pad = r + f
@@ -328,18 +281,19 @@ def denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out):
                 weight_row(sums, f, hi - lo, scale, offset, weights, w_slot, r + lo, patch)
                 if yy >= y0:
                     back_slot = w_slot - ty if w_slot >= ty else w_slot - ty + r + 1
-                    _accumulate(
-                        padded,
-                        (pad + yy + ty, pad + x0 + tx),
-                        (pad + yy - ty, pad + x0 - tx),
-                        weights,
-                        (w_slot, r),
-                        (back_slot, r - tx),
-                        cols,
-                        part_numerator,
-                        part_denominator,
-                        yy - y0,
-                    )
+                    fwd = (pad + yy + ty, pad + x0 + tx)  # u(p + t) of the row's first p
+                    bwd = (pad + yy - ty, pad + x0 - tx)  # u(p − t)
+                    w_fwd, w_bwd = (w_slot, r), (back_slot, r - tx)  # W_t(p), W_t(p − t)
+                    if masked:
+                        accumulate_masked(
+                            values, mask, fwd, bwd, weights, w_fwd, w_bwd, cols,
+                            part_numerator, part_denominator, yy - y0,
+                        )  # fmt: skip
+                    else:
+                        accumulate(
+                            padded, fwd, bwd, weights, w_fwd, w_bwd, cols,
+                            part_numerator, part_denominator, yy - y0,
+                        )  # fmt: skip
                 w_slot = w_slot + 1 if w_slot < r else 0
         fold(numerator, part_numerator)
         fold(denominator, part_denominator)
@@ -363,12 +317,13 @@ def pixelwise_kernel(padded, f, r, scale, offset, tile_rows, tile_cols, out):
     _, height, width = out.shape
     n_tile_rows = (height + tile_rows - 1) // tile_rows
     n_tile_cols = (width + tile_cols - 1) // tile_cols
+    no_mask = np.empty((0, 0), dtype=np.float32)
     for tile in prange(n_tile_rows * n_tile_cols):
         y0 = (tile // n_tile_cols) * tile_rows
         x0 = (tile % n_tile_cols) * tile_cols
         y1 = min(y0 + tile_rows, height)
         x1 = min(x0 + tile_cols, width)
-        denoise_tile(padded, f, r, scale, offset, y0, y1, x0, x1, out)
+        denoise_tile(padded, padded, no_mask, False, f, r, scale, offset, y0, y1, x0, x1, out)
 
 
 def pixelwise(
