@@ -146,13 +146,15 @@ def nlmeans_columns(clean, noisy, sigma, axis, oracle: bool) -> dict:
     return row
 
 
-def candidate_oracle(clean, noisy, sigma, axis) -> dict:
+def candidate_oracle(clean, noisy, sigma, axis, methods=("pixel", "patch"), steps=None) -> dict:
     """The best PSNR over tune's search space (σ known), which needs the clean image.
 
-    Every method × f ∈ {1, 2, 3} × r = 8 with h = 0.5 … 3.5 times the search's
-    centre for that f (steps of 15 %); colour: in luminance–chrominance planes,
+    Every method of ``methods`` × f ∈ {1, 2, 3} × r = 8 with ``steps`` strengths
+    from h = 0.5 times the search's centre for that f, in steps of 15 % (12 for
+    gray, 15 for colour by default); colour: in luminance–chrominance planes,
     the best luminance h and the best chrominance h of each (method, f, r).
     """
+    steps = (15 if axis is not None else 12) if steps is None else steps
     backend = select("auto")
     planes = noisy[None] if axis is None else np.moveaxis(noisy, -1, 0)
     target = clean[None] if axis is None else np.moveaxis(clean, -1, 0)
@@ -160,10 +162,10 @@ def candidate_oracle(clean, noisy, sigma, axis) -> dict:
         planes, target = to_opponent(planes), to_opponent(target).astype(np.float64)
     planes = np.ascontiguousarray(planes, dtype=np.float32)
     runs = []
-    for method in ("pixel", "patch"):  # tune's search space: the NLM methods
+    for method in methods:  # tune's search space: the NLM methods
         for f in (1, 2, 3):
             centre = centre_ratio(sigma) * patch_scale(f) * sigma
-            hs = [centre * 0.5 * 1.15**k for k in range(15 if axis is not None else 12)]
+            hs = [centre * 0.5 * 1.15**k for k in range(steps)]
             padded = pad_reflect(planes, padding(method, (f, f), (8, 8))[0])
             out = backend.methods[method](padded, (f, f), (8, 8), float(sigma), hs)
             error = ((out - target) ** 2).mean(axis=(2, 3))  # (K, C)

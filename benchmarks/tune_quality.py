@@ -23,40 +23,17 @@ import argparse
 import time
 
 import numpy as np
+from quality import candidate_oracle
 from skimage import data
 
 import nlmeans
-from nlmeans._arrays import pad_reflect
-from nlmeans._color import to_opponent
-from nlmeans.backends import padding, select
 from nlmeans.evaluate import add_noise, psnr
-from nlmeans.sure import centre_ratio, patch_scale
 
 
 def oracle(clean, noisy, sigma, axis) -> tuple[float, str]:
     """Best PSNR over the pixelwise (f, h) candidates (colour: h per luminance and chrominance)."""
-    backend = select("auto")
-    planes = noisy[None] if axis is None else np.moveaxis(noisy, -1, 0)
-    target = clean[None] if axis is None else np.moveaxis(clean, -1, 0)
-    if axis is not None:
-        planes, target = to_opponent(planes), to_opponent(target).astype(np.float64)
-    planes = np.ascontiguousarray(planes, dtype=np.float32)
-    runs = []
-    for f in (1, 2, 3):
-        centre = centre_ratio(sigma) * patch_scale(f) * sigma
-        hs = [centre * 0.5 * 1.15**k for k in range(15)]
-        padded = pad_reflect(planes, padding("pixel", (f, f), (8, 8)))
-        out = backend.methods["pixel"](padded, (f, f), (8, 8), float(sigma), hs)
-        error = ((out - target) ** 2).mean(axis=(2, 3))  # (K, C)
-        kl = int(np.argmin(error[:, 0]))
-        if axis is None:
-            runs.append((error[kl, 0], f"f={f} h={hs[kl]:.3g}"))
-        else:
-            kc = int(np.argmin(error[:, 1:].sum(1)))
-            mse = (error[kl, 0] + error[kc, 1:].sum()) / 3
-            runs.append((mse, f"f={f} h={hs[kl]:.3g} hc={hs[kc]:.3g}"))
-    mse, choice = min(runs)
-    return float(10 * np.log10(255.0**2 / mse)), choice
+    best = candidate_oracle(clean, noisy, sigma, axis, methods=("pixel",), steps=15)
+    return best["psnr"], best["choice"]
 
 
 def label(params) -> str:
