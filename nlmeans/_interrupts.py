@@ -44,6 +44,37 @@ def busy() -> bool:
     return _RUNNING.locked()
 
 
+def interrupt_behind(error: BaseException) -> bool:
+    """Tell whether ``error`` is, or was caused by, a KeyboardInterrupt (Ctrl-C or ``kill``).
+
+    A signal handler can raise while compiled code calls back into Python; the
+    extension then returns with the KeyboardInterrupt pending and Python raises
+    ``SystemError(... returned a result with an exception set)`` from it. Readers
+    that turn any failure into NLMeansError keep it as the cause. Such an error
+    is an interrupt, never a failure of the input or of nlmeans.
+    """
+    pending, seen = [error], set()
+    while pending:
+        link = pending.pop()
+        if link is None or id(link) in seen:
+            continue
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        seen.add(id(link))
+        pending += [link.__cause__, link.__context__]
+    return False
+
+
+def reraise_interrupt(error: BaseException) -> None:
+    """Raise KeyboardInterrupt when ``error`` was caused by one; else return.
+
+    For a handler that would otherwise take any failure as an answer (a probe
+    that reports "unavailable", a file that failed): an interrupt must go on.
+    """
+    if interrupt_behind(error):
+        raise KeyboardInterrupt from error
+
+
 def _acquire(lock: threading.Lock) -> None:
     """Take ``lock``, in interruptible waits."""
     while not lock.acquire(timeout=WAIT_S):

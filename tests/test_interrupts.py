@@ -198,3 +198,102 @@ def test_a_command_run_in_process_leaves_interrupts_deliverable(noisy_png, tmp_p
     assert result.exit_code == 0, result.output
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     assert signal.SIGINT not in blocked and signal.SIGTERM not in blocked
+
+
+# --- An interrupt that compiled code turned into another error ------------------------------
+
+
+def _interrupt_inside_compiled_code():
+    """The error Python raises when a signal handler raises while an extension calls back."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as interrupt:
+        raise SystemError("<CPUDispatcher> returned a result with an exception set") from interrupt
+
+
+def test_an_error_caused_by_an_interrupt_is_an_interrupt():
+    from nlmeans._interrupts import interrupt_behind
+    from nlmeans.errors import NLMeansError
+
+    with pytest.raises(SystemError) as raised:
+        _interrupt_inside_compiled_code()
+    assert interrupt_behind(raised.value)
+    assert interrupt_behind(KeyboardInterrupt())
+    try:  # a reader that turns any failure into NLMeansError, its cause hidden (from None)
+        try:
+            _interrupt_inside_compiled_code()
+        except Exception:
+            raise NLMeansError("is truncated or corrupt") from None
+    except NLMeansError as wrapped:
+        assert interrupt_behind(wrapped)
+    plain = ValueError("a failure")
+    plain.__context__ = TypeError("before it")
+    assert not interrupt_behind(plain)
+    looped = ValueError("a")
+    looped.__context__ = RuntimeError("b")
+    looped.__context__.__context__ = looped
+    assert not interrupt_behind(looped)
+
+
+def _reader_interrupted(monkeypatch, calls):
+    from PIL import ImageOps
+
+    def interrupted(*args, **kwargs):
+        calls.append(True)
+        _interrupt_inside_compiled_code()
+
+    monkeypatch.setattr(ImageOps, "exif_transpose", interrupted)
+
+
+def _estimate_interrupted(monkeypatch, calls):
+    from nlmeans.noise import _texture
+
+    def interrupted(*args, **kwargs):
+        calls.append(True)
+        _interrupt_inside_compiled_code()
+
+    monkeypatch.setattr(_texture, "prefix_moments", interrupted)
+
+
+@pytest.mark.parametrize("kind", ["denoise", "batch", "compare"])
+@pytest.mark.parametrize("where", [_reader_interrupted, _estimate_interrupted])
+def test_an_interrupt_inside_compiled_code_exits_130(monkeypatch, tmp_path, noisy_png, kind, where):
+    # A signal that lands while a compiled function calls back into Python surfaces as
+    # SystemError (or as a reader's error caused by it): still an interrupt, never an
+    # internal error, a bad input or one failed file of a batch that goes on.
+    from typer.testing import CliRunner
+
+    from nlmeans.cli import app
+
+    calls = []
+    where(monkeypatch, calls)
+    args, outputs = _command(kind, noisy_png, tmp_path)
+    args = [str(a) for a in args]
+    result = CliRunner().invoke(app, args)
+    assert calls, "the interrupted function was not reached"
+    assert result.exit_code == 130, result.output
+    assert result.output.strip().splitlines()[-1] == "error: interrupted", result.output
+    assert "internal error" not in result.output and "corrupt" not in result.output
+    assert not any(path.exists() for path in outputs)
+
+
+def test_an_interrupt_inside_a_backend_probe_is_not_an_answer(monkeypatch):
+    # `info` takes a probe's failure as "unavailable"; an interrupt there stops the command.
+    import dataclasses
+
+    from typer.testing import CliRunner
+
+    from nlmeans.backends import REGISTRY
+    from nlmeans.cli import app
+
+    calls = []
+
+    def interrupted():
+        calls.append(True)
+        _interrupt_inside_compiled_code()
+
+    probed = dataclasses.replace(REGISTRY["cuda"], availability=interrupted)
+    monkeypatch.setitem(REGISTRY, "cuda", probed)
+    result = CliRunner().invoke(app, ["info", "--json"])
+    assert calls and result.exit_code == 130, result.output
+    assert result.output.strip().splitlines()[-1] == "error: interrupted"

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+from .._interrupts import reraise_interrupt
 from .._request import Request
 from ..io import OutputExistsError, read_image, resolve_path, write_image
 from ._process import denoise_picture, reason_of
@@ -115,6 +116,7 @@ def run_batch(
                     request = request.with_params(params)
                     shared = ParamsSource(str(item.relative), picture.spatial)
             except Exception as error:  # one file's failure, an internal one included
+                reraise_interrupt(error)  # Ctrl-C inside compiled code: stop the batch
                 yield from _written(writing)
                 writing = None
                 yield ItemResult(item, FAILED, reason_of(error), time.perf_counter() - start)

@@ -15,6 +15,7 @@ import dataclasses
 
 import numpy as np
 
+from .._interrupts import reraise_interrupt
 from .._memory import beside, processing_bytes
 
 #: What :func:`read_beside` returns for a file to read again once the denoise is done.
@@ -46,7 +47,8 @@ def read_beside(read, path, picture):
     with beside(processing_bytes(pixels.shape, picture.layout, pixels.dtype.itemsize)) as refused:
         try:
             return read(path)
-        except Exception:
+        except Exception as error:
+            reraise_interrupt(error)
             if refused:
                 return READ_LATER
             raise

@@ -21,6 +21,7 @@ import typer
 import typer.core
 
 from .._exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from .._interrupts import interrupt_behind
 
 __all__ = ["EXIT_FAILED", "HelpCommand", "app", "fail", "note", "run"]
 
@@ -63,28 +64,23 @@ class _OneLineErrors(typer.core.TyperGroup):
         try:
             check_thread_variable()
             code = super().main(arguments, prog_name, complete_var, standalone_mode=False, **extra)
-        except (NLMeansError, OSError) as error:
-            if debug:
-                raise
-            typer.echo(f"error: {error}", err=True)
-            code = EXIT_USAGE
-        except _CLICK_ERROR as error:
-            if type(error).__name__ == "NoArgsIsHelpError":  # bare `nlmeans`: the help
-                typer.echo(error.format_message())
-                code = EXIT_OK
-            else:
-                ctx = getattr(error, "ctx", None)
-                where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-                message = " ".join(error.format_message().split())
-                typer.echo(f"error: {message}{where}", err=True)
-                code = error.exit_code
         except (KeyboardInterrupt, typer.Abort):
             code = EXIT_INTERRUPTED  # its line is printed below
         except Exception as error:
-            if debug:
-                raise
-            typer.echo(f"error: {internal_error(error)}", err=True)
-            code = EXIT_INTERNAL
+            if interrupt_behind(error):  # e.g. SystemError from a signal inside compiled code
+                code = EXIT_INTERRUPTED
+            elif isinstance(error, (NLMeansError, OSError)):
+                if debug:
+                    raise
+                typer.echo(f"error: {error}", err=True)
+                code = EXIT_USAGE
+            elif isinstance(error, _CLICK_ERROR):
+                code = _click_exit(error)
+            else:
+                if debug:
+                    raise
+                typer.echo(f"error: {internal_error(error)}", err=True)
+                code = EXIT_INTERNAL
         finally:
             if not self.process_ends and "nlmeans.io._write" in sys.modules:  # (--help: no io)
                 sys.modules["nlmeans.io._write"].release_held_signals()
@@ -103,6 +99,18 @@ class _OneLineErrors(typer.core.TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _click_exit(error) -> int:
+    """Print a Click usage error as one line (a bare ``nlmeans``: the help); return its code."""
+    if type(error).__name__ == "NoArgsIsHelpError":
+        typer.echo(error.format_message())
+        return EXIT_OK
+    ctx = getattr(error, "ctx", None)
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    message = " ".join(error.format_message().split())
+    typer.echo(f"error: {message}{where}", err=True)
+    return error.exit_code
 
 
 class HelpCommand(typer.core.TyperCommand):

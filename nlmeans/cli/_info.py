@@ -6,6 +6,7 @@ import os
 
 import typer
 
+from .._interrupts import reraise_interrupt
 from ._app import HelpCommand, app
 from ._common import print_json
 from ._options import JsonOption
@@ -34,6 +35,7 @@ def info(json_output: JsonOption = False) -> None:
         try:
             reason = backend.availability()
         except Exception as error:  # a backend whose probe itself breaks
+            reraise_interrupt(error)
             reason = f"cannot be loaded: {error}"
         detail = reason or (backend.device() if backend.device else backend.summary)
         backends[name] = {"available": reason is None, "detail": detail}

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._interrupts import reraise_interrupt
 from ._picture import ImageFileError
 from ._picture import error_reason as _reason
 from ._video import DEFAULT_FPS, check_frame_count, encoder_for, require_av, the_video_stream
@@ -259,6 +260,7 @@ def _audio_streams(av, stack, source, sink, info):
     try:
         audio_out = sink.add_stream_from_template(audio_in)
     except Exception as error:  # a codec the output container does not take
+        reraise_interrupt(error)
         return (
             None,
             None,

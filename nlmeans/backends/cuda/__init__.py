@@ -14,6 +14,7 @@ and the first denoising call do.
 
 from __future__ import annotations
 
+from ..._interrupts import reraise_interrupt
 from .._contract import Backend, is_square
 from . import _ndim as ndim
 from ._launcher import availability
@@ -71,6 +72,7 @@ def device() -> str:
         name = cuda.get_current_device().name
         return name.decode() if isinstance(name, bytes) else str(name)
     except Exception as error:  # a description, never a failure
+        reraise_interrupt(error)
         return f"device name unavailable ({error})"
 
 

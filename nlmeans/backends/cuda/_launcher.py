@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 
+from ..._interrupts import reraise_interrupt
 from ...errors import NLMeansError
 from .._contract import weight_constants
 
@@ -66,10 +67,12 @@ def _probe() -> str | None:
             if len(cuda.gpus) == 0:
                 return "no CUDA device found (the driver reports none)"
         except Exception as exc:  # the driver loaded but listing devices failed
+            reraise_interrupt(exc)
             return f"no usable CUDA device: {_first_line(exc)}"
         try:
             _run_tiny()
         except Exception as exc:  # compiler, toolkit or driver errors of any kind
+            reraise_interrupt(exc)
             return f"the CUDA kernels cannot be compiled or run here: {_first_line(exc)}"
         return None
     try:
@@ -78,6 +81,7 @@ def _probe() -> str | None:
 
         count = driver.get_device_count()
     except Exception as exc:  # CudaSupportError and friends: no driver, disabled, ...
+        reraise_interrupt(exc)
         return f"no usable CUDA driver: {_first_line(exc)}"
     if count == 0:
         return "no CUDA device found (the driver reports none)"
