@@ -10,14 +10,18 @@ Columns (PSNR, dB): today's ``tune=True``; NL-Bayes at its presets
 search, then SURE's pick); the better of the two by the true PSNR (the oracle
 choice). Cost: time of ``tune`` and of ``tune(method="auto")`` over one presets
 denoise (``nlmeans.denoise(noisy, sigma=σ)``), same process, warm, one run each.
+``--cost N`` instead times, best of N interleaved runs, the presets denoise, ``tune``,
+``tune(method="auto")`` and NL-Bayes' denoise on each image at the first σ.
 
     python benchmarks/tune_bayes.py [--images moon,chelsea] [--sigmas 20,50] [--crop 256]
+    python benchmarks/tune_bayes.py --cost 3 --images moon,chelsea --sigmas 20
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 
 import numpy as np
 from skimage import data
@@ -99,11 +103,32 @@ def markdown(rows) -> str:
     return "\n".join(lines)
 
 
+def cost(names, sigma: float, crop: int, repeats: int) -> None:
+    """Best-of-``repeats`` times over one presets denoise, runs interleaved."""
+    for name in names:
+        clean, axis = load(name, crop)
+        noisy = add_noise(clean, sigma, seed=int(sigma))
+        common = dict(channel_axis=axis, data_range=255.0)
+        runs = {
+            "presets": partial(nlmeans.denoise, noisy, sigma=sigma, **common),
+            "tune": partial(nlmeans.tune, noisy, sigma, **common),
+            "auto": partial(nlmeans.tune, noisy, sigma, method="auto", **common),
+            "bayes": partial(nlmeans.denoise, noisy, sigma=sigma, method="bayes", **common),
+        }
+        best = dict.fromkeys(runs, np.inf)
+        for _ in range(repeats):
+            for key, run in runs.items():
+                best[key] = min(best[key], timed(run)[1])
+        ratios = "  ".join(f"{k} {best[k] / best['presets']:.1f}×" for k in runs)
+        print(f"{name} {clean.shape} σ{sigma:g}: presets {best['presets']:.3f} s  {ratios}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", default=",".join(IMAGES))
     parser.add_argument("--sigmas", default=",".join(map(str, SIGMAS)))
     parser.add_argument("--crop", type=int, default=256)
+    parser.add_argument("--cost", type=int, default=0, help="time, best of N, instead")
     args = parser.parse_args()
     for name in ("camera", "astronaut"):  # compile (or load) every kernel once
         warm, axis = load(name, 96)
@@ -111,6 +136,10 @@ def main() -> None:
             noisy = add_noise(warm, sigma, seed=0)
             nlmeans.denoise(noisy, sigma=sigma, channel_axis=axis, data_range=255.0)
             nlmeans.tune(noisy, sigma, channel_axis=axis, data_range=255.0, method="auto")
+    if args.cost:
+        sigma = float(args.sigmas.split(",")[0])
+        cost(args.images.split(","), sigma, args.crop, args.cost)
+        return
     rows = []
     for name in args.images.split(","):
         clean, axis = load(name, args.crop)
