@@ -169,7 +169,7 @@ def denoise(
         UserWarning saying so — never silently as a volume; any other array
         as all spatial. Pass ``channel_axis=None`` for a volume of 3 or 4
         slices along its last axis, ``channel_axis=-1`` to silence the warning.
-    method : {"pixel", "patch", "combined", "bayes"}, optional
+    method : {"pixel", "patch", "combined", "bayes", "auto"}, optional
         Pixelwise (the default) or patchwise NLM (Buades, Coll & Morel, IPOL 2011):
         each patch gets the weighted mean of its candidates and each pixel averages
         the estimates of the (2f+1)² patches that contain it. "combined": a
@@ -179,7 +179,9 @@ def denoise(
         NL-Bayes (Lebrun, Buades & Morel 2013), the Wiener estimate of groups
         of similar patches in two steps; ``h`` is the square root of the noise
         variance its filters subtract (default σ), f and r from its own presets
-        (:mod:`nlmeans.backends.reference_bayes`).
+        (:mod:`nlmeans.backends.reference_bayes`). "auto" (2-D, tunes): SURE
+        chooses between the ``tune`` result and NL-Bayes at its presets
+        (:mod:`nlmeans.sure._choice`); none of ``h``, ``f``, ``r``, ``h_chroma``.
     tune : bool
         Choose the unset ``h``, ``f``, ``r`` and ``method`` (and, for a
         3-channel image, ``h_chroma``) by minimising SURE (:func:`nlmeans.tune`)

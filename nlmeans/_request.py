@@ -96,8 +96,8 @@ class Request:
 
     @property
     def tuned(self) -> bool:
-        """Whether SURE chooses the parameters (``tune``, or the combined method)."""
-        return self.tune or self.method == "combined"
+        """Whether SURE chooses the parameters (``tune``, or the combined or auto method)."""
+        return self.tune or self.method in ("combined", "auto")
 
     @property
     def mapped(self) -> bool:
@@ -110,9 +110,10 @@ class Request:
         The methods come from ``backend.methods`` (the registry): a combination
         is fitted by SURE, so "combined" (or ``tune`` without a method) warms
         every method the backend declares, with one and two strengths (SURE's
-        sweeps); ``tune`` with a method warms that method's two.
+        sweeps; "auto" as well, NL-Bayes among them); ``tune`` with a method warms
+        that method's two.
         """
-        if self.method == "combined" or (self.tune and self.method is None):
+        if self.method in ("combined", "auto") or (self.tune and self.method is None):
             return [(m, k) for m in backend.methods for k in (1, 2)]
         if self.tune:
             return [(self.method, 1), (self.method, 2)]
@@ -167,13 +168,13 @@ def normalise(request: Request) -> dict:
         "tune": bool(r.tune),
         "motion": bool(r.motion),
     })  # fmt: skip
-    if (r.tune or r.method == "combined") and r.patch_kernel != "uniform":
+    if r.tuned and r.patch_kernel != "uniform":
         raise NLMeansError(
             f"tune=True chooses parameters for the uniform patch kernel only, not "
             f"patch_kernel={r.patch_kernel!r}; give h (and f, r) to use it"
         )
     if r.coils != 1 and r.noise != "rician":
         raise NLMeansError(f"coils={r.coils} needs noise='rician'")
-    if r.motion and r.tune:
+    if r.motion and (r.tune or r.method == "auto"):
         raise NLMeansError("motion=True takes given or preset parameters, not tune=True")
     return values

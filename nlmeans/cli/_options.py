@@ -90,7 +90,8 @@ MethodOption = Annotated[
         help="pixel (the exact pixelwise formula), patch (patchwise aggregation, IPOL 2011) or "
         "combined (a SURE-weighted combination of pixel and patch estimates and the noisy "
         "image); bayes (NL-Bayes, Lebrun, Buades & Morel 2013: Wiener filters of groups of "
-        "similar patches, two steps). Default: pixel, or chosen by --tune.",
+        "similar patches, two steps); auto (tunes: SURE chooses between the --tune result and "
+        "NL-Bayes, at the cost of two NL-Bayes runs). Default: pixel, or chosen by --tune.",
     ),
 ]
 PatchKernelOption = Annotated[

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from .._arrays import check_channel_axis, check_channel_axis_type
 from ._checks import (
+    AUTO,
     BAYES,
     COMBINED,
     MAX_PATCH_RADIUS,
@@ -44,6 +45,7 @@ from ._presets import MIN_PRESET_SIGMA_8BIT, image_data_range, preset, resolve, 
 from ._record import Params, Radii, compact, radii
 
 __all__ = [
+    "AUTO",
     "BAYES",
     "COMBINED",
     "MAX_PATCH_RADIUS",

@@ -34,6 +34,9 @@ BAYES = "bayes"
 #: (:mod:`nlmeans.sure._combination`); its terms are ``Params.components``.
 COMBINED = "combined"
 
+#: SURE chooses between the NLM search's result and NL-Bayes (:mod:`nlmeans.sure._choice`).
+AUTO = "auto"
+
 
 #: Patch distances: "uniform" is the mean over the patch (IPOL 2011); "gaussian" weighs
 #: the patch offsets by a normalised Gaussian, σ_k = f_k / 2 per axis (CVPR 2005;
@@ -80,10 +83,10 @@ def check_h_chroma(value, n_channels: int) -> float:
 def check_method(value, combined: bool = True) -> str:
     """Return ``value`` if it names a method, or raise NLMeansError.
 
-    An NLM method, or with ``combined`` also ``bayes`` and ``combined`` (the
-    terms of a combination are NLM estimates only).
+    An NLM method, or with ``combined`` also ``bayes``, ``combined`` and ``auto``
+    (the terms of a combination are NLM estimates only).
     """
-    names = (*METHODS, BAYES, COMBINED) if combined else METHODS
+    names = (*METHODS, BAYES, COMBINED, AUTO) if combined else METHODS
     if not isinstance(value, str) or value not in names:
         raise NLMeansError(f"method={value!r} is unknown; expected one of {', '.join(names)}")
     return value
@@ -160,12 +163,19 @@ def validate(
     ``h_chroma`` > 0, ``sigma`` >= 0, at most :data:`MAX_STRENGTH`; ``f``, ``r`` integers
     within :data:`MAX_PATCH_RADIUS` and :data:`MAX_SEARCH_RADIUS`, or a tuple of them
     with one per spatial axis (``ndim`` of them, when given); ``method`` one of
-    :data:`METHODS`, :data:`BAYES` or :data:`COMBINED`; ``patch_kernel`` one of
+    :data:`METHODS`, :data:`BAYES`, :data:`COMBINED` or :data:`AUTO`, which takes
+    none of ``h``, ``f``, ``r``, ``h_chroma``; ``patch_kernel`` one of
     :data:`PATCH_KERNELS`),
     else NLMeansError names the parameter, the value and the
     range. Used to refuse bad command-line values before any file is touched;
     ``h_chroma``'s need for three channels is checked by :func:`resolve`.
     """
+    if method == AUTO and any(v is not None for v in (h, f, r, h_chroma)):
+        fixed = [k for k, v in dict(h=h, f=f, r=r, h_chroma=h_chroma).items() if v is not None]
+        raise NLMeansError(
+            f"method='auto' chooses {', '.join(fixed)} by SURE; give method='pixel', 'patch' "
+            "or 'bayes' to fix them"
+        )
     if method == BAYES and h_chroma is not None:
         raise NLMeansError(
             "h_chroma is not available with method='bayes': NL-Bayes filters colour in its own "

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import NLMeansError
 from ._bayes_presets import bayes_preset
 from ._checks import (
+    AUTO,
     BAYES,
     COMBINED,
     check_axis_count,
@@ -185,10 +186,10 @@ def resolve_checked(
     )
     if h_chroma is not None:
         check_h_chroma(h_chroma, n_channels)
-    if given["method"] == COMBINED:
+    if given["method"] in (COMBINED, AUTO):
         raise NLMeansError(
-            "method='combined' has no presets: its terms are chosen by SURE "
-            "(nlmeans.denoise or nlmeans.tune with method='combined')"
+            f"method={given['method']!r} has no presets: SURE chooses it "
+            f"(nlmeans.denoise or nlmeans.tune with method={given['method']!r})"
         )
     sigma_estimated = given["sigma"] is None
     if sigma_estimated:

@@ -5,11 +5,13 @@
 - :mod:`._search`: :func:`tune`, the pruned search over method, f, r, h (and h_chroma);
 - :mod:`._grids`: the search space (candidate radii, the h grids and their centre);
 - :mod:`._ranking`: scoring and ranking candidates, luminance and chrominance apart;
-- :mod:`._combination`: SURE-weighted linear combinations of estimates (``method="combined"``).
+- :mod:`._combination`: SURE-weighted linear combinations of estimates (``method="combined"``);
+- :mod:`._choice`: the choice between the NLM result and NL-Bayes (``method="auto"``).
 """
 
 from __future__ import annotations
 
+from ._choice import BAYES_EPSILON_RATIO, bayes_sweep, choose_bayes
 from ._combination import combined_estimate, fit_combination, fit_weights
 from ._grids import (
     COARSE_STEPS,
@@ -36,6 +38,7 @@ from ._scores import (
 from ._search import tune
 
 __all__ = [
+    "BAYES_EPSILON_RATIO",
     "COARSE_STEPS",
     "COLOR_COARSE_STEPS",
     "FINE_STEPS",
@@ -47,8 +50,10 @@ __all__ = [
     "TILE",
     "Candidate",
     "Sweep",
+    "bayes_sweep",
     "best_per_group",
     "centre_ratio",
+    "choose_bayes",
     "combined_estimate",
     "fit_combination",
     "fit_weights",

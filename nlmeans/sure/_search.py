@@ -14,7 +14,8 @@ computing all its h at once (:mod:`.scores`). The cost is bounded by pruning:
 3. the fine pass's estimates and their divergences give the SURE-best linear
    combination of them and the noisy image (:mod:`.combination`), which is
    chosen when its SURE is lower by :data:`COMBINE_MIN_GAIN` or more (or when
-   ``method="combined"`` asks for it).
+   ``method="combined"`` asks for it);
+4. with ``method="auto"``, NL-Bayes at its presets against that choice (:mod:`._choice`).
 
 A 3-channel image is tuned in the orthonormal luminance–chrominance planes of
 :mod:`nlmeans._color` (the noise there is still white with the same σ):
@@ -25,6 +26,7 @@ luminance and chrominance each get the h of least SURE, ``Params.h`` and
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
@@ -47,6 +49,7 @@ from ..params import (
     image_data_range,
     resolve,
 )
+from ._choice import bayes_methods, choose_bayes
 from ._combination import fit_combination
 from ._grids import (
     COARSE_MIN_PIXELS,
@@ -141,7 +144,9 @@ def tune(
     channel_axis, data_range
         As in :func:`nlmeans.denoise`.
     h, f, r, method, h_chroma : optional
-        Fix a parameter instead of searching it; ``method`` may also be "combined".
+        Fix a parameter instead of searching it; ``method`` may also be "combined",
+        or "auto": SURE also weighs NL-Bayes at its presets against the NLM search's
+        choice (:mod:`._choice`; 2-D only, none of h, f, r, h_chroma given).
     h_ratios : sequence of float, optional
         Candidate h / σ (σ on the 8-bit scale floored at 1, like the presets),
         the same for every patch radius, without the fine pass's grid.
@@ -149,7 +154,7 @@ def tune(
         The methods searched when ``method`` is None (or "combined"). By
         default "pixel" alone where its divergence is exact (2-D images of
         more than about 310 × 310 pixels), "pixel" and "patch" elsewhere;
-        "patch" is scored with the Monte-Carlo divergence.
+        "patch" is scored with the Monte-Carlo divergence; "bayes" among them as "auto".
     patch_radii : sequence of int
         Candidate patch radii f.
     radii : sequence of int
@@ -185,6 +190,8 @@ def tune(
     planes = to_channels_first(image, channel_axis)
     if not np.isfinite(planes).all():
         raise NLMeansError("image has non-finite (NaN or Inf) values; expected finite")
+    given = dict(h=h, f=f, r=r, h_chroma=h_chroma)
+    method, methods, with_bayes = bayes_methods(method, methods, given, planes.ndim - 1)
     given_fraction = fraction is not None
     fraction = SAMPLE_FRACTION if fraction is None else fraction
     fraction = check_finite_number("fraction", fraction, minimum=0.0, strict=True)
@@ -357,9 +364,8 @@ def tune(
     # 3. The SURE-weighted combination of the fine pass's estimates and the noisy image.
     # Colour (luminance–chrominance planes): the combination's SURE was 2 % or
     # more below the single estimate's on astronaut at σ = 5 and 10 while its
-    # PSNR was 0.04–0.3 dB lower (21 weights fitted to noisier divergences),
-    # so only method="combined" asks for it there.
-    # Volumes and per-axis radii too: the combination was evaluated on 2-D images only.
+    # PSNR was 0.04–0.3 dB lower (21 weights fitted to noisier divergences), so only
+    # method="combined" asks for it there; volumes and per-axis radii too (not evaluated).
     # Where there are terms with an exact divergence (2-D pixelwise), only they
     # are combined: with the Monte-Carlo "patch" terms as well (12 weights), the
     # combination's SURE was 15 % below its true MSE on a 128² test scene at
@@ -386,14 +392,9 @@ def tune(
         # rounded and clipped, got 27.1 dB combined against 28.3 dB single.
         trusted = best_sure > 0
         if combined or (trusted and sure <= (1 - COMBINE_MIN_GAIN) * best_sure):
-            params = Params(
-                f=best_f,
-                r=best_r,
-                h=best_h,
-                sigma=sigma_,
-                sigma_estimated=base.sigma_estimated,
-                method=COMBINED,
-                h_chroma=best_chroma,
-                components=components,
-            )
+            params = replace(params, method=COMBINED, components=components)
+            best_sure = sure
+    if with_bayes:  # 4. NL-Bayes at its presets against the NLM choice, on the same tiles
+        params = choose_bayes(planes, params, best_sure, tiles, data_range=data_range, seed=seed,
+                              backend=chosen, scores=scores)  # fmt: skip
     return (params, scores) if return_scores else params
