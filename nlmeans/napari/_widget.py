@@ -47,7 +47,7 @@ from ._defaults import (
 )
 
 #: The methods the widget offers, as :func:`nlmeans.denoise` names them.
-METHODS = ("pixel", "patch", "combined", "bayes")
+METHODS = ("pixel", "patch", "combined", "bayes", "auto")
 #: The noise models the widget offers (:func:`nlmeans.denoise`'s ``noise``).
 NOISE_MODELS = ("gaussian", "poisson-gaussian", "rician")
 

@@ -152,6 +152,27 @@ def test_noise_model_reaches_the_library(make_napari_viewer, qtbot):
     assert not np.array_equal(expected, gaussian)
 
 
+def test_auto_method_lets_sure_choose_between_nlm_and_nl_bayes(make_napari_viewer, qtbot):
+    rng = np.random.default_rng(4)
+    y, x = np.mgrid[0:48, 0:48]
+    noisy = (100 + 60 * np.sin(x / 5.0) * (y > 20) + rng.normal(0, 20, (48, 48))).astype(np.float32)
+    viewer = make_napari_viewer()
+    viewer.add_image(noisy)
+    panel = docked(viewer)
+    assert "auto" in panel.method.choices
+    panel.method.value = "auto"
+    panel.sigma.value = "20"
+    panel.backend.value = "cpu"
+    panel.run_button.clicked.emit()
+    qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=WAIT_MS)
+    expected, params = nlmeans.denoise(
+        noisy, sigma=20, method="auto", channel_axis=None, return_params=True
+    )
+    np.testing.assert_array_equal(viewer.layers[1].data, expected)
+    assert params.method in ("pixel", "patch", "combined", "bayes")
+    assert params.method in panel.status.tooltip
+
+
 def test_bad_field_is_reported_and_nothing_runs(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((16, 16), np.uint8))

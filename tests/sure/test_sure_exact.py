@@ -125,6 +125,20 @@ def test_no_automatic_combination_where_sure_is_negative():
     assert tune(noisy, 30.0, method="combined").method == "combined"
 
 
+def test_no_automatic_combination_whose_own_sure_is_negative():
+    # Uniform noise as the scene (64², σ = 30): the single estimates' SURE is sound, but
+    # the combination's weights fit the Monte-Carlo divergences' error and its SURE goes
+    # far below zero while its true error exceeds the noisy input's.
+    clean = np.random.default_rng(5).uniform(0, 255, (64, 64))
+    noisy = clean + np.random.default_rng(6).normal(0, 30.0, clean.shape)
+    params, scores = tune(noisy, 30.0, return_scores=True)
+    combination = [s.sure for s in scores if s.method == "combined"]
+    assert combination and combination[0] < 0  # the case the rule is about
+    assert params.method != "combined"
+    out = denoise(noisy, sigma=30.0, tune=True)
+    assert np.mean((out - clean) ** 2) < np.mean((noisy - clean) ** 2)
+
+
 def test_the_kernel_computes_only_the_wanted_pairs():
     # Luminance–chrominance planes: channel 0 at some strengths, channels 1 and 2 at others.
     tiles = np.stack([pad_stack(random_image(seed, 3, (12, 14)), 1, 2, dtype=None)
