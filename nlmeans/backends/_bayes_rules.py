@@ -24,6 +24,7 @@ is :func:`padding`'s.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -34,6 +35,10 @@ TILE = 8
 #: Measured (256² crops of camera, brick, text, coins at σ = 10, 25, 50, σ given):
 #: mean PSNR −0.02 dB; 3-D (24×64×64 blobs, σ 20): −0.05 dB at 2.9× the speed.
 BOOST = True
+#: In volumes (3 axes or more) the paste boost skips the whole box of radius BOOST_BOX_ND
+#: around a member (its 26 neighbours in 3-D) instead of its 2·D axis neighbours: about
+#: half the step-1 groups (see :func:`boost_offsets` and docs/nl-bayes.md for the figures).
+BOOST_BOX_ND = 1
 #: Flat-area test (the paper's "homogeneous area" criterion): a group whose
 #: noisy empirical variance is at most γ·σ² is replaced by its mean (step 1) or
 #: by the mean of its basic estimate (step 2). The paper's γ = 1.05 wiped fine
@@ -76,6 +81,19 @@ def group_sizes(f: Sequence[int], n_channels: int) -> tuple[int, int]:
     """
     d1 = math.prod(2 * int(fk) + 1 for fk in f)
     return max(3 * d1, 30), max(n_channels * d1, MIN_GROUP)
+
+
+def boost_offsets(ndim: int) -> tuple[tuple[int, ...], ...]:
+    """Offsets from a group member of the references the paste boost skips with it.
+
+    Images (``ndim`` ≤ 2): the ±1 neighbours along each axis. Volumes: every offset of
+    the box of radius :data:`BOOST_BOX_ND` but 0, raster order.
+    """
+    if ndim <= 2:
+        axes = [tuple(1 if k == axis else 0 for k in range(ndim)) for axis in range(ndim)]
+        return tuple(tuple(step * v for v in unit) for unit in axes for step in (-1, 1))
+    box = itertools.product(range(-BOOST_BOX_ND, BOOST_BOX_ND + 1), repeat=ndim)
+    return tuple(t for t in box if any(t))
 
 
 def padding_rule(fk: int, rk: int) -> int:
