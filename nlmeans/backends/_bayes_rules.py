@@ -10,8 +10,9 @@ its interior is the same as in a run on the whole image.
 Visiting order. Reference patches (named by their centre) are visited in
 *tiles*: the rows ``[t·TILE, (t+1)·TILE)`` of the padded block along its first
 axis, each tile in raster order. A reference is skipped when it already
-belongs to a group formed earlier *in the same tile*, or neighbours (±1 on one
-axis) a member of one when :data:`BOOST` is on (the paper's speed-up,
+belongs to a group formed earlier *in the same tile*, or neighbours a member of
+one when :data:`BOOST` is on (±1 on one axis in an image, the member's 3×3×3 box in
+a volume: :func:`boost_offsets`; the paper's speed-up,
 applied per tile so that tiles are independent: they run in parallel and a
 block cut on a multiple of TILE rows gives the same result as the whole image).
 
@@ -36,8 +37,10 @@ TILE = 8
 #: mean PSNR −0.02 dB; 3-D (24×64×64 blobs, σ 20): −0.05 dB at 2.9× the speed.
 BOOST = True
 #: In volumes (3 axes or more) the paste boost skips the whole box of radius BOOST_BOX_ND
-#: around a member (its 26 neighbours in 3-D) instead of its 2·D axis neighbours: about
-#: half the step-1 groups (see :func:`boost_offsets` and docs/nl-bayes.md for the figures).
+#: around a member (its 26 neighbours in 3-D) instead of its 2·D axis neighbours
+#: (:func:`boost_offsets`). Measured on 64×128×128 blobs at σ = 20 against 3-D NLM:
+#: +1.05 dB at 7.5× its time, against +1.18 dB at 11.2× with the axis rule (radius 2:
+#: +0.30 dB at 6.0×).
 BOOST_BOX_ND = 1
 #: Flat-area test (the paper's "homogeneous area" criterion): a group whose
 #: noisy empirical variance is at most γ·σ² is replaced by its mean (step 1) or
