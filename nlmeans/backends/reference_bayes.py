@@ -47,7 +47,7 @@ all the group members' patches that cover it (uniform weights).
 Visiting order, the skip rule and the zones of references: see
 :mod:`~nlmeans.backends._bayes_rules`. A reference that already belongs to a
 group formed earlier in its tile is skipped, and so is a neighbour (±1 on one
-axis; in a volume, the whole box of radius 1) of such a member (the paste boost,
+axis; in a volume, its 3×3×3 box and ±2 along each axis) of such a member (the paste boost,
 :data:`~nlmeans.backends._bayes_rules.BOOST`, :func:`~nlmeans.backends._bayes_rules.boost_offsets`).
 
 Signature (the backends' contract)::

@@ -93,12 +93,13 @@ def test_cpu_matches_the_oracle(rng, channels, shape, f, r):
 
 
 def test_volumes_paste_boost_skips_the_box_around_a_member_in_both_backends(monkeypatch, rng):
-    # In 3-D the boost skips a member's 26 neighbours, in 2-D its 4 axis ones. Both backends
+    # In 3-D the boost skips a member's 26 neighbours and ±2 along each axis, in 2-D its 4
+    # axis neighbours. Both backends
     # apply the volume rule and agree; forcing the axis rule on both changes their result,
     # so neither ignores the rule.
     import nlmeans.backends.cpu._bayes as kernel
 
-    assert len(boost_offsets(3)) == 26 and sorted(boost_offsets(2)) == [
+    assert len(boost_offsets(3)) == 32 and sorted(boost_offsets(2)) == [
         (-1, 0), (0, -1), (0, 1), (1, 0),
     ]  # fmt: skip
     image = noisy_ramp(rng, 1, (6, 7, 8))
