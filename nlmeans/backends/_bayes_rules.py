@@ -39,8 +39,8 @@ BOOST = True
 #: In volumes (3 axes or more) the paste boost skips, with a member, the box of radius
 #: BOOST_BOX_ND around it (its 26 neighbours in 3-D) and the points up to BOOST_AXIS_ND
 #: along each axis, instead of its 2·D axis neighbours (:func:`boost_offsets`). Measured on
-#: 64×128×128 blobs at σ = 20 against 3-D NLM (best of 6, interleaved): +0.95 dB at 7.5×
-#: its time, against +1.05 dB at 8.9× with the box alone and +1.18 dB at 12.1× with the
+#: 64×128×128 blobs at σ = 20 against 3-D NLM (best of 6, interleaved): +0.95 dB at 7.4×
+#: its time, against +1.05 dB at 8.8× with the box alone and +1.18 dB at 12.1× with the
 #: axis rule (docs/nl-bayes.md).
 BOOST_BOX_ND = 1
 BOOST_AXIS_ND = 2
