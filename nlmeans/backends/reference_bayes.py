@@ -47,7 +47,8 @@ all the group members' patches that cover it (uniform weights).
 Visiting order, the skip rule and the zones of references: see
 :mod:`~nlmeans.backends._bayes_rules`. A reference that already belongs to a
 group formed earlier in its tile is skipped, and so is a neighbour (±1 on one
-axis) of such a member (the paste boost, :data:`~nlmeans.backends._bayes_rules.BOOST`).
+axis; in a volume, its 3×3×3 box and ±2 along each axis) of such a member (the paste boost,
+:data:`~nlmeans.backends._bayes_rules.BOOST`, :func:`~nlmeans.backends._bayes_rules.boost_offsets`).
 
 Signature (the backends' contract)::
 
@@ -79,6 +80,7 @@ from ._bayes_rules import (
     QUANTUM,
     RIDGE,
     TILE,
+    boost_offsets,
     group_sizes,
     grouping_channels,
     padding_rule,
@@ -159,6 +161,7 @@ def _step(u, guide, f, r, zone, n_group, sigma, h, *, first, boost=BOOST):
     total = np.zeros(u.shape)
     count = np.zeros(shape)
     window = _box(r)
+    neighbours = boost_offsets(len(shape)) if boost else ()
     rest = [range(lo, hi) for lo, hi in zone[1:]]
     for tile_start in range(zone[0][0], zone[0][1], TILE):
         rows = range(tile_start, min(tile_start + TILE, zone[0][1]))
@@ -189,11 +192,11 @@ def _step(u, guide, f, r, zone, n_group, sigma, h, *, first, boost=BOOST):
                 box = tuple(slice(qk - fk, qk + fk + 1) for qk, fk in zip(q, f, strict=True))
                 total[(slice(None),) + box] += patch.reshape((n_channels,) + count[box].shape)
                 count[box] += 1.0
-                for k in range(len(q)) if boost else ():
-                    for step in (-1, 1):  # the paste boost: the neighbours are skipped too
-                        near = q[:k] + (q[k] + step,) + q[k + 1 :]
-                        if 0 <= near[k] < shape[k] and tile_start <= near[0] < tile_start + TILE:
-                            taken.add(near)
+                for t in neighbours:  # the paste boost: the neighbours are skipped too
+                    near = tuple(qk + tk for qk, tk in zip(q, t, strict=True))
+                    inside = all(0 <= nk < s for nk, s in zip(near, shape, strict=True))
+                    if inside and tile_start <= near[0] < tile_start + TILE:
+                        taken.add(near)
                 if tile_start <= q[0] < tile_start + TILE:
                     taken.add(q)
     reached = count > 0

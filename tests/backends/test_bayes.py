@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 import nlmeans
 from nlmeans.backends import reference_bayes, select
-from nlmeans.backends._bayes_rules import FLOOR, RIDGE
+from nlmeans.backends._bayes_rules import FLOOR, RIDGE, boost_offsets
 from nlmeans.backends.cpu._bayes import bayes as cpu_bayes
 from nlmeans.cli import app
 from nlmeans.errors import NLMeansError
@@ -90,6 +90,33 @@ def test_cpu_matches_the_oracle(rng, channels, shape, f, r):
     got = cpu_bayes(stack, f, r, 20.0, [20.0, 12.0])
     assert got.shape == want.shape == (2, channels, *shape) and got.dtype == np.float32
     assert np.abs(got - want).max() <= 1e-4 * np.ptp(image)
+
+
+def test_volumes_paste_boost_skips_the_box_around_a_member_in_both_backends(monkeypatch, rng):
+    # In 3-D the boost skips a member's 26 neighbours and ±2 along each axis, in 2-D its 4
+    # axis neighbours. Both backends
+    # apply the volume rule and agree; forcing the axis rule on both changes their result,
+    # so neither ignores the rule.
+    import nlmeans.backends.cpu._bayes as kernel
+
+    assert len(boost_offsets(3)) == 32 and sorted(boost_offsets(2)) == [
+        (-1, 0), (0, -1), (0, 1), (1, 0),
+    ]  # fmt: skip
+    image = noisy_ramp(rng, 1, (6, 7, 8))
+    f, r = (1, 1, 1), (1, 1, 1)
+    stack = padded(image, f, r)
+    runs = []
+    for rule in (boost_offsets, lambda ndim: boost_offsets(2) if ndim == 2 else AXES_3D):
+        monkeypatch.setattr(reference_bayes, "boost_offsets", rule)
+        monkeypatch.setattr(kernel, "boost_offsets", rule)
+        want = reference_bayes.bayes(stack, f, r, 20.0, [20.0])
+        got = kernel.bayes(stack, f, r, 20.0, [20.0])
+        assert np.abs(got - want).max() <= 1e-4 * np.ptp(image)
+        runs.append(want)
+    assert np.abs(runs[0] - runs[1]).max() > 1e-2 * np.ptp(image)
+
+
+AXES_3D = ((-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1))
 
 
 @pytest.mark.parametrize("channels", [1, 3])

@@ -34,6 +34,7 @@ from .._bayes_rules import (
     QUANTUM,
     RIDGE,
     TILE,
+    boost_offsets,
     group_sizes,
     grouping_channels,
     padding_rule,
@@ -111,11 +112,14 @@ def _step(u, guide, geometry, zone, n_group, channels, sigma, h, first, f, r, bo
     fr = np.asarray(f, dtype=np.int64)
     # The rules' constants go in as arguments: a cached kernel never keeps a stale one.
     gamma = GAMMA_STEP1 if first else GAMMA_STEP2
-    constants = np.asarray([gamma, RIDGE, QUANTUM, FLOOR, float(boost)], dtype=np.float64)
+    constants = np.asarray([gamma, RIDGE, QUANTUM, FLOOR], dtype=np.float64)
+    # The paste boost's offsets (coordinates, linear) from a member of the references it skips.
+    near = np.asarray(boost_offsets(shape.size) if boost else (), dtype=np.int64)
+    near = near.reshape(-1, shape.size)
     for colour in range(ncolour):
         _tiles(
             u, guide, total, count, tiles[colour::ncolour], lo, hi, shape, strides, fr,
-            window, patch, channels, n_group, sigma, h, first, TILE, constants,
+            window, patch, channels, n_group, sigma, h, first, TILE, constants, near,
         )  # fmt: skip
     reached = count > 0
     result = guide.copy()
@@ -126,24 +130,24 @@ def _step(u, guide, geometry, zone, n_group, channels, sigma, h, first, f, r, bo
 @njit(cache=True, error_model="numpy", parallel=True)
 def _tiles(
     u, guide, total, count, tiles, lo, hi, shape, strides, f, window, patch, channels,
-    n_group, sigma, h, first, tile, constants,
+    n_group, sigma, h, first, tile, constants, near,
 ):  # fmt: skip
     """Estimate the groups of the references of ``tiles``.
 
     No two tiles are within reach of each other; ``constants`` = (γ of this
-    step, RIDGE, QUANTUM, FLOOR, paste boost on).
+    step, RIDGE, QUANTUM, FLOOR); ``near`` the paste boost's offsets (m, D).
     """
     for i in prange(tiles.size):
         _tile(
             u, guide, total, count, tiles[i], lo, hi, shape, strides, f, window, patch,
-            channels, n_group, sigma, h, first, tile, constants,
+            channels, n_group, sigma, h, first, tile, constants, near,
         )  # fmt: skip
 
 
 @njit(cache=True, error_model="numpy")
 def _tile(
     u, guide, total, count, start, lo, hi, shape, strides, f, window, patch, channels,
-    n_group, sigma, h, first, tile, constants,
+    n_group, sigma, h, first, tile, constants, near,
 ):  # fmt: skip
     n_channels = u.shape[0]
     dims = shape.size
@@ -163,7 +167,6 @@ def _tile(
     work = np.empty((width, n_max), dtype=np.float64)
     estimate = np.empty((n_channels * d1, n_max), dtype=np.float64)
     cov = np.empty((width, width), dtype=np.float64)
-    boost = constants[4] > 0
     mean = np.empty(width, dtype=np.float64)
     coords = np.empty(dims, dtype=np.int64)
     gamma, ridge, quantum, floor = constants[0], constants[1], constants[2] * h * h, constants[3]
@@ -239,20 +242,23 @@ def _tile(
             local = q - start * row
             if 0 <= local < tile * row:
                 taken[local] = True
-            if boost:
-                # The paste boost: the member's neighbours along each axis are skipped too.
+            if near.shape[0] > 0:
+                # The paste boost: the member's neighbours (offsets ``near``) are skipped too.
                 rest = q
                 for k in range(dims):
                     coords[k] = rest // strides[k]
                     rest -= coords[k] * strides[k]
-                for k in range(dims):
-                    for step in (-1, 1):
-                        nk = coords[k] + step
+                for m in range(near.shape[0]):
+                    local = q - start * row
+                    inside = True
+                    for k in range(dims):
+                        nk = coords[k] + near[m, k]
                         if nk < 0 or nk >= shape[k]:
-                            continue
-                        local = q + step * strides[k] - start * row
-                        if 0 <= local < tile * row:
-                            taken[local] = True
+                            inside = False
+                            break
+                        local += near[m, k] * strides[k]
+                    if inside and 0 <= local < tile * row:
+                        taken[local] = True
 
 
 @njit(cache=True, error_model="numpy", fastmath=True)
