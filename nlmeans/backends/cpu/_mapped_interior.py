@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..._kernel_cache import ensure_kernel_cache
 from .._contract import weight_constants
@@ -38,19 +38,19 @@ NARROW = 32
 
 
 @njit(cache=True)
-def _window_full(mask, r, lo, out):
-    """out[y, x] = whether mask[lo + y + a, lo + x + b] holds for every |a|, |b| <= r.
+def _window_full_rows(mask, r, lo, y_start, y_stop, out):
+    """Set out[y, x] = all of mask[lo + y + a, lo + x + b], |a|, |b| <= r, y_start <= y < y_stop.
 
     Running counts: ``column[j]`` counts the inside pixels of padded column
     lo − r + j over the rows of the current window.
     """
-    height, width = out.shape
+    width = out.shape[1]
     side = 2 * r + 1
     column = np.zeros(width + 2 * r, np.float32)  # small integers: exact
-    for row in range(lo - r, lo + r):
+    for row in range(lo + y_start - r, lo + y_start + r):
         for j in range(width + 2 * r):
             column[j] += mask[row, lo - r + j]
-    for y in range(height):
+    for y in range(y_start, y_stop):
         for j in range(width + 2 * r):
             column[j] += mask[lo + y + r, lo - r + j]  # the window's last row enters
         count = np.float32(0.0)
@@ -64,6 +64,14 @@ def _window_full(mask, r, lo, out):
             column[j] -= mask[lo + y - r, lo - r + j]  # its first row leaves
 
 
+@njit(parallel=True, cache=True, nogil=True)
+def _window_full(mask, r, lo, chunks, out):
+    """:func:`_window_full_rows` over all rows, in ``chunks`` blocks of rows run in parallel."""
+    height = out.shape[0]
+    for k in prange(chunks):
+        _window_full_rows(mask, r, lo, k * height // chunks, (k + 1) * height // chunks, out)
+
+
 def interior(mask: np.ndarray, r: int, shape) -> np.ndarray:
     """Return the image pixels (bool, H × W) whose whole search window lies inside the mask.
 
@@ -72,16 +80,51 @@ def interior(mask: np.ndarray, r: int, shape) -> np.ndarray:
     """
     out = np.empty(shape, np.bool_)
     pad = (mask.shape[0] - shape[0]) // 2
-    _window_full(np.ascontiguousarray(mask, dtype=np.float32), int(r), int(pad), out)
+    # Each block of rows first sums 2r rows of the mask: blocks of 4r rows or more.
+    chunks = max(1, min(4 * numba.get_num_threads(), shape[0] // max(4 * int(r), 1)))
+    _window_full(np.ascontiguousarray(mask, dtype=np.float32), int(r), int(pad), chunks, out)
     return out
 
 
-def _runs(kind: np.ndarray):
-    """(start, stop, value) of the runs of equal values of ``kind`` (1-D ints)."""
-    edges = np.flatnonzero(np.diff(kind)) + 1
-    starts = np.concatenate([[0], edges])
-    stops = np.concatenate([edges, [kind.size]])
-    return zip(starts, stops, kind[starts], strict=True)
+@njit(cache=True, nogil=True)
+def _band_runs(inside, inner, rows, min_cols):
+    """int64 (n, 5) runs (y0, y1, x0, x1, kind) of the bands of ``rows`` rows of ``inside``.
+
+    In a band, a column is plain (kind 0) when it is interior (``inner``) on
+    every row of the band, masked (kind 1) when it holds a pixel inside but is
+    not plain, skipped otherwise; runs of plain columns shorter than
+    ``min_cols`` become masked. A run holds the adjacent columns of one kind.
+    """
+    height, width = inside.shape
+    kind = np.empty(width, np.int64)  # -1 skip, 0 plain, 1 masked
+    live, clean = np.empty(width, np.bool_), np.empty(width, np.bool_)
+    runs = np.empty((((height + rows - 1) // rows) * width, 5), np.int64)
+    n = 0
+    for y0 in range(0, height, rows):
+        y1 = min(y0 + rows, height)
+        live[:] = False
+        clean[:] = True
+        for y in range(y0, y1):  # along the rows: contiguous reads
+            for x in range(width):
+                live[x] |= inside[y, x]
+                clean[x] &= inner[y, x]
+        for x in range(width):
+            kind[x] = 0 if clean[x] else (1 if live[x] else -1)
+        start = 0
+        for x in range(1, width + 1):  # plain runs too short for the plain tile
+            if x == width or kind[x] != kind[start]:
+                if kind[start] == 0 and x - start < min_cols:
+                    kind[start:x] = 1
+                start = x
+        start = 0
+        for x in range(1, width + 1):
+            if x == width or kind[x] != kind[start]:
+                if kind[start] >= 0:
+                    runs[n, 0], runs[n, 1], runs[n, 2], runs[n, 3] = y0, y1, start, x
+                    runs[n, 4] = kind[start]
+                    n += 1
+                start = x
+    return runs[:n]
 
 
 def _stack_narrow(boxes: list) -> list:
@@ -107,6 +150,8 @@ def _stack_narrow(boxes: list) -> list:
 
 def _cut(y0, y1, x0, x1, kind) -> list:
     """Cut the box [y0, y1) × [x0, x1) in pieces of at most TILE_COLS columns."""
+    if x1 - x0 <= TILE_COLS:
+        return [(y0, y1, x0, x1, kind)]
     cuts = np.linspace(x0, x1, -(-(x1 - x0) // TILE_COLS) + 1).round().astype(np.int64)
     return [(y0, y1, a, b, kind) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
 
@@ -122,21 +167,9 @@ def plan_boxes(inside: np.ndarray, inner: np.ndarray, rows: int = BAND_ROWS) -> 
     :data:`~nlmeans.backends.cpu._pixelwise.TILE_COLS` columns. (Shorter bands
     at the mask's edge were tried: the tiles' row halo costs more than they save.)
     """
-    boxes = []
-    height = inside.shape[0]
-    starts = np.arange(0, height, rows)
-    live = np.logical_or.reduceat(inside, starts, axis=0)  # per band: a pixel inside
-    clean = np.logical_and.reduceat(inner, starts, axis=0)  # per band: interior on every row
-    for band, y0 in enumerate(starts):
-        y1 = min(y0 + rows, height)
-        kind = np.where(live[band], 2, 0)  # 0 skip, 1 plain, 2 masked
-        kind[clean[band]] = 1
-        for x0, x1, k in _runs(kind):
-            if k == 1 and x1 - x0 < MIN_COLS:
-                kind[x0:x1] = 2
-        for x0, x1, k in _runs(kind):
-            if k:
-                boxes.extend(_cut(y0, y1, x0, x1, int(k == 2)))
+    inside = np.ascontiguousarray(inside, np.bool_)
+    runs = _band_runs(inside, np.ascontiguousarray(inner, np.bool_), int(rows), MIN_COLS)
+    boxes = [box for run in runs.tolist() for box in _cut(*run)]
     return np.array(_stack_narrow(boxes), np.int64).reshape(-1, 5)
 
 
