@@ -165,7 +165,7 @@ def denoise(
         bar = ProgressBar(out=sys.stderr) if sys.stderr.isatty() and not quiet else None
         request = replace(request, backend=chosen.name)
         params, elapsed = denoise_file(
-            input_path, output, request, overwrite=overwrite, progress=bar
+            input_path, output, request, overwrite=overwrite, progress=bar, final=True
         )
         _report(input_path, output, params, chosen, elapsed, request.tuned, quiet, json_output)
         return

@@ -124,7 +124,7 @@ def denoise_streamed(
     with bar:
         result = stream_video(
             input_path, output, process, context, codec=codec, replace=overwrite, chunk=chunk,
-            progress=bar if show_bar else None,
+            progress=bar if show_bar else None, final=True,
         )  # fmt: skip
     elapsed = time.perf_counter() - start
     if result.audio.startswith("dropped") and not quiet:

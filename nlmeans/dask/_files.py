@@ -22,6 +22,7 @@ def denoise_file(
     *,
     overwrite: bool = False,
     progress=None,
+    final: bool = False,
     **options,
 ) -> tuple[Params, float]:
     """Denoise a ``.zarr`` array or a TIFF into the ``.zarr`` array ``output_path``, streaming.
@@ -45,6 +46,10 @@ def denoise_file(
         Replace an existing output.
     progress : callable, optional
         A Dask callback (e.g. its ``ProgressBar``) while the chunks are written.
+    final : bool
+        Whether the store is a command's last output: Ctrl-C and SIGTERM are
+        then held from its rename to the end of the process (for command-line
+        tools; :func:`nlmeans.io.write_image` takes the same flag).
     **options
         The fields of a Request, when ``request`` is not given.
 
@@ -82,5 +87,6 @@ def denoise_file(
         overwrite=overwrite,
         attributes=attributes,
         progress=progress,
+        final=final,
     )
     return params, time.perf_counter() - start

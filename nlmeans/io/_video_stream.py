@@ -157,6 +157,7 @@ def stream_video(
     replace: bool = False,
     chunk: int = STREAM_CHUNK,
     progress: Callable[[int, int | None], None] | None = None,
+    final: bool = False,
 ) -> StreamResult:
     """Encode ``process`` of every window of the video ``source`` into ``output``.
 
@@ -178,6 +179,13 @@ def stream_video(
         Frames processed per call.
     progress : callable, optional
         ``progress(frames_done, frames_total_or_None)`` after each block.
+    final : bool
+        Whether the video is the command's last output: interrupts are held from
+        its rename on (:func:`nlmeans.io._write.final_publish`).
+
+    The video is written to a hidden temporary file in the output's folder and
+    renamed over ``output`` when complete; it gets the permission bits of any
+    file it replaces, else 0o666 minus the umask, as every other output.
 
     Returns
     -------
@@ -188,7 +196,7 @@ def stream_video(
     ----------
     FFmpeg / PyAV documentation: demuxing, decoding, encoding and remuxing packets.
     """
-    from ._write import OutputExistsError, publish_new
+    from ._write import OutputExistsError, final_publish, new_file_mode, publish_new
 
     av = require_av(source)
     info = probe_video(source)
@@ -196,6 +204,7 @@ def stream_video(
     output = Path(output)
     if not output.parent.is_dir():
         raise ImageFileError(output, f"output folder {output.parent} does not exist")
+    mode = new_file_mode(output)
     handle, temp_name = tempfile.mkstemp(
         dir=output.parent, prefix=f".{output.stem}.", suffix=f".tmp{output.suffix}"
     )
@@ -230,10 +239,12 @@ def stream_video(
         check_frame_count(source, written, info.frames or 0)  # a cut file: refused, not shortened
         with open(temp_name, "rb+") as done:
             os.fsync(done.fileno())
-        if replace:
-            os.replace(temp_name, output)
-        else:
-            publish_new(temp_name, output)
+        os.chmod(temp_name, mode)  # mkstemp made it private
+        with final_publish(final):
+            if replace:
+                os.replace(temp_name, output)
+            else:
+                publish_new(temp_name, output)
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)

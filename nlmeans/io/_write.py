@@ -183,7 +183,7 @@ def write_image(
         raise
     except Exception as error:
         raise ImageFileError(path, f"cannot encode ({error_reason(error)})") from error
-    mode = _new_file_mode(path)
+    mode = new_file_mode(path)
     handle, temp_name = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}"
     )
@@ -244,12 +244,13 @@ def publish_new(temp, path) -> None:
     os.unlink(temp)
 
 
-def _new_file_mode(path: Path) -> int:
+def new_file_mode(path: Path, folder: bool = False) -> int:
+    """Permission bits for ``path``: its own if it exists, else 0o666 (0o777) minus the umask."""
     if path.exists():
         return path.stat().st_mode & 0o7777
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return (0o777 if folder else 0o666) & ~umask
 
 
 def _sync_folder(folder: Path) -> None:

@@ -30,6 +30,7 @@ from .._arrays import check_channel_axis
 from .._request import DEFAULT_CHUNK
 from ..errors import NLMeansError
 from ._noreplace import rename_folder_no_replace
+from ._write import final_publish, new_file_mode
 
 #: How to install what chunked files and clusters need.
 EXTRA_HINT = 'pip install "nlmeans[dask]"'
@@ -240,15 +241,21 @@ def _single_array(path, node):
     )
 
 
-def write_zarr(array, path, *, overwrite: bool = False, attributes=None, progress=None) -> None:
+def write_zarr(
+    array, path, *, overwrite: bool = False, attributes=None, progress=None, final: bool = False
+) -> None:
     """Store the dask ``array`` as the zarr array ``path``, chunk by chunk, atomically.
 
     The chunks are written into a hidden temporary store beside ``path``
     (``.<name>.tmp-*``), which is renamed to ``path`` only once every chunk is
     written; on any failure or interruption it is removed and ``path`` is left
     as it was. With ``overwrite`` an existing ``path`` is replaced (moved aside,
-    then removed, after the new store is in place). ``progress`` is a context
-    manager shown while the chunks are computed (e.g. dask's ProgressBar).
+    then removed, after the new store is in place). The store gets the
+    permission bits of the one it replaces, else 0o777 minus the umask (not the
+    temporary folder's private 0o700). ``progress`` is a context manager shown
+    while the chunks are computed (e.g. dask's ProgressBar). ``final``: the
+    command's last output; interrupts are held from its rename on
+    (:func:`nlmeans.io._write.final_publish`).
     """
     require_extra("writing .zarr")
     import dask.array as da
@@ -263,6 +270,7 @@ def write_zarr(array, path, *, overwrite: bool = False, attributes=None, progres
     # One zarr chunk per dask chunk: regular chunks (the last may be smaller).
     regular = tuple(max(sizes) for sizes in array.chunks)
     array = array.rechunk(regular)
+    mode = new_file_mode(path, folder=True)
     temp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
     try:
         target = zarr.create_array(
@@ -275,15 +283,17 @@ def write_zarr(array, path, *, overwrite: bool = False, attributes=None, progres
         )
         with progress if progress is not None else contextlib.nullcontext():
             da.store(array, target, lock=False)
-        if overwrite and os.path.lexists(path):
-            # The complete new store replaces the old one: moved aside, then removed.
-            aside = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
-            os.replace(path, aside / path.name)
-            os.replace(temp, path)
-            shutil.rmtree(aside, ignore_errors=True)
-        else:
-            # A store another process created meanwhile is kept (no-replace rename).
-            rename_folder_no_replace(temp, path)
+        os.chmod(temp, mode)
+        with final_publish(final):
+            if overwrite and os.path.lexists(path):
+                # The complete new store replaces the old one: moved aside, then removed.
+                aside = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
+                os.replace(path, aside / path.name)
+                os.replace(temp, path)
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                # A store another process created meanwhile is kept (no-replace rename).
+                rename_folder_no_replace(temp, path)
     except FileExistsError:
         shutil.rmtree(temp, ignore_errors=True)
         raise NLMeansError(

@@ -7,6 +7,7 @@ the inputs untouched.
 
 import json
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -188,6 +189,50 @@ def test_write_zarr_api_keeps_a_store_created_meanwhile(tmp_path, monkeypatch):
     with pytest.raises(NLMeansError, match="appeared meanwhile"):
         write_zarr(da.zeros((8, 8), chunks=4), output)
     assert (output / "theirs.txt").read_text() == "theirs"
+
+
+def test_a_zarr_output_gets_a_folder_s_usual_permissions(tmp_path, tiff):
+    # Not the temporary folder's private 0o700: 0o777 minus the umask for a new store,
+    # the replaced store's own bits with --overwrite.
+    pytest.importorskip("zarr")
+    output = tmp_path / "out.zarr"
+    result = invoke("denoise", tiff, "-o", output, "-q")
+    assert result.exit_code == 0, result.output
+    umask = os.umask(0)
+    os.umask(umask)
+    assert output.stat().st_mode & 0o777 == 0o777 & ~umask
+    os.chmod(output, 0o750)
+    result = invoke("denoise", tiff, "-o", output, "-q", "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert output.stat().st_mode & 0o777 == 0o750
+
+
+def test_a_zarr_output_holds_interrupts_from_its_rename(tmp_path, tiff, monkeypatch):
+    # As the command's last output: a Ctrl-C after the rename cannot make a
+    # published store an exit 130.
+    pytest.importorskip("zarr")
+    import dask.array as da
+
+    from nlmeans.dask import _files
+    from nlmeans.io._write import release_held_signals
+    from nlmeans.io._zarr import write_zarr
+
+    try:
+        write_zarr(da.zeros((8, 8), chunks=4), tmp_path / "api.zarr", final=True)
+        assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finally:
+        release_held_signals()
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finals = []
+
+    def spy(*args, **kwargs):
+        finals.append(kwargs.get("final"))
+        return write_zarr(*args, **kwargs)
+
+    monkeypatch.setattr(_files, "write_zarr", spy)
+    result = invoke("denoise", tiff, "-o", tmp_path / "out.zarr", "-q")
+    assert result.exit_code == 0, result.output
+    assert finals == [True]
 
 
 def test_json_of_compare_is_strict(tmp_path, photo):

@@ -1,6 +1,8 @@
 """Videos streamed through a sliding window of frames: the windows, the equality with the
 in-memory denoise, the audio copy, and no partial file on an interruption."""
 
+import os
+import signal
 from fractions import Fraction
 
 import numpy as np
@@ -134,3 +136,45 @@ def test_streamed_cli_refuses_axes_a_video_does_not_have(tmp_path, rng):
     result = runner.invoke(app, ["denoise", str(tmp_path / "v.mkv"), "--axes", "ZYXC"])
     assert result.exit_code == 2 and "--axes ZYXC does not apply" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.mkv"]
+
+
+def test_a_streamed_video_gets_the_permissions_of_any_other_output(tmp_path, rng):
+    # A new video: 0o666 minus the umask (not the temporary file's private 0o600);
+    # a replaced one keeps its own bits.
+    make_video(tmp_path / "v.mkv", rng, frames=6)
+    out = tmp_path / "out.mkv"
+    args = ["denoise", str(tmp_path / "v.mkv"), "--h", "15", "--sigma", "12", "-o", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    os.chmod(out, 0o640)
+    result = runner.invoke(app, [*args, "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_mode & 0o777 == 0o640
+
+
+def test_the_streamed_video_holds_interrupts_from_its_rename(tmp_path, rng, monkeypatch):
+    # As the command's last output, like every other: a Ctrl-C after the rename
+    # cannot turn a published video into exit 130.
+    from nlmeans.io._write import release_held_signals
+
+    make_video(tmp_path / "v.mkv", rng, frames=4)
+    try:
+        stream_video(tmp_path / "v.mkv", tmp_path / "out.mkv", lambda b: b[1:-1], 1, final=True)
+        assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finally:
+        release_held_signals()
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finals = []
+
+    def spy(*args, **kwargs):
+        finals.append(kwargs.get("final"))
+        return stream_video(*args, **kwargs)
+
+    monkeypatch.setattr(video_stream, "stream_video", spy)
+    args = ["denoise", str(tmp_path / "v.mkv"), "--h", "15", "--sigma", "12"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert finals == [True]
