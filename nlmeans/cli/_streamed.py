@@ -35,6 +35,30 @@ def wants_streaming(input_path: Path, output: Path, request) -> bool:
     return videos and not request.tuned and request.noise == "gaussian" and not request.mapped
 
 
+#: glibc's ``mallopt`` parameter M_MMAP_THRESHOLD, and the size it is fixed at.
+_M_MMAP_THRESHOLD, _MMAP_AT = -3, 4 * 2**20
+
+
+def map_large_blocks() -> bool:
+    """Have glibc's malloc map every block of 4 MiB or more on its own; return whether it did.
+
+    A streamed video allocates and frees frames and blocks of 6–100 MB over and
+    over. glibc raises its mmap threshold each time such a block is freed (up to
+    32 MiB), after which they are carved from the heap, which fragments and
+    grows with the video's length. A fixed threshold keeps each of them a
+    mapping of its own, given back when freed. Elsewhere (another C library, no
+    ``mallopt``) nothing is done.
+    """
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt(_M_MMAP_THRESHOLD, _MMAP_AT) == 1
+
+
 class FrameProgress:
     """Frames done of the total, frames per second and the time left, on stderr (a terminal)."""
 
@@ -119,6 +143,7 @@ def denoise_streamed(
             motion=request.motion,
         )  # fmt: skip
 
+    map_large_blocks()  # memory bounded whatever the video's length
     start = time.perf_counter()
     bar = FrameProgress(input_path.name) if show_bar else contextlib.nullcontext()
     with bar:
