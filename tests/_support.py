@@ -7,6 +7,7 @@ the tests folder on ``sys.path`` (``pythonpath`` in pyproject.toml). Fixtures li
 """
 
 import os
+import signal
 
 import numpy as np
 
@@ -155,3 +156,32 @@ def ptx_compiler_reason() -> str | None:
     except Exception as exc:  # numba.cuda, NVVM or NVRTC missing
         return f"numba.cuda cannot compile PTX here: {str(exc).splitlines()[0]}"
     return None
+
+
+def assert_publish_holds_interrupts(publish, module, name, run_command):
+    """Check that a command's last output holds Ctrl-C from its rename to the end of the run.
+
+    ``publish()`` publishes an output with ``final=True``: SIGINT must then be held
+    until ``release_held_signals()``. ``run_command()`` runs the command line while
+    ``module.name`` (the publishing function) is spied on: it must pass ``final=True``.
+    """
+    import pytest
+
+    from nlmeans.io._write import release_held_signals
+
+    try:
+        publish()
+        assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finally:
+        release_held_signals()
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    original, finals = getattr(module, name), []
+
+    def spy(*args, **kwargs):
+        finals.append(kwargs.get("final"))
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, name, spy)
+        run_command()
+    assert finals == [True]

@@ -7,10 +7,10 @@ the inputs untouched.
 
 import json
 import os
-import signal
 
 import numpy as np
 import pytest
+from _support import assert_publish_holds_interrupts
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -207,32 +207,23 @@ def test_a_zarr_output_gets_a_folder_s_usual_permissions(tmp_path, tiff):
     assert output.stat().st_mode & 0o777 == 0o750
 
 
-def test_a_zarr_output_holds_interrupts_from_its_rename(tmp_path, tiff, monkeypatch):
+def test_a_zarr_output_holds_interrupts_from_its_rename(tmp_path, tiff):
     # As the command's last output: a Ctrl-C after the rename cannot make a
     # published store an exit 130.
     pytest.importorskip("zarr")
     import dask.array as da
 
     from nlmeans.dask import _files
-    from nlmeans.io._write import release_held_signals
     from nlmeans.io._zarr import write_zarr
 
-    try:
-        write_zarr(da.zeros((8, 8), chunks=4), tmp_path / "api.zarr", final=True)
-        assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
-    finally:
-        release_held_signals()
-    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
-    finals = []
+    def run_command():
+        result = invoke("denoise", tiff, "-o", tmp_path / "out.zarr", "-q")
+        assert result.exit_code == 0, result.output
 
-    def spy(*args, **kwargs):
-        finals.append(kwargs.get("final"))
-        return write_zarr(*args, **kwargs)
-
-    monkeypatch.setattr(_files, "write_zarr", spy)
-    result = invoke("denoise", tiff, "-o", tmp_path / "out.zarr", "-q")
-    assert result.exit_code == 0, result.output
-    assert finals == [True]
+    assert_publish_holds_interrupts(
+        lambda: write_zarr(da.zeros((8, 8), chunks=4), tmp_path / "api.zarr", final=True),
+        _files, "write_zarr", run_command,
+    )  # fmt: skip
 
 
 def test_json_of_compare_is_strict(tmp_path, photo):

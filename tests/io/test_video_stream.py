@@ -2,11 +2,11 @@
 in-memory denoise, the audio copy, and no partial file on an interruption."""
 
 import os
-import signal
 from fractions import Fraction
 
 import numpy as np
 import pytest
+from _support import assert_publish_holds_interrupts
 from typer.testing import CliRunner
 
 import nlmeans
@@ -155,26 +155,17 @@ def test_a_streamed_video_gets_the_permissions_of_any_other_output(tmp_path, rng
     assert out.stat().st_mode & 0o777 == 0o640
 
 
-def test_the_streamed_video_holds_interrupts_from_its_rename(tmp_path, rng, monkeypatch):
+def test_the_streamed_video_holds_interrupts_from_its_rename(tmp_path, rng):
     # As the command's last output, like every other: a Ctrl-C after the rename
     # cannot turn a published video into exit 130.
-    from nlmeans.io._write import release_held_signals
-
     make_video(tmp_path / "v.mkv", rng, frames=4)
-    try:
-        stream_video(tmp_path / "v.mkv", tmp_path / "out.mkv", lambda b: b[1:-1], 1, final=True)
-        assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
-    finally:
-        release_held_signals()
-    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
-    finals = []
 
-    def spy(*args, **kwargs):
-        finals.append(kwargs.get("final"))
-        return stream_video(*args, **kwargs)
+    def run_command():
+        result = runner.invoke(app, ["denoise", str(tmp_path / "v.mkv"), "--h", "15", "-q"])
+        assert result.exit_code == 0, result.output
 
-    monkeypatch.setattr(video_stream, "stream_video", spy)
-    args = ["denoise", str(tmp_path / "v.mkv"), "--h", "15", "--sigma", "12"]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    assert finals == [True]
+    assert_publish_holds_interrupts(
+        lambda: stream_video(tmp_path / "v.mkv", tmp_path / "out.mkv", lambda b: b[1:-1], 1,
+                             final=True),
+        video_stream, "stream_video", run_command,
+    )  # fmt: skip
