@@ -39,6 +39,32 @@ def _thread_count_setter():
     return lambda: numba.set_num_threads(count)
 
 
+#: Set when an interrupt was swallowed by a finalizer (:func:`defer_interrupt`).
+_DEFERRED = threading.Event()
+
+
+def defer_interrupt() -> None:
+    """Keep an interrupt that could not be raised where it landed, for the next kernel call.
+
+    A KeyboardInterrupt raised in a ``__del__`` method or a weakref callback (a signal
+    landing while llvmlite frees compiled objects) cannot leave it; the command
+    line's unraisable-exception hook hands it here instead, and
+    :func:`interruptible` raises it before, or while waiting for, the next call.
+    """
+    _DEFERRED.set()
+
+
+def clear_deferred() -> None:
+    """Forget a deferred interrupt (a command line run starting or ending)."""
+    _DEFERRED.clear()
+
+
+def _raise_deferred() -> None:
+    if _DEFERRED.is_set():
+        _DEFERRED.clear()
+        raise KeyboardInterrupt
+
+
 def busy() -> bool:
     """Tell whether a kernel call runs in a worker (one abandoned after an interrupt included)."""
     return _RUNNING.locked()
@@ -93,6 +119,7 @@ def interruptible(function):
     def wrapper(*args, **kwargs):
         if threading.current_thread() is not threading.main_thread():
             return function(*args, **kwargs)
+        _raise_deferred()
         outcome: dict = {}
         apply_threads = _thread_count_setter()
         _acquire(_RUNNING)
@@ -115,6 +142,7 @@ def interruptible(function):
             raise
         while worker.is_alive():
             worker.join(WAIT_S)  # KeyboardInterrupt is raised here
+            _raise_deferred()
         if "error" in outcome:
             raise outcome["error"]
         return outcome["value"]

@@ -297,3 +297,43 @@ def test_an_interrupt_inside_a_backend_probe_is_not_an_answer(monkeypatch):
     result = CliRunner().invoke(app, ["info", "--json"])
     assert calls and result.exit_code == 130, result.output
     assert result.output.strip().splitlines()[-1] == "error: interrupted"
+
+
+# --- An interrupt that a finalizer swallowed ---------------------------------------------
+
+
+class _InterruptedFinalizer:
+    def __del__(self):
+        raise KeyboardInterrupt  # what a signal handler does when it lands in a __del__
+
+
+def _finalizer_interrupted(monkeypatch, calls):
+    from PIL import ImageOps
+
+    original = ImageOps.exif_transpose
+
+    def interrupted(*args, **kwargs):
+        calls.append(True)
+        _InterruptedFinalizer()  # collected at once: its KeyboardInterrupt is unraisable
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ImageOps, "exif_transpose", interrupted)
+
+
+@pytest.mark.parametrize("kind", ["denoise", "batch", "compare"])
+def test_an_interrupt_inside_a_finalizer_is_not_lost(monkeypatch, tmp_path, noisy_png, kind):
+    # Python cannot raise out of a finalizer (llvmlite frees compiled objects in them while
+    # Numba compiles): it prints "Exception ignored in ..." and goes on. The command
+    # line defers the interrupt instead: the one line, exit 130, no output.
+    from typer.testing import CliRunner
+
+    from nlmeans.cli import app
+
+    calls = []
+    _finalizer_interrupted(monkeypatch, calls)
+    args, outputs = _command(kind, noisy_png, tmp_path)
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert calls, "the finalizer was not reached"
+    assert result.exit_code == 130, result.output
+    assert result.output.strip().splitlines() == ["error: interrupted"], result.output
+    assert not any(path.exists() for path in outputs)

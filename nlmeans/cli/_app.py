@@ -21,7 +21,7 @@ import typer
 import typer.core
 
 from .._exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from .._interrupts import interrupt_behind
+from .._interrupts import clear_deferred, defer_interrupt, interrupt_behind
 
 __all__ = ["EXIT_FAILED", "HelpCommand", "app", "fail", "note", "run"]
 
@@ -61,6 +61,9 @@ class _OneLineErrors(typer.core.TyperGroup):
         debug = "--debug" in arguments
         interrupt_on_sigterm()
         warnings.showwarning = _warning_as_note
+        unraisable_hook = sys.unraisablehook
+        sys.unraisablehook = _interrupt_after_finalizer(unraisable_hook)
+        clear_deferred()
         try:
             check_thread_variable()
             code = super().main(arguments, prog_name, complete_var, standalone_mode=False, **extra)
@@ -82,6 +85,8 @@ class _OneLineErrors(typer.core.TyperGroup):
                 typer.echo(f"error: {internal_error(error)}", err=True)
                 code = EXIT_INTERNAL
         finally:
+            sys.unraisablehook = unraisable_hook
+            clear_deferred()
             if not self.process_ends and "nlmeans.io._write" in sys.modules:  # (--help: no io)
                 sys.modules["nlmeans.io._write"].release_held_signals()
         code = code if isinstance(code, int) else EXIT_OK
@@ -167,6 +172,27 @@ def interrupt_on_sigterm() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, interrupt)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _interrupt_after_finalizer(previous):
+    """Return an unraisable-exception hook that defers an interrupt a finalizer swallowed.
+
+    A signal handler's KeyboardInterrupt raised while a ``__del__`` method or a weakref
+    callback runs (llvmlite frees compiled objects that way while Numba compiles)
+    cannot leave the finalizer: Python prints ``Exception ignored in …`` with a
+    traceback and goes on as if nothing happened. Here it prints nothing and is kept
+    for the next kernel call (:func:`nlmeans._interrupts.defer_interrupt`), which
+    raises it; a run that publishes its output before then ends with exit 0, as one
+    interrupted after that moment does. Other unraisable exceptions go to ``previous``.
+    """
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            defer_interrupt()
+        else:
+            previous(unraisable)
+
+    return hook
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

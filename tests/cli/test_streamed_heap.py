@@ -26,7 +26,7 @@ size = 8 * 2**20  # a 1080p RGB frame is 6 MB, a block of frames more
 libc.free(libc.malloc(size))  # freeing it raises glibc's dynamic threshold above it
 before = libc.mallinfo2().hblks
 block = libc.malloc(size)
-print(libc.mallinfo2().hblks - before)  # 1: a mapping of its own; 0: carved from the heap
+print(libc.mallinfo2().hblks - before)  # 1: a mapping of its own; 0: from the heap
 libc.free(block)
 """
 
@@ -45,7 +45,8 @@ def test_large_blocks_stay_mapped_once_the_threshold_is_fixed():
         assert run.returncode == 0, run.stderr
         return int(run.stdout)
 
-    assert new_mappings("default") == 0  # what the fixed threshold prevents
+    # Without the fixed threshold the second block usually comes from the heap (0), but
+    # not always: where the heap cannot grow, glibc maps it anyway.
     assert new_mappings("fixed") == 1
 
 
