@@ -196,7 +196,7 @@ def stream_video(
     ----------
     FFmpeg / PyAV documentation: demuxing, decoding, encoding and remuxing packets.
     """
-    from ._write import OutputExistsError, final_publish, new_file_mode, publish_new
+    from ._write import OutputExistsError, new_file_mode, publish_file, sync_folder
 
     av = require_av(source)
     info = probe_video(source)
@@ -239,12 +239,7 @@ def stream_video(
         check_frame_count(source, written, info.frames or 0)  # a cut file: refused, not shortened
         with open(temp_name, "rb+") as done:
             os.fsync(done.fileno())
-        os.chmod(temp_name, mode)  # mkstemp made it private
-        with final_publish(final):
-            if replace:
-                os.replace(temp_name, output)
-            else:
-                publish_new(temp_name, output)
+        publish_file(temp_name, output, mode, replace=replace, final=final)
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
@@ -255,12 +250,7 @@ def stream_video(
         if isinstance(error, av.error.FFmpegError):
             raise ImageFileError(output, f"cannot encode ({_reason(error)})") from None
         raise
-    with contextlib.suppress(OSError):  # the rename itself on disk
-        folder = os.open(output.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+    sync_folder(output.parent)  # the rename itself on disk
     return StreamResult(written, audio_note)
 
 

@@ -192,12 +192,7 @@ def write_image(
             temp.write(data)
             temp.flush()
             os.fsync(temp.fileno())
-        os.chmod(temp_name, mode)
-        with final_publish(final):
-            if replace:
-                os.replace(temp_name, path)
-            else:
-                publish_new(temp_name, path)
+        publish_file(temp_name, path, mode, replace=replace, final=final)
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
@@ -208,7 +203,22 @@ def write_image(
         if isinstance(error, OSError):
             raise ImageFileError(path, f"cannot write ({error.strerror or error})") from error
         raise
-    _sync_folder(path.parent)
+    sync_folder(path.parent)
+
+
+def publish_file(temp, path, mode: int, *, replace: bool, final: bool) -> None:
+    """Give the complete file ``temp`` the bits ``mode`` and move it to ``path``.
+
+    ``mode``: :func:`new_file_mode` of ``path`` (``mkstemp`` makes ``temp`` private).
+    ``replace``: an existing ``path`` is replaced, else :func:`publish_new` refuses to.
+    ``final``: the command's last output (:func:`final_publish`).
+    """
+    os.chmod(temp, mode)
+    with final_publish(final):
+        if replace:
+            os.replace(temp, path)
+        else:
+            publish_new(temp, path)
 
 
 def publish_new(temp, path) -> None:
@@ -253,7 +263,7 @@ def new_file_mode(path: Path, folder: bool = False) -> int:
     return (0o777 if folder else 0o666) & ~umask
 
 
-def _sync_folder(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
     """Flush the rename to disk where the platform allows opening a folder."""
     with contextlib.suppress(OSError, AttributeError):
         handle = os.open(folder, os.O_RDONLY)
