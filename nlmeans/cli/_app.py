@@ -87,8 +87,9 @@ class _OneLineErrors(typer.core.TyperGroup):
         finally:
             sys.unraisablehook = unraisable_hook
             clear_deferred()
-            if not self.process_ends and "nlmeans.io._write" in sys.modules:  # (--help: no io)
-                sys.modules["nlmeans.io._write"].release_held_signals()
+            if "nlmeans.io._write" in sys.modules:  # (--help: no io)
+                held = sys.modules["nlmeans.io._write"]
+                held.hold_until_exit() if self.process_ends else held.release_held_signals()
         code = code if isinstance(code, int) else EXIT_OK
         if code == EXIT_INTERRUPTED:
             # Typer turns an interrupt anywhere (a command, parsing the arguments, the

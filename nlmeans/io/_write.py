@@ -96,24 +96,48 @@ def final_publish(final: bool = True):
     lands between a published output and the end of the run. If the rename fails they
     are released (a pending one is then raised). No effect unless ``final``, off the
     main thread or where signals cannot be blocked.
+
+    Held twice over: blocked in the main thread, and their Python handlers replaced by
+    one that only notes them. Blocking alone does not hold them while other threads
+    run (Numba's workers, a helper's readers): the kernel then hands the signal to one
+    of those, and Python still runs the handler in the main thread.
     """
     held = (signal.SIGINT, signal.SIGTERM)
     usable = hasattr(signal, "pthread_sigmask")
     if not (final and usable and threading.current_thread() is threading.main_thread()):
         yield
         return
+    noted: list = []
+    handlers = {signum: signal.signal(signum, lambda n, _: noted.append(n)) for signum in held}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
         yield
-    except BaseException:
+    except BaseException as error:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        if noted:
+            raise KeyboardInterrupt from error
         raise
     if not _held_since:
-        _held_since.append(previous)
+        _held_since.append((previous, handlers))
 
 
-#: The signal mask before :func:`final_publish` held the interrupts (empty: none held).
+#: The signal mask and handlers before :func:`final_publish` held the interrupts (empty:
+#: none held).
 _held_since: list = []
+
+
+def hold_until_exit() -> None:
+    """Ignore Ctrl-C and SIGTERM for good once a command's last output is published.
+
+    For a process that ends with the command: at its finalization Python resets the
+    handlers it set to the default, under which a held signal that reaches another
+    thread would still kill the process after its output was published.
+    """
+    if _held_since:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def release_held_signals() -> None:
@@ -127,7 +151,10 @@ def release_held_signals() -> None:
     held = {signal.SIGINT, signal.SIGTERM}
     while held & signal.sigpending():
         signal.sigtimedwait(held, 0)  # consume it: the run it would interrupt is done
-    signal.pthread_sigmask(signal.SIG_SETMASK, _held_since.pop())
+    mask, handlers = _held_since.pop()
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
 
 
 def write_image(
