@@ -23,7 +23,7 @@ border band).
 
 :func:`divergence_reference` is the literal NumPy (float64) transcription;
 :func:`exact_sweeps` scores candidates on tiles with the Numba CPU kernel
-(:mod:`nlmeans.backends.cpu._sure_pixel`) for 2-D images, in one pass per
+(:mod:`nlmeans.backends.cpu._sure_pixel`) for images and volumes, in one pass per
 (f, r) for all strengths, with no second run on a perturbed image.
 """
 
@@ -95,23 +95,21 @@ def divergence_reference(padded: np.ndarray, f, r, sigma: float, hs):
     return np.asarray(out_est), np.asarray(out_div)
 
 
-def _reference_tiles(windows: np.ndarray, f: int, r: int, sigma: float, hs, wanted):
-    """:func:`divergence_reference` of each padded tile, stacked (T, K, C, rows, cols).
+def _reference_tiles(windows: np.ndarray, f, r, sigma: float, hs, wanted):
+    """:func:`divergence_reference` of each padded tile, stacked (T, K, C, *S).
 
-    The (h, channel) pairs not ``wanted`` are NaN, as in the kernel.
+    ``f`` and ``r`` are tuples of radii per axis; the (h, channel) pairs not
+    ``wanted`` are NaN, as in the kernel.
     """
-    pairs = [divergence_reference(w, (f, f), (r, r), sigma, hs) for w in windows]
+    pairs = [divergence_reference(w, f, r, sigma, hs) for w in windows]
     est, div = np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
     est[:, ~wanted], div[:, ~wanted] = np.nan, np.nan
     return est, div
 
 
 def applies(candidates, ndim: int) -> bool:
-    """Whether :func:`exact_sweeps` scores ``candidates`` (pixelwise, 2-D, one radius per axis)."""
-    return ndim == 2 and all(
-        m == "pixel" and len(set(radii(f, 2))) == 1 and len(set(radii(r, 2))) == 1
-        for m, f, r, _ in candidates
-    )
+    """Whether :func:`exact_sweeps` scores ``candidates`` (pixelwise, 2 or 3 spatial axes)."""
+    return ndim in (2, 3) and all(m == "pixel" for m, _, _, _ in candidates)
 
 
 def wanted_pairs(hs, channels: int, groups=None) -> np.ndarray:
@@ -143,8 +141,9 @@ def exact_sweeps(
 ):
     """One :class:`Sweep` per ``("pixel", f, r, hs)`` of ``candidates``, exact divergence.
 
-    ``planes`` is a (C, H, W) float stack; ``tiles`` equal-sized ``(origin,
-    size)`` blocks (:func:`~.scores.sample_blocks`); radii ints. The fields
+    ``planes`` is a (C, *S) float stack, S two or three axes; ``tiles``
+    equal-sized ``(origin, size)`` blocks (:func:`~.scores.sample_blocks`);
+    radii one int or one per axis. The fields
     are those of the Monte-Carlo sweep (:func:`~.scores.sweep_tiles`) with
     the divergence Σ_p ∂û_c(p)/∂u_c(p) in place of its estimate. Computed by
     the Numba CPU kernel, or by :func:`divergence_reference` when ``oracle``.
@@ -159,27 +158,30 @@ def exact_sweeps(
 
     planes = np.asarray(planes, dtype=np.float32)
     channels = planes.shape[0]
+    ndim = planes.ndim - 1
+    spatial = tuple(range(3, ndim + 3))
     count = sum(math.prod(size) for _, size in tiles)
     sweeps = []
     for index, (method, f, r, hs) in enumerate(candidates):
         if method != "pixel":
             raise ValueError(f"exact divergence is for method 'pixel', not {method!r}")
-        fk, rk = radii(f, 2)[0], radii(r, 2)[0]
-        pad = rk + fk
-        padded = pad_reflect(planes, (pad, pad))
-        windows = np.stack(
-            [padded[block_index(origin, (n + 2 * pad for n in size))] for origin, size in tiles]
-        )
+        fs, rs = radii(f, ndim), radii(r, ndim)
+        pad = tuple(rk + fk for rk, fk in zip(rs, fs, strict=True))
+        padded = pad_reflect(planes, pad)
+        windows = np.stack([
+            padded[block_index(origin, (n + 2 * p for n, p in zip(size, pad, strict=True)))]
+            for origin, size in tiles
+        ])  # fmt: skip
         hs = tuple(float(h) for h in hs)
         wanted = wanted_pairs(hs, channels, None if groups is None else groups[index])
-        est, div = sure_tiles(windows, fk, rk, sigma, hs, wanted)
+        est, div = sure_tiles(windows, fs, rs, sigma, hs, wanted)
         noisy = np.stack([planes[block_index(origin, size)] for origin, size in tiles])
-        # (T, K, C, rows, cols) → per h and channel: ‖D(u) − u‖² and Σ div.
-        residual = ((est.astype(np.float64) - noisy[:, None]) ** 2).sum(axis=(0, 3, 4))
-        tile_divergence = div.astype(np.float64).sum(axis=(3, 4)).transpose(1, 2, 0)
+        # (T, K, C, *S) → per h and channel: ‖D(u) − u‖² and Σ div.
+        residual = ((est.astype(np.float64) - noisy[:, None]) ** 2).sum(axis=(0, *spatial))
+        tile_divergence = div.astype(np.float64).sum(axis=spatial).transpose(1, 2, 0)
         estimates = None
         if keep:
-            estimates = est.transpose(1, 2, 0, 3, 4).reshape(len(hs), channels, count)
+            estimates = np.moveaxis(est, 0, 2).reshape(len(hs), channels, count)
         sweeps.append(
             Sweep(method, f, r, hs, residual, tile_divergence.sum(axis=2), tile_divergence,
                   count, estimates, exact=True)

@@ -8,31 +8,40 @@ from __future__ import annotations
 
 import math
 
+from ._scores import MIN_SAMPLE_PIXELS, TILE
+
 #: Methods searched when none is given and SURE is taken with the Monte-Carlo
-#: divergence (whole small images, volumes, time stacks).
+#: divergence (whole small images and volumes, 4-D stacks).
 SEARCH_METHODS = ("pixel", "patch")
 
 #: Methods searched when none is given where pixelwise SURE has its exact
-#: divergence (:mod:`._exact`: 2-D images large enough for tiles). "patch"
+#: divergence (:mod:`._exact`: images and volumes large enough for tiles). "patch"
 #: (Monte-Carlo divergence: two runs of a slower kernel) cost 2–4 times the
 #: whole exact search there and gained 0.1–0.3 dB on astronaut at σ 5 and
 #: 15 only (whole 512² images); it is searched when ``methods`` names it.
 EXACT_METHODS = ("pixel",)
 
-#: Rows and columns of the tiles of the exact search's fine pass: smaller tiles
-#: spread the same pixels over more of the image, and short wide ones keep the
-#: kernel's row loops long (16 × 64 ran 20–40 % faster than 32 × 32 per pixel
-#: here).
-EXACT_TILE = (16, 64)
+#: Tiles of the exact search's fine pass, per number of spatial axes: rows and
+#: columns in 2-D, where smaller tiles spread the same pixels over more of the
+#: image and short wide ones keep the kernel's row loops long (16 × 64 ran
+#: 20–40 % faster than 32 × 32 per pixel here); planes, rows and columns of a
+#: volume (or frames of a time stack).
+EXACT_TILES = {2: (16, 64), 3: (8, 16, 32)}
 
-#: Side of the tiles of the exact search's coarse pass, which alone ranks the
-#: patch radii of a colour image: with 16 × 64 tiles there, astronaut at σ 30
-#: got f = 3 instead of 2 (0.25 dB lower).
-EXACT_COARSE_TILE = 32
+#: Tiles of the exact search's coarse pass, which alone ranks the patch radii
+#: of a colour image: with 16 × 64 tiles there, astronaut at σ 30 got f = 3
+#: instead of 2 (0.25 dB lower).
+EXACT_COARSE_TILES = {2: 32, 3: (8, 16, 16)}
 
-#: Pixels of the exact search's fine pass (at least; or ``fraction`` of the
-#: image when given).
-EXACT_FINE_PIXELS = 32 * 1024
+#: Pixels (voxels) of the exact search's coarse pass: 16 tiles in 2-D and in
+#: 3-D, where fewer, larger blocks could all miss a structure (on a 32 × 64 × 64
+#: test volume with an edge across the planes, 4 blocks of 8 × 16 × 64 did and
+#: chose an h three times too large).
+EXACT_COARSE_PIXELS = {2: 16 * 1024, 3: 32 * 1024}
+
+#: Pixels (voxels) of the exact search's fine pass (at least; or ``fraction``
+#: of the image when given).
+EXACT_FINE_PIXELS = {2: 32 * 1024, 3: 64 * 1024}
 
 #: Candidate patch radii.
 PATCH_RADII = (1, 2, 3)
@@ -66,8 +75,31 @@ COLOR_KEEP = 1
 #: the fine pass adds each other method at the best pixelwise (f, r).
 OTHER_STEPS = (0.6, 0.75, 0.9, 1.1, 1.35)
 
-#: Pixels of the coarse pass's tiles.
+#: Pixels of the coarse pass's tiles (Monte-Carlo divergence).
 COARSE_MIN_PIXELS = 16 * 1024
+
+
+def sampling(exact: bool, ndim: int) -> tuple:
+    """``(coarse tile, coarse pixels, fine tile, fine pixels)`` of a search.
+
+    Parameters
+    ----------
+    exact : bool
+        Whether the candidates are scored with the exact divergence (tiles of
+        :data:`EXACT_COARSE_TILES` and :data:`EXACT_TILES`), else Monte-Carlo.
+    ndim : int
+        Spatial axes.
+
+    Returns
+    -------
+    tuple
+        Tile shapes as :func:`~.scores.sample_blocks` takes them, and the least
+        pixels each pass covers.
+    """
+    if exact:
+        return EXACT_COARSE_TILES[ndim], EXACT_COARSE_PIXELS[ndim], EXACT_TILES[ndim], \
+            EXACT_FINE_PIXELS[ndim]  # fmt: skip
+    return TILE, COARSE_MIN_PIXELS, TILE, MIN_SAMPLE_PIXELS
 
 
 def centre_ratio(sigma_8bit: float) -> float:

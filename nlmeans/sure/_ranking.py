@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..params import radii
 from . import _exact as exact
 from ._scores import TILE, Candidate, sample_blocks, sweep_tiles
 
@@ -88,13 +89,24 @@ def corrected(sweep, probed, exact_sweep):
     return replace(sweep, tile_divergence=tile_divergence, divergence=tile_divergence.sum(axis=2))
 
 
+def border_margin(fs, rs, ndim: int) -> tuple[int, ...]:
+    """Return the band the exact divergence leaves out per axis: (r + f) / 2 + 1, largest radii.
+
+    ``fs`` and ``rs`` are the candidate patch and search radii (ints or per-axis tuples).
+    """
+    return tuple(
+        (max(radii(r, ndim)[k] for r in rs) + max(radii(f, ndim)[k] for f in fs)) // 2 + 1
+        for k in range(ndim)
+    )
+
+
 def interior_blocks(shape, fraction, min_pixels, margin, tile=TILE):
     """:func:`sample_blocks` of the image less a band of ``margin`` pixels on every side.
 
     The exact divergence leaves out the mirrored copies a pixel has in the
     padding, which only pixels within (r + f) / 2 of the border have: SURE is
-    taken on the pixels beyond that band (all of them where the band would
-    leave less than half of an axis).
+    taken on the pixels beyond that band (on every axis, except where the
+    band would leave less than half of it).
 
     Parameters
     ----------
@@ -104,20 +116,20 @@ def interior_blocks(shape, fraction, min_pixels, margin, tile=TILE):
         Share of the image covered.
     min_pixels : int
         Fewest pixels covered.
-    margin : int
-        The band left out on every side.
-    tile : int or (int, int)
-        Side (or rows and columns) of the 2-D tiles.
+    margin : int or tuple of int
+        The band left out on every side (or on the sides of each axis).
+    tile : int or tuple of int
+        Side (or sides) of the tiles, as :func:`sample_blocks` takes it.
 
     Returns
     -------
     list of (origin, size)
     """
-    if margin == 0 or min(shape) <= 4 * margin:
-        return sample_blocks(shape, fraction, min_pixels, tile)
-    inner = tuple(n - 2 * margin for n in shape)
+    margins = margin if isinstance(margin, tuple) else (margin,) * len(shape)
+    margins = tuple(m if n > 4 * m else 0 for n, m in zip(shape, margins, strict=True))
+    inner = tuple(n - 2 * m for n, m in zip(shape, margins, strict=True))
     return [
-        (tuple(o + margin for o in origin), size)
+        (tuple(o + m for o, m in zip(origin, margins, strict=True)), size)
         for origin, size in sample_blocks(inner, fraction, min_pixels, tile)
     ]
 

@@ -163,11 +163,12 @@ def sample_blocks(
 ):
     """Evenly spread ``(origin, size)`` blocks covering about ``fraction`` of ``shape``.
 
-    2-D: the tiles of :func:`sample_tiles` (side ``tile``). With 3 or 4 axes, blocks of side
-    :data:`VOLUME_TILE` (the whole extent of a shorter axis, such as the few
-    frames of a time stack) on a regular grid. At least ``min_pixels`` are
-    covered; the whole array is one block when the blocks would cover at least
-    half of it.
+    2-D: the tiles of :func:`sample_tiles` (side ``tile``). With 3 or 4 axes,
+    blocks of ``tile`` when it is a tuple with one side per axis, else cubes
+    of side :data:`VOLUME_TILE` (cut to the whole extent of a shorter axis,
+    such as the few frames of a time stack), on a regular grid. At least
+    ``min_pixels`` are covered; the whole array is one block when the blocks
+    would cover at least half of it.
 
     Parameters
     ----------
@@ -177,8 +178,9 @@ def sample_blocks(
         Share of the image covered.
     min_pixels : int
         Fewest pixels covered.
-    tile : int or (int, int)
-        Side (or rows and columns) of the 2-D tiles.
+    tile : int or tuple of int
+        Side (or rows and columns) of the 2-D tiles; the sides of the blocks of
+        a volume.
 
     Returns
     -------
@@ -193,7 +195,9 @@ def sample_blocks(
     target = max(fraction * total, min_pixels)
     if target * 2 >= total:
         return [((0,) * len(shape), tuple(shape))]
-    size = tuple(min(n, VOLUME_TILE[len(shape)]) for n in shape)
+    sides = tile if isinstance(tile, tuple) and len(tile) == len(shape) else None
+    sides = sides or (VOLUME_TILE[len(shape)],) * len(shape)
+    size = tuple(min(n, s) for n, s in zip(shape, sides, strict=True))
     count = math.ceil(target / math.prod(size))
     # Blocks per axis: spread over the axes with room for more than one.
     roomy = [k for k, n in enumerate(shape) if n >= 2 * size[k]]

@@ -51,14 +51,30 @@ def test_the_closed_form_is_the_derivative_of_the_oracle(channels, f, r, sigma):
     assert np.ptp(divergence) > 0.1
 
 
-@pytest.mark.parametrize("channels, f, r", [(1, 1, 3), (3, 2, 2), (1, 3, 1), (2, 0, 2)])
-def test_the_kernel_matches_the_formula(channels, f, r):
-    tiles = np.stack([pad_stack(random_image(seed, channels, (19, 13)), f, r, dtype=None)
+@pytest.mark.parametrize(
+    "channels, f, r, shape",
+    [
+        (1, 1, 3, (19, 13)),
+        (3, 2, 2, (19, 13)),
+        (1, 3, 1, (19, 13)),
+        (2, 0, 2, (19, 13)),
+        (1, (1, 2), (3, 1), (19, 13)),
+        # Volumes: planes split into slabs, per-axis radii, a time stack's f_t = 0.
+        (1, 1, 2, (7, 9, 8)),
+        (2, (0, 1, 1), (2, 2, 1), (7, 9, 8)),
+        (1, (1, 0, 2), (1, 2, 0), (5, 6, 11)),
+    ],
+)
+def test_the_kernel_matches_the_formula(channels, f, r, shape):
+    tiles = np.stack([pad_stack(random_image(seed, channels, shape), f, r, dtype=None)
                       for seed in (2, 3)])  # fmt: skip
     hs = [6.0, 15.0, 40.0]
     estimates, divergence = sure_tiles(tiles, f, r, 10.0, hs)
+    ndim = len(shape)
+    f = f if isinstance(f, tuple) else (f,) * ndim
+    r = r if isinstance(r, tuple) else (r,) * ndim
     for t, window in enumerate(tiles):
-        want_est, want_div = divergence_reference(window, (f, f), (r, r), 10.0, hs)
+        want_est, want_div = divergence_reference(window, f, r, 10.0, hs)
         np.testing.assert_allclose(estimates[t], want_est, atol=1e-4 * 100.0)
         np.testing.assert_allclose(divergence[t], want_div, atol=1e-4)
 
@@ -94,6 +110,19 @@ def test_exact_sweeps_on_the_oracle_and_the_kernel_agree():
     assert fast.exact and slow.exact
     np.testing.assert_allclose(fast.sure(5.0), slow.sure(5.0), rtol=1e-4)
     np.testing.assert_allclose(fast.estimates, slow.estimates, atol=1e-3)
+
+
+def test_exact_sweeps_on_volume_tiles_match_the_oracle():
+    noisy = random_image(6, 1, (10, 20, 20))
+    tiles = sample_blocks(noisy.shape[1:], 0.0, 1000, (4, 8, 8))
+    assert len(tiles) > 1
+    candidates = [("pixel", (0, 1, 1), (2, 1, 2), [10.0, 20.0]), ("pixel", 1, 1, [15.0])]
+    fast = exact_sweeps(noisy, 5.0, candidates, tiles, keep=True)
+    slow = exact_sweeps(noisy, 5.0, candidates, tiles, keep=True, oracle=True)
+    for a, b in zip(fast, slow, strict=True):
+        assert a.exact and b.exact and a.count == b.count == sum(8 * 8 * 4 for _ in tiles)
+        np.testing.assert_allclose(a.sure(5.0), b.sure(5.0), rtol=1e-4)
+        np.testing.assert_allclose(a.estimates, b.estimates, atol=1e-3)
 
 
 def test_tune_combines_below_sigma_15_with_exact_divergences():
@@ -210,3 +239,21 @@ def test_colour_combination_on_tiles_weights_each_group_at_its_own_strengths():
     # Better than the noisy image against the noise-free scene.
     clean = large_scene(channels=3, sigma=0.0)
     assert np.mean((out - clean) ** 2) < 0.5 * np.mean((noisy - clean) ** 2)
+
+
+def test_volumes_and_time_stacks_are_tuned_with_the_exact_divergence():
+    # 32 × 64 × 64: large enough for SURE on tiles, so pixelwise candidates with their
+    # exact divergence (no patchwise ones by default) and the automatic combination.
+    z, y, x = np.mgrid[0:32, 0:64, 0:64]
+    clean = 100 + 60 * np.sin(x / 7.0) * np.cos(y / 9.0) + 40 * (z > 16)
+    noisy = clean + np.random.default_rng(13).normal(0, 12.0, clean.shape)
+    for given in ({}, {"f": (0, None, None), "r": (2, None, None)}):
+        params, scores = tune(noisy, 12.0, return_scores=True, **given)
+        assert {s.method for s in scores} == {"pixel", "combined"}
+        assert all(s.r == params.r for s in scores)  # the volume's (or given) radii kept
+        tuned = denoise(noisy, params=params)
+        presets = denoise(noisy, sigma=12.0, **given)
+        assert np.mean((tuned - clean) ** 2) < np.mean((presets - clean) ** 2)
+    # A whole small volume is still scored with the Monte-Carlo divergence, both methods.
+    _, small = tune(noisy[:16, :32, :32], 12.0, return_scores=True)
+    assert {"pixel", "patch"} <= {s.method for s in small}
