@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from ..params import MAX_PATCH_RADIUS, MAX_SEARCH_RADIUS, check_radius
 from ._scores import MIN_SAMPLE_PIXELS, TILE
 
 #: Methods searched when none is given and SURE is taken with the Monte-Carlo
@@ -28,16 +29,13 @@ EXACT_METHODS = ("pixel",)
 #: volume (or frames of a time stack).
 EXACT_TILES = {2: (16, 64), 3: (8, 16, 32)}
 
-#: Tiles of the exact search's coarse pass, which alone ranks the patch radii
-#: of a colour image: with 16 × 64 tiles there, astronaut at σ 30 got f = 3
-#: instead of 2 (0.25 dB lower).
-EXACT_COARSE_TILES = {2: 32, 3: (8, 16, 16)}
-
-#: Pixels (voxels) of the exact search's coarse pass: 16 tiles in 2-D and in
-#: 3-D, where fewer, larger blocks could all miss a structure (on a 32 × 64 × 64
-#: test volume with an edge across the planes, 4 blocks of 8 × 16 × 64 did and
-#: chose an h three times too large).
-EXACT_COARSE_PIXELS = {2: 16 * 1024, 3: 32 * 1024}
+#: Tiles of the exact search's coarse pass (16 of them on its
+#: :data:`COARSE_MIN_PIXELS`), which alone ranks the patch radii of a colour
+#: image: with 16 × 64 tiles there, astronaut at σ 30 got f = 3 instead of 2
+#: (0.25 dB lower). In 3-D, fewer, larger blocks could all miss a structure: on
+#: a 32 × 64 × 64 test volume with an edge across the planes, 4 blocks of
+#: 8 × 16 × 64 did and chose an h three times too large.
+EXACT_COARSE_TILES = {2: 32, 3: (8, 8, 16)}
 
 #: Pixels (voxels) of the exact search's fine pass (at least; or ``fraction``
 #: of the image when given).
@@ -45,6 +43,15 @@ EXACT_FINE_PIXELS = {2: 32 * 1024, 3: 64 * 1024}
 
 #: Candidate patch radii.
 PATCH_RADII = (1, 2, 3)
+
+#: Candidate patch and search radii of volumes (three spatial axes, one radius
+#: for every axis) large enough for the exact search. Around the volume presets
+#: (f = 1, r = 3): on two test volumes at σ 10 and 30 (each setting at its best
+#: h) each of f = 1 r = 2, f = 1 r = 3 and f = 2 r = 3 was the best somewhere, up
+#: to 0.9 dB above the presets' radii; r = 5 (4 times the cost of r = 3) gained
+#: at most 0.24 dB over r = 3.
+VOLUME_PATCH_RADII = (1, 2)
+VOLUME_SEARCH_RADII = (2, 3)
 
 #: Candidate search radii. A 17×17 window was within 0.03 dB of the best of
 #: r ∈ {4, 6, 8, preset} on every image and σ of the earlier evaluation set,
@@ -79,6 +86,48 @@ OTHER_STEPS = (0.6, 0.75, 0.9, 1.1, 1.35)
 COARSE_MIN_PIXELS = 16 * 1024
 
 
+def candidate_radii(base, f, r, ndim: int, tiled: bool, patch_radii=None, radii=None):
+    """``(fs, rs)``: the candidate patch and search radii of a search.
+
+    The given ones (``f``, ``r``), or ``base``'s (the presets) for per-axis
+    radii, 4-D stacks and volumes too small for the exact search's tiles;
+    else ``patch_radii`` and ``radii``, by default :data:`PATCH_RADII` and
+    :data:`SEARCH_RADII` in 2-D, :data:`VOLUME_PATCH_RADII` and
+    :data:`VOLUME_SEARCH_RADII` in 3-D.
+
+    Parameters
+    ----------
+    base : Params
+        The resolved parameters (given or preset radii).
+    f, r : int, tuple or None
+        The radii given by the caller.
+    ndim : int
+        Spatial axes.
+    tiled : bool
+        Whether SURE is taken on tiles (the image is large enough).
+    patch_radii, radii : sequence of int, optional
+        The candidates asked for.
+
+    Returns
+    -------
+    (list, list)
+    """
+    per_axis = isinstance(base.f, tuple) or isinstance(base.r, tuple)
+    fixed = per_axis or ndim > 3 or (ndim == 3 and not tiled)
+    volume = ndim == 3
+    if patch_radii is None:
+        patch_radii = VOLUME_PATCH_RADII if volume else PATCH_RADII
+    if radii is None:
+        radii = VOLUME_SEARCH_RADII if volume else SEARCH_RADII
+    fs = [base.f] if f is not None or fixed else [
+        check_radius("f", x, MAX_PATCH_RADIUS) for x in sorted(set(patch_radii))
+    ]  # fmt: skip
+    rs = [base.r] if r is not None or fixed else [
+        check_radius("r", x, MAX_SEARCH_RADIUS) for x in sorted(set(radii))
+    ]  # fmt: skip
+    return fs, rs
+
+
 def sampling(exact: bool, ndim: int) -> tuple:
     """``(coarse tile, coarse pixels, fine tile, fine pixels)`` of a search.
 
@@ -97,8 +146,12 @@ def sampling(exact: bool, ndim: int) -> tuple:
         pixels each pass covers.
     """
     if exact:
-        return EXACT_COARSE_TILES[ndim], EXACT_COARSE_PIXELS[ndim], EXACT_TILES[ndim], \
-            EXACT_FINE_PIXELS[ndim]  # fmt: skip
+        return (
+            EXACT_COARSE_TILES[ndim],
+            COARSE_MIN_PIXELS,
+            EXACT_TILES[ndim],
+            EXACT_FINE_PIXELS[ndim],
+        )
     return TILE, COARSE_MIN_PIXELS, TILE, MIN_SAMPLE_PIXELS
 
 

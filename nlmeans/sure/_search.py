@@ -37,15 +37,12 @@ from ..errors import NLMeansError
 from ..noise import estimate_sigma
 from ..params import (
     COMBINED,
-    MAX_PATCH_RADIUS,
-    MAX_SEARCH_RADIUS,
     METHODS,
     MIN_PRESET_SIGMA_8BIT,
     Params,
     check_finite_number,
     check_h_chroma,
     check_method,
-    check_radius,
     image_data_range,
     resolve,
 )
@@ -59,9 +56,8 @@ from ._grids import (
     FINE_STEPS,
     KEEP,
     OTHER_STEPS,
-    PATCH_RADII,
     SEARCH_METHODS,
-    SEARCH_RADII,
+    candidate_radii,
     centre_ratio,
     patch_scale,
     sampling,
@@ -100,8 +96,8 @@ def tune(
     h_chroma: float | None = None,
     h_ratios=None,
     methods=None,
-    patch_radii=PATCH_RADII,
-    radii=SEARCH_RADII,
+    patch_radii=None,
+    radii=None,
     fraction: float | None = None,
     seed: int = 0,
     return_scores: bool = False,
@@ -152,10 +148,11 @@ def tune(
         more than about 310 × 310 pixels, volumes and time stacks of more
         than about 96 k voxels), "pixel" and "patch" elsewhere;
         "patch" is scored with the Monte-Carlo divergence; "bayes" among them as "auto".
-    patch_radii : sequence of int
-        Candidate patch radii f.
-    radii : sequence of int
-        Candidate search radii r.
+    patch_radii, radii : sequence of int, optional
+        Candidate patch radii f and search radii r; by default those of
+        :func:`~._grids.candidate_radii` (2-D images: f in 1, 2, 3 and r = 8;
+        volumes large enough for tiles: f in 1, 2 and r in 2, 3; given
+        radii, per-axis radii, time stacks and 4-D stacks: kept).
     fraction : float, optional
         Share of the image the fine pass's tiles cover, in (0, 1]. By default
         0.2 (at least 48 k pixels) with the Monte-Carlo divergence, 32 k
@@ -215,19 +212,14 @@ def tune(
     opponent = planes.shape[0] == 3 and (h is None or h_chroma is not None)
     scale = 255.0 / float(data_range)
     floor = max(base.sigma * scale, MIN_PRESET_SIGMA_8BIT) / scale
-    # Volumes and per-axis radii keep the given (or preset) radii: the searched
-    # values are those of 2-D images.
     volume = planes.ndim > 3 or isinstance(base.f, tuple) or isinstance(base.r, tuple)
-    fs = [base.f] if f is not None or volume else [check_radius("f", x, MAX_PATCH_RADIUS)
-                                                   for x in sorted(set(patch_radii))]  # fmt: skip
-    rs = [base.r] if r is not None or volume else [check_radius("r", x, MAX_SEARCH_RADIUS)
-                                                   for x in sorted(set(radii))]  # fmt: skip
     chosen = select(backend, None if method is None or combined else method, planes.ndim - 1)
     # The exact divergence leaves out a border band (:func:`interior_blocks`),
     # so it is used where SURE is taken on tiles, not on a whole small image
     # (there the band is a large share, and pixelwise NLM's worst pixels).
     ndim = planes.ndim - 1
     tiled = ndim in (2, 3) and len(sample_blocks(planes.shape[1:], fraction)) > 1
+    fs, rs = candidate_radii(base, f, r, ndim, tiled, patch_radii, radii)
     if methods is None:
         methods = EXACT_METHODS if tiled and "pixel" in chosen.methods else SEARCH_METHODS
     if method is not None and not combined:
@@ -364,8 +356,8 @@ def tune(
     # method="combined" asks for it there; volumes and per-axis radii with Monte-Carlo
     # terms too (not evaluated). With exact terms, volumes and time stacks are combined
     # automatically (on the blob and drift stacks of benchmarks/quality_volume.py at σ 10,
-    # 20, 30, σ estimated, chosen on all six: −0.07 to +0.37 dB against SURE's best single
-    # estimate, above it on five, and within 0.07 dB of the best of its terms).
+    # 20, 30, σ estimated, chosen on all six: −0.03 to +0.24 dB against SURE's best single
+    # estimate, above it on five, and within 0.03 dB of the best of its terms).
     # Where there are terms with an exact divergence (pixelwise), only they
     # are combined: with the Monte-Carlo "patch" terms as well (12 weights), the
     # combination's SURE was 15 % below its true MSE on a 128² test scene at

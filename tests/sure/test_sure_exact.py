@@ -250,10 +250,19 @@ def test_volumes_and_time_stacks_are_tuned_with_the_exact_divergence():
     for given in ({}, {"f": (0, None, None), "r": (2, None, None)}):
         params, scores = tune(noisy, 12.0, return_scores=True, **given)
         assert {s.method for s in scores} == {"pixel", "combined"}
-        assert all(s.r == params.r for s in scores)  # the volume's (or given) radii kept
+        radii = {(s.f, s.r) for s in scores if s.method == "pixel"}
+        if given:  # a time stack keeps its per-axis radii
+            assert radii == {(params.f, params.r)} and params.r[0] == 2 and params.f[0] == 0
+        else:  # a volume's two best of f in (1, 2) × r in (2, 3) reach the fine pass
+            assert len(radii) == 2 and radii <= {(1, 2), (1, 3), (2, 2), (2, 3)}
         tuned = denoise(noisy, params=params)
         presets = denoise(noisy, sigma=12.0, **given)
         assert np.mean((tuned - clean) ** 2) < np.mean((presets - clean) ** 2)
-    # A whole small volume is still scored with the Monte-Carlo divergence, both methods.
+    # Candidates asked for are searched.
+    _, asked = tune(noisy, 12.0, patch_radii=(1,), radii=(1, 2), return_scores=True)
+    assert {(s.f, s.r) for s in asked if s.method == "pixel"} == {(1, 1), (1, 2)}
+    # A whole small volume is still scored with the Monte-Carlo divergence, both methods,
+    # at the presets' radii.
     _, small = tune(noisy[:16, :32, :32], 12.0, return_scores=True)
     assert {"pixel", "patch"} <= {s.method for s in small}
+    assert {(s.f, s.r) for s in small if s.method != "combined"} == {(1, 3)}
