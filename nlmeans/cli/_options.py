@@ -106,7 +106,7 @@ TuneOption = Annotated[
     bool,
     typer.Option(
         "--tune",
-        help="Choose the unset h, f and method (and, for color, h-chroma) by minimising SURE "
+        help="Choose the unset h, f, r and method (and, for color, h-chroma) by minimising SURE "
         "on the noisy image (a few times the cost of one denoise).",
     ),
 ]

@@ -1,7 +1,7 @@
 """Parameters chosen by SURE, Stein's unbiased risk estimate, without a clean image.
 
 - :mod:`._scores`: SURE of NLM estimates on sampled tiles (Monte-Carlo divergence);
-- :mod:`._exact`: SURE of pixelwise NLM with its exact divergence (2-D);
+- :mod:`._exact`: SURE of pixelwise NLM with its exact divergence (images and volumes);
 - :mod:`._search`: :func:`tune`, the pruned search over method, f, r, h (and h_chroma);
 - :mod:`._grids`: the search space (candidate radii, the h grids and their centre);
 - :mod:`._ranking`: scoring and ranking candidates, luminance and chrominance apart;
@@ -20,6 +20,8 @@ from ._grids import (
     KEEP,
     PATCH_RADII,
     SEARCH_RADII,
+    VOLUME_PATCH_RADII,
+    VOLUME_SEARCH_RADII,
     centre_ratio,
     patch_scale,
 )
@@ -48,6 +50,8 @@ __all__ = [
     "SAMPLE_FRACTION",
     "SEARCH_RADII",
     "TILE",
+    "VOLUME_PATCH_RADII",
+    "VOLUME_SEARCH_RADII",
     "Candidate",
     "Sweep",
     "bayes_sweep",
