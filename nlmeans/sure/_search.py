@@ -156,7 +156,7 @@ def tune(
     fraction : float, optional
         Share of the image the fine pass's tiles cover, in (0, 1]. By default
         0.2 (at least 48 k pixels) with the Monte-Carlo divergence, 32 k
-        pixels with the exact one.
+        pixels (64 k voxels) with the exact one.
     seed : int
         Seed of the Monte-Carlo probe; the result is deterministic.
     return_scores : bool

@@ -266,3 +266,17 @@ def test_volumes_and_time_stacks_are_tuned_with_the_exact_divergence():
     _, small = tune(noisy[:16, :32, :32], 12.0, return_scores=True)
     assert {"pixel", "patch"} <= {s.method for s in small}
     assert {(s.f, s.r) for s in small if s.method != "combined"} == {(1, 3)}
+
+
+def test_a_colour_volume_is_tuned_in_luminance_and_chrominance_with_the_exact_divergence():
+    z, y, x = np.mgrid[0:32, 0:64, 0:64]
+    clean = np.stack(
+        [100 + 60 * np.sin(x / 7.0) * np.cos(y / 9.0) + 15 * (c + 1) * (z > 16) for c in range(3)],
+        axis=-1,
+    )
+    noisy = clean + np.random.default_rng(1).normal(0, 12.0, clean.shape)
+    params, scores = tune(noisy, 12.0, channel_axis=-1, return_scores=True)
+    assert {s.method for s in scores} == {"pixel"} and params.h_chroma is not None
+    tuned = denoise(noisy, params=params, channel_axis=-1)
+    presets = denoise(noisy, sigma=12.0, channel_axis=-1)
+    assert np.mean((tuned - clean) ** 2) < np.mean((presets - clean) ** 2)
