@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 
-from ..params import MAX_PATCH_RADIUS, MAX_SEARCH_RADIUS, check_radius
+from ..params import MAX_PATCH_RADIUS, MAX_SEARCH_RADIUS, check_radius, compact
+from ..params import radii as axis_radii
 from ._scores import MIN_SAMPLE_PIXELS, TILE
 
 #: Methods searched when none is given and SURE is taken with the Monte-Carlo
@@ -89,11 +90,15 @@ COARSE_MIN_PIXELS = 16 * 1024
 def candidate_radii(base, f, r, ndim: int, tiled: bool, patch_radii=None, radii=None):
     """``(fs, rs)``: the candidate patch and search radii of a search.
 
-    The given ones (``f``, ``r``), or ``base``'s (the presets) for per-axis
-    radii, 4-D stacks and volumes too small for the exact search's tiles;
-    else ``patch_radii`` and ``radii``, by default :data:`PATCH_RADII` and
-    :data:`SEARCH_RADII` in 2-D, :data:`VOLUME_PATCH_RADII` and
-    :data:`VOLUME_SEARCH_RADII` in 3-D.
+    The axes the caller left open (``f`` or ``r`` None, or None in a per-axis
+    tuple) take each of ``patch_radii`` and ``radii``, the given axes keep
+    their value. By default the candidates are those of the open axes'
+    dimensionality, as for the presets: :data:`PATCH_RADII` and
+    :data:`SEARCH_RADII` for two open axes (a 2-D image, or the frames of a
+    time stack given ``f = (0, None, None)``), :data:`VOLUME_PATCH_RADII`
+    and :data:`VOLUME_SEARCH_RADII` for three. 4-D stacks, volumes too small
+    for the exact search's tiles and other open-axis counts keep ``base``'s
+    (the given or preset) radii.
 
     Parameters
     ----------
@@ -112,20 +117,34 @@ def candidate_radii(base, f, r, ndim: int, tiled: bool, patch_radii=None, radii=
     -------
     (list, list)
     """
-    per_axis = isinstance(base.f, tuple) or isinstance(base.r, tuple)
-    fixed = per_axis or ndim > 3 or (ndim == 3 and not tiled)
-    volume = ndim == 3
+    open_f, open_r = _open_axes(f, ndim), _open_axes(r, ndim)
+    n_open = len(open_f | open_r)
+    if ndim > 3 or (ndim == 3 and not tiled) or n_open not in (2, 3):
+        return [base.f], [base.r]
     if patch_radii is None:
-        patch_radii = VOLUME_PATCH_RADII if volume else PATCH_RADII
+        patch_radii = VOLUME_PATCH_RADII if n_open == 3 else PATCH_RADII
     if radii is None:
-        radii = VOLUME_SEARCH_RADII if volume else SEARCH_RADII
-    fs = [base.f] if f is not None or fixed else [
-        check_radius("f", x, MAX_PATCH_RADIUS) for x in sorted(set(patch_radii))
-    ]  # fmt: skip
-    rs = [base.r] if r is not None or fixed else [
-        check_radius("r", x, MAX_SEARCH_RADIUS) for x in sorted(set(radii))
-    ]  # fmt: skip
+        radii = VOLUME_SEARCH_RADII if n_open == 3 else SEARCH_RADII
+
+    def filled(value, open_axes, candidate):
+        # The candidate on the open axes, the given (or preset) value on the others.
+        values = axis_radii(value, ndim)
+        return compact(tuple(candidate if k in open_axes else values[k] for k in range(ndim)))
+
+    fs = [filled(base.f, open_f, check_radius("f", x, MAX_PATCH_RADIUS))
+          for x in sorted(set(patch_radii))] if open_f else [base.f]  # fmt: skip
+    rs = [filled(base.r, open_r, check_radius("r", x, MAX_SEARCH_RADIUS))
+          for x in sorted(set(radii))] if open_r else [base.r]  # fmt: skip
     return fs, rs
+
+
+def _open_axes(value, ndim: int) -> set[int]:
+    """Return the axes a given radius leaves to the search (all for None, a tuple's None ones)."""
+    if value is None:
+        return set(range(ndim))
+    if isinstance(value, tuple):
+        return {k for k, v in enumerate(value) if v is None}
+    return set()
 
 
 def sampling(exact: bool, ndim: int) -> tuple:

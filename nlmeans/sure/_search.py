@@ -149,10 +149,11 @@ def tune(
         than about 96 k voxels), "pixel" and "patch" elsewhere;
         "patch" is scored with the Monte-Carlo divergence; "bayes" among them as "auto".
     patch_radii, radii : sequence of int, optional
-        Candidate patch radii f and search radii r; by default those of
-        :func:`~._grids.candidate_radii` (2-D images: f in 1, 2, 3 and r = 8;
-        volumes large enough for tiles: f in 1, 2 and r in 2, 3; given
-        radii, per-axis radii, time stacks and 4-D stacks: kept).
+        Candidate patch radii f and search radii r for the axes left open;
+        by default those of :func:`~._grids.candidate_radii` (2-D images and
+        the frames of a time stack: f in 1, 2, 3 and r = 8; volumes large
+        enough for tiles: f in 1, 2 and r in 2, 3; given radii and 4-D
+        stacks: kept).
     fraction : float, optional
         Share of the image the fine pass's tiles cover, in (0, 1]. By default
         0.2 (at least 48 k pixels) with the Monte-Carlo divergence, 32 k
@@ -356,7 +357,7 @@ def tune(
     # method="combined" asks for it there; volumes and per-axis radii with Monte-Carlo
     # terms too (not evaluated). With exact terms, volumes and time stacks are combined
     # automatically (on the blob and drift stacks of benchmarks/quality_volume.py at σ 10,
-    # 20, 30, σ estimated, chosen on all six: −0.03 to +0.24 dB against SURE's best single
+    # 20, 30, σ estimated, chosen on all six: −0.03 to +0.26 dB against SURE's best single
     # estimate, above it on five, and within 0.03 dB of the best of its terms).
     # Where there are terms with an exact divergence (pixelwise), only they
     # are combined: with the Monte-Carlo "patch" terms as well (12 weights), the
