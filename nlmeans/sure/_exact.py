@@ -161,15 +161,23 @@ def exact_sweeps(
     ndim = planes.ndim - 1
     spatial = tuple(range(3, ndim + 3))
     count = sum(math.prod(size) for _, size in tiles)
-    sweeps = []
-    for index, (method, f, r, hs) in enumerate(candidates):
+    for method, _, _, _ in candidates:
         if method != "pixel":
             raise ValueError(f"exact divergence is for method 'pixel', not {method!r}")
+    # One reflect padding for every candidate, by the largest r + f on each axis.
+    pads = [tuple(rk + fk for rk, fk in zip(radii(r, ndim), radii(f, ndim), strict=True))
+            for _, f, r, _ in candidates]  # fmt: skip
+    outer = tuple(max(axis) for axis in zip(*pads, strict=True))
+    padded = pad_reflect(planes, outer)
+    sweeps = []
+    for index, ((_, f, r, hs), pad) in enumerate(zip(candidates, pads, strict=True)):
         fs, rs = radii(f, ndim), radii(r, ndim)
-        pad = tuple(rk + fk for rk, fk in zip(rs, fs, strict=True))
-        padded = pad_reflect(planes, pad)
+        # Each tile with its candidate's r + f around it, cut from the padded image.
         windows = np.stack([
-            padded[block_index(origin, (n + 2 * p for n, p in zip(size, pad, strict=True)))]
+            padded[(slice(None),) + tuple(
+                slice(o + a - p, o + a + n + p)
+                for o, a, n, p in zip(outer, origin, size, pad, strict=True)
+            )]
             for origin, size in tiles
         ])  # fmt: skip
         hs = tuple(float(h) for h in hs)
@@ -183,7 +191,7 @@ def exact_sweeps(
         if keep:
             estimates = np.moveaxis(est, 0, 2).reshape(len(hs), channels, count)
         sweeps.append(
-            Sweep(method, f, r, hs, residual, tile_divergence.sum(axis=2), tile_divergence,
+            Sweep("pixel", f, r, hs, residual, tile_divergence.sum(axis=2), tile_divergence,
                   count, estimates, exact=True)
         )  # fmt: skip
     return sweeps

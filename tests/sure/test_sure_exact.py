@@ -123,6 +123,16 @@ def test_exact_sweeps_on_volume_tiles_match_the_oracle():
         assert a.exact and b.exact and a.count == b.count == sum(8 * 8 * 4 for _ in tiles)
         np.testing.assert_allclose(a.sure(5.0), b.sure(5.0), rtol=1e-4)
         np.testing.assert_allclose(a.estimates, b.estimates, atol=1e-3)
+    # Each candidate's tiles (cut from one padding by the largest radii) are the image's
+    # own: the estimates are those of denoising the whole volume.
+    for sweep, (_, f, r, hs) in zip(fast, candidates, strict=True):
+        for k, h in enumerate(hs):
+            whole = denoise(noisy[0], sigma=5.0, h=h, f=f, r=r, method="pixel")
+            want = np.concatenate([
+                whole[tuple(slice(o, o + n) for o, n in zip(*t, strict=True))].ravel()
+                for t in tiles
+            ])  # fmt: skip
+            np.testing.assert_allclose(sweep.estimates[k, 0], want, atol=1e-4 * 100.0)
 
 
 def test_tune_combines_below_sigma_15_with_exact_divergences():
