@@ -36,7 +36,7 @@ import numpy as np
 
 from .._arrays import pad_reflect
 from ..params import radii
-from ._scores import Sweep, block_index
+from ._scores import Sweep, block_index, window_index
 
 
 def divergence_reference(padded: np.ndarray, f, r, sigma: float, hs):
@@ -169,21 +169,16 @@ def exact_sweeps(
             for _, f, r, _ in candidates]  # fmt: skip
     outer = tuple(max(axis) for axis in zip(*pads, strict=True))
     padded = pad_reflect(planes, outer)
+    noisy = np.stack([planes[block_index(origin, size)] for origin, size in tiles])
     sweeps = []
     for index, ((_, f, r, hs), pad) in enumerate(zip(candidates, pads, strict=True)):
-        fs, rs = radii(f, ndim), radii(r, ndim)
         # Each tile with its candidate's r + f around it, cut from the padded image.
-        windows = np.stack([
-            padded[(slice(None),) + tuple(
-                slice(o + a - p, o + a + n + p)
-                for o, a, n, p in zip(outer, origin, size, pad, strict=True)
-            )]
-            for origin, size in tiles
-        ])  # fmt: skip
+        windows = np.stack(
+            [padded[window_index(outer, origin, size, pad)] for origin, size in tiles]
+        )
         hs = tuple(float(h) for h in hs)
         wanted = wanted_pairs(hs, channels, None if groups is None else groups[index])
-        est, div = sure_tiles(windows, fs, rs, sigma, hs, wanted)
-        noisy = np.stack([planes[block_index(origin, size)] for origin, size in tiles])
+        est, div = sure_tiles(windows, radii(f, ndim), radii(r, ndim), sigma, hs, wanted)
         # (T, K, C, *S) → per h and channel: ‖D(u) − u‖² and Σ div.
         residual = ((est.astype(np.float64) - noisy[:, None]) ** 2).sum(axis=(0, *spatial))
         tile_divergence = div.astype(np.float64).sum(axis=spatial).transpose(1, 2, 0)

@@ -216,6 +216,13 @@ def block_index(origin, size) -> tuple:
     return (slice(None),) + tuple(slice(a, a + n) for a, n in zip(origin, size, strict=True))
 
 
+def window_index(outer, origin, size, pad) -> tuple:
+    """Index a block with ``pad`` around it in an image reflect-padded by ``outer`` (≥ pad)."""
+    return (slice(None),) + tuple(
+        slice(o + a - p, o + a + n + p) for o, a, n, p in zip(outer, origin, size, pad, strict=True)
+    )
+
+
 def probe_for(shape, seed: int) -> np.ndarray:
     """Draw the float32 standard normal probe b of the Monte-Carlo divergence."""
     probe = np.random.default_rng((PROBE_KEY, seed)).standard_normal(shape)
@@ -301,10 +308,7 @@ def sweep_tiles(
         start = 0
         for t, (origin, size) in enumerate(tiles):
             # The tile with its candidate's padding, cut from the padded image.
-            window = (slice(None),) + tuple(
-                slice(o + a - p, o + a + n + p)
-                for o, a, n, p in zip(outer, origin, size, pad, strict=True)
-            )
+            window = window_index(outer, origin, size, pad)
             tile_u = planes[block_index(origin, size)].astype(np.float64)
             tile_b = probe[block_index(origin, size)].astype(np.float64)
             base = compute(padded[window], fs, rs, sigma, hs)
