@@ -153,7 +153,8 @@ def weight_constants(
     threshold = 2.0 * sigma * sigma * patch_count
     with np.errstate(divide="ignore", over="ignore"):
         scales = 1.0 / (patch_count * h2)  # inf where h² underflows to 0
-    cap = MAX_SCALE if threshold == 0 else min(MAX_SCALE, MAX_SCALE / threshold)
+        # MAX_SCALE / threshold overflows to inf for a tiny σ: the cap is then MAX_SCALE.
+        cap = MAX_SCALE if threshold == 0 else min(MAX_SCALE, np.float64(MAX_SCALE) / threshold)
     scales = np.minimum(scales, cap)
     offsets = threshold * scales
     return scales.astype(np.float32), offsets.astype(np.float32)

@@ -99,11 +99,20 @@ def test_threads_give_the_same_result_and_bad_counts_are_refused(rng):
     image = rng.random((70, 40)).astype(np.float32)  # two tiles of rows
     kwargs = dict(h=0.2, sigma=0.0, f=1, r=3, backend="cpu")
     most = numba.config.NUMBA_NUM_THREADS
+    # Bit for bit, the patchwise tiles and SURE's choice too: the tiles follow the
+    # machine's thread pool, not the threads in use.
+    patch = dict(kwargs, method="patch")
+    tuned = dict(sigma=0.1, backend="cpu", tune=True, return_params=True)
     try:
         cpu.set_threads(1)
         one = denoise(image, **kwargs)
+        one_patch, (one_tuned, one_params) = denoise(image, **patch), denoise(image, **tuned)
         cpu.set_threads(most)
         np.testing.assert_array_equal(denoise(image, **kwargs), one)
+        np.testing.assert_array_equal(denoise(image, **patch), one_patch)
+        most_tuned, most_params = denoise(image, **tuned)
+        assert most_params == one_params
+        np.testing.assert_array_equal(most_tuned, one_tuned)
         for bad in (0, most + 1, 1.5, True):
             with pytest.raises(NLMeansError, match="threads="):
                 cpu.set_threads(bad)

@@ -99,7 +99,11 @@ def tile_shape(shape, f, r, pixels: int = TILE_PIXELS) -> np.ndarray:
     Grows the tile, starting from a line of the last axis, by doubling the axis
     whose halo (about r_k / 2 + 2 f_k recomputed pixels per side) costs most
     relative to its size, up to ``pixels`` pixels; then splits it again while
-    there are fewer tiles than twice the threads.
+    there are fewer tiles than twice the machine's threads. That count is
+    Numba's thread pool (``NUMBA_NUM_THREADS``), not the threads in use: a
+    tile's running sums round on their own, so the tiles (and the last bits of
+    the patchwise result, and SURE's choices from it) must not change with
+    ``--threads`` or a Dask worker's share.
     """
     lead = AXES - len(shape)
     shape = [1] * lead + [int(v) for v in shape]
@@ -113,7 +117,7 @@ def tile_shape(shape, f, r, pixels: int = TILE_PIXELS) -> np.ndarray:
             break
         k = max(growable, key=lambda a: (halo[a] / tile[a], a))
         tile[k] = min(2 * tile[k], shape[k])
-    threads = numba.get_num_threads()
+    threads = numba.config.NUMBA_NUM_THREADS
 
     def n_tiles() -> int:
         return int(np.prod([-(-s // n) for s, n in zip(shape, tile, strict=True)]))
