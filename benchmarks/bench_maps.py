@@ -42,7 +42,10 @@ def ramp(args) -> None:
         sigma_map = np.tile(np.linspace(5, 40, args.size)[:, None], (1, args.size))
         noisy = clean + np.random.default_rng(0).normal(0, 1, clean.shape) * sigma_map
         mapped = nlmeans.denoise(noisy, sigma=sigma_map)
-        singles = {s: psnr(clean, nlmeans.denoise(noisy, sigma=s), data_range=255) for s in GRID}
+        singles = {
+            s: psnr(clean, nlmeans.denoise(noisy, sigma=s, tune=False), data_range=255)
+            for s in GRID
+        }
         best = max(singles, key=singles.get)
         got = psnr(clean, mapped, data_range=255)
         print(

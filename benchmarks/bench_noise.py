@@ -96,9 +96,9 @@ def timing() -> None:
 
     rng = np.random.default_rng(0)
     image = np.clip(data.camera() + rng.normal(0, 10, (512, 512)), 0, 255).astype(np.uint8)
-    nlmeans.denoise(image)  # compile
+    nlmeans.denoise(image, tune=False)  # compile
     nlmeans.estimate_sigma(image)
-    denoise = best_of(lambda: nlmeans.denoise(image, sigma=10.0))
+    denoise = best_of(lambda: nlmeans.denoise(image, sigma=10.0, tune=False))
     patches = best_of(lambda: nlmeans.estimate_sigma(image))
     wavelet = best_of(lambda: nlmeans.estimate_sigma(image, method="wavelet"))
     print(f"\n512×512 camera, best of 5: one denoise (σ given) {denoise * 1e3:.0f} ms; patch "
@@ -131,7 +131,7 @@ def pg_part() -> None:
 
                 try:
                     fitted, params = nlmeans.denoise(
-                        noisy, noise="poisson-gaussian", return_params=True
+                        noisy, noise="poisson-gaussian", return_params=True, tune=False
                     )
                     model = params.noise_model
                     estimated = score(fitted)
@@ -140,14 +140,14 @@ def pg_part() -> None:
                     estimated, gain, read = float("nan"), float("nan"), float("nan")
                 given, params = nlmeans.denoise(
                     noisy, noise="poisson-gaussian", gain=1.0, read_noise=read_noise,
-                    return_params=True,
+                    return_params=True, tune=False,
                 )  # fmt: skip
                 model = params.noise_model
                 stable = model.stabilize(noisy)
                 inner = nlmeans.denoise(stable, params=nlmeans.Params(
                     params.f, params.r, params.h, 1.0, method=params.method))  # fmt: skip
                 algebraic = algebraic_inverse(inner, 1.0, read_noise, 0.0)
-                gaussian = nlmeans.denoise(noisy)
+                gaussian = nlmeans.denoise(noisy, tune=False)
                 row = [estimated, score(given), score(gaussian), score(algebraic)]
                 margins.append((min(row[0], row[1]) - max(row[2], row[3]), name, peak, read_noise))
                 gains.append(gain - 1.0)

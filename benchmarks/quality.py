@@ -8,7 +8,7 @@ coffee, chelsea, immunohistochemistry) — × σ ∈ {5, 10, 15, 20, 30, 50}
 without clipping; PSNR (data_range 255) and SSIM on the 8-bit scale. Columns:
 
 - presets pixel / patch: IPOL 2011 tables with σ estimated, i.e. what
-  ``nlmeans.denoise(noisy)`` does with no parameters, and ``method="patch"``.
+  ``nlmeans.denoise(noisy, tune=False)`` does, and ``method="patch"``.
 - tune σ̂: ``nlmeans.denoise(noisy, tune=True)`` (σ estimated, no clean image),
   which is the SURE-best single estimate or the SURE-weighted combination;
   single σ̂: the SURE-best single estimate; combined σ̂: ``method="combined"``.
@@ -119,7 +119,12 @@ def nlmeans_columns(clean, noisy, sigma, axis, oracle: bool) -> dict:
     for method in ("pixel", "patch"):
         start = time.perf_counter()
         out, params = nlmeans.denoise(
-            noisy, channel_axis=axis, data_range=255.0, method=method, return_params=True
+            noisy,
+            channel_axis=axis,
+            data_range=255.0,
+            method=method,
+            return_params=True,
+            tune=False,
         )
         seconds = time.perf_counter() - start
         row[f"presets_{method}"] = {**score(clean, out, label(params)), "seconds": seconds}

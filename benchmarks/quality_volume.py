@@ -70,12 +70,12 @@ def rows_for(name: str, clean: np.ndarray, sigma: float, stack: bool) -> list[tu
     rows = [("noisy", psnr(clean, noisy), "", 0.0)]
 
     start = time.perf_counter()
-    slices = np.stack([nlmeans.denoise(frame, data_range=255.0) for frame in noisy])
+    slices = np.stack([nlmeans.denoise(frame, data_range=255.0, tune=False) for frame in noisy])
     rows.append(("2-D slices", psnr(clean, slices), "2-D presets", time.perf_counter() - start))
 
     given = {"f": (0, None, None), "r": (2, None, None)} if stack else {}
     start = time.perf_counter()
-    out, params = nlmeans.denoise(noisy, data_range=255.0, return_params=True, **given)
+    out, params = nlmeans.denoise(noisy, data_range=255.0, return_params=True, tune=False, **given)
     rows.append(("presets", psnr(clean, out), describe(params), time.perf_counter() - start))
 
     start = time.perf_counter()
@@ -113,14 +113,16 @@ def bayes_volume(sigma: float = 20.0, repeats: int = 1, depth: int = 64, side: i
     noisy = (clean + rng.normal(0.0, sigma, clean.shape)).astype(np.float32)
     methods = ("pixel", "bayes")
     for method in methods:
-        nlmeans.denoise(noisy[:16, :32, :32], sigma=sigma, data_range=255.0, method=method)
+        nlmeans.denoise(
+            noisy[:16, :32, :32], sigma=sigma, data_range=255.0, method=method, tune=False
+        )
     best = dict.fromkeys(methods, float("inf"))
     rows = {}
     for _ in range(repeats):
         for method in methods:
             start = time.perf_counter()
             out, params = nlmeans.denoise(noisy, sigma=sigma, data_range=255.0, method=method,
-                                          return_params=True)  # fmt: skip
+                                          return_params=True, tune=False)  # fmt: skip
             best[method] = min(best[method], time.perf_counter() - start)
             rows[method] = (psnr(clean, out), describe(params))
     title = f"{depth}×{side}×{side} blobs, σ given"

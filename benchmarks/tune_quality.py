@@ -5,7 +5,7 @@ Gaussian noise from ``numpy.random.default_rng(σ)`` added in float without
 clipping, σ estimated once (``nlmeans.estimate_sigma``) and given to every
 column; PSNR on the 8-bit scale. Columns:
 
-- presets: ``nlmeans.denoise(noisy, sigma=σ̂)``, the IPOL tables;
+- presets: ``nlmeans.denoise(noisy, sigma=σ̂, tune=False)``, the IPOL tables;
 - tune: ``nlmeans.denoise(noisy, params=nlmeans.tune(noisy, σ̂))``, with its choice;
 - oracle: the best PSNR over the pixelwise candidates of the 2-D search
   (f ∈ {1, 2, 3}, r = 8, h = 0.5 … 3.5 times the search's centre in steps of
@@ -59,7 +59,7 @@ def main() -> None:
             kwargs = {"channel_axis": axis, "data_range": 255.0}
             estimate = nlmeans.estimate_sigma(noisy, channel_axis=axis)
             start = time.perf_counter()
-            presets = nlmeans.denoise(noisy, sigma=estimate, **kwargs)
+            presets = nlmeans.denoise(noisy, sigma=estimate, tune=False, **kwargs)
             t_presets = time.perf_counter() - start
             start = time.perf_counter()
             params = nlmeans.tune(noisy, estimate, **kwargs)

@@ -80,17 +80,33 @@ def _denoise_stabilised(image, planes, request: Request, params, progress):
 MAX_TUNING_SIGMA = 4.0
 
 
-def _check_tuning_sigma(image, sigma, data_range) -> None:
-    """NLMeansError naming ``sigma`` and its range when SURE cannot tune for it."""
+def _tuning_sigma_error(image, sigma, data_range) -> str | None:
+    """Return the message naming ``sigma`` and its range when SURE cannot tune for it, or None."""
     if sigma is None:
-        return
+        return None
     limit = MAX_TUNING_SIGMA * (data_range if data_range is not None else image_data_range(image))
-    if not float(sigma) <= limit:
-        raise NLMeansError(
-            f"sigma={sigma:g} is out of range for tuning or the combined method: expected at "
-            f"most {limit:g} ({MAX_TUNING_SIGMA:g} times the data range); noise that large "
-            "hides the image (give h instead of tuning)"
-        )
+    if float(sigma) <= limit:
+        return None
+    return (
+        f"sigma={sigma:g} is out of range for tuning or the combined method: expected at "
+        f"most {limit:g} ({MAX_TUNING_SIGMA:g} times the data range); noise that large "
+        "hides the image (give h instead of tuning)"
+    )
+
+
+def tunes(request: Request, image: np.ndarray, mask=None) -> bool:
+    """Whether :func:`denoise_request` has SURE choose the parameters of ``image``.
+
+    As asked (``tune=True``, the combined or auto method: an NLMeansError where
+    it cannot), or by default (``tune`` None, :attr:`Request.tuned`) where it
+    can: without a mask, and for a σ up to :data:`MAX_TUNING_SIGMA` times the
+    data range (beyond it, and with a mask, the presets).
+    """
+    if not request.tuned:
+        return False
+    if request.tune_asked:
+        return True
+    return mask is None and _tuning_sigma_error(image, request.sigma, request.data_range) is None
 
 
 def _channel_axis_for(image: np.ndarray, channel_axis):
@@ -127,7 +143,7 @@ def denoise(
     backend: str = "auto",
     return_params: bool = False,
     method: str | None = None,
-    tune: bool = False,
+    tune: bool | None = None,
     h_chroma: float | None = None,
     patch_kernel: str = "uniform",
     progress=None,
@@ -182,10 +198,14 @@ def denoise(
         (:mod:`nlmeans.backends.reference_bayes`). "auto" (2-D, tunes): SURE
         chooses between the ``tune`` result and NL-Bayes at its presets
         (:mod:`nlmeans.sure._choice`); none of ``h``, ``f``, ``r``, ``h_chroma``.
-    tune : bool
-        Choose the unset ``h``, ``f``, ``r`` and ``method`` (and, for a
-        3-channel image, ``h_chroma``) by minimising SURE (:func:`nlmeans.tune`)
-        instead of taking the presets; "combined" when that lowers SURE by 2 %.
+    tune : bool, optional
+        True: choose the unset ``f``, ``r`` and ``method`` (and ``h``, and for a
+        3-channel image ``h_chroma``) by minimising SURE (:func:`nlmeans.tune`);
+        "combined" when that lowers SURE by 2 %. None (the default): tune
+        whenever ``h`` is not given and SURE can (an NLM method, the uniform
+        patch kernel, one σ of at most four times the data range, no mask,
+        σ map, Rician noise or ``motion``); otherwise the presets. False: the
+        presets (:func:`resolve_params`), the fast path.
     h_chroma : float, optional
         As in :func:`resolve_params`: a chrominance filtering strength for a
         3-channel image, which is then filtered in luminance–chrominance planes.
@@ -325,8 +345,10 @@ def denoise_request(
             )
         if params.method == COMBINED:
             params = replace(params, components=check_components(params.components, len(planes)))
-    elif q.tuned:
-        _check_tuning_sigma(image, q.sigma, q.data_range)
+    elif tunes(q, image):
+        error = _tuning_sigma_error(image, q.sigma, q.data_range)
+        if error is not None:
+            raise NLMeansError(error)
         params = tune_params(
             image, q.sigma, channel_axis=channel_axis, data_range=q.data_range, h=q.h, f=q.f,
             r=q.r, method=q.method, h_chroma=q.h_chroma, backend=q.backend,

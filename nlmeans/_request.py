@@ -37,6 +37,10 @@ class Request:
     ----------
     h, sigma, f, r, method, tune, h_chroma, patch_kernel
         As in :func:`nlmeans.denoise` (``sigma`` may be a σ map there).
+    components : tuple of Component
+        ``method="combined"`` with its terms fixed (``Params.components``, as
+        :meth:`with_params` sets them): the combination is computed as given,
+        not fitted. Empty otherwise.
     noise, gain, read_noise, offset, coils, motion
         The noise model and its settings, and motion-compensated search, as in
         :func:`nlmeans.denoise`.
@@ -61,8 +65,9 @@ class Request:
     f: Any = None
     r: Any = None
     method: str | None = None
-    tune: bool = False
+    tune: bool | None = None
     h_chroma: float | None = None
+    components: tuple = ()
     patch_kernel: str = "uniform"
     noise: str = "gaussian"
     gain: float | None = None
@@ -96,8 +101,28 @@ class Request:
 
     @property
     def tuned(self) -> bool:
-        """Whether SURE chooses the parameters (``tune``, or the combined or auto method)."""
-        return self.tune or self.method in ("combined", "auto")
+        """Whether SURE chooses the parameters.
+
+        When ``tune`` is True or the method is "combined" or "auto"; and by
+        default (``tune`` None) when ``h`` is not given and SURE can tune the
+        request: an NLM method, the uniform patch kernel, Gaussian or
+        Poisson-Gaussian noise with one σ, no motion compensation. ``tune=False`` keeps the presets.
+        """
+        if self.tune_asked:
+            return True
+        return self.tune is None and self.h is None and self.tunable
+
+    @property
+    def tune_asked(self) -> bool:
+        """Whether tuning was asked for: ``tune=True``, or the combined or auto method."""
+        fitted = self.method in ("combined", "auto") and not self.components
+        return bool(self.tune) or fitted
+
+    @property
+    def tunable(self) -> bool:
+        """Whether SURE can choose this request's parameters (what the default tuning asks)."""
+        nlm = self.method in (None, "pixel", "patch")  # NL-Bayes keeps its presets
+        return nlm and self.patch_kernel == "uniform" and not self.mapped and not self.motion
 
     @property
     def mapped(self) -> bool:
@@ -108,14 +133,16 @@ class Request:
         """Return (method, number of h) pairs to compile or load before the first image.
 
         The methods come from ``backend.methods`` (the registry): a combination
-        is fitted by SURE, so "combined" (or ``tune`` without a method) warms
-        every method the backend declares, with one and two strengths (SURE's
-        sweeps; "auto" as well, NL-Bayes among them); ``tune`` with a method warms
-        that method's two.
+        is fitted by SURE, so "combined" (or tuning without a method) warms
+        the NLM methods the backend declares, with one and two strengths (SURE's
+        sweeps; "auto" every method, NL-Bayes among them); tuning with a method
+        warms that method's two.
         """
-        if self.method in ("combined", "auto") or (self.tune and self.method is None):
+        if self.method == "auto":
             return [(m, k) for m in backend.methods for k in (1, 2)]
-        if self.tune:
+        if self.method == "combined" or (self.tuned and self.method is None):
+            return [(m, k) for m in backend.methods if m != "bayes" for k in (1, 2)]
+        if self.tuned:
             return [(self.method, 1), (self.method, 2)]
         return [(self.method or DEFAULT_METHOD, 1)]
 
@@ -126,12 +153,14 @@ class Request:
     def with_params(self, params) -> Request:
         """Return this request with the resolved (or tuned) ``params`` fixed, tuning off.
 
-        What ``batch --same-params`` gives the files after the first. With a
+        What ``batch --same-params`` gives the files after the first (a
+        combination with its terms and weights, not fitted again). With a
         Poisson-Gaussian model the stabilised image's σ is 1: the model's gain,
         read noise and offset are fixed instead of σ.
         """
         fixed = dict(h=params.h, sigma=params.sigma, f=params.f, r=params.r)
         fixed.update(h_chroma=params.h_chroma, method=params.method, tune=False)
+        fixed.update(components=params.components)  # a combination's terms, as fitted
         model = params.noise_model
         if model is not None:
             fixed.update(sigma=None, gain=model.gain, read_noise=model.read_noise)
@@ -150,7 +179,7 @@ def normalise(request: Request) -> dict:
     """
     from .errors import NLMeansError
     from .noise._models import check_noise
-    from .params import check_channel_axis_type, check_count, validate
+    from .params import check_channel_axis_type, check_components, check_count, validate
 
     r = request
     mapped = hasattr(r.sigma, "shape")  # a σ map is checked with its image
@@ -165,7 +194,7 @@ def normalise(request: Request) -> dict:
         "chunks": check_count("chunks", r.chunks),
         "coils": check_count("coils", r.coils),
         "channel_axis": check_channel_axis_type(r.channel_axis),
-        "tune": bool(r.tune),
+        "tune": None if r.tune is None else bool(r.tune),
         "motion": bool(r.motion),
     })  # fmt: skip
     if r.tuned and r.patch_kernel != "uniform":
@@ -173,6 +202,11 @@ def normalise(request: Request) -> dict:
             f"tune=True chooses parameters for the uniform patch kernel only, not "
             f"patch_kernel={r.patch_kernel!r}; give h (and f, r) to use it"
         )
+    if r.components:
+        if r.method != "combined" or r.tune:
+            raise NLMeansError("components= fixes a combination: method='combined', tune unset")
+        # The weights' chrominance rule needs the image: checked again when resolved.
+        values["components"] = check_components(r.components, 3)
     if r.coils != 1 and r.noise != "rician":
         raise NLMeansError(f"coils={r.coils} needs noise='rician'")
     if r.motion and (r.tune or r.method == "auto"):

@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ._arrays import check_image, to_channels_first
 from ._request import DEFAULT_METHOD, Request
 from .noise import estimate_sigma
-from .params import Params, image_data_range, resolve_checked
+from .params import COMBINED, Params, check_components, image_data_range, resolve_checked
 
 
 def resolve_params(
@@ -97,7 +99,8 @@ def resolve_planes(image, planes, request: Request) -> Params:
     image is checked here (:func:`nlmeans.params.resolve_checked`).
     """
     q = request
-    return resolve_checked(
+    combination = bool(q.components)  # a combination's fixed terms (Request.with_params)
+    params = resolve_checked(
         planes.shape[0],
         h=q.h,
         sigma=q.sigma,
@@ -105,8 +108,12 @@ def resolve_planes(image, planes, request: Request) -> Params:
         r=q.r,
         data_range=image_data_range(image) if q.data_range is None else q.data_range,
         estimate=lambda: estimate_sigma(image, channel_axis=q.channel_axis),
-        method=q.method or DEFAULT_METHOD,
+        method=DEFAULT_METHOD if combination else q.method or DEFAULT_METHOD,
         h_chroma=q.h_chroma,
         ndim=planes.ndim - 1,
         patch_kernel=q.patch_kernel,
     )
+    if not combination:
+        return params
+    components = check_components(q.components, planes.shape[0])
+    return replace(params, method=COMBINED, components=components)

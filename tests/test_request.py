@@ -68,13 +68,17 @@ def test_from_options_takes_the_fields_and_keeps_defaults_for_none():
 def test_warm_up_lists_come_from_the_registry(name):
     backend = REGISTRY[name]
     every = [(m, k) for m in backend.methods for k in (1, 2)]
-    assert Request(method="combined").kernels_to_warm(backend) == every
-    assert Request(tune=True).kernels_to_warm(backend) == every
+    nlm = [(m, k) for m, k in every if m != "bayes"]
+    assert Request(method="auto").kernels_to_warm(backend) == every
+    assert Request(method="combined").kernels_to_warm(backend) == nlm
+    assert Request(tune=True).kernels_to_warm(backend) == nlm
+    assert Request().kernels_to_warm(backend) == nlm  # tuned by default
     assert Request(tune=True, method="patch").kernels_to_warm(backend) == [
         ("patch", 1),
         ("patch", 2),
     ]
-    assert Request().kernels_to_warm(backend) == [("pixel", 1)]
+    assert Request(tune=False).kernels_to_warm(backend) == [("pixel", 1)]
+    assert Request(h=5.0).kernels_to_warm(backend) == [("pixel", 1)]  # h given: presets
     for method, _ in every:  # every name it lists is one the backend computes
         assert method in backend.methods
 
@@ -87,11 +91,31 @@ def test_with_params_fixes_what_was_resolved_and_stops_tuning():
     assert fixed.method == params.method and not fixed.tune
 
 
+def test_with_params_of_a_combination_reproduces_it_without_fitting_again(monkeypatch):
+    from nlmeans import _denoise
+
+    rng = np.random.default_rng(2)
+    first, second = (rng.normal(128, 20, (40, 44)).clip(0, 255).astype(np.uint8) for _ in "ab")
+    _, params = nlmeans.denoise(first, method="combined", return_params=True)
+    fixed = Request(method="combined", channel_axis=None).with_params(params)
+    assert fixed.components == params.components and not fixed.tuned
+
+    def no_tuning(*args, **kwargs):
+        raise AssertionError("the fixed combination was fitted again")
+
+    monkeypatch.setattr(_denoise, "tune_params", no_tuning)
+    result, used = _denoise.denoise_request(second, fixed, return_params=True)
+    assert used.components == params.components and used.method == "combined"
+    np.testing.assert_array_equal(result, nlmeans.denoise(second, params=params))
+    with pytest.raises(NLMeansError, match="components="):
+        Request(components=params.components)  # a combination's terms need method="combined"
+
+
 @pytest.mark.parametrize(
     "options",
     [
         dict(h=0.1, sigma=0.05, f=1, r=2),
-        dict(sigma=0.05, f=(1, 2), r=(2, 3)),  # the presets fill h
+        dict(sigma=0.05, f=(1, 2), r=(2, 3), tune=False),  # the presets fill h
         dict(h=0.1, sigma=np.full((12, 14), 0.05), f=1, r=2, noise="rician"),  # mapped path
     ],
 )

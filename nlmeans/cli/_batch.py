@@ -69,13 +69,13 @@ def batch(
     offset: OffsetOption = None,
     method: MethodOption = None,
     patch_kernel: PatchKernelOption = Request.patch_kernel,
-    tune: TuneOption = False,
+    tune: TuneOption = None,
     h_chroma: HChromaOption = None,
     same_params: Annotated[
         bool,
         typer.Option(
             "--same-params",
-            help="Resolve (or --tune) unset parameters once, on the first image, and use "
+            help="Resolve (or tune) unset parameters once, on the first image, and use "
             "them for all with the same spatial axes (others fail by name). "
             "Default: each image gets its own.",
         ),

@@ -16,6 +16,7 @@ from ._app import HelpCommand, app, fail
 from ._common import prepare_backend, print_json, write_text
 from ._options import (
     BackendOption,
+    CompareTuneOption,
     DebugOption,
     FOption,
     HChromaOption,
@@ -25,7 +26,6 @@ from ._options import (
     PatchKernelOption,
     ROption,
     ThreadsOption,
-    TuneOption,
 )
 
 #: Largest --sigma of added noise, 8-bit units: beyond it the noise hides the image.
@@ -71,7 +71,7 @@ def compare(
     f: FOption = None,
     method: MethodOption = None,
     patch_kernel: PatchKernelOption = Request.patch_kernel,
-    tune: TuneOption = False,
+    tune: CompareTuneOption = False,
     h_chroma: HChromaOption = None,
     backend: BackendOption = Request.backend,
     threads: ThreadsOption = None,

@@ -89,7 +89,7 @@ def denoise(
     offset: OffsetOption = None,
     method: MethodOption = None,
     patch_kernel: PatchKernelOption = Request.patch_kernel,
-    tune: TuneOption = False,
+    tune: TuneOption = None,
     h_chroma: HChromaOption = None,
     backend: BackendOption = Request.backend,
     threads: ThreadsOption = None,
@@ -131,7 +131,7 @@ def denoise(
     """Denoise one image, stack or video file; the input is never modified."""
     request = Request.from_options(locals())  # checked: the only copy of the choices
     # Deferred, like every heavy import of the commands: `nlmeans --help` stays fast.
-    from .._denoise import denoise_request
+    from .._denoise import denoise_request, tunes
     from .._reporting import SlabProgress
     from ..errors import NLMeansError
     from ..io import check_picture_format, read_image, require_finite, write_image
@@ -167,7 +167,8 @@ def denoise(
         params, elapsed = denoise_file(
             input_path, output, request, overwrite=overwrite, progress=bar, final=True
         )
-        _report(input_path, output, params, chosen, elapsed, request.tuned, quiet, json_output)
+        how = chosen_by(request, request.tuned)
+        _report(input_path, output, params, chosen, elapsed, how, quiet, json_output)
         return
     for option, value in (("--chunks", chunks), ("--channel-axis", channel_axis)):
         if value is not None:
@@ -183,7 +184,8 @@ def denoise(
             input_path, output, request, overwrite=overwrite, codec=codec, quiet=quiet,
             show_bar=show_progress(quiet, json_output),
         )  # fmt: skip
-        _report(input_path, output, params, chosen, elapsed, False, quiet, json_output, picture)
+        how = chosen_by(request, False)
+        _report(input_path, output, params, chosen, elapsed, how, quiet, json_output, picture)
         return
     picture = read_image(input_path, request.axes)
     check_picture_format(output, picture)
@@ -210,13 +212,24 @@ def denoise(
         output, picture.with_pixels(result), replace=overwrite, like=picture, codec=codec,
         final=True,
     )  # fmt: skip
-    _report(input_path, output, params, chosen, elapsed, request.tuned, quiet, json_output, picture)
+    how = chosen_by(request, tunes(request, picture.pixels, inside))
+    _report(input_path, output, params, chosen, elapsed, how, quiet, json_output, picture)
+
+
+def chosen_by(request, tuned: bool) -> str:
+    """Return who chose the parameters, for the report: SURE, the presets or the user (empty)."""
+    if tuned:
+        return "tuned by SURE"
+    return "presets" if request.h is None else ""
 
 
 def _report(
-    input_path, output, params, chosen, elapsed, tune, quiet, json_output, picture=None
+    input_path, output, params, chosen, elapsed, how, quiet, json_output, picture=None
 ) -> None:
+    """Print what was written and with which parameters; ``how`` says who chose them."""
     from .._reporting import axes_record, params_line, params_record
+
+    label = f" ({how})" if how else ""
 
     if json_output:
         print_json(
@@ -235,6 +248,6 @@ def _report(
         shape = "" if plain else f" ({picture.describe_axes()})"
         typer.echo(
             f"{input_path} -> {output}{shape}\n"
-            f"  {params_line(params)}{' (tuned by SURE)' if tune else ''}\n"
+            f"  {params_line(params)}{label}\n"
             f"  backend={chosen.name} time={elapsed:.3f}s"
         )

@@ -103,11 +103,21 @@ PatchKernelOption = Annotated[
     ),
 ]
 TuneOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--tune/--presets",
+        help="--tune: choose the unset h, f, r and method (and, for color, h-chroma) by "
+        "minimising SURE on the noisy image (a few times the cost of one denoise). "
+        "--presets: the preset parameters, the fast path. Default: tune unless --h is given "
+        "(presets for masks, sigma maps, Rician noise, --motion and streamed videos).",
+    ),
+]
+CompareTuneOption = Annotated[
     bool,
     typer.Option(
         "--tune",
-        help="Choose the unset h, f, r and method (and, for color, h-chroma) by minimising SURE "
-        "on the noisy image (a few times the cost of one denoise).",
+        help="Choose nlmeans' unset h, f, r and method by minimising SURE (timed apart); the "
+        "peers take the same h, f and r. Default: the presets.",
     ),
 ]
 HChromaOption = Annotated[

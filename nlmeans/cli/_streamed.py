@@ -26,13 +26,15 @@ from ._common import prepare_backend
 def wants_streaming(input_path: Path, output: Path, request) -> bool:
     """Return a video in and a video out, with choices that need no look at the whole video.
 
-    Tuning, a combination and noise models other than Gaussian take the whole
-    video in memory instead.
+    Tuning asked for (``--tune``, a combination) and noise models other than
+    Gaussian take the whole video in memory instead; a streamed video takes the
+    presets where nothing is given (the default tuning needs the whole video).
     """
     from ..io._formats import VIDEO_EXTENSIONS
 
     videos = all(Path(p).suffix.lower() in VIDEO_EXTENSIONS for p in (input_path, output))
-    return videos and not request.tuned and request.noise == "gaussian" and not request.mapped
+    plain = request.noise == "gaussian" and not request.mapped
+    return videos and not request.tune_asked and plain
 
 
 #: glibc's ``mallopt`` parameter M_MMAP_THRESHOLD, and the size it is fixed at.
@@ -120,7 +122,7 @@ def denoise_streamed(
     check_fixed_axes(input_path, request.axes, "TYXC", "video")
     info = probe_video(input_path)
     f, r = radii_for_axes("TYXC", request.f, request.r)
-    request = replace(request, f=f, r=r, channel_axis=3)
+    request = replace(request, f=f, r=r, channel_axis=3, tune=False)  # the presets
     chunk = chunk_for(info.height, info.width)
     first = list(itertools.islice(iter_frames(input_path), chunk))
     if not first:

@@ -41,7 +41,7 @@ def denoise(
     channel_axis: int | None = None,
     method: str | None = None,
     backend: str = "auto",
-    tune: bool = False,
+    tune: bool | None = None,
     h_chroma: float | None = None,
     data_range: float | None = None,
     return_params: bool = False,
@@ -62,8 +62,9 @@ def denoise(
     image's default ``data_range``), and computes a sample of it
     (:func:`sample_tiles`) from which the unset parameters are resolved once
     for the whole array: sigma by :func:`nlmeans.estimate_sigma` on the sample,
-    then the presets; with ``tune``, SURE (:func:`nlmeans.tune`) evaluated on
-    the sample. When the array has at most ``sample_chunks`` tiles the sample
+    then the presets, or (``tune`` True, or None and no ``h``, as in
+    :func:`nlmeans.denoise`) SURE (:func:`nlmeans.tune`) evaluated on the
+    sample. When the array has at most ``sample_chunks`` tiles the sample
     is the whole array, and these are the in-memory run's parameters. Nothing
     is denoised until the result is computed.
 

@@ -168,7 +168,9 @@ def compare_image(
         nlmeans' choices (:class:`nlmeans.Request`; h in 8-bit units)
         and backend; unset parameters are resolved from the noisy image as
         :func:`nlmeans.denoise` does, or tuned by SURE with ``tune`` (its time
-        kept apart, in ``tuning_seconds``). Default: every choice unset.
+        kept apart, in ``tuning_seconds``) when ``tune`` is True (not by
+        default: the peers take the same parameters). Default: every choice
+        unset.
     opencv : bool, optional
         Include OpenCV (default: when ``cv2`` is importable).
     repeat : int
@@ -202,7 +204,7 @@ def compare_image(
         data_range=255.0,
     )
     tuning_seconds = None
-    if request.tuned:
+    if request.tune_asked:  # the same parameters for every peer: the presets unless asked
         start = time.perf_counter()
         params = tune_params(
             noisy, request.sigma, method=request.method, backend=request.backend,

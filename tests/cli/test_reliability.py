@@ -392,11 +392,11 @@ nio.check_declared = spy
 def status(key):
     with open("/proc/self/status") as lines:
         return next(int(l.split()[1]) * 1024 for l in lines if l.startswith(key))
-app(["denoise", big, "-o", out, "--overwrite", "-q"], standalone_mode=False)
+app(["denoise", big, "-o", out, "--overwrite", "-q", "--presets"], standalone_mode=False)
 with open("/proc/self/clear_refs", "w") as clear:
     clear.write("5")  # resets VmHWM, the peak RSS, to the current RSS
 base = status("VmRSS:")
-app(["denoise", big, "-o", out, "--overwrite", "-q"], standalone_mode=False)
+app(["denoise", big, "-o", out, "--overwrite", "-q", "--presets"], standalone_mode=False)
 print(json.dumps({"used": status("VmHWM:") - base, "estimate": estimates[-1]}))
 """
 
@@ -671,7 +671,7 @@ def test_real_sigint_during_batch_keeps_finished_files_and_a_rerun_resumes(tmp_p
     source.mkdir()
     for index in range(4):
         Image.fromarray(noisy(rng, (96, 96, 3))).save(source / f"img{index}.png")
-    args = [str(source), str(target), "--backend", "reference", "--r", "12", "-q"]
+    args = [str(source), str(target), "--backend", "reference", "--r", "12", "--presets", "-q"]
     script = (
         "import sys, nlmeans.cli, nlmeans.batch, nlmeans._denoise, nlmeans.io\n"  # loads backends
         f"sys.argv = ['nlmeans', 'batch', *{args!r}]\n"
@@ -691,7 +691,7 @@ def test_real_sigint_during_batch_keeps_finished_files_and_a_rerun_resumes(tmp_p
     stamps = {name: (target / name).read_bytes() for name in finished}
     for name in finished:  # every file present is complete
         assert np.asarray(Image.open(target / name)).shape == (96, 96, 3)
-    result = batch(source, target, "--backend", "reference", "--r", "12")
+    result = batch(source, target, "--backend", "reference", "--r", "12", "--presets")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in target.iterdir()) == [f"img{i}.png" for i in range(4)]
     assert all((target / name).read_bytes() == data for name, data in stamps.items())

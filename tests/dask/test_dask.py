@@ -104,7 +104,7 @@ def test_parameters_are_resolved_once_from_a_sample_before_compute(monkeypatch):
 
     monkeypatch.setattr(nlmeans._resolve, "estimate_sigma", counted)
     lazy, params = nd.denoise(
-        da.from_array(image, chunks=(100, 100)), return_params=True, sample_chunks=4
+        da.from_array(image, chunks=(100, 100)), return_params=True, sample_chunks=4, tune=False
     )
     assert params.sigma_estimated and abs(params.sigma - 0.08 * 255) < 2
     # The result is what the front door computes with these parameters.
