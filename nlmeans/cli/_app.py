@@ -102,9 +102,28 @@ class _OneLineErrors(typer.core.TyperGroup):
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(EXIT_INTERRUPTED)
+        if self.process_ends:
+            leave(code)
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def leave(code: int) -> None:
+    """End the console script's process with ``code``, without the interpreter's teardown.
+
+    The outputs are published and the streams flushed by now; the exit handlers
+    run (they close what libraries registered). What is skipped is freeing every
+    object one by one, Numba's compiled code included: about 0.4 s of a 1.5 s run.
+    """
+    import atexit
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _click_exit(error) -> int:
