@@ -133,15 +133,17 @@ class Request:
         """Return (method, number of h) pairs to compile or load before the first image.
 
         The methods come from ``backend.methods`` (the registry): a combination
-        is fitted by SURE, so "combined" (or tuning without a method) warms
-        the NLM methods the backend declares, with one and two strengths (SURE's
-        sweeps; "auto" every method, NL-Bayes among them); tuning with a method
-        warms that method's two.
+        is fitted by SURE, so "combined" (or tuning without a method) warms the
+        pixelwise method with one and two strengths (SURE's sweeps; "auto"
+        every method the backend declares, NL-Bayes among them); tuning with a
+        method warms that method's two.
         """
         if self.method == "auto":
             return [(m, k) for m in backend.methods for k in (1, 2)]
         if self.method == "combined" or (self.tuned and self.method is None):
-            return [(m, k) for m in backend.methods if m != "bayes" for k in (1, 2)]
+            # Images large enough for tiles search pixelwise candidates only; the
+            # patchwise kernels of smaller ones load (or compile) when first used.
+            return [("pixel", 1), ("pixel", 2)]
         if self.tuned:
             return [(self.method, 1), (self.method, 2)]
         return [(self.method or DEFAULT_METHOD, 1)]
