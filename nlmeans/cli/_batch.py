@@ -184,5 +184,9 @@ def batch(
         )
     elif not quiet:
         typer.echo(summary_text(summary))
+        if request.h is None:  # who chose the parameters (h given: the user)
+            how = "tuned by SURE" if request.tuned else "from the presets"
+            where = "on the first file, for all" if same_params else "per file"
+            typer.echo(f"parameters {how} {where}")
     if summary.failed:
         raise typer.Exit(EXIT_FAILED)

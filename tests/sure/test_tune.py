@@ -222,3 +222,40 @@ def test_volumes_tune_per_axis_radii_and_combine_on_request():
     assert combined.method == "combined" and all(c.f in ((0, 1, 1), 0) for c in combined.components)
     np.testing.assert_array_equal(out, denoise(noisy, params=combined))
     assert np.mean((out - clean) ** 2) < 0.5 * np.mean((noisy - clean) ** 2)
+
+
+def test_the_command_line_tunes_by_default_and_says_who_chose(tmp_path):
+    import imageio.v3 as iio
+    from typer.testing import CliRunner
+
+    from nlmeans import resolve_params
+    from nlmeans.cli import app
+
+    _, noisy, _ = synthetic(size=64)
+    image = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    source = folder / "noisy.png"
+    iio.imwrite(source, image)
+    runner = CliRunner()
+
+    def denoise(*options):
+        out = tmp_path / f"out{len(options)}.png"
+        result = runner.invoke(app, ["denoise", str(source), "-o", str(out), *options])
+        assert result.exit_code == 0, result.output
+        return result.stdout, iio.imread(out)
+
+    text, written = denoise()
+    chosen = tune(image)
+    assert "(tuned by SURE)" in text and f"h={chosen.h:.4g}" in text
+    np.testing.assert_array_equal(written, nlmeans.denoise(image, params=chosen))
+    text, written = denoise("--presets")
+    presets = resolve_params(image)
+    assert "(presets)" in text and f"h={presets.h:.4g}" in text
+    np.testing.assert_array_equal(written, nlmeans.denoise(image, params=presets))
+    text, _ = denoise("--h", "12")  # given: neither word
+    assert "h=12 " in text and "tuned" not in text and "presets" not in text
+    for options, words in (((), "tuned by SURE per file"), (("--presets",), "from the presets")):
+        result = runner.invoke(app, ["batch", str(folder), str(tmp_path / str(options)), *options])
+        assert result.exit_code == 0, result.output
+        assert f"parameters {words}" in result.stdout
