@@ -100,6 +100,20 @@ def test_mask_keeps_outside_bit_for_bit(rng, dtype):
     assert not np.array_equal(out[mask], image[mask])
 
 
+def test_a_mask_or_a_map_takes_the_presets_where_tuning_is_not_asked(rng):
+    image = noisy_gray(rng)
+    mask = np.zeros(image.shape, bool)
+    mask[5:30, 10:40] = True
+    sigma_map = np.full(image.shape, 12.0)
+    for options in ({"mask": mask}, {"sigma": sigma_map}, {"mask": mask, "sigma": sigma_map}):
+        out, params = nlmeans.denoise(image, return_params=True, **options)
+        presets = nlmeans.denoise(image, tune=False, **options)
+        np.testing.assert_array_equal(out, presets)
+        assert params.method == "pixel" and not params.components
+        with pytest.raises(NLMeansError, match="tune=True is not available"):
+            nlmeans.denoise(image, tune=True, **options)
+
+
 def test_candidates_outside_the_mask_are_never_averaged(rng):
     image = np.full((30, 30), 250, np.uint8)
     image[:, :15] = np.clip(40 + rng.normal(0, 5, (30, 15)), 0, 255).astype(np.uint8)

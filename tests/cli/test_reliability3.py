@@ -424,6 +424,9 @@ def test_huge_sigmas_name_the_parameter_and_its_range(tmp_path, photo):
     with pytest.raises(nlmeans.NLMeansError, match="at most 1020"):
         nlmeans.denoise(image, sigma=1e6, tune=True)
     assert nlmeans.denoise(image, sigma=1000, method="combined").shape == image.shape
+    # Not asked for, tuning steps aside for such a sigma: the presets, no error.
+    expected = nlmeans.denoise(image, sigma=1e6, tune=False)
+    np.testing.assert_array_equal(nlmeans.denoise(image, sigma=1e6), expected)
 
 
 # --- Limits: memory, threads, workers ----------------------------------------------------------
