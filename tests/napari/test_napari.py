@@ -96,7 +96,8 @@ def test_anisotropic_volume_gets_anisotropic_radii(make_napari_viewer, qtbot):
     qtbot.waitUntil(lambda: len(viewer.layers) == 2, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: panel.run_button.enabled, timeout=WAIT_MS)
     result = viewer.layers[1]
-    expected = nlmeans.denoise(volume, f=(0, 1, 1), r=(2, 3, 3))
+    # The widget's "tune" box is unchecked: the presets' h for the proposed radii.
+    expected = nlmeans.denoise(volume, f=(0, 1, 1), r=(2, 3, 3), tune=False)
     np.testing.assert_array_equal(result.data, expected)
     assert result.data.dtype == volume.dtype
     np.testing.assert_array_equal(result.scale, layer.scale)
