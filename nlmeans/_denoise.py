@@ -102,11 +102,12 @@ def tunes(request: Request, image: np.ndarray, mask=None) -> bool:
     can: without a mask, and for a σ up to :data:`MAX_TUNING_SIGMA` times the
     data range (beyond it, and with a mask, the presets).
     """
-    if not request.tuned:
+    if not request.tuned or (mask is not None and not request.tune_asked):
         return False
-    if request.tune_asked:
-        return True
-    return mask is None and _tuning_sigma_error(image, request.sigma, request.data_range) is None
+    error = _tuning_sigma_error(image, request.sigma, request.data_range)
+    if error is not None and request.tune_asked:
+        raise NLMeansError(error)
+    return error is None
 
 
 def _channel_axis_for(image: np.ndarray, channel_axis):
@@ -346,9 +347,6 @@ def denoise_request(
         if params.method == COMBINED:
             params = replace(params, components=check_components(params.components, len(planes)))
     elif tunes(q, image):
-        error = _tuning_sigma_error(image, q.sigma, q.data_range)
-        if error is not None:
-            raise NLMeansError(error)
         params = tune_params(
             image, q.sigma, channel_axis=channel_axis, data_range=q.data_range, h=q.h, f=q.f,
             r=q.r, method=q.method, h_chroma=q.h_chroma, backend=q.backend,
