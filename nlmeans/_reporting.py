@@ -10,11 +10,13 @@ import csv
 import io
 import sys
 from dataclasses import asdict
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from .batch import DONE, FAILED, ItemResult, Summary
-from .evaluate import SSIM_WINDOW, Comparison, Row
 from .params import Params
+
+if TYPE_CHECKING:  # the batch and evaluation packages load when their commands print
+    from .batch import ItemResult, Summary
+    from .evaluate import Comparison, Row
 
 
 def params_record(params: Params) -> dict:
@@ -85,6 +87,8 @@ def _shape_words(shape: tuple) -> str:
 
 def comparison_text(comparison: Comparison, noise: str) -> str:
     """Return the human report of one image: header, table, each method's parameters."""
+    from .evaluate import SSIM_WINDOW
+
     lines = [
         f"{comparison.name} ({_shape_words(comparison.shape)}), {noise}",
         f"parameters: {params_line(comparison.params)}"
@@ -153,6 +157,8 @@ class PlainProgress:
         return None
 
     def finished(self, result: ItemResult) -> None:
+        from .batch import DONE, FAILED
+
         self.count += 1
         width = len(str(self.total))
         head = f"[{self.count:>{width}}/{self.total}] {result.status:<7} {result.item.relative}"
@@ -204,6 +210,8 @@ class BarProgress:
         self.progress.update(self.task, current=relative)
 
     def finished(self, result: ItemResult) -> None:
+        from .batch import FAILED
+
         if result.status == FAILED:
             self.progress.console.print(
                 f"failed {result.item.relative}: {result.reason}", markup=False, highlight=False

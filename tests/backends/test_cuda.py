@@ -250,6 +250,46 @@ def test_driver_errors_are_reduced_to_one_line():
     assert nlm_cuda._first_line(Exception(message)) == "CUDA driver library cannot be found."
 
 
+def test_the_driver_library_is_looked_for_before_numba_cuda_is_imported(monkeypatch):
+    from numba.core import config
+
+    def missing(name):
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(config, "ENABLE_CUDASIM", 0)
+    monkeypatch.setattr(config, "CUDA_DRIVER", "")
+    monkeypatch.setattr(nlm_cuda.sys, "platform", "linux")
+    monkeypatch.setattr(nlm_cuda.ctypes, "CDLL", missing)
+    assert not nlm_cuda._driver_library_loads()
+    monkeypatch.setattr(nlm_cuda, "_probe_result", [])  # probe again, restored afterwards
+    assert nlm_cuda.availability() == (
+        "no usable CUDA driver: CUDA driver library cannot be found."
+    )
+    loaded = []
+    monkeypatch.setattr(nlm_cuda.ctypes, "CDLL", loaded.append)
+    assert nlm_cuda._driver_library_loads() and loaded == ["libcuda.so"]
+    # numba.cuda decides where it is told to: the simulator, a driver path.
+    monkeypatch.setattr(nlm_cuda.ctypes, "CDLL", missing)
+    monkeypatch.setattr(config, "CUDA_DRIVER", "/opt/driver/libcuda.so")
+    assert nlm_cuda._driver_library_loads()
+    monkeypatch.setattr(config, "CUDA_DRIVER", "")
+    monkeypatch.setattr(config, "ENABLE_CUDASIM", 1)
+    assert nlm_cuda._driver_library_loads()
+
+
+@no_device
+def test_a_cpu_run_without_a_driver_does_not_import_numba_cuda():
+    if nlm_cuda._driver_library_loads():
+        pytest.skip("a CUDA driver library loads here: numba.cuda is what answers")
+    code = (
+        "import sys, numpy as np, nlmeans\n"
+        "nlmeans.denoise(np.zeros((8, 8), np.float32), h=1.0, sigma=1.0)\n"
+        "sys.exit('numba.cuda' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, timeout=600).returncode == 0
+
+
 @pytest.mark.parametrize(
     "n_channels, f, r, plan",
     [
