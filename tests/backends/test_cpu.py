@@ -120,6 +120,30 @@ def test_threads_give_the_same_result_and_bad_counts_are_refused(rng):
         cpu.set_threads(most)
 
 
+def test_sure_tiles_and_frame_pairs_do_not_depend_on_the_threads_in_use(rng):
+    import numba
+
+    from nlmeans.backends.cpu._sure_pixel import sure_tiles
+
+    # One tile of 64 rows: its bands of rows (each with its own running sums) follow
+    # the machine's thread pool, so 1 thread gives the bits that all threads give.
+    windows = rng.random((1, 1, 64 + 2 * 4, 48 + 2 * 4)).astype(np.float32)
+    # A time stack's frame-pair tiles: their rows follow the thread pool too.
+    stack = rng.random((3, 128, 40)).astype(np.float32)
+    frames = dict(h=0.2, sigma=0.0, f=(0, 1, 1), r=(1, 3, 3), backend="cpu", tune=False)
+    most = numba.config.NUMBA_NUM_THREADS
+    try:
+        cpu.set_threads(1)
+        one = sure_tiles(windows, 1, 3, 0.1, [0.1, 0.3])
+        one_stack = denoise(stack, **frames)
+        cpu.set_threads(most)
+        for got, expected in zip(sure_tiles(windows, 1, 3, 0.1, [0.1, 0.3]), one, strict=True):
+            np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(denoise(stack, **frames), one_stack)
+    finally:
+        cpu.set_threads(most)
+
+
 def test_largest_window_keeps_float32_sums_accurate(rng):
     # r = 200 (the largest allowed) with h far above the data range: every one
     # of the 401² weights is close to 1, so one float32 sum per pixel would lose

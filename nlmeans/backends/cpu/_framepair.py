@@ -286,9 +286,13 @@ def _framepair_kernel(
 
 
 def tile_rows_for(height: int, width: int) -> int:
-    """Rows per tile: :data:`TILE_ROWS`, fewer (down to 16) for at least 2 tiles per thread."""
+    """Rows per tile: :data:`TILE_ROWS`, fewer (down to 16) for at least 2 tiles per thread.
+
+    Threads of the machine's pool, not those in use: a tile's running sums round
+    on their own, so the tiles must not change with ``--threads``.
+    """
     col_tiles = -(-width // TILE_COLS)
-    wanted = 2 * numba.get_num_threads()
+    wanted = 2 * numba.config.NUMBA_NUM_THREADS
     rows = -(-height * col_tiles // wanted)
     return int(max(16, min(TILE_ROWS, rows)))
 

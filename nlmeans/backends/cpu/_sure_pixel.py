@@ -261,8 +261,10 @@ def sure_tiles(windows: np.ndarray, f, r, sigma: float, hs, wanted=None):
     estimates = np.empty(shape, np.float32)
     divergence = np.empty(shape, np.float32)
     # Blocks so that every thread has work, also for one or two tiles: bands of
-    # rows on 2-D tiles, slabs of planes (whole planes) on 3-D ones.
-    jobs = 4 * numba.get_num_threads()
+    # rows on 2-D tiles, slabs of planes (whole planes) on 3-D ones. A block's
+    # running sums round on their own, so the blocks follow the machine's thread
+    # pool, not the threads in use: the same bits (and SURE's choice) for any --threads.
+    jobs = 4 * numba.config.NUMBA_NUM_THREADS
     planes, rows = inner[0], inner[1]
     if planes == 1:
         slab, band = 1, min(rows, max(8, -(-rows * n_tiles // jobs)))
