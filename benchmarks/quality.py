@@ -13,9 +13,10 @@ without clipping; PSNR (data_range 255) and SSIM on the 8-bit scale. Columns:
   which is the SURE-best single estimate or the SURE-weighted combination;
   single σ̂: the SURE-best single estimate; combined σ̂: ``method="combined"``.
 - tune σ: the SURE-best single estimate with σ known, and candidate oracle: the
-  best PSNR over the same search space (every method × f ∈ {1, 2, 3} × r = 8
-  with a dense h grid; colour: the best luminance and chrominance h of each),
-  which needs the clean image.
+  best PSNR over the same search space (every method × f ∈ {1, 2, 3} ×
+  r ∈ {5, 8}, the radii of images too small for the exact search's tiles, with
+  a dense h grid; colour: the best luminance and chrominance h of each), which
+  needs the clean image.
 - scikit-image oracle: ``denoise_nl_means`` (fast_mode, sigma given) best over
   h ∈ {0.5, 0.7, 0.9, 1.1}σ × patch_size ∈ {3, 5, 7} (patch_distance 6).
 - OpenCV oracle: best over h ∈ {0.6, 0.8, 1.0, 1.2, 1.5}σ, template 7,
@@ -36,6 +37,7 @@ Run ``python benchmarks/quality.py`` for the whole table, or a subset, e.g.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 
@@ -46,7 +48,7 @@ from nlmeans._arrays import pad_reflect
 from nlmeans._color import to_opponent
 from nlmeans.backends import padding, select
 from nlmeans.evaluate import add_noise, psnr, ssim
-from nlmeans.sure import centre_ratio, patch_scale
+from nlmeans.sure import SMALL_IMAGE_SEARCH_RADII, centre_ratio, patch_scale
 
 GRAY = ("brick", "gravel", "grass", "moon", "camera", "coins", "text", "page")
 COLOUR = ("astronaut", "coffee", "chelsea", "immunohistochemistry")
@@ -151,10 +153,13 @@ def nlmeans_columns(clean, noisy, sigma, axis, oracle: bool) -> dict:
     return row
 
 
-def candidate_oracle(clean, noisy, sigma, axis, methods=("pixel", "patch"), steps=None) -> dict:
+def candidate_oracle(
+    clean, noisy, sigma, axis, methods=("pixel", "patch"), steps=None,
+    radii=SMALL_IMAGE_SEARCH_RADII,
+) -> dict:  # fmt: skip
     """The best PSNR over tune's search space (σ known), which needs the clean image.
 
-    Every method of ``methods`` × f ∈ {1, 2, 3} × r = 8 with ``steps`` strengths
+    Every method of ``methods`` × f ∈ {1, 2, 3} × r in ``radii`` with ``steps`` strengths
     from h = 0.5 times the search's centre for that f, in steps of 15 % (12 for
     gray, 15 for colour by default); colour: in luminance–chrominance planes,
     the best luminance h and the best chrominance h of each (method, f, r).
@@ -167,20 +172,19 @@ def candidate_oracle(clean, noisy, sigma, axis, methods=("pixel", "patch"), step
         planes, target = to_opponent(planes), to_opponent(target).astype(np.float64)
     planes = np.ascontiguousarray(planes, dtype=np.float32)
     runs = []
-    for method in methods:  # tune's search space: the NLM methods
-        for f in (1, 2, 3):
-            centre = centre_ratio(sigma) * patch_scale(f) * sigma
-            hs = [centre * 0.5 * 1.15**k for k in range(steps)]
-            padded = pad_reflect(planes, padding(method, (f, f), (8, 8))[0])
-            out = backend.methods[method](padded, (f, f), (8, 8), float(sigma), hs)
-            error = ((out - target) ** 2).mean(axis=(2, 3))  # (K, C)
-            if axis is None:
-                k = int(np.argmin(error[:, 0]))
-                runs.append((error[k, 0], f"{method} f={f} h={hs[k]:.3g}"))
-            else:
-                kl, kc = int(np.argmin(error[:, 0])), int(np.argmin(error[:, 1:].sum(1)))
-                mse = (error[kl, 0] + error[kc, 1:].sum()) / 3
-                runs.append((mse, f"{method} f={f} h={hs[kl]:.3g} hc={hs[kc]:.3g}"))
+    for method, f, r in itertools.product(methods, (1, 2, 3), radii):  # tune's search space
+        centre = centre_ratio(sigma) * patch_scale(f) * sigma
+        hs = [centre * 0.5 * 1.15**k for k in range(steps)]
+        padded = pad_reflect(planes, padding(method, (f, f), (r, r))[0])
+        out = backend.methods[method](padded, (f, f), (r, r), float(sigma), hs)
+        error = ((out - target) ** 2).mean(axis=(2, 3))  # (K, C)
+        if axis is None:
+            k = int(np.argmin(error[:, 0]))
+            runs.append((error[k, 0], f"{method} f={f} r={r} h={hs[k]:.3g}"))
+        else:
+            kl, kc = int(np.argmin(error[:, 0])), int(np.argmin(error[:, 1:].sum(1)))
+            mse = (error[kl, 0] + error[kc, 1:].sum()) / 3
+            runs.append((mse, f"{method} f={f} r={r} h={hs[kl]:.3g} hc={hs[kc]:.3g}"))
     mse, choice = min(runs)
     return {"psnr": float(10 * np.log10(255.0**2 / mse)), "ssim": float("nan"), "choice": choice}
 

@@ -28,11 +28,14 @@ from skimage import data
 
 import nlmeans
 from nlmeans.evaluate import add_noise, psnr
+from nlmeans.sure import SEARCH_RADII
 
 
 def oracle(clean, noisy, sigma, axis) -> tuple[float, str]:
     """Best PSNR over the pixelwise (f, h) candidates (colour: h per luminance and chrominance)."""
-    best = candidate_oracle(clean, noisy, sigma, axis, methods=("pixel",), steps=15)
+    best = candidate_oracle(
+        clean, noisy, sigma, axis, methods=("pixel",), steps=15, radii=SEARCH_RADII
+    )
     return best["psnr"], best["choice"]
 
 

@@ -60,6 +60,16 @@ VOLUME_SEARCH_RADII = (2, 3)
 #: times cheaper.
 SEARCH_RADII = (8,)
 
+#: Candidate search radii of 2-D images too small for the exact search's tiles
+#: (SURE on the whole image, "pixel" and "patch" with the Monte-Carlo divergence).
+#: An 11×11 window beside the 17×17 one raised the default's PSNR by 0.07 dB on
+#: average over the 72 rows of benchmarks/quality.py (256² crops; −0.18 to +0.45 dB),
+#: most on smooth images (moon σ 15 and 20: +0.18 dB, above the oracle-tuned peers
+#: there), for 1.4 times the tuning time. On whole images (exact search, 48 rows of
+#: eight 512² images) it gained 0.01 dB on average (−0.20 to +0.38) for 1.15 times
+#: the time, so the exact search keeps :data:`SEARCH_RADII`.
+SMALL_IMAGE_SEARCH_RADII = (5, 8)
+
 #: Coarse h grid, relative to :func:`centre_ratio`; gray, then colour (where the
 #: chrominance h is 1.5–3 times the luminance one: in the exact search
 #: luminance takes the first four steps, chrominance the last four).
@@ -95,7 +105,8 @@ def candidate_radii(base, f, r, ndim: int, tiled: bool, patch_radii=None, radii=
     their value. By default the candidates are those of the open axes'
     dimensionality, as for the presets: :data:`PATCH_RADII` and
     :data:`SEARCH_RADII` for two open axes (a 2-D image, or the frames of a
-    time stack given ``f = (0, None, None)``), :data:`VOLUME_PATCH_RADII`
+    time stack given ``f = (0, None, None)``; :data:`SMALL_IMAGE_SEARCH_RADII`
+    for a 2-D image too small for tiles), :data:`VOLUME_PATCH_RADII`
     and :data:`VOLUME_SEARCH_RADII` for three. 4-D stacks, volumes too small
     for the exact search's tiles and other open-axis counts keep ``base``'s
     (the given or preset) radii.
@@ -124,7 +135,10 @@ def candidate_radii(base, f, r, ndim: int, tiled: bool, patch_radii=None, radii=
     if patch_radii is None:
         patch_radii = VOLUME_PATCH_RADII if n_open == 3 else PATCH_RADII
     if radii is None:
-        radii = VOLUME_SEARCH_RADII if n_open == 3 else SEARCH_RADII
+        if n_open == 3:
+            radii = VOLUME_SEARCH_RADII
+        else:
+            radii = SEARCH_RADII if tiled else SMALL_IMAGE_SEARCH_RADII
 
     def filled(value, open_axes, candidate):
         # The candidate on the open axes, the given (or preset) value on the others.

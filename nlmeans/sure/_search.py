@@ -1,8 +1,9 @@
 """The SURE search: method, patch radius, search radius, h (and h_chroma), and combinations.
 
 The candidates are every (method, f, r) with f in :data:`PATCH_RADII`, r in
-:data:`SEARCH_RADII`, each with a grid of h; each (method, f, r) is one sweep
-computing all its h at once (:mod:`.scores`). The cost is bounded by pruning:
+:data:`SEARCH_RADII` (:data:`SMALL_IMAGE_SEARCH_RADII` for images too small for
+tiles), each with a grid of h; each (method, f, r) is one sweep computing all
+its h at once (:mod:`.scores`). The cost is bounded by pruning:
 
 1. a coarse pass scores every (method, f, r) with a wide, coarse h grid on a
    few tiles (:func:`.sampling`);
@@ -151,9 +152,9 @@ def tune(
     patch_radii, radii : sequence of int, optional
         Candidate patch radii f and search radii r for the axes left open;
         by default those of :func:`~._grids.candidate_radii` (2-D images and
-        the frames of a time stack: f in 1, 2, 3 and r = 8; volumes large
-        enough for tiles: f in 1, 2 and r in 2, 3; given radii and 4-D
-        stacks: kept).
+        the frames of a time stack: f in 1, 2, 3 and r = 8, r in 5, 8 for
+        images too small for tiles; volumes large enough for tiles: f in 1, 2
+        and r in 2, 3; given radii and 4-D stacks: kept).
     fraction : float, optional
         Share of the image the fine pass's tiles cover, in (0, 1]. By default
         0.2 (at least 48 k pixels) with the Monte-Carlo divergence, 32 k

@@ -18,6 +18,9 @@ def test_a_2d_image_searches_the_open_radii():
     assert candidate_radii(base((1, 1), 10), (1, None), None, 2, True) == (
         [1, (1, 2), (1, 3)], [8]
     )  # fmt: skip
+    # Too small for tiles (SURE on the whole image): an 11 × 11 window as well.
+    assert candidate_radii(base(1, 10), None, None, 2, False) == ([1, 2, 3], [5, 8])
+    assert candidate_radii(base(1, 6), None, 6, 2, False) == ([1, 2, 3], [6])  # r given
 
 
 def test_a_volume_searches_around_its_presets_where_it_has_tiles():
