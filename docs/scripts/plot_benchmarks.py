@@ -8,8 +8,8 @@ tables and draws:
 - ``docs/_static/bench-speed.png``: the peers' time over nlmeans' time on
   every case of the CPU speed table (higher: nlmeans faster);
 - ``docs/_static/bench-quality.png``: mean PSNR over the quality table's
-  images at each noise level, for nlmeans (presets, tuned by SURE), the
-  oracle-tuned scikit-image and OpenCV, and BM3D.
+  images at each noise level, for nlmeans (its default, tuned by SURE, and
+  the presets), the oracle-tuned scikit-image and OpenCV, and BM3D.
 
 Run by the Sphinx build (``docs/conf.py``) or by hand:
 ``python docs/scripts/plot_benchmarks.py``.
@@ -32,8 +32,8 @@ OUT = ROOT / "docs" / "_static"
 
 #: The quality table's columns drawn, and their labels.
 QUALITY_COLUMNS = {
-    "presets pixel": "nlmeans, presets (default)",
-    "tune σ̂": "nlmeans --tune (SURE)",
+    "presets pixel": "nlmeans --presets",
+    "tune σ̂": "nlmeans, the default (tuned by SURE)",
     "skimage oracle": "scikit-image, oracle h and patch",
     "OpenCV oracle": "OpenCV, oracle h",
     "BM3D": "BM3D, σ given",
