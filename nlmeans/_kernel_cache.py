@@ -18,6 +18,8 @@ import warnings
 
 #: Folders already checked (one check per folder of kernel modules).
 _checked: set[str] = set()
+#: The temporary folder given to Numba, when one was.
+_temporary: list[str] = []
 
 
 class KernelCacheWarning(UserWarning):
@@ -37,12 +39,18 @@ def ensure_kernel_cache(module_file: str) -> None:
     import numba
 
     numba.config.CACHE_DIR = tempfile.mkdtemp(prefix="nlmeans-kernels-")
+    _temporary.append(numba.config.CACHE_DIR)
     warnings.warn(
         "Numba's kernel cache folders are read-only here; compiling the kernels for this run "
         "only (set NUMBA_CACHE_DIR to a writable folder to keep them)",
         KernelCacheWarning,
         stacklevel=3,
     )
+
+
+def cache_is_temporary() -> bool:
+    """Whether the kernels are cached in this process's temporary folder (not shared)."""
+    return bool(_temporary)
 
 
 def _cache_possible(module_file: str) -> bool:

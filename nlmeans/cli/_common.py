@@ -29,12 +29,14 @@ def prepare_backend(request, quiet: bool, ndim: int = 2):
     images of ``ndim`` spatial axes (3 for any stack or per-axis radii: the
     N-D kernels).
 
-    Announces a compile if warming up takes a while. Also makes the noise
-    estimator's first call, so that the times the commands report are those of
-    the work itself.
+    Announces a compile if warming up takes a while; with a fresh kernel cache
+    the default path's kernel families compile in parallel processes
+    (:mod:`nlmeans._first_run`). Also makes the noise estimator's first call, so
+    that the times the commands report are those of the work itself.
     """
     import numpy as np
 
+    from .._first_run import compile_in_parallel, families_for
     from ..backends import REGISTRY, select
     from ..noise import estimate_sigma
 
@@ -58,6 +60,8 @@ def prepare_backend(request, quiet: bool, ndim: int = 2):
     )
     notice.start()
     try:
+        # A fresh kernel cache (the first run after an installation): one process per kernel family.
+        compile_in_parallel(families_for(request, backend, min(ndim, backend.max_dims)))
         for warm_method, strengths in request.kernels_to_warm(backend):
             backend.warm_up(
                 warm_method, strengths, request.patch_kernel, min(ndim, backend.max_dims)

@@ -1,0 +1,87 @@
+"""The first run's kernel families, compiled in parallel processes into a fresh cache."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from nlmeans import _first_run
+from nlmeans._request import Request
+from nlmeans.backends import REGISTRY
+
+
+def test_the_default_command_needs_every_family_and_the_presets_two():
+    cpu = REGISTRY["cpu"]
+    assert _first_run.families_for(Request(), cpu, 2) == ["pixel-1", "pixel-2", "sigma", "sure"]
+    assert _first_run.families_for(Request(tune=False), cpu, 2) == ["pixel-1", "sigma"]
+    # Kernels this module does not know compile in the command's own process, as before.
+    assert _first_run.families_for(Request(tune=False), cpu, 3) == ["sigma"]
+    assert _first_run.families_for(Request(), REGISTRY["reference"], 2) == ["sigma"]
+    assert set(_first_run.FAMILIES) == {"pixel-1", "pixel-2", "sigma", "sure"}
+
+
+def test_a_warm_cache_starts_no_process(monkeypatch):
+    for family in _first_run.FAMILIES:
+        _first_run.warm(family)  # compiled or loaded here: in the cache now
+        assert not _first_run.is_cold(family)
+
+    def no_process(*args, **kwargs):
+        raise AssertionError("a process was started")
+
+    monkeypatch.setattr(_first_run.subprocess, "Popen", no_process)
+    _first_run.compile_in_parallel(list(_first_run.FAMILIES))
+
+
+def test_an_interrupt_ends_every_process(monkeypatch):
+    started = []
+
+    class Process:
+        def __init__(self, args, **kwargs):
+            self.args, self.killed = args, False
+            started.append(self)
+
+        def wait(self):
+            if len(started) == 2 and not self.killed:  # Ctrl-C while waiting for them
+                raise KeyboardInterrupt
+            return 0
+
+        def poll(self):
+            return 0 if self.killed else None
+
+        def kill(self):
+            self.killed = True
+
+    monkeypatch.setattr(_first_run, "is_cold", lambda family: True)
+    monkeypatch.setattr(_first_run.subprocess, "Popen", Process)
+    for cpus, families in ((4, ["sigma", "sure"]), (1, ["pixel-1", "sigma", "sure"])):
+        # With one CPU the second process starts once the first has ended, and the
+        # interrupt comes while waiting for that first one to end.
+        started.clear()
+        monkeypatch.setattr(_first_run.os, "cpu_count", lambda cpus=cpus: cpus)
+        with pytest.raises(KeyboardInterrupt):
+            _first_run.compile_in_parallel(families)
+        assert [p.args[-1] for p in started] == families[:2]
+        assert all(p.args[:3] == [sys.executable, "-m", "nlmeans._first_run"] for p in started)
+        assert [p.killed for p in started] == ([True, True] if cpus > 1 else [False, True])
+
+
+def test_a_fresh_cache_is_filled_by_the_processes_and_then_loaded(tmp_path):
+    # In a process of its own with an empty cache folder: two families compile in
+    # child processes; this process then loads them (cache hits, no compile).
+    code = (
+        "from nlmeans import _first_run\n"
+        "from nlmeans.noise._texture import prefix_moments\n"
+        "from nlmeans.backends.cpu._sure_pixel import _sure_tiles\n"
+        "assert _first_run.is_cold('sigma') and _first_run.is_cold('sure')\n"
+        "_first_run.compile_in_parallel(['sigma', 'sure'])\n"
+        "assert not _first_run.is_cold('sigma') and not _first_run.is_cold('sure')\n"
+        "_first_run.warm('sigma'); _first_run.warm('sure')\n"
+        "for kernel in (prefix_moments, _sure_tiles):\n"
+        "    assert kernel.stats.cache_hits and not kernel.stats.cache_misses, kernel.stats\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stderr
