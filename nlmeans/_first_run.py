@@ -65,13 +65,13 @@ def compile_in_parallel(families: list[str]) -> None:
 
     Nothing starts when fewer than two families are cold (one process gains
     nothing over compiling in this one) or when the kernel cache is this
-    process's temporary folder. Returns when every process has ended; an
-    interrupt ends them all and is raised again.
+    process's temporary folder; none after one fails to start. Returns when
+    every process has ended; an interrupt ends them all and is raised again.
     """
     from ._kernel_cache import cache_is_temporary
 
     cold = [family for family in families if is_cold(family)]
-    if len(cold) < 2 or cache_is_temporary():
+    if len(cold) < 2 or cache_is_temporary() or not sys.executable:
         return
     slots = max(1, os.cpu_count() or 1)
     running: list[subprocess.Popen] = []
@@ -80,14 +80,16 @@ def compile_in_parallel(families: list[str]) -> None:
             while len(running) >= slots:
                 running[0].wait()
                 running.pop(0)
-            running.append(
-                subprocess.Popen(
+            try:
+                process = subprocess.Popen(
                     [sys.executable, "-m", "nlmeans._first_run", family],
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-            )
+            except OSError:  # no process here: the command compiles what is left itself
+                break
+            running.append(process)
         for process in running:
             process.wait()
     finally:

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -64,6 +65,22 @@ def test_an_interrupt_ends_every_process(monkeypatch):
         assert [p.args[-1] for p in started] == families[:2]
         assert all(p.args[:3] == [sys.executable, "-m", "nlmeans._first_run"] for p in started)
         assert [p.killed for p in started] == ([True, True] if cpus > 1 else [False, True])
+
+
+def test_a_process_that_cannot_start_leaves_the_compiling_to_the_command(monkeypatch):
+    started = []
+
+    def popen(args, **kwargs):
+        if started:
+            raise OSError("no more processes")
+        started.append(args)
+        return types.SimpleNamespace(wait=lambda: 0, poll=lambda: 0)
+
+    monkeypatch.setattr(_first_run, "is_cold", lambda family: True)
+    monkeypatch.setattr(_first_run.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(_first_run.subprocess, "Popen", popen)
+    _first_run.compile_in_parallel(["pixel-1", "sigma", "sure"])  # no error
+    assert [args[-1] for args in started] == ["pixel-1"]
 
 
 def test_a_fresh_cache_is_filled_by_the_processes_and_then_loaded(tmp_path):
