@@ -60,20 +60,22 @@ def is_cold(family: str) -> bool:
     return not os.path.exists(index)
 
 
-def compile_in_parallel(families: list[str]) -> None:
+def compile_in_parallel(families: list[str], processes: int | None = None) -> None:
     """Compile the cold ones of ``families`` in processes of their own, at most one per CPU.
 
-    Nothing starts when fewer than two families are cold (one process gains
-    nothing over compiling in this one) or when the kernel cache is this
+    ``processes``: at most this many at a time (the command's ``--threads``).
+    Nothing starts when fewer than two families are cold or fewer than two
+    processes may run (one process gains nothing over compiling in this one),
+    or when the kernel cache is this
     process's temporary folder; none after one fails to start. Returns when
     every process has ended; an interrupt ends them all and is raised again.
     """
     from ._kernel_cache import cache_is_temporary
 
+    slots = min(os.cpu_count() or 1, processes or os.cpu_count() or 1)
     cold = [family for family in families if is_cold(family)]
-    if len(cold) < 2 or cache_is_temporary() or not sys.executable:
+    if len(cold) < 2 or slots < 2 or cache_is_temporary() or not sys.executable:
         return
-    slots = max(1, os.cpu_count() or 1)
     running: list[subprocess.Popen] = []
     try:
         for family in cold:

@@ -55,16 +55,16 @@ def test_an_interrupt_ends_every_process(monkeypatch):
 
     monkeypatch.setattr(_first_run, "is_cold", lambda family: True)
     monkeypatch.setattr(_first_run.subprocess, "Popen", Process)
-    for cpus, families in ((4, ["sigma", "sure"]), (1, ["pixel-1", "sigma", "sure"])):
-        # With one CPU the second process starts once the first has ended, and the
-        # interrupt comes while waiting for that first one to end.
+    for cpus, families in ((4, ["sigma", "sure"]), (2, ["pixel-1", "sigma", "sure"])):
+        # With two CPUs the third process waits for a slot, and the interrupt comes
+        # while waiting for the first one to end.
         started.clear()
         monkeypatch.setattr(_first_run.os, "cpu_count", lambda cpus=cpus: cpus)
         with pytest.raises(KeyboardInterrupt):
             _first_run.compile_in_parallel(families)
         assert [p.args[-1] for p in started] == families[:2]
         assert all(p.args[:3] == [sys.executable, "-m", "nlmeans._first_run"] for p in started)
-        assert [p.killed for p in started] == ([True, True] if cpus > 1 else [False, True])
+        assert [p.killed for p in started] == [True, True]
 
 
 def test_a_process_that_cannot_start_leaves_the_compiling_to_the_command(monkeypatch):
@@ -81,6 +81,31 @@ def test_a_process_that_cannot_start_leaves_the_compiling_to_the_command(monkeyp
     monkeypatch.setattr(_first_run.subprocess, "Popen", popen)
     _first_run.compile_in_parallel(["pixel-1", "sigma", "sure"])  # no error
     assert [args[-1] for args in started] == ["pixel-1"]
+
+
+def test_threads_limit_the_processes(monkeypatch):
+    started, alive = [], []
+
+    def popen(args, **kwargs):
+        started.append(args[-1])
+        alive.append(args[-1])
+        assert len(alive) <= 2  # never more at a time than --threads allows
+
+        def wait():
+            alive.remove(args[-1]) if args[-1] in alive else None
+            return 0
+
+        return types.SimpleNamespace(wait=wait, poll=lambda: 0)
+
+    monkeypatch.setattr(_first_run, "is_cold", lambda family: True)
+    monkeypatch.setattr(_first_run.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(_first_run.subprocess, "Popen", popen)
+    families = ["pixel-1", "pixel-2", "sigma", "sure"]
+    _first_run.compile_in_parallel(families, processes=2)
+    assert started == families
+    started.clear()
+    _first_run.compile_in_parallel(families, processes=1)  # --threads 1: none
+    assert started == []
 
 
 def test_a_fresh_cache_is_filled_by_the_processes_and_then_loaded(tmp_path):

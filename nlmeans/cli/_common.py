@@ -61,7 +61,7 @@ def prepare_backend(request, quiet: bool, ndim: int = 2):
     notice.start()
     try:
         # A fresh kernel cache (the first run after an installation): one process per kernel family.
-        compile_in_parallel(families_for(request, backend, min(ndim, backend.max_dims)))
+        compile_in_parallel(families_for(request, backend, min(ndim, backend.max_dims)), threads)
         for warm_method, strengths in request.kernels_to_warm(backend):
             backend.warm_up(
                 warm_method, strengths, request.patch_kernel, min(ndim, backend.max_dims)
