@@ -5,8 +5,8 @@ the machine code in its cache; every later run loads it in milliseconds. The
 first ``nlmeans denoise`` on a machine therefore compiles the default path's
 kernel families one after the other (about 45 s on two cores). When the cache
 holds none of them yet, :func:`compile_in_parallel` has one process per family
-compile it (``python -m nlmeans._first_run FAMILY``, as many at a time as
-there are CPUs), and the command then loads them all from the cache. Each
+compile it (:func:`warm`, as many at a time as there are CPUs, each importing
+this very package), and the command then loads them all from the cache. Each
 process makes the very calls the command's own warm-up makes, so the cached
 signatures are the ones it needs.
 
@@ -84,7 +84,7 @@ def compile_in_parallel(families: list[str], processes: int | None = None) -> No
                 running.pop(0)
             try:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "nlmeans._first_run", family],
+                    [sys.executable, "-c", _child_code(family)],
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -100,6 +100,20 @@ def compile_in_parallel(families: list[str], processes: int | None = None) -> No
             process.kill()
         for process in left:
             process.wait()
+
+
+def _child_code(family: str) -> str:
+    """Return the child's program: this package (not one in its working folder) warms ``family``.
+
+    ``python -c`` and ``-m`` put the working folder first on the path, where a
+    source tree of nlmeans (the README's commands run from one) would be
+    imported, and cached, instead of the installed package this process runs.
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return (
+        f"import sys; sys.path.insert(0, {root!r}); "
+        f"from nlmeans._first_run import warm; warm({family!r})"
+    )
 
 
 def warm(family: str) -> None:
@@ -118,7 +132,3 @@ def warm(family: str) -> None:
         from .backends import REGISTRY
 
         REGISTRY["cpu"].warm_up("pixel", int(family.split("-")[1]), "uniform", 2)
-
-
-if __name__ == "__main__":
-    warm(sys.argv[1])

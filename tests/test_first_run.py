@@ -12,6 +12,12 @@ from nlmeans._request import Request
 from nlmeans.backends import REGISTRY
 
 
+def family_of(args):
+    """The family a child process was started for."""
+    (family,) = [f for f in _first_run.FAMILIES if args[-1] == _first_run._child_code(f)]
+    return family
+
+
 def test_the_default_command_needs_every_family_and_the_presets_two():
     cpu = REGISTRY["cpu"]
     assert _first_run.families_for(Request(), cpu, 2) == ["pixel-1", "pixel-2", "sigma", "sure"]
@@ -62,8 +68,9 @@ def test_an_interrupt_ends_every_process(monkeypatch):
         monkeypatch.setattr(_first_run.os, "cpu_count", lambda cpus=cpus: cpus)
         with pytest.raises(KeyboardInterrupt):
             _first_run.compile_in_parallel(families)
-        assert [p.args[-1] for p in started] == families[:2]
-        assert all(p.args[:3] == [sys.executable, "-m", "nlmeans._first_run"] for p in started)
+        assert [p.args for p in started] == [
+            [sys.executable, "-c", _first_run._child_code(family)] for family in families[:2]
+        ]
         assert [p.killed for p in started] == [True, True]
 
 
@@ -73,26 +80,28 @@ def test_a_process_that_cannot_start_leaves_the_compiling_to_the_command(monkeyp
     def popen(args, **kwargs):
         if started:
             raise OSError("no more processes")
-        started.append(args)
+        started.append(family_of(args))
         return types.SimpleNamespace(wait=lambda: 0, poll=lambda: 0)
 
     monkeypatch.setattr(_first_run, "is_cold", lambda family: True)
     monkeypatch.setattr(_first_run.os, "cpu_count", lambda: 4)
     monkeypatch.setattr(_first_run.subprocess, "Popen", popen)
     _first_run.compile_in_parallel(["pixel-1", "sigma", "sure"])  # no error
-    assert [args[-1] for args in started] == ["pixel-1"]
+    assert started == ["pixel-1"]
 
 
 def test_threads_limit_the_processes(monkeypatch):
     started, alive = [], []
 
     def popen(args, **kwargs):
-        started.append(args[-1])
-        alive.append(args[-1])
+        family = family_of(args)
+        started.append(family)
+        alive.append(family)
         assert len(alive) <= 2  # never more at a time than --threads allows
 
         def wait():
-            alive.remove(args[-1]) if args[-1] in alive else None
+            if family in alive:
+                alive.remove(family)
             return 0
 
         return types.SimpleNamespace(wait=wait, poll=lambda: 0)
@@ -110,8 +119,12 @@ def test_threads_limit_the_processes(monkeypatch):
 
 def test_a_fresh_cache_is_filled_by_the_processes_and_then_loaded(tmp_path):
     # In a process of its own with an empty cache folder: two families compile in
-    # child processes; this process then loads them (cache hits, no compile).
+    # child processes; this process then loads them (cache hits, no compile). It runs
+    # from a folder holding another "nlmeans" (as the README's commands run from a
+    # source tree beside the installed package), which the children must not import.
     code = (
+        "import sys\n"
+        "sys.path.remove('')  # this process imports the installed package, as the command\n"
         "from nlmeans import _first_run\n"
         "from nlmeans.noise._texture import prefix_moments\n"
         "from nlmeans.backends.cpu._sure_pixel import _sure_tiles\n"
@@ -123,7 +136,11 @@ def test_a_fresh_cache_is_filled_by_the_processes_and_then_loaded(tmp_path):
         "    assert kernel.stats.cache_hits and not kernel.stats.cache_misses, kernel.stats\n"
     )
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    decoy = tmp_path / "nlmeans"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("raise ImportError('the working folder was imported')\n")
     result = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900
-    )
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900,
+        cwd=tmp_path,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
