@@ -66,9 +66,9 @@ def compile_in_parallel(families: list[str], processes: int | None = None) -> No
     ``processes``: at most this many at a time (the command's ``--threads``).
     Nothing starts when fewer than two families are cold or fewer than two
     processes may run (one process gains nothing over compiling in this one),
-    or when the kernel cache is this
-    process's temporary folder; none after one fails to start. Returns when
-    every process has ended; an interrupt ends them all and is raised again.
+    or when the kernel cache is this process's temporary folder; no more start
+    once one fails to. Returns when every process has ended; an interrupt
+    ends them all and is raised again.
     """
     from ._kernel_cache import cache_is_temporary
 
@@ -123,6 +123,7 @@ def warm(family: str) -> None:
     if family == "sigma":
         from .noise import estimate_sigma
 
+        # Large enough for nlmeans' own estimator, so skimage's fallback is not imported.
         estimate_sigma(np.random.default_rng(0).random((96, 96), dtype=np.float32))
     elif family == "sure":
         from .backends.cpu._sure_pixel import sure_tiles

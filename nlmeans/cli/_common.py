@@ -34,11 +34,8 @@ def prepare_backend(request, quiet: bool, ndim: int = 2):
     (:mod:`nlmeans._first_run`). Also makes the noise estimator's first call, so
     that the times the commands report are those of the work itself.
     """
-    import numpy as np
-
-    from .._first_run import compile_in_parallel, families_for
+    from .._first_run import compile_in_parallel, families_for, warm
     from ..backends import REGISTRY, select
-    from ..noise import estimate_sigma
 
     method = None if request.tuned else request.method or "pixel"
     backend = select(request.backend, method, ndim, request.patch_kernel)
@@ -66,8 +63,7 @@ def prepare_backend(request, quiet: bool, ndim: int = 2):
             backend.warm_up(
                 warm_method, strengths, request.patch_kernel, min(ndim, backend.max_dims)
             )
-        # Large enough for nlmeans' own estimator, so skimage's fallback is not imported.
-        estimate_sigma(np.random.default_rng(0).random((96, 96), dtype=np.float32))
+        warm("sigma")  # the noise estimator's kernels
     finally:
         notice.cancel()
     return backend
