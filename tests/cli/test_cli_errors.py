@@ -121,7 +121,7 @@ def test_sigma_beyond_float32_is_refused_in_one_line(tmp_path, photo, extra):
 @pytest.mark.parametrize(
     "args, words",
     [
-        (["--h", "abc"], ["--h", "valid number"]),
+        (["--h", "abc"], ["--h", "abc", "valid"]),
         (["--r", "1.5"], ["--r"]),
         (["--threads", "0"], ["--threads"]),
         (["--bogus"], ["No such option", "--bogus"]),
