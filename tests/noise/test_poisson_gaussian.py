@@ -20,11 +20,36 @@ def counts_image(peak, gain=1.0, read_noise=0.0, offset=0.0, seed=0, size=128):
     return clean * gain + offset, noisy
 
 
-def test_the_transform_is_the_generalized_anscombe_formula():
-    z = np.array([-5.0, 0.0, 1.0, 10.0, 100.0])
-    a, s, mu = 2.0, 1.5, 3.0
-    expected = (2 / a) * np.sqrt(np.maximum(a * z + 3 * a * a / 8 + s * s - a * mu, 0))
-    assert np.allclose(anscombe.forward(z, a, s, mu), expected)
+def test_the_transform_is_the_generalized_anscombe_formula_continued_along_its_tangent():
+    a, s_r, mu = 2.0, 1.5, 3.0
+    s = s_r / a
+    counts = np.array([-3.0, -1.0, -0.375, 0.0, 1.0, 10.0, 100.0])  # z' = (z − μ) / a
+    z = a * counts + mu
+    got = anscombe.forward(z, a, s_r, mu)
+    gat = (2 / a) * np.sqrt(np.maximum(a * z + 3 * a * a / 8 + s_r * s_r - a * mu, 0))
+    upper = counts >= -0.375
+    assert np.allclose(got[upper], gat[upper])
+    # Below z' = −3/8: the tangent of 2·sqrt(t) at t = s², slope 1/s in counts.
+    tangent = 2 * s + (counts + 0.375) / s
+    assert np.allclose(got[~upper], tangent[~upper])
+    assert np.all(np.diff(got) > 0)  # increasing: no clipping to a constant
+    # Continuous, with a continuous slope, at the joint.
+    joint = a * -0.375 + mu
+    for eps in (1e-6, 1e-4):
+        left, right = anscombe.forward(np.array([joint - eps, joint + eps]), a, s_r, mu)
+        assert abs(right - left) < 3 * eps / (a * s)
+
+
+def test_read_noise_at_zero_counts_stays_close_to_gaussian():
+    """The textbook transform clips the lower tail to 0: outliers that widen the noise."""
+    rng = np.random.default_rng(3)
+    z = rng.normal(0.0, 2.0, 1_000_000)  # no photons, read noise 2 counts
+    stable = anscombe.forward(z, 1.0, 2.0, 0.0)
+    assert 0.85 < stable.std() < 1.0  # the clipped transform: 1.09
+    assert np.mean(stable <= 0.0) < 1e-3  # the clipped transform: 1.4 % at exactly 0
+    centred = (stable - stable.mean()) / stable.std()
+    assert np.mean(centred**3) > -0.4  # the clipped transform: −1.0
+    assert np.mean(centred**4) < 3.3  # the clipped transform: 4.8 (a Gaussian's: 3)
 
 
 @pytest.mark.parametrize("s", [0.0, 0.4, 2.0])
@@ -79,6 +104,20 @@ def test_stabilised_denoising_beats_gaussian_nlm_on_counts(peak):
     stabilised, params = nlmeans.denoise(noisy, noise="poisson-gaussian", return_params=True)
     assert psnr(clean * scale, stabilised * scale) > psnr(clean * scale, gaussian * scale) + 1.0
     assert params.sigma == 1.0 and set(params.noise_model.estimated) == {"gain", "read_noise"}
+
+
+def test_dark_pixels_under_read_noise_are_not_clipped_into_outliers():
+    """At 1 count and read noise 2, against the textbook transform (clipped at 0) + algebraic."""
+    clean, noisy = counts_image(1, read_noise=2.0)
+    scale = 255.0
+    ours, params = nlmeans.denoise(
+        noisy, noise="poisson-gaussian", gain=1.0, read_noise=2.0, tune=False, return_params=True
+    )
+    textbook = 2.0 * np.sqrt(np.maximum(noisy + 0.375 + 4.0, 0.0)).astype(np.float32)
+    same = nlmeans.Params(params.f, params.r, params.h, 1.0, method=params.method)
+    baseline = anscombe.algebraic_inverse(nlmeans.denoise(textbook, params=same), 1.0, 2.0, 0.0)
+    # 13.9 against 10.5 dB; with the clipped transform and the exact inverse: 8.9 dB.
+    assert psnr(clean * scale, ours * scale) > psnr(clean * scale, baseline * scale) + 2.0
 
 
 def test_given_parameters_are_used_and_the_input_is_kept():
