@@ -59,7 +59,7 @@ _HALF_WIDTH = 8.0
 
 
 def transform_counts(t: np.ndarray, s: float) -> np.ndarray:
-    """f as a function of t = z' + 3/8 + s² (counts): 2·sqrt(t), its tangent below t = s²."""
+    """Return f of t = z' + 3/8 + s² (counts): 2·sqrt(t), continued along its tangent below s²."""
     t = np.asarray(t, dtype=np.float64)
     root = 2.0 * np.sqrt(np.maximum(t, s * s))
     if s <= 0.0:

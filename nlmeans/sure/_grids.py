@@ -70,6 +70,15 @@ SEARCH_RADII = (8,)
 #: the time, so the exact search keeps :data:`SEARCH_RADII`.
 SMALL_IMAGE_SEARCH_RADII = (5, 8)
 
+#: An image whose variance is below this many times σ² (the noise's variance at
+#: least four times the signal's) also searches its presets' search radius where
+#: that is wider (r = 17 on the 8-bit scale's σ ≥ 30). On photon counts at 1–2
+#: per pixel, stabilised (``benchmarks/bench_noise.py pg``), SURE took it on moon
+#: and brick and gained 2.5–6 dB there (lost 0.55–0.66 dB on two other rows);
+#: on the quality table's rows with that little signal (moon σ 30 and 50, text
+#: σ 50) it kept its choice, for about twice the tuning time.
+NOISE_DOMINATED_VARIANCE = 1.25
+
 #: Coarse h grid, relative to :func:`centre_ratio`; gray, then colour (where the
 #: chrominance h is 1.5–3 times the luminance one: in the exact search
 #: luminance takes the first four steps, chrominance the last four).
@@ -97,7 +106,9 @@ OTHER_STEPS = (0.6, 0.75, 0.9, 1.1, 1.35)
 COARSE_MIN_PIXELS = 16 * 1024
 
 
-def candidate_radii(base, f, r, ndim: int, tiled: bool, patch_radii=None, radii=None):
+def candidate_radii(
+    base, f, r, ndim: int, tiled: bool, patch_radii=None, radii=None, noise_dominated=False
+):
     """``(fs, rs)``: the candidate patch and search radii of a search.
 
     The axes the caller left open (``f`` or ``r`` None, or None in a per-axis
@@ -123,6 +134,10 @@ def candidate_radii(base, f, r, ndim: int, tiled: bool, patch_radii=None, radii=
         Whether SURE is taken on tiles (the image is large enough).
     patch_radii, radii : sequence of int, optional
         The candidates asked for.
+    noise_dominated : bool
+        Whether the noise hides the image (:data:`NOISE_DOMINATED_VARIANCE`): a 2-D
+        search by default radii then also tries ``base``'s search radius where
+        it is wider.
 
     Returns
     -------
@@ -139,6 +154,8 @@ def candidate_radii(base, f, r, ndim: int, tiled: bool, patch_radii=None, radii=
             radii = VOLUME_SEARCH_RADII
         else:
             radii = SEARCH_RADII if tiled else SMALL_IMAGE_SEARCH_RADII
+            if noise_dominated and isinstance(base.r, int) and base.r > max(radii):
+                radii = (*radii, base.r)
 
     def filled(value, open_axes, candidate):
         # The candidate on the open axes, the given (or preset) value on the others.

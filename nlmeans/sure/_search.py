@@ -56,6 +56,7 @@ from ._grids import (
     EXACT_METHODS,
     FINE_STEPS,
     KEEP,
+    NOISE_DOMINATED_VARIANCE,
     OTHER_STEPS,
     SEARCH_METHODS,
     candidate_radii,
@@ -153,8 +154,10 @@ def tune(
         Candidate patch radii f and search radii r for the axes left open;
         by default those of :func:`~._grids.candidate_radii` (2-D images and
         the frames of a time stack: f in 1, 2, 3 and r = 8, r in 5, 8 for
-        images too small for tiles; volumes large enough for tiles: f in 1, 2
-        and r in 2, 3; given radii and 4-D stacks: kept).
+        images too small for tiles, and also the presets' r where it is wider
+        when the noise's variance is four times the image's signal's or more;
+        volumes large enough for tiles: f in 1, 2 and r in 2, 3; given radii
+        and 4-D stacks: kept).
     fraction : float, optional
         Share of the image the fine pass's tiles cover, in (0, 1]. By default
         0.2 (at least 48 k pixels) with the Monte-Carlo divergence, 32 k
@@ -221,7 +224,9 @@ def tune(
     # (there the band is a large share, and pixelwise NLM's worst pixels).
     ndim = planes.ndim - 1
     tiled = ndim in (2, 3) and len(sample_blocks(planes.shape[1:], fraction)) > 1
-    fs, rs = candidate_radii(base, f, r, ndim, tiled, patch_radii, radii)
+    variance = float(np.mean(planes.reshape(len(planes), -1).var(axis=1)))
+    dominated = variance < NOISE_DOMINATED_VARIANCE * base.sigma**2
+    fs, rs = candidate_radii(base, f, r, ndim, tiled, patch_radii, radii, dominated)
     if methods is None:
         methods = EXACT_METHODS if tiled and "pixel" in chosen.methods else SEARCH_METHODS
     if method is not None and not combined:

@@ -23,6 +23,20 @@ def test_a_2d_image_searches_the_open_radii():
     assert candidate_radii(base(1, 6), None, 6, 2, False) == ([1, 2, 3], [6])  # r given
 
 
+def test_noise_that_hides_the_image_adds_the_presets_wider_window():
+    assert candidate_radii(base(3, 17), None, None, 2, True, noise_dominated=True) == (
+        [1, 2, 3], [8, 17]
+    )  # fmt: skip
+    assert candidate_radii(base(3, 17), None, None, 2, False, noise_dominated=True)[1] == [5, 8, 17]
+    # Not where the presets' window is no wider, nor for radii given or asked for.
+    assert candidate_radii(base(1, 8), None, None, 2, True, noise_dominated=True)[1] == [8]
+    assert candidate_radii(base(3, 8), None, 8, 2, True, noise_dominated=True)[1] == [8]
+    assert candidate_radii(
+        base(3, 17), None, None, 2, True, radii=(4, 6), noise_dominated=True
+    )[1] == [4, 6]  # fmt: skip
+    assert candidate_radii(base(3, 17), None, None, 2, True)[1] == [8]
+
+
 def test_a_volume_searches_around_its_presets_where_it_has_tiles():
     assert candidate_radii(base(1, 3), None, None, 3, True) == ([1, 2], [2, 3])
     assert candidate_radii(base(1, 3), None, None, 3, False) == ([1], [3])  # small: kept

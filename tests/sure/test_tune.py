@@ -259,3 +259,27 @@ def test_the_command_line_tunes_by_default_and_says_who_chose(tmp_path):
         result = runner.invoke(app, ["batch", str(folder), str(tmp_path / str(options)), *options])
         assert result.exit_code == 0, result.output
         assert f"parameters {words}" in result.stdout
+
+
+def test_noise_that_hides_the_image_widens_the_search(monkeypatch):
+    """Variance below 1.25 σ²: the presets' wider window joins the candidates, else not."""
+    import nlmeans.sure._search as search
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        fs, rs = candidate_radii(*args, **kwargs)
+        seen.append(rs)
+        return fs, rs
+
+    from nlmeans.sure._grids import candidate_radii
+
+    monkeypatch.setattr(search, "candidate_radii", spy)
+    clean, _, noise = synthetic(size=96)
+    sigma = 40.0  # presets r = 17 (σ ≥ 30 on the 8-bit scale)
+    faint = 120 + 0.1 * (clean - clean.mean()) + noise * (sigma / SIGMA)
+    strong = clean + noise * (sigma / SIGMA)
+    params, scores = tune(faint, sigma, data_range=255.0, return_scores=True)
+    assert seen[-1] == [5, 8, 17]
+    tune(strong, sigma, data_range=255.0)
+    assert seen[-1] == [5, 8]
