@@ -23,21 +23,30 @@ def counts_image(peak, gain=1.0, read_noise=0.0, offset=0.0, seed=0, size=128):
 def test_the_transform_is_the_generalized_anscombe_formula_continued_along_its_tangent():
     a, s_r, mu = 2.0, 1.5, 3.0
     s = s_r / a
-    counts = np.array([-3.0, -1.0, -0.375, 0.0, 1.0, 10.0, 100.0])  # z' = (z − μ) / a
+    counts = np.array([-9.0, -3.0, -2.25, -1.0, -0.375, 0.0, 1.0, 10.0, 100.0])  # z'
     z = a * counts + mu
     got = anscombe.forward(z, a, s_r, mu)
     gat = (2 / a) * np.sqrt(np.maximum(a * z + 3 * a * a / 8 + s_r * s_r - a * mu, 0))
     upper = counts >= -0.375
     assert np.allclose(got[upper], gat[upper])
-    # Below z' = −3/8: the tangent of 2·sqrt(t) at t = s², slope 1/s in counts.
-    tangent = 2 * s + (counts + 0.375) / s
+    # Below z' = −3/8: the tangent of 2·sqrt(t) at t = s², slope 1/s in counts, down
+    # to z' = −3s (−2.25 here); lower values are taken as that bound.
+    tangent = 2 * s + (np.maximum(counts, -3 * s) + 0.375) / s
     assert np.allclose(got[~upper], tangent[~upper])
-    assert np.all(np.diff(got) > 0)  # increasing: no clipping to a constant
+    assert got[0] == got[1] == got[2] and np.all(np.diff(got[2:]) > 0)
     # Continuous, with a continuous slope, at the joint.
     joint = a * -0.375 + mu
     for eps in (1e-6, 1e-4):
         left, right = anscombe.forward(np.array([joint - eps, joint + eps]), a, s_r, mu)
         assert abs(right - left) < 3 * eps / (a * s)
+
+
+def test_values_the_model_cannot_explain_are_not_stretched_into_huge_outliers():
+    """Small read noise, an offset set 5 counts too high: bounded, not (depth) / s below."""
+    z = np.array([95.0, 100.0, 101.0])  # offset 100: z' = −5, 0, 1
+    stable = anscombe.forward(z, 1.0, 0.05, 100.0)
+    assert stable[1] - 1.0 < stable[0] < stable[1]  # the tangent alone would give −92
+    assert np.isclose(stable[0], anscombe.forward(np.array([100.0 - 0.15]), 1.0, 0.05, 100.0)[0])
 
 
 def test_read_noise_at_zero_counts_stays_close_to_gaussian():
