@@ -74,7 +74,7 @@ SMALL_IMAGE_SEARCH_RADII = (5, 8)
 #: least four times the signal's) also searches its presets' search radius where
 #: that is wider (r = 17 on the 8-bit scale's σ ≥ 30). On photon counts at 1–2
 #: per pixel, stabilised (``benchmarks/bench_noise.py pg``), SURE took it on moon
-#: and brick and gained 2.5–6 dB there (lost 0.55–0.66 dB on two other rows);
+#: and brick and gained 1.6–6.1 dB there (lost 0.54–0.67 dB on two other rows);
 #: on the quality table's rows with that little signal (moon σ 30 and 50, text
 #: σ 50) it kept its choice, for about twice the tuning time.
 NOISE_DOMINATED_VARIANCE = 1.25
