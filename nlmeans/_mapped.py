@@ -29,7 +29,7 @@ from .backends import AUTO_ORDER, REGISTRY, padding, select
 from .errors import NLMeansError
 from .noise import estimate_sigma
 from .noise._models import GAUSSIAN, RICIAN
-from .params import Params, image_data_range, radii, resolve_checked
+from .params import Params, image_data_range, radii, resolve_checked, sigma_floor
 
 #: The noise models of this path (the Gaussian one with a σ map or a mask too).
 NOISE_MODELS = (GAUSSIAN, RICIAN)
@@ -199,18 +199,20 @@ def resolve_mapped(image, planes, request, *, inside, params) -> tuple[Params, n
             return background_sigma(planes if inside is None else planes[:, inside], coils)
         return estimate_sigma(image, channel_axis=request.channel_axis)
 
+    data_range = image_data_range(image) if data_range is None else data_range
     params = resolve_checked(  # the request's values were checked when it was made
         planes.shape[0],
         h=h,
         sigma=sigma,
         f=f,
         r=r,
-        data_range=image_data_range(image) if data_range is None else data_range,
+        data_range=data_range,
         estimate=estimate,
         method="pixel",
         h_chroma=None,
         ndim=len(spatial),
         patch_kernel="uniform",
+        sigma_floor=sigma_floor(image, data_range),
     )
     return params, sigma_map
 

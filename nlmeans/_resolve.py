@@ -14,7 +14,14 @@ import numpy as np
 from ._arrays import check_image, to_channels_first
 from ._request import DEFAULT_METHOD, Request
 from .noise import estimate_sigma
-from .params import COMBINED, Params, check_components, image_data_range, resolve_checked
+from .params import (
+    COMBINED,
+    Params,
+    check_components,
+    image_data_range,
+    resolve_checked,
+    sigma_floor,
+)
 
 
 def resolve_params(
@@ -100,18 +107,20 @@ def resolve_planes(image, planes, request: Request) -> Params:
     """
     q = request
     combination = bool(q.components)  # a combination's fixed terms (Request.with_params)
+    data_range = image_data_range(image) if q.data_range is None else q.data_range
     params = resolve_checked(
         planes.shape[0],
         h=q.h,
         sigma=q.sigma,
         f=q.f,
         r=q.r,
-        data_range=image_data_range(image) if q.data_range is None else q.data_range,
+        data_range=data_range,
         estimate=lambda: estimate_sigma(image, channel_axis=q.channel_axis),
         method=DEFAULT_METHOD if combination else q.method or DEFAULT_METHOD,
         h_chroma=q.h_chroma,
         ndim=planes.ndim - 1,
         patch_kernel=q.patch_kernel,
+        sigma_floor=sigma_floor(image, data_range),
     )
     if not combination:
         return params

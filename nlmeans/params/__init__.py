@@ -41,7 +41,14 @@ from ._checks import (
     validate,
 )
 from ._components import MAX_WEIGHT, NOISY, Component, check_components
-from ._presets import MIN_PRESET_SIGMA_8BIT, image_data_range, preset, resolve, resolve_checked
+from ._presets import (
+    MIN_PRESET_SIGMA_8BIT,
+    image_data_range,
+    preset,
+    resolve,
+    resolve_checked,
+    sigma_floor,
+)
 from ._record import Params, Radii, compact, radii
 
 __all__ = [
@@ -76,5 +83,6 @@ __all__ = [
     "radii",
     "resolve",
     "resolve_checked",
+    "sigma_floor",
     "validate",
 ]

@@ -27,7 +27,8 @@ from ._checks import (
 from ._record import Params, Radii, compact
 
 #: Noise below this (8-bit units) is treated as this when the presets compute h,
-#: so that a clean image gets a small positive h and comes back almost unchanged.
+#: so that a clean image gets a small positive h and comes back almost unchanged;
+#: on an integer image, at most one step of its values (:func:`sigma_floor`).
 MIN_PRESET_SIGMA_8BIT = 1.0
 
 
@@ -79,6 +80,21 @@ def image_data_range(image: np.ndarray) -> float:
     return 1.0 if (lo >= -1.0 and hi <= 2.0) else 255.0
 
 
+def sigma_floor(image: np.ndarray, data_range: float) -> float:
+    """Return the σ (raw units) below which the presets compute h as if σ were this.
+
+    :data:`MIN_PRESET_SIGMA_8BIT` on the 8-bit scale of ``data_range``, and at
+    most 1 (one step of the values) for an integer image: a 12-bit camera's
+    image in uint16 has a data range of 65535, whose 8-bit level is 257 raw
+    units, far above its noise (h from it smoothed such an image with σ = 20
+    to 6.6 dB below the noisy input).
+    """
+    floor = MIN_PRESET_SIGMA_8BIT * float(data_range) / 255.0
+    if np.issubdtype(np.asarray(image).dtype, np.integer):
+        floor = min(floor, 1.0)
+    return floor
+
+
 def preset(sigma_8bit: float, n_channels: int, ndim: int = 2) -> tuple[int, int, float]:
     """Preset ``(f, r, h / sigma)`` for noise ``sigma_8bit`` (8-bit scale) and ``ndim`` axes.
 
@@ -112,6 +128,7 @@ def resolve(
     h_chroma=None,
     ndim: int = 2,
     patch_kernel: str = "uniform",
+    sigma_floor: float | None = None,
 ) -> Params:
     """Validate the given parameters and fill in the unset ones.
 
@@ -122,6 +139,7 @@ def resolve(
     from the table for that many axes (``f=(0, None, None)`` on a time stack
     compares 2-D patches across frames with the 2-D presets in each frame).
     ``h_chroma`` is never filled in: only :func:`nlmeans.tune` chooses it.
+    ``sigma_floor`` (raw units): see :func:`resolve_checked`.
     """
     given = validate(
         h=h,
@@ -133,7 +151,10 @@ def resolve(
         ndim=ndim,
         patch_kernel=patch_kernel,
     )
-    return resolve_checked(n_channels, **given, data_range=data_range, estimate=estimate, ndim=ndim)
+    return resolve_checked(
+        n_channels, **given, data_range=data_range, estimate=estimate, ndim=ndim,
+        sigma_floor=sigma_floor,
+    )  # fmt: skip
 
 
 def resolve_checked(
@@ -149,6 +170,7 @@ def resolve_checked(
     h_chroma,
     ndim: int,
     patch_kernel: str,
+    sigma_floor: float | None = None,
 ) -> Params:
     """Fill in the unset parameters of values :func:`validate` has already checked.
 
@@ -168,6 +190,10 @@ def resolve_checked(
         Returns the noise sigma in raw units; called only when ``sigma`` is None.
     ndim : int
         The image's spatial axes.
+    sigma_floor : float, optional
+        The σ (raw units) below which h is computed as if σ were this
+        (:func:`sigma_floor` of the image); by default
+        :data:`MIN_PRESET_SIGMA_8BIT` on the 8-bit scale of ``data_range``.
 
     Returns
     -------
@@ -214,7 +240,9 @@ def resolve_checked(
         preset_f, preset_r, ratio = preset(sigma * scale, n_channels, len(open_axes) or ndim)
     h = given["h"]
     if h is None:
-        h = ratio * max(sigma * scale, MIN_PRESET_SIGMA_8BIT) / scale
+        if sigma_floor is None:
+            sigma_floor = MIN_PRESET_SIGMA_8BIT / scale
+        h = ratio * max(sigma, sigma_floor)
     return Params(
         f=_filled(given["f"], preset_f, ndim),
         r=_filled(given["r"], preset_r, ndim),

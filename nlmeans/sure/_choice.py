@@ -172,7 +172,7 @@ def bayes_sweep(planes: np.ndarray, sigma: float, params: Params, tiles, *, seed
 
 
 def choose_bayes(planes, params: Params, nlm_sure: float, tiles, *, data_range: float,
-                 seed: int, backend: Backend, scores: list):  # fmt: skip
+                 seed: int, backend: Backend, scores: list, sigma_floor: float):  # fmt: skip
     """``params`` (the NLM search's choice, SURE ``nlm_sure``) or NL-Bayes, whichever SURE prefers.
 
     NL-Bayes takes its presets for ``params.sigma``; its :class:`~._scores.Candidate`
@@ -196,6 +196,8 @@ def choose_bayes(planes, params: Params, nlm_sure: float, tiles, *, data_range: 
         Where NL-Bayes runs.
     scores : list of Candidate
         The search's scores, extended in place.
+    sigma_floor : float
+        The presets' σ floor for the image (:func:`nlmeans.params.sigma_floor`).
 
     Returns
     -------
@@ -212,7 +214,7 @@ def choose_bayes(planes, params: Params, nlm_sure: float, tiles, *, data_range: 
         )
         return params
     bayes = resolve(planes.shape[0], sigma=params.sigma, data_range=data_range, method=BAYES,
-                    ndim=planes.ndim - 1)  # fmt: skip
+                    ndim=planes.ndim - 1, sigma_floor=sigma_floor)  # fmt: skip
     bayes = replace(bayes, sigma_estimated=params.sigma_estimated)
     candidate = bayes_sweep(planes, params.sigma, bayes, tiles, seed=seed, backend=backend)
     candidate = candidate.candidates(params.sigma)[0]

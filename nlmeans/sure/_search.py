@@ -39,13 +39,13 @@ from ..noise import estimate_sigma
 from ..params import (
     COMBINED,
     METHODS,
-    MIN_PRESET_SIGMA_8BIT,
     Params,
     check_finite_number,
     check_h_chroma,
     check_method,
     image_data_range,
     resolve,
+    sigma_floor,
 )
 from ._choice import bayes_methods, choose_bayes
 from ._combination import fit_combination
@@ -142,7 +142,7 @@ def tune(
         or "auto": SURE also weighs NL-Bayes at its presets against the NLM search's
         choice (:mod:`._choice`; 2-D only, none of h, f, r, h_chroma given).
     h_ratios : sequence of float, optional
-        Candidate h / σ (σ on the 8-bit scale floored at 1, like the presets),
+        Candidate h / σ (σ floored like the presets', :func:`~nlmeans.params.sigma_floor`),
         the same for every patch radius, without the fine pass's grid.
     methods : sequence of str, optional
         The methods searched when ``method`` is None (or "combined"). By
@@ -201,6 +201,7 @@ def tune(
     combined = method == COMBINED
     if data_range is None:
         data_range = image_data_range(image)
+    least = sigma_floor(image, data_range)
     base = resolve(
         planes.shape[0],
         h=h,
@@ -211,12 +212,13 @@ def tune(
         estimate=lambda: estimate_sigma(image, channel_axis=channel_axis),
         method="pixel" if method is None or combined else method,
         ndim=planes.ndim - 1,
+        sigma_floor=least,
     )
     if h_chroma is not None:
         h_chroma = check_h_chroma(h_chroma, planes.shape[0])
     opponent = planes.shape[0] == 3 and (h is None or h_chroma is not None)
     scale = 255.0 / float(data_range)
-    floor = max(base.sigma * scale, MIN_PRESET_SIGMA_8BIT) / scale
+    floor = max(base.sigma, least)
     volume = planes.ndim > 3 or isinstance(base.f, tuple) or isinstance(base.r, tuple)
     chosen = select(backend, None if method is None or combined else method, planes.ndim - 1)
     # The exact divergence leaves out a border band (:func:`interior_blocks`),
@@ -395,5 +397,5 @@ def tune(
             best_sure = sure
     if with_bayes:  # 4. NL-Bayes at its presets against the NLM choice, on the same tiles
         params = choose_bayes(planes, params, best_sure, tiles, data_range=data_range, seed=seed,
-                              backend=chosen, scores=scores)  # fmt: skip
+                              backend=chosen, scores=scores, sigma_floor=least)  # fmt: skip
     return (params, scores) if return_scores else params

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from nlmeans.params import MIN_PRESET_SIGMA_8BIT, image_data_range, preset, resolve
+import nlmeans
+from nlmeans.params import MIN_PRESET_SIGMA_8BIT, image_data_range, preset, resolve, sigma_floor
 
 
 @pytest.mark.parametrize(
@@ -50,6 +51,31 @@ def test_presets_scale_with_data_range():
 def test_noise_free_image_gets_a_small_positive_h():
     params = resolve(1, sigma=0.0, data_range=255.0)
     assert params.h == pytest.approx(0.40 * MIN_PRESET_SIGMA_8BIT)
+
+
+def test_the_floor_is_one_step_of_an_integer_image():
+    assert sigma_floor(np.zeros(4, np.uint8), 255.0) == pytest.approx(1.0)
+    assert sigma_floor(np.zeros(4, np.uint16), 65535.0) == pytest.approx(1.0)  # not 257
+    assert sigma_floor(np.zeros(4, np.uint16), 100.0) == pytest.approx(100.0 / 255.0)
+    assert sigma_floor(np.zeros(4, np.float32), 1.0) == pytest.approx(1.0 / 255.0)
+    assert resolve(1, sigma=0.0, data_range=65535.0, sigma_floor=1.0).h == pytest.approx(0.40)
+
+
+@pytest.mark.parametrize("tune", [False, True])
+def test_a_12_bit_image_in_uint16_is_denoised_at_its_own_noise_level(tune):
+    """The dtype's range (65535) puts one 8-bit level at 257, far above σ = 20."""
+    from skimage import data
+
+    clean = data.brick()[:128, :128].astype(np.float64) / 255.0 * 4000.0
+    noisy = clean + np.random.default_rng(0).normal(0.0, 20.0, clean.shape)
+    noisy = np.rint(noisy).astype(np.uint16)
+
+    def mse(image):
+        return np.mean((image.astype(np.float64) - clean) ** 2)
+
+    result, params = nlmeans.denoise(noisy, sigma=20.0, tune=tune, return_params=True)
+    assert params.h < 2.5 * 20.0  # the presets' 0.4 σ, or SURE's choice near σ (not 0.4 × 257)
+    assert mse(result) < 0.8 * mse(noisy)  # the old floor: 2.7 (presets), 2.2 (tuned) times it
 
 
 def test_estimate_is_only_called_when_sigma_is_unset():

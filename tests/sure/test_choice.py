@@ -188,6 +188,6 @@ def test_a_backend_without_nl_bayes_keeps_the_nlm_choice_with_a_warning():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         kept = choose_bayes(image, params, 1.0, [((0, 0), (16, 16))], data_range=255.0,
-                            seed=0, backend=backend, scores=[])  # fmt: skip
+                            seed=0, backend=backend, scores=[], sigma_floor=1.0)  # fmt: skip
     assert kept is params
     assert any("does not compute method 'bayes'" in str(w.message) for w in caught)
