@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..params import MAX_PATCH_RADIUS, MAX_SEARCH_RADIUS, check_radius, compact
 from ..params import radii as axis_radii
 from ._scores import MIN_SAMPLE_PIXELS, TILE
@@ -167,6 +169,17 @@ def candidate_radii(
     rs = [filled(base.r, open_r, check_radius("r", x, MAX_SEARCH_RADIUS))
           for x in sorted(set(radii))] if open_r else [base.r]  # fmt: skip
     return fs, rs
+
+
+def noise_dominated(planes: np.ndarray, sigma: float) -> bool:
+    """Whether the variance of ``planes`` (C, ...) is below NOISE_DOMINATED_VARIANCE σ².
+
+    Read from a strided sample of at most 2²⁰ values per channel (no full-size
+    temporary on a large volume).
+    """
+    flat = planes.reshape(len(planes), -1)
+    sample = flat[:, :: max(1, flat.shape[1] // (1 << 20))]
+    return float(np.mean(sample.var(axis=1))) < NOISE_DOMINATED_VARIANCE * sigma**2
 
 
 def _open_axes(value, ndim: int) -> set[int]:

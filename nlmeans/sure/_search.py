@@ -56,11 +56,11 @@ from ._grids import (
     EXACT_METHODS,
     FINE_STEPS,
     KEEP,
-    NOISE_DOMINATED_VARIANCE,
     OTHER_STEPS,
     SEARCH_METHODS,
     candidate_radii,
     centre_ratio,
+    noise_dominated,
     patch_scale,
     sampling,
 )
@@ -226,9 +226,7 @@ def tune(
     # (there the band is a large share, and pixelwise NLM's worst pixels).
     ndim = planes.ndim - 1
     tiled = ndim in (2, 3) and len(sample_blocks(planes.shape[1:], fraction)) > 1
-    flat = planes.reshape(len(planes), -1)
-    sample = flat[:, :: max(1, flat.shape[1] // (1 << 20))]  # no full-size temporary
-    dominated = float(np.mean(sample.var(axis=1))) < NOISE_DOMINATED_VARIANCE * base.sigma**2
+    dominated = noise_dominated(planes, base.sigma)
     fs, rs = candidate_radii(base, f, r, ndim, tiled, patch_radii, radii, dominated)
     if methods is None:
         methods = EXACT_METHODS if tiled and "pixel" in chosen.methods else SEARCH_METHODS
