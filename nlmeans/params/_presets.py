@@ -90,7 +90,7 @@ def sigma_floor(image: np.ndarray, data_range: float) -> float:
     to 6.6 dB below the noisy input).
     """
     floor = MIN_PRESET_SIGMA_8BIT * float(data_range) / 255.0
-    if np.issubdtype(np.asarray(image).dtype, np.integer):
+    if np.issubdtype(image.dtype, np.integer):  # the dtype only: a Dask array stays lazy
         floor = min(floor, 1.0)
     return floor
 
