@@ -53,6 +53,8 @@ def test_boxes_cover_the_mask_and_plain_boxes_only_the_interior():
         assert 0 < x1 - x0 <= 512 and 0 < y1 - y0 <= (8 if kind < 2 else 512)
         assert kind != 2 or x1 - x0 < 32  # only narrow masked boxes run transposed
         covered[y0:y1, x0:x1] += 1
+        if kind > 0:  # masked boxes start and end on rows holding a pixel inside
+            assert inside[y0, x0:x1].any() and inside[y1 - 1, x0:x1].any()
         if kind == 0:
             assert inner[y0:y1, x0:x1].all() and x1 - x0 >= 16
             plain[y0:y1, x0:x1] = True
@@ -65,6 +67,36 @@ def test_boxes_cover_the_mask_and_plain_boxes_only_the_interior():
     assert not plain[24:32, 100:640].any()
     # The narrow edge columns 5-9 of the bands of rows 8-39 are one transposed box.
     assert [8, 40, 5, 10, 2] in boxes.tolist()
+    # The first band's masked boxes hold rows 3-7 only: rows 0-2 are outside.
+    assert [3, 8, 5, 332, 1] in boxes.tolist() and [3, 8, 332, 660, 1] in boxes.tolist()
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 8])
+def test_balance_shares_the_boxes_by_their_work(n_threads):
+    rng = np.random.default_rng(5)
+    y0, x0 = rng.integers(0, 500, 40), rng.integers(0, 500, 40)
+    boxes = np.stack(
+        [
+            y0,
+            y0 + rng.integers(1, 65, 40),
+            x0,
+            x0 + rng.integers(1, 513, 40),
+            rng.integers(0, 3, 40),
+        ],
+        axis=1,
+    )
+    f, r = 2, 7
+    ordered, starts = _mapped_interior.balance(boxes, f, r, n_threads)
+    assert starts[0] == 0 and starts[-1] == len(boxes) and len(starts) == n_threads + 1
+    assert sorted(map(tuple, ordered.tolist())) == sorted(map(tuple, boxes.tolist()))
+    rows, cols = ordered[:, 1] - ordered[:, 0], ordered[:, 3] - ordered[:, 2]
+    work = (rows + r) * (cols + 2 * (r + f)) * np.where(ordered[:, 4] > 0, 2, 1)
+    shares = [work[a:b].sum() for a, b in zip(starts[:-1], starts[1:], strict=True)]
+    # Largest first to the least loaded share: no share exceeds the mean by more
+    # than one box's work (a prange's equal counts of boxes would, by far).
+    assert max(shares) <= work.sum() / n_threads + work.max()
+    if n_threads == 2:
+        assert max(shares) - min(shares) <= work.max()
 
 
 @pytest.mark.parametrize("n_channels, f, r", [(1, 1, 2), (3, 2, 3), (1, 0, 1)])

@@ -170,7 +170,42 @@ def plan_boxes(inside: np.ndarray, inner: np.ndarray, rows: int = BAND_ROWS) -> 
     inside = np.ascontiguousarray(inside, np.bool_)
     runs = _band_runs(inside, np.ascontiguousarray(inner, np.bool_), int(rows), MIN_COLS)
     boxes = [box for run in runs.tolist() for box in _cut(*run)]
-    return np.array(_stack_narrow(boxes), np.int64).reshape(-1, 5)
+    return _trim_rows(inside, np.array(_stack_narrow(boxes), np.int64).reshape(-1, 5))
+
+
+def _trim_rows(inside: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Cut the masked boxes (kind 1 and 2) down to their first and last row holding a pixel inside.
+
+    At the top and bottom of a round mask a band's masked box is wide and mostly
+    outside: its rows without a pixel inside would be computed for nothing.
+    """
+    for box in boxes:
+        y0, y1, x0, x1, kind = box
+        if kind:
+            rows = np.flatnonzero(inside[y0:y1, x0:x1].any(axis=1))
+            box[0], box[1] = y0 + rows[0], y0 + rows[-1] + 1
+    return boxes
+
+
+def balance(boxes: np.ndarray, f: int, r: int, n_threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Order ``boxes`` in ``n_threads`` shares of about equal work; return (boxes, starts).
+
+    Share k is ``boxes[starts[k]:starts[k + 1]]``. A box's work is taken as its
+    rows (plus the r rows of weights above them) times its columns (plus the
+    2(r + f) of the patches and windows beside them), twice that for a masked
+    box (narrower rows: the loops' fixed costs weigh more); the largest boxes
+    go first, each to the share with the least work so far.
+    """
+    rows, cols = boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2]
+    work = (rows + r) * (cols + 2 * (r + f)) * np.where(boxes[:, 4] > 0, 2, 1)
+    totals, shares = np.zeros(n_threads), [[] for _ in range(n_threads)]
+    for i in np.argsort(-work, kind="stable"):
+        k = int(np.argmin(totals))
+        totals[k] += work[i]
+        shares[k].append(i)
+    starts = np.cumsum([0] + [len(share) for share in shares]).astype(np.int64)
+    order = np.array([i for share in shares for i in share], np.int64)
+    return boxes[order], starts
 
 
 def masked_2d(padded, values, mask, f: int, r: int, sigma: float, h: float, out) -> None:
@@ -190,9 +225,5 @@ def masked_2d(padded, values, mask, f: int, r: int, sigma: float, h: float, out)
     scales, offsets = weight_constants([h], sigma, (f, f), padded.shape[0])
     # The 2-D tiles compute W = 2^y: scale and offset times log2(e).
     scale, offset = np.float32(scales[0] * LOG2_E), np.float32(offsets[0] * LOG2_E)
-    # The largest boxes first, handed out one at a time: the threads finish together.
-    boxes = boxes[
-        np.argsort(-(boxes[:, 1] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 2]), kind="stable")
-    ]
-    with numba.parallel_chunksize(1):
-        boxes_kernel(padded, values, mask, int(f), int(r), scale, offset, boxes, out)
+    boxes, starts = balance(boxes, f, r, numba.get_num_threads())
+    boxes_kernel(padded, values, mask, int(f), int(r), scale, offset, boxes, starts, out)

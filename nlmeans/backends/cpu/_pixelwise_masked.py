@@ -57,19 +57,24 @@ def masked_tile_transposed(padded, values, mask, f, r, scale, offset, y0, y1, x0
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
-def boxes_kernel(padded, values, mask, f, r, scale, offset, boxes, out):
+def boxes_kernel(padded, values, mask, f, r, scale, offset, boxes, starts, out):
     """Pixelwise NLM of the rectangles ``boxes`` (y0, y1, x0, x1, kind) into ``out`` (C, H, W).
 
     A box whose pixels have all their candidates inside the mask (kind 0) runs
     the plain tile :func:`~nlmeans.backends.cpu._pixelwise.denoise_tile` (the
     same formula with μ = 1), the others the same tile with ``masked=True``
-    (kind 1) or :func:`masked_tile_transposed` (kind 2); one box per thread.
+    (kind 1) or :func:`masked_tile_transposed` (kind 2). Thread k runs the boxes
+    ``starts[k]`` to ``starts[k + 1]``: the host balances the threads' shares
+    (a prange hands out equal counts of iterations, not equal work).
     """
-    for i in prange(boxes.shape[0]):
-        y0, y1, x0, x1 = boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3]
-        if boxes[i, 4] == 1:
-            denoise_tile(padded, values, mask, True, f, r, scale, offset, y0, y1, x0, x1, out)
-        elif boxes[i, 4] == 2:
-            masked_tile_transposed(padded, values, mask, f, r, scale, offset, y0, y1, x0, x1, out)
-        else:
-            denoise_tile(padded, values, mask, False, f, r, scale, offset, y0, y1, x0, x1, out)
+    for k in prange(starts.size - 1):
+        for i in range(starts[k], starts[k + 1]):
+            y0, y1, x0, x1 = boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3]
+            if boxes[i, 4] == 1:
+                denoise_tile(padded, values, mask, True, f, r, scale, offset, y0, y1, x0, x1, out)
+            elif boxes[i, 4] == 2:
+                masked_tile_transposed(
+                    padded, values, mask, f, r, scale, offset, y0, y1, x0, x1, out
+                )
+            else:
+                denoise_tile(padded, values, mask, False, f, r, scale, offset, y0, y1, x0, x1, out)
