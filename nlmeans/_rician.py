@@ -68,6 +68,11 @@ def background_sigma(magnitude: np.ndarray, coils: int = 1) -> float:
 
 
 def remove_bias(mean_square: np.ndarray, variance, coils: int) -> np.ndarray:
-    """sqrt(max(mean_square − 2Nσ², 0)), float32; ``variance`` σ² (a scalar or per pixel)."""
-    excess = np.asarray(mean_square, dtype=np.float64) - 2.0 * coils * np.asarray(variance)
-    return np.sqrt(np.maximum(excess, 0.0)).astype(np.float32)
+    """sqrt(max(mean_square − 2Nσ², 0)), float32; ``variance`` σ² (a scalar or per pixel).
+
+    A float32 ``mean_square`` is overwritten (the estimate is the caller's own).
+    """
+    excess = np.asarray(mean_square, dtype=np.float32)
+    excess -= np.float32(2.0 * coils) * np.asarray(variance, dtype=np.float32)
+    np.maximum(excess, np.float32(0.0), out=excess)
+    return np.sqrt(excess, out=excess)

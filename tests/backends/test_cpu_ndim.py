@@ -118,6 +118,26 @@ def test_default_tiles_cover_a_larger_volume(rng):
     check(volume, f, r, 0.0, [0.2], "pixel")
 
 
+@pytest.mark.parametrize(
+    "shape, f, r",
+    [
+        ((40, 96, 96), (1, 1, 1), (2, 2, 2)),
+        ((64, 128, 128), (2, 2, 2), (5, 5, 5)),
+        ((41, 70, 300), (1, 1, 1), (1, 1, 1)),
+    ],
+)
+def test_default_tiles_are_even(shape, f, r):
+    # Tiles of one axis differ by less than their count: no short last tile that
+    # leaves one thread's share of tiles much lighter than the other's.
+    tile = ndim.tile_shape(shape, f, r)
+    for extent, size in zip((1, *shape), tile, strict=True):
+        count = -(-extent // size)
+        last = extent - (count - 1) * size
+        assert size - last < count, (shape, tile)
+    if shape == (40, 96, 96):
+        assert tile[1] == 20  # two tiles of 20 planes, not 32 and 8
+
+
 def test_far_patches_weigh_nothing_not_nan():
     # Distances far beyond h: weights underflow to 0, the estimate is the input, no NaN.
     image = np.zeros((1, 12), np.float32)

@@ -95,6 +95,10 @@ def test_estimate_is_only_called_when_sigma_is_unset():
         (np.linspace(-0.6, 1.7, 100).reshape(10, 10), 1.0),  # noise overshoot allowed
         (np.linspace(0, 255, 100).reshape(10, 10), 255.0),
         (np.linspace(0, 3, 100).reshape(10, 10).astype(np.float32), 255.0),
+        # At most 0.5 % of the finite values beyond [-1, 2]: still the [0, 1] scale.
+        (np.r_[np.zeros(996), [5.0] * 4, [np.nan, np.inf]], 1.0),
+        (np.r_[np.zeros(994), [5.0] * 6], 255.0),
+        (np.r_[np.zeros(994), [-3.0] * 6], 255.0),
     ],
 )
 def test_data_range_rule(image, expected):

@@ -125,6 +125,9 @@ def tile_shape(shape, f, r, pixels: int = TILE_PIXELS) -> np.ndarray:
     while n_tiles() < 2 * threads and max(tile[:3] + [tile[3] // 16]) > 1:
         k = max(range(AXES), key=lambda a: tile[a] if a < 3 else tile[a] // 16)
         tile[k] = -(-tile[k] // 2)
+    # Even tiles: as many per axis, none left short (40 rows in tiles of 32 gave
+    # one of 32 and one of 8, and the thread with the long ones worked alone).
+    tile = [-(-s // -(-s // n)) for s, n in zip(shape, tile, strict=True)]
     return np.array(tile, np.int64)
 
 
