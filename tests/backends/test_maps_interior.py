@@ -93,7 +93,7 @@ def test_balance_shares_the_boxes_by_their_work(n_threads):
     work = (rows + r) * (cols + 2 * (r + f)) * np.where(ordered[:, 4] > 0, 2, 1)
     shares = [work[a:b].sum() for a, b in zip(starts[:-1], starts[1:], strict=True)]
     # Largest first to the least loaded share: no share exceeds the mean by more
-    # than one box's work (a prange's equal counts of boxes would, by far).
+    # than one box's work (a prange's equal counts of boxes need not).
     assert max(shares) <= work.sum() / n_threads + work.max()
     if n_threads == 2:
         assert max(shares) - min(shares) <= work.max()

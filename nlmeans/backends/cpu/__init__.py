@@ -17,7 +17,8 @@
   (guide vs values, σ map, mask), host side and kernel; :mod:`._mapped_tiles`
   its live tiles; a mask on a 2-D image runs on the 2-D kernel's tiles instead
   (:mod:`._mapped_interior` plans the boxes, :mod:`._pixelwise_masked` holds
-  the masked tile);
+  the masked tile); both deal their uneven tiles or boxes to the threads in
+  shares of equal estimated work (:mod:`._shares`);
 - :mod:`._sure_pixel`: pixelwise estimates with their exact SURE divergence;
 - :mod:`._bayes`: NL-Bayes (``method="bayes"``), any dimension, parallel over tiles;
 - :mod:`._fastexp`: the vectorisable float32 exp of the weights.

@@ -21,6 +21,7 @@ from ._mapped_tiles import live_tiles
 from ._ndim import as_4d, image_shape, raster_shifts, tile_for, tile_origins
 from ._ndim_mapped import mapped_kernel
 from ._ndim_sums import AXES
+from ._shares import equal_shares
 
 
 def _plain_2d(dims, f4, r4, hs, sigma_map, values) -> bool:
@@ -99,10 +100,11 @@ def mapped_pixelwise(
         todo = inside[0][centre] > 0
         origins, extents, partial = live_tiles(todo, inside[0] > 0, origins, tile, f4, r4)
         masked = vals * inside  # μ v_c: candidates outside add nothing
-    with numba.parallel_chunksize(1):
-        mapped_kernel(
-            view, masked, ratio, inside, f4, r4, shifts, fold_after, scales, offsets, origins,
-            tile, out, extents, profiles, sigma_map is not None, partial,
-        )  # fmt: skip
+    # A tile's work: its block of patch centres for a shift, about n_k + r_k + 2 f_k per axis.
+    order, starts = equal_shares(np.prod(extents + r4 + 2 * f4, axis=1), numba.get_num_threads())
+    mapped_kernel(
+        view, masked, ratio, inside, f4, r4, shifts, fold_after, scales, offsets, origins[order],
+        tile, out, extents[order], profiles, sigma_map is not None, partial[order], starts,
+    )  # fmt: skip
     out = out.reshape(out.shape[:2] + shape[AXES - dims :])
     return finish_outside(out, values if values is not None else guide, mask, f, r)

@@ -26,6 +26,7 @@ from .._contract import weight_constants
 from ._fastexp import LOG2_E
 from ._pixelwise import TILE_COLS, TILE_ROWS
 from ._pixelwise_masked import boxes_kernel
+from ._shares import equal_shares
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
@@ -190,21 +191,15 @@ def _trim_rows(inside: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 def balance(boxes: np.ndarray, f: int, r: int, n_threads: int) -> tuple[np.ndarray, np.ndarray]:
     """Order ``boxes`` in ``n_threads`` shares of about equal work; return (boxes, starts).
 
-    Share k is ``boxes[starts[k]:starts[k + 1]]``. A box's work is taken as its
-    rows (plus the r rows of weights above them) times its columns (plus the
-    2(r + f) of the patches and windows beside them), twice that for a masked
-    box (narrower rows: the loops' fixed costs weigh more); the largest boxes
-    go first, each to the share with the least work so far.
+    Share k is ``boxes[starts[k]:starts[k + 1]]`` (:func:`~._shares.equal_shares`).
+    A box's work is taken as its rows (plus the r rows of weights above them)
+    times its columns (plus the 2(r + f) of the patches and windows beside
+    them), twice that for a masked box (narrower rows: the loops' fixed costs
+    weigh more).
     """
     rows, cols = boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2]
     work = (rows + r) * (cols + 2 * (r + f)) * np.where(boxes[:, 4] > 0, 2, 1)
-    totals, shares = np.zeros(n_threads), [[] for _ in range(n_threads)]
-    for i in np.argsort(-work, kind="stable"):
-        k = int(np.argmin(totals))
-        totals[k] += work[i]
-        shares[k].append(i)
-    starts = np.cumsum([0] + [len(share) for share in shares]).astype(np.int64)
-    order = np.array([i for share in shares for i in share], np.int64)
+    order, starts = equal_shares(work, n_threads)
     return boxes[order], starts
 
 

@@ -110,10 +110,73 @@ def _mapped_accumulate(
                 m_at += n[3]
 
 
+@njit(cache=True, fastmath=FMA)
+def _mapped_tile(
+    guide, values, ratio, mask, f, r, shifts, fold_after, scales, offsets, origins, tile, out,
+    extents, profiles, has_ratio, partial, tile_index,
+):  # fmt: skip
+    """Compute the tile ``tile_index`` of :func:`mapped_kernel` (one unit of a thread's share)."""
+    n_h = scales.shape[0]
+    n_channels = out.shape[1]
+    pad = (r[0] + f[0], r[1] + f[1], r[2] + f[2], r[3] + f[3])
+    size = capacity(tile, r, f, 2)
+    o = (
+        origins[tile_index, 0],
+        origins[tile_index, 1],
+        origins[tile_index, 2],
+        origins[tile_index, 3],
+    )
+    n = (
+        extents[tile_index, 0],
+        extents[tile_index, 1],
+        extents[tile_index, 2],
+        extents[tile_index, 3],
+    )
+    n_tile = n[0] * n[1] * n[2] * n[3]
+    buf_a = np.empty(size, dtype=np.float32)
+    buf_b = np.empty(size, dtype=np.float32)
+    weights = np.empty(size, dtype=np.float32)
+    line = np.empty(tile[3] + r[3] + 2 * f[3], dtype=np.float32)
+    num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
+    den = np.zeros((n_h, n_tile), dtype=np.float32)
+    part_num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
+    part_den = np.zeros((n_h, n_tile), dtype=np.float32)
+    # The t = 0 term: M(p, p) w(p, p) = 1, so num_c = v_c(p), den = 1.
+    centre_terms(values, pad, o, n, num, den)
+    for s in range(shifts.shape[0]):
+        t = (shifts[s, 0], shifts[s, 1], shifts[s, 2], shifts[s, 3])
+        # W_t at p and p − t; ``start`` is also the centre's index in ``ratio`` and ``mask``.
+        ext, start, fwd_at, bwd_at, o_fwd, o_bwd = shift_block(o, n, t, r, pad)
+        sums, _ = patch_sums(guide, start, t, ext, f, line, buf_a, buf_b, profiles, False)
+        for k in range(n_h):
+            _mapped_weights(sums, ext, start, t, ratio, scales[k], offsets[k], weights, has_ratio)
+            _mapped_accumulate(
+                values, mask, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n,
+                part_num[k], part_den[k], partial[tile_index],
+            )  # fmt: skip
+        if fold_after[s]:
+            fold(num, part_num)
+            fold(den, part_den)
+    fold(num, part_num)
+    fold(den, part_den)
+    at = 0
+    for m0 in range(n[0]):
+        for m1 in range(n[1]):
+            for m2 in range(n[2]):
+                for m3 in range(n[3]):
+                    # v̂_c(p) = Σ M w v_c / Σ M w; Σ M w ≥ M(p, p) w(p, p) = 1.
+                    for k in range(n_h):
+                        for c in range(n_channels):
+                            out[k, c, o[0] + m0, o[1] + m1, o[2] + m2, o[3] + m3] = (
+                                num[k, c, at] / den[k, at]
+                            )
+                    at += 1
+
+
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)
 def mapped_kernel(
     guide, values, ratio, mask, f, r, shifts, fold_after, scales, offsets, origins, tile, out,
-    extents, profiles, has_ratio, partial,
+    extents, profiles, has_ratio, partial, starts,
 ):  # fmt: skip
     """Compute mapped pixelwise NLM from the shifts t > 0 (raster order), on the listed tiles.
 
@@ -124,63 +187,12 @@ def mapped_kernel(
     (for p inside the mask, where μ v_c(p) = v_c(p)); tile i spans ``extents[i]``
     pixels per axis from ``origins[i]`` (at most ``tile``); ``partial[i]`` says
     whether its candidates meet the outside of the mask (else μ = 1 on all of them
-    and the denominator skips it).
+    and the denominator skips it). Thread k runs the tiles ``starts[k]`` to
+    ``starts[k + 1]`` (shares of about equal work, dealt by the host).
     """
-    n_h = scales.shape[0]
-    n_channels = out.shape[1]
-    pad = (r[0] + f[0], r[1] + f[1], r[2] + f[2], r[3] + f[3])
-    size = capacity(tile, r, f, 2)
-    for tile_index in prange(origins.shape[0]):
-        o = (
-            origins[tile_index, 0],
-            origins[tile_index, 1],
-            origins[tile_index, 2],
-            origins[tile_index, 3],
-        )
-        n = (
-            extents[tile_index, 0],
-            extents[tile_index, 1],
-            extents[tile_index, 2],
-            extents[tile_index, 3],
-        )
-        n_tile = n[0] * n[1] * n[2] * n[3]
-        buf_a = np.empty(size, dtype=np.float32)
-        buf_b = np.empty(size, dtype=np.float32)
-        weights = np.empty(size, dtype=np.float32)
-        line = np.empty(tile[3] + r[3] + 2 * f[3], dtype=np.float32)
-        num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
-        den = np.zeros((n_h, n_tile), dtype=np.float32)
-        part_num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
-        part_den = np.zeros((n_h, n_tile), dtype=np.float32)
-        # The t = 0 term: M(p, p) w(p, p) = 1, so num_c = v_c(p), den = 1.
-        centre_terms(values, pad, o, n, num, den)
-        for s in range(shifts.shape[0]):
-            t = (shifts[s, 0], shifts[s, 1], shifts[s, 2], shifts[s, 3])
-            # W_t at p and p − t; ``start`` is also the centre's index in ``ratio`` and ``mask``.
-            ext, start, fwd_at, bwd_at, o_fwd, o_bwd = shift_block(o, n, t, r, pad)
-            sums, _ = patch_sums(guide, start, t, ext, f, line, buf_a, buf_b, profiles, False)
-            for k in range(n_h):
-                _mapped_weights(
-                    sums, ext, start, t, ratio, scales[k], offsets[k], weights, has_ratio
-                )
-                _mapped_accumulate(
-                    values, mask, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n,
-                    part_num[k], part_den[k], partial[tile_index],
-                )  # fmt: skip
-            if fold_after[s]:
-                fold(num, part_num)
-                fold(den, part_den)
-        fold(num, part_num)
-        fold(den, part_den)
-        at = 0
-        for m0 in range(n[0]):
-            for m1 in range(n[1]):
-                for m2 in range(n[2]):
-                    for m3 in range(n[3]):
-                        # v̂_c(p) = Σ M w v_c / Σ M w; Σ M w ≥ M(p, p) w(p, p) = 1.
-                        for k in range(n_h):
-                            for c in range(n_channels):
-                                out[k, c, o[0] + m0, o[1] + m1, o[2] + m2, o[3] + m3] = (
-                                    num[k, c, at] / den[k, at]
-                                )
-                        at += 1
+    for share in prange(starts.size - 1):
+        for tile_index in range(starts[share], starts[share + 1]):
+            _mapped_tile(
+                guide, values, ratio, mask, f, r, shifts, fold_after, scales, offsets, origins,
+                tile, out, extents, profiles, has_ratio, partial, tile_index,
+            )  # fmt: skip
