@@ -87,9 +87,7 @@ def mapped_pixelwise(
     tile = tile_for(shape, f4, r4, tile)
     origins = tile_origins(shape, tile)
     centre = tuple(slice(int(k), int(k) + n) for k, n in zip(f4 + r4, shape, strict=True))
-    # Pixels of skipped tiles keep v(p); the kernel writes the others.
     out = np.empty((len(scales), vals.shape[0]) + shape, np.float32)
-    out[:] = vals[(slice(None),) + centre]
     if mask is None:
         inside = np.ones((1,) * (1 + AXES), np.float32)  # unused
         masked = vals
@@ -100,6 +98,7 @@ def mapped_pixelwise(
         todo = inside[0][centre] > 0
         origins, extents, partial = live_tiles(todo, inside[0] > 0, origins, tile, f4, r4)
         masked = vals * inside  # μ v_c: candidates outside add nothing
+        out[:] = vals[(slice(None),) + centre]  # skipped tiles keep v(p); the kernel: the rest
     # A tile's work: its block of patch centres for a shift, about n_k + r_k + 2 f_k per axis.
     order, starts = equal_shares(np.prod(extents + r4 + 2 * f4, axis=1), numba.get_num_threads())
     mapped_kernel(
