@@ -10,9 +10,9 @@
   per-axis radii and K strengths at once (SURE's sweeps), in tiles; also every
   run with the Gaussian patch kernel. Its kernels: :mod:`._ndim_symmetric`
   (pixelwise estimates, or the patchwise normalisation),
-  :mod:`._ndim_aggregation` (the patchwise second pass) and
+  :mod:`._ndim_aggregation` (the patchwise second pass),
   :mod:`._ndim_sums` (the steps they share: patch sums, weights,
-  accumulation, tiles);
+  accumulation) and :mod:`._ndim_tile` (a tile's extent, buffers and sums);
 - :mod:`._mapped` and :mod:`._ndim_mapped`: the mapped pixelwise method
   (guide vs values, σ map, mask), host side and kernel; :mod:`._mapped_tiles`
   its live tiles; a mask on a 2-D image runs on the 2-D kernel's tiles instead

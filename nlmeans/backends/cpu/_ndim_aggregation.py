@@ -17,11 +17,13 @@ from ._ndim_sums import (
     accumulate,
     box_last,
     box_sums,
+    patch_sums,
+    u64,
+)
+from ._ndim_tile import (
     capacity,
     fold,
-    patch_sums,
     tile_extent,
-    u64,
 )
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined

@@ -16,12 +16,23 @@ Threads take the tiles the host lists (those holding a pixel inside the mask).
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 from ..._kernel_cache import ensure_kernel_cache
 from ._fastexp import EXP_ARG_MAX, FMA, exp_minus
-from ._ndim_sums import ZERO, capacity, centre_terms, fold, pair_rows, patch_sums, shift_block, u64
+from ._ndim_sums import (
+    ZERO,
+    pair_rows,
+    patch_sums,
+    shift_block,
+    u64,
+)
+from ._ndim_tile import (
+    centre_terms,
+    fold,
+    pixel_buffers,
+    write_ratios,
+)
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
 
@@ -119,7 +130,6 @@ def _mapped_tile(
     n_h = scales.shape[0]
     n_channels = out.shape[1]
     pad = (r[0] + f[0], r[1] + f[1], r[2] + f[2], r[3] + f[3])
-    size = capacity(tile, r, f, 2)
     o = (
         origins[tile_index, 0],
         origins[tile_index, 1],
@@ -133,14 +143,9 @@ def _mapped_tile(
         extents[tile_index, 3],
     )
     n_tile = n[0] * n[1] * n[2] * n[3]
-    buf_a = np.empty(size, dtype=np.float32)
-    buf_b = np.empty(size, dtype=np.float32)
-    weights = np.empty(size, dtype=np.float32)
-    line = np.empty(tile[3] + r[3] + 2 * f[3], dtype=np.float32)
-    num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
-    den = np.zeros((n_h, n_tile), dtype=np.float32)
-    part_num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
-    part_den = np.zeros((n_h, n_tile), dtype=np.float32)
+    buf_a, buf_b, weights, line, num, den, part_num, part_den = pixel_buffers(
+        tile, r, f, n_h, n_channels, n_tile
+    )
     # The t = 0 term: M(p, p) w(p, p) = 1, so num_c = v_c(p), den = 1.
     centre_terms(values, pad, o, n, num, den)
     for s in range(shifts.shape[0]):
@@ -159,18 +164,8 @@ def _mapped_tile(
             fold(den, part_den)
     fold(num, part_num)
     fold(den, part_den)
-    at = 0
-    for m0 in range(n[0]):
-        for m1 in range(n[1]):
-            for m2 in range(n[2]):
-                for m3 in range(n[3]):
-                    # v̂_c(p) = Σ M w v_c / Σ M w; Σ M w ≥ M(p, p) w(p, p) = 1.
-                    for k in range(n_h):
-                        for c in range(n_channels):
-                            out[k, c, o[0] + m0, o[1] + m1, o[2] + m2, o[3] + m3] = (
-                                num[k, c, at] / den[k, at]
-                            )
-                    at += 1
+    # v̂_c(p) = Σ M w v_c / Σ M w; Σ M w ≥ M(p, p) w(p, p) = 1.
+    write_ratios(num, den, o, n, out, False)
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=FMA)

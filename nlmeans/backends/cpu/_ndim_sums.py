@@ -1,9 +1,10 @@
-"""The steps the N-D CPU kernels share: patch sums, weights, accumulation, tiles.
+"""The steps the N-D CPU kernels share: patch sums, weights, accumulation.
 
 Patch sums D_t summed over the patch B(0, f) (running box sums, or the
-separable Gaussian-weighted sums), the weights w = exp(−max(d² − 2σ², 0) / h²),
-the terms of one shift added to a tile's partial sums, and the bookkeeping of
-tiles; see :mod:`nlmeans.backends.cpu._ndim` for the algorithm. Numba functions
+separable Gaussian-weighted sums), the weights w = exp(−max(d² − 2σ², 0) / h²)
+and the terms of one shift added to a tile's partial sums (the bookkeeping of
+tiles is :mod:`~nlmeans.backends.cpu._ndim_tile`'s); see
+:mod:`nlmeans.backends.cpu._ndim` for the algorithm. Numba functions
 on flat float32 buffers, inlined into the kernels of
 :mod:`~nlmeans.backends.cpu._ndim_symmetric` and
 :mod:`~nlmeans.backends.cpu._ndim_aggregation`.
@@ -231,32 +232,6 @@ def patch_weights(sums, n, scale, offset, weights):
 
 
 @njit(cache=True)
-def centre_terms(src, pad, o, n, num, den):
-    """Set the t = 0 term of the tile at ``o`` (``n`` pixels per axis).
-
-    w(p, p) = 1 (times M(p, p) = 1 for the mapped method), so num_c = src_c(p)
-    (``src`` padded by ``pad``) and den = 1, for each of the K strengths.
-    """
-    n_h, n_channels = num.shape[0], num.shape[1]
-    at = 0
-    for m0 in range(n[0]):
-        for m1 in range(n[1]):
-            for m2 in range(n[2]):
-                for m3 in range(n[3]):
-                    for k in range(n_h):
-                        den[k, at] = ONE
-                        for c in range(n_channels):
-                            num[k, c, at] = src[
-                                c,
-                                pad[0] + o[0] + m0,
-                                pad[1] + o[1] + m1,
-                                pad[2] + o[2] + m2,
-                                pad[3] + o[3] + m3,
-                            ]
-                    at += 1
-
-
-@njit(cache=True)
 def shift_block(o, n, t, r, pad):
     """Where the terms of shift t lie for the tile at ``o`` (``n`` pixels per axis).
 
@@ -341,33 +316,3 @@ def accumulate(padded, weights, ext, fwd_at, bwd_at, o_fwd, o_bwd, n, num, den, 
                                 + weights[wb + x] * padded[c, b0, b1, b2, b3 + x]
                             )
                 m_at += n[3]
-
-
-@njit(cache=True)
-def fold(total, partial):
-    """Add partial to total, then zero partial (C-contiguous arrays of one shape)."""
-    total = total.reshape(-1)
-    partial = partial.reshape(-1)
-    for k in range(u64(total.size)):
-        total[k] += partial[k]
-        partial[k] = ZERO
-
-
-@njit(cache=True)
-def tile_extent(shape, tile, origin):
-    """Pixels of the tile at ``origin`` along each axis (clipped to ``shape``)."""
-    return (
-        min(tile[0], shape[0] - origin[0]),
-        min(tile[1], shape[1] - origin[1]),
-        min(tile[2], shape[2] - origin[2]),
-        min(tile[3], shape[3] - origin[3]),
-    )
-
-
-@njit(cache=True)
-def capacity(tile, r, f, extra):
-    """Largest flat block: the tile plus r_k + extra · f_k per axis."""
-    total = 1
-    for k in range(AXES):
-        total *= tile[k] + r[k] + extra * f[k]
-    return total

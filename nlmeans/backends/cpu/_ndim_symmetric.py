@@ -7,21 +7,22 @@ denominator, instead of the estimate. See :mod:`nlmeans.backends.cpu._ndim`.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 from ..._kernel_cache import ensure_kernel_cache
 from ._fastexp import FMA
 from ._ndim_sums import (
-    ONE,
     accumulate,
-    capacity,
-    centre_terms,
-    fold,
     patch_sums,
     patch_weights,
     shift_block,
+)
+from ._ndim_tile import (
+    centre_terms,
+    fold,
+    pixel_buffers,
     tile_extent,
+    write_ratios,
 )
 
 ensure_kernel_cache(__file__)  # before the first cached kernel is defined
@@ -44,7 +45,6 @@ def symmetric_kernel(
     n_channels = 0 if norm_only else out.shape[1]
     shape = out.shape[2:]
     pad = (r[0] + f[0], r[1] + f[1], r[2] + f[2], r[3] + f[3])
-    size = capacity(tile, r, f, 2)
     for tile_index in prange(origins.shape[0]):
         o = (
             origins[tile_index, 0],
@@ -54,14 +54,9 @@ def symmetric_kernel(
         )
         n = tile_extent(shape, tile, o)
         n_tile = n[0] * n[1] * n[2] * n[3]
-        buf_a = np.empty(size, dtype=np.float32)
-        buf_b = np.empty(size, dtype=np.float32)
-        weights = np.empty(size, dtype=np.float32)
-        line = np.empty(tile[3] + r[3] + 2 * f[3], dtype=np.float32)
-        num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
-        den = np.zeros((n_h, n_tile), dtype=np.float32)
-        part_num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
-        part_den = np.zeros((n_h, n_tile), dtype=np.float32)
+        buf_a, buf_b, weights, line, num, den, part_num, part_den = pixel_buffers(
+            tile, r, f, n_h, n_channels, n_tile
+        )
         # The t = 0 term: w(p, p) = 1, so num_c = u_c(p), den = 1.
         centre_terms(padded, pad, o, n, num, den)
         for s in range(shifts.shape[0]):
@@ -92,16 +87,5 @@ def symmetric_kernel(
                 fold(den, part_den)
         fold(num, part_num)
         fold(den, part_den)
-        at = 0
-        for m0 in range(n[0]):
-            for m1 in range(n[1]):
-                for m2 in range(n[2]):
-                    for m3 in range(n[3]):
-                        y0, y1, y2, y3 = o[0] + m0, o[1] + m1, o[2] + m2, o[3] + m3
-                        # û_c(p) = Σ w u_c / Σ w; Σ w ≥ w(p, p) = 1.
-                        for k in range(n_h):
-                            if norm_only:
-                                out[k, 0, y0, y1, y2, y3] = ONE / den[k, at]
-                            for c in range(n_channels):
-                                out[k, c, y0, y1, y2, y3] = num[k, c, at] / den[k, at]
-                        at += 1
+        # û_c(p) = Σ w u_c / Σ w (or 1 / Σ w with ``norm_only``).
+        write_ratios(num, den, o, n, out, norm_only)
