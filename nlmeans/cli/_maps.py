@@ -19,8 +19,9 @@ MaskOption = Annotated[
     Path | None,
     typer.Option(
         "--mask",
-        help="File of the image's spatial shape: nonzero pixels are denoised (averaging only "
-        "each other), zero pixels are copied unchanged. Pixelwise only.",
+        help="File of the image's spatial shape (read with the image's spatial axes): nonzero "
+        "pixels are denoised (averaging only each other), zero pixels are copied unchanged. "
+        "Pixelwise only.",
     ),
 ]
 CoilsOption = Annotated[
@@ -30,11 +31,15 @@ CoilsOption = Annotated[
 
 
 def read_spatial(path: Path, name: str, picture):
-    """Return the array in ``path`` (a value per pixel of ``picture``), or raise naming it."""
+    """Return the array in ``path`` (a value per pixel of ``picture``), or raise naming it.
+
+    The file's axes are the image's spatial ones (its ``--axes`` or metadata
+    without C): a stack's mask saved without axes metadata reads as the stack.
+    """
     from ..errors import NLMeansError
     from ..io import read_image
 
-    values = read_image(path).pixels
+    values = read_image(path, picture.spatial if picture.is_stack else None).pixels
     shape = tuple(n for a, n in enumerate(picture.pixels.shape) if a != _axis(picture))
     if values.shape != shape:
         raise NLMeansError(

@@ -1,6 +1,7 @@
 """``nlmeans denoise --sigma-map / --mask / --noise rician --coils``."""
 
 import numpy as np
+import tifffile
 from typer.testing import CliRunner
 
 import nlmeans
@@ -39,6 +40,23 @@ def test_rician(tmp_path, rng):
     assert runner.invoke(app, args).exit_code == 0
     expected = nlmeans.denoise(image, h=12, sigma=6, f=1, r=2, noise="rician", coils=2)
     np.testing.assert_array_equal(np.load(target), expected)
+
+
+def test_a_stacks_mask_is_read_with_its_axes(tmp_path, rng):
+    # A volume and its mask saved as plain multi-page TIFFs (no axes metadata): the
+    # volume needs --axes, and the mask, of the volume's shape, is read with the same.
+    volume = np.clip(100 + rng.normal(0, 10, (6, 20, 24)), 0, 255).astype(np.float32)
+    mask = np.zeros(volume.shape, np.uint8)
+    mask[1:5, 3:17, 4:20] = 1
+    paths = {name: tmp_path / f"{name}.tif" for name in ("volume", "mask", "out")}
+    tifffile.imwrite(paths["volume"], volume)
+    tifffile.imwrite(paths["mask"], mask)
+    args = ["denoise", str(paths["volume"]), "-o", str(paths["out"]), "--axes", "ZYX"]
+    args += ["--h", "12", "--sigma", "10", "--f", "1", "--r", "1", "--mask", str(paths["mask"])]
+    result = runner.invoke(app, [*args, "-q"])
+    assert result.exit_code == 0, result.output
+    expected = nlmeans.denoise(volume, h=12, sigma=10, f=1, r=1, mask=mask != 0)
+    np.testing.assert_array_equal(tifffile.imread(paths["out"]), expected)
 
 
 def test_map_of_the_wrong_shape_fails_cleanly(tmp_path, rng):
