@@ -24,7 +24,7 @@ from ._arrays import (
     to_dtype,
 )
 from ._memory import check_denoise_memory
-from ._rician import background_sigma, remove_bias
+from ._rician import remove_bias, rician_sigma
 from .backends import AUTO_ORDER, REGISTRY, padding, select
 from .errors import NLMeansError
 from .noise import estimate_sigma
@@ -176,7 +176,7 @@ def resolve_mapped(image, planes, request, *, inside, params) -> tuple[Params, n
 
     ``sigma`` is a scalar, a map (σ₀ its root mean square; a constant map becomes
     its scalar) or None: estimated, from the background with ``noise="rician"``
-    (outside pixels of ``inside`` left out), else by :func:`estimate_sigma`.
+    (:func:`rician_sigma`), else by :func:`estimate_sigma`.
     """
     h, sigma, f, r = request.h, request.sigma, request.f, request.r
     noise, coils, data_range = request.noise, request.coils, request.data_range
@@ -196,7 +196,7 @@ def resolve_mapped(image, planes, request, *, inside, params) -> tuple[Params, n
 
     def estimate():
         if noise == "rician":
-            return background_sigma(planes if inside is None else planes[:, inside], coils)
+            return rician_sigma(planes, inside, coils)
         return estimate_sigma(image, channel_axis=request.channel_axis)
 
     data_range = image_data_range(image) if data_range is None else data_range

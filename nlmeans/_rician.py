@@ -58,13 +58,34 @@ def background_sigma(magnitude: np.ndarray, coils: int = 1) -> float:
     # A 5-bin moving average steadies the mode of a sparse histogram.
     smooth = np.convolve(counts, np.ones(5) / 5.0, mode="same")
     peak = int(np.argmax(smooth))
-    if peak == 0:
+    # Exact zeros (a zero-filled or clipped region) fill the first bin, and the
+    # average spreads them over the next ones: refuse on either sign.
+    if peak == 0 or counts[0] == counts.max():
         raise NLMeansError(
             "cannot estimate sigma from the background: the darkest values peak at 0 "
             "(no noisy background); give sigma"
         )
     mode = 0.5 * (edges[peak] + edges[peak + 1])
     return float(mode / np.sqrt(2.0 * coils - 1.0))
+
+
+def rician_sigma(planes: np.ndarray, inside: np.ndarray | None, coils: int = 1) -> float:
+    """σ of a magnitude image's noise, read from its background (:func:`background_sigma`).
+
+    The noise is the acquisition's, the same inside and outside a mask, and the
+    background of a volume lies mostly outside its (brain, object) mask: the
+    whole image is read first. Only where the whole image shows no noisy
+    background (its dark values exactly 0: outside a field of view, zero-filled)
+    are the pixels inside the mask read instead.
+
+    ``planes`` (C, *S) magnitudes, ``inside`` (*S) bool or None.
+    """
+    try:
+        return background_sigma(planes, coils)
+    except NLMeansError:
+        if inside is None:
+            raise
+        return background_sigma(planes[:, inside], coils)
 
 
 def remove_bias(mean_square: np.ndarray, variance, coils: int) -> np.ndarray:

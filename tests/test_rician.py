@@ -64,6 +64,29 @@ def test_sigma_estimated_from_the_background(rng):
     assert params.sigma_estimated and params.sigma == pytest.approx(6.0, rel=0.1)
 
 
+def test_sigma_with_an_object_mask_is_read_outside_it(rng):
+    # A brain-style mask (the object only): the noisy background lies outside it,
+    # and σ is the acquisition's. Read from inside only, σ̂ was the tissue's level.
+    clean = phantom()
+    noisy = rician(clean, 6.0, rng)
+    _, params = nlmeans.denoise(noisy, noise="rician", f=1, r=2, mask=clean > 0, return_params=True)
+    assert params.sigma == pytest.approx(6.0, rel=0.1)
+
+
+def test_sigma_with_a_zero_filled_outside_is_read_inside_the_mask(rng):
+    # Outside a field of view the volume is exactly 0 (most of it): no noise to
+    # read there, so the pixels inside the mask (background included) are read.
+    clean = phantom()
+    noisy = rician(clean, 6.0, rng)
+    view = np.zeros(clean.shape, bool)
+    view[:, 4:36, 6:34] = True
+    noisy = np.where(view, noisy, 0.0)
+    with pytest.raises(nlmeans.NLMeansError, match="give sigma"):
+        nlmeans.denoise(noisy, noise="rician", f=1, r=2)
+    _, params = nlmeans.denoise(noisy, noise="rician", f=1, r=2, mask=view, return_params=True)
+    assert params.sigma == pytest.approx(6.0, rel=0.15)
+
+
 def test_background_of_zeros_is_refused():
     image = np.zeros((20, 20))
     image[5:8, 5:8] = 10
