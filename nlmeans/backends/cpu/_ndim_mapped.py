@@ -28,7 +28,6 @@ from ._ndim_sums import (
     u64,
 )
 from ._ndim_tile import (
-    centre_terms,
     fold,
     pixel_buffers,
     write_ratios,
@@ -142,12 +141,10 @@ def _mapped_tile(
         extents[tile_index, 2],
         extents[tile_index, 3],
     )
-    n_tile = n[0] * n[1] * n[2] * n[3]
+    # The t = 0 term (set by pixel_buffers): M(p, p) w(p, p) = 1, so num_c = v_c(p), den = 1.
     buf_a, buf_b, weights, line, num, den, part_num, part_den = pixel_buffers(
-        tile, r, f, n_h, n_channels, n_tile
+        values, pad, o, n, tile, r, f, n_h, n_channels
     )
-    # The t = 0 term: M(p, p) w(p, p) = 1, so num_c = v_c(p), den = 1.
-    centre_terms(values, pad, o, n, num, den)
     for s in range(shifts.shape[0]):
         t = (shifts[s, 0], shifts[s, 1], shifts[s, 2], shifts[s, 3])
         # W_t at p and p − t; ``start`` is also the centre's index in ``ratio`` and ``mask``.

@@ -18,7 +18,6 @@ from ._ndim_sums import (
     shift_block,
 )
 from ._ndim_tile import (
-    centre_terms,
     fold,
     pixel_buffers,
     tile_extent,
@@ -53,12 +52,10 @@ def symmetric_kernel(
             origins[tile_index, 3],
         )
         n = tile_extent(shape, tile, o)
-        n_tile = n[0] * n[1] * n[2] * n[3]
+        # The t = 0 term (set by pixel_buffers): w(p, p) = 1, so num_c = u_c(p), den = 1.
         buf_a, buf_b, weights, line, num, den, part_num, part_den = pixel_buffers(
-            tile, r, f, n_h, n_channels, n_tile
+            padded, pad, o, n, tile, r, f, n_h, n_channels
         )
-        # The t = 0 term: w(p, p) = 1, so num_c = u_c(p), den = 1.
-        centre_terms(padded, pad, o, n, num, den)
         for s in range(shifts.shape[0]):
             t = (shifts[s, 0], shifts[s, 1], shifts[s, 2], shifts[s, 3])
             # W_t is needed at p (tile pixels) and at p − t (:func:`shift_block`).

@@ -75,20 +75,23 @@ def capacity(tile, r, f, extra):
 
 
 @njit(cache=True)
-def pixel_buffers(tile, r, f, n_h, n_channels, n_tile):
-    """Work arrays of one tile of the pixelwise kernels.
+def pixel_buffers(src, pad, o, n, tile, r, f, n_h, n_channels):
+    """Work arrays of the tile at ``o`` (``n`` pixels per axis) of the pixelwise kernels.
 
     (buf_a, buf_b, weights) hold a shift's block (:func:`capacity` with two f per
     axis), ``line`` one line of it; (num, den) the sums Σ w v_c and Σ w of the
-    tile's pixels, (part_num, part_den) those of the current row of shifts.
+    tile's pixels, set to their t = 0 term from ``src`` (:func:`centre_terms`),
+    and (part_num, part_den) those of the current row of shifts, zero.
     """
     size = capacity(tile, r, f, 2)
+    n_tile = n[0] * n[1] * n[2] * n[3]
     buf_a = np.empty(size, dtype=np.float32)
     buf_b = np.empty(size, dtype=np.float32)
     weights = np.empty(size, dtype=np.float32)
     line = np.empty(tile[3] + r[3] + 2 * f[3], dtype=np.float32)
-    num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
-    den = np.zeros((n_h, n_tile), dtype=np.float32)
+    num = np.empty((n_h, n_channels, n_tile), dtype=np.float32)
+    den = np.empty((n_h, n_tile), dtype=np.float32)
+    centre_terms(src, pad, o, n, num, den)
     part_num = np.zeros((n_h, n_channels, n_tile), dtype=np.float32)
     part_den = np.zeros((n_h, n_tile), dtype=np.float32)
     return buf_a, buf_b, weights, line, num, den, part_num, part_den
